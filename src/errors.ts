@@ -1,0 +1,73 @@
+/**
+ * One error vocabulary for the whole tool. Library code throws SeccompGenError with a
+ * stable code; commands turn it into one clear line and the exit code from EXIT.
+ */
+export type ErrorCode =
+  | 'USAGE'
+  | 'IO'
+  | 'CMD_NOT_FOUND'
+  | 'STRACE_MISSING'
+  | 'PTRACE_DENIED'
+  | 'TRACE_UNPARSABLE'
+  | 'OBSERVATION_INVALID'
+  | 'PROFILE_INVALID'
+  | 'PROFILE_UNKNOWN_SYSCALL'
+  | 'PROFILE_DENIES_EXEC'
+  | 'BUNDLE_INVALID'
+  | 'SECCOMP_ERROR'
+  | 'INTERNAL'
+
+export const EXIT = {
+  OK: 0,
+  FAILURE: 1,
+  USAGE: 2,
+  INVALID_PROFILE: 3,
+  ENFORCE_FAILED: 4,
+  CMD_NOT_FOUND: 127,
+} as const
+
+const EXIT_BY_CODE: Record<ErrorCode, number> = {
+  USAGE: EXIT.USAGE,
+  IO: EXIT.FAILURE,
+  CMD_NOT_FOUND: EXIT.CMD_NOT_FOUND,
+  STRACE_MISSING: EXIT.FAILURE,
+  PTRACE_DENIED: EXIT.FAILURE,
+  TRACE_UNPARSABLE: EXIT.FAILURE,
+  OBSERVATION_INVALID: EXIT.FAILURE,
+  PROFILE_INVALID: EXIT.INVALID_PROFILE,
+  PROFILE_UNKNOWN_SYSCALL: EXIT.INVALID_PROFILE,
+  PROFILE_DENIES_EXEC: EXIT.INVALID_PROFILE,
+  BUNDLE_INVALID: EXIT.FAILURE,
+  SECCOMP_ERROR: EXIT.ENFORCE_FAILED,
+  INTERNAL: EXIT.FAILURE,
+}
+
+export class SeccompGenError extends Error {
+  readonly code: ErrorCode
+  readonly file?: string
+  readonly line?: number
+  constructor(code: ErrorCode, message: string, where: {file?: string; line?: number} = {}) {
+    super(message)
+    this.name = 'SeccompGenError'
+    this.code = code
+    this.file = where.file
+    this.line = where.line
+  }
+
+  get exit(): number {
+    return EXIT_BY_CODE[this.code]
+  }
+}
+
+/** The exit code and one-line message for any thrown value. */
+export function describeError(err: unknown): {message: string; exit: number; code: ErrorCode} {
+  if (err instanceof SeccompGenError) {
+    const where = err.file ? `${err.file}${err.line ? `:${err.line}` : ''}: ` : ''
+    return {message: `${where}${err.message}`, exit: err.exit, code: err.code}
+  }
+  const e = err as NodeJS.ErrnoException
+  if (e && typeof e.code === 'string' && typeof e.message === 'string') {
+    return {message: e.message, exit: EXIT.FAILURE, code: 'IO'}
+  }
+  return {message: String((err as Error)?.message ?? err), exit: EXIT.FAILURE, code: 'INTERNAL'}
+}

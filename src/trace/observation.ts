@@ -1,0 +1,43 @@
+/**
+ * The observation file: what `record` writes and `build` reads. This module owns its types,
+ * its canonical (sorted, deterministic) serialisation and its ajv check on every read.
+ *
+ * Argument values are unsigned 64-bit integers kept as lowercase hex strings ("0x80000"),
+ * so nothing is lost above 2^53. An argument position whose value could not be resolved to a
+ * number (a symbolic name we have no table entry for, a decoded struct) is recorded as
+ * "unknown": true for that position, which tells `build` not to filter on it.
+ */
+
+/** ABIs as strace reports them, named like libseccomp's arch tokens without SCMP_ARCH_. */
+export type Abi = 'x86_64' | 'x86' | 'x32' | 'aarch64' | 'arm' | 'riscv64' | 'ppc64le' | 's390x'
+
+export interface ArgObservation {
+  /** distinct observed values, hex u64, sorted numerically */
+  values: string[]
+  /** true when at least one call had a value that could not be resolved to a number */
+  unknown?: boolean
+}
+
+export interface SyscallObservation {
+  count: number
+  /** errno name -> how many calls returned it */
+  errors?: Record<string, number>
+  /** argument index (0-based, kernel order) -> observed values; only inspected arguments */
+  args?: Record<string, ArgObservation>
+}
+
+export interface AbiObservation {
+  syscalls: Record<string, SyscallObservation>
+}
+
+export interface Observation {
+  schema: 'seccomp-gen/observation'
+  version: 1
+  /** argv of the recorded command, or the source log's path for a converted log */
+  command: string[]
+  host: {kernel: string; machine: string; strace?: string}
+  abis: Partial<Record<Abi, AbiObservation>>
+  /** paths passed to execve/execveat that succeeded (sorted, distinct) */
+  execs: string[]
+  stats: {processes: number; lines: number; unparsed: number}
+}
