@@ -1,0 +1,428 @@
+/**
+ * The FFI boundary to libseccomp.so.2 (koffi). Mirrors libseccomp's api.c: arguments are
+ * checked here before each call, every negative return becomes a SeccompGenError naming the
+ * call and the errno, and results come back typed. Nothing outside native/ imports koffi.
+ *
+ * The library is loaded lazily on first use, so importing this module never fails on a host
+ * without libseccomp; the first call then says what is missing.
+ */
+import koffi from 'koffi'
+import {SeccompGenError} from '../src/errors.js'
+import type {SeccompAction, SeccompOp} from '../src/profile/types.js'
+
+// ---------------------------------------------------------------------------------------------
+// Constants from <seccomp.h> (libseccomp 2.5). Kept as tables, not as code.
+
+/** Action values (SCMP_ACT_*); ERRNO and TRACE carry a 16-bit datum in the low bits. */
+export const ACTION_BASE: Record<SeccompAction, number> = {
+  SCMP_ACT_KILL_PROCESS: 0x80000000,
+  SCMP_ACT_KILL_THREAD: 0x00000000,
+  SCMP_ACT_KILL: 0x00000000,
+  SCMP_ACT_TRAP: 0x00030000,
+  SCMP_ACT_ERRNO: 0x00050000,
+  SCMP_ACT_TRACE: 0x7ff00000,
+  SCMP_ACT_LOG: 0x7ffc0000,
+  SCMP_ACT_ALLOW: 0x7fff0000,
+  SCMP_ACT_NOTIFY: 0x7fc00000,
+}
+
+/** enum scmp_compare */
+export const CMP: Record<SeccompOp, number> = {
+  SCMP_CMP_NE: 1,
+  SCMP_CMP_LT: 2,
+  SCMP_CMP_LE: 3,
+  SCMP_CMP_EQ: 4,
+  SCMP_CMP_GE: 5,
+  SCMP_CMP_GT: 6,
+  SCMP_CMP_MASKED_EQ: 7,
+}
+
+/** enum scmp_filter_attr */
+export const ATTR = {
+  ACT_DEFAULT: 1,
+  ACT_BADARCH: 2,
+  CTL_NNP: 3,
+  CTL_TSYNC: 4,
+  API_TSKIP: 5,
+  CTL_LOG: 6,
+  CTL_SSB: 7,
+  CTL_OPTIMIZE: 8,
+  API_SYSRAWRC: 9,
+} as const
+export type FilterAttr = keyof typeof ATTR
+
+/** Short aliases accepted besides libseccomp's own arch names (uname -m and Go spellings). */
+const ARCH_ALIASES: Record<string, string> = {
+  amd64: 'x86_64',
+  i386: 'x86',
+  i486: 'x86',
+  i586: 'x86',
+  i686: 'x86',
+  arm64: 'aarch64',
+  armv7l: 'arm',
+  ppc64el: 'ppc64le',
+}
+
+/** __NR_SCMP_ERROR: the name is unknown to libseccomp. */
+const NR_SCMP_ERROR = -1
+/**
+ * libseccomp's pseudo syscall numbers: -100…-199 are socketcall(2)-multiplexed calls and
+ * -200…-299 ipc(2)-multiplexed calls on arches that have them (x86, s390, ppc, …); numbers at
+ * or below -10000 (__PNR_*) name syscalls libseccomp knows but that do not exist on that arch.
+ */
+const PNR_BASE = -10000
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+interface Lib {
+  seccomp_init: (def: number) => unknown
+  seccomp_reset: (ctx: unknown, def: number) => number
+  seccomp_release: (ctx: unknown) => void
+  seccomp_arch_add: (ctx: unknown, tok: number) => number
+  seccomp_arch_remove: (ctx: unknown, tok: number) => number
+  seccomp_arch_exist: (ctx: unknown, tok: number) => number
+  seccomp_arch_native: () => number
+  seccomp_arch_resolve_name: (name: string) => number
+  seccomp_attr_set: (ctx: unknown, attr: number, value: number) => number
+  seccomp_attr_get: (ctx: unknown, attr: number, out: number[]) => number
+  seccomp_syscall_resolve_name_arch: (tok: number, name: string) => number
+  seccomp_syscall_resolve_num_arch: (tok: number, nr: number) => string | null
+  seccomp_syscall_priority: (ctx: unknown, nr: number, prio: number) => number
+  seccomp_rule_add_array: (ctx: unknown, action: number, nr: number, cnt: number, args: ArgCmpStruct[]) => number
+  seccomp_load: (ctx: unknown) => number
+  seccomp_export_bpf: (ctx: unknown, fd: number) => number
+  seccomp_export_pfc: (ctx: unknown, fd: number) => number
+  seccomp_version: () => unknown
+  seccomp_api_get: () => number
+}
+
+interface ArgCmpStruct {
+  arg: number
+  op: number
+  datum_a: bigint
+  datum_b: bigint
+}
+
+let lib: Lib | undefined
+
+function load(): Lib {
+  if (lib) return lib
+  let h: ReturnType<typeof koffi.load>
+  try {
+    h = koffi.load('libseccomp.so.2')
+  } catch (err) {
+    throw new SeccompGenError(
+      'SECCOMP_ERROR',
+      `cannot load libseccomp.so.2 (${(err as Error).message}); install it (Debian/Ubuntu: apt-get install libseccomp2)`,
+    )
+  }
+  // A fresh type name per load keeps koffi from complaining about redefinition.
+  koffi.opaque('scmp_filter_ctx_t')
+  koffi.struct('scmp_arg_cmp', {arg: 'unsigned int', op: 'int', datum_a: 'uint64_t', datum_b: 'uint64_t'})
+  koffi.struct('scmp_version', {major: 'unsigned int', minor: 'unsigned int', micro: 'unsigned int'})
+  const f = (sig: string) => h.func(sig)
+  lib = {
+    seccomp_init: f('scmp_filter_ctx_t *seccomp_init(uint32_t def_action)'),
+    seccomp_reset: f('int seccomp_reset(scmp_filter_ctx_t *ctx, uint32_t def_action)'),
+    seccomp_release: f('void seccomp_release(scmp_filter_ctx_t *ctx)'),
+    seccomp_arch_add: f('int seccomp_arch_add(scmp_filter_ctx_t *ctx, uint32_t arch_token)'),
+    seccomp_arch_remove: f('int seccomp_arch_remove(scmp_filter_ctx_t *ctx, uint32_t arch_token)'),
+    seccomp_arch_exist: f('int seccomp_arch_exist(scmp_filter_ctx_t *ctx, uint32_t arch_token)'),
+    seccomp_arch_native: f('uint32_t seccomp_arch_native(void)'),
+    seccomp_arch_resolve_name: f('uint32_t seccomp_arch_resolve_name(const char *name)'),
+    seccomp_attr_set: f('int seccomp_attr_set(scmp_filter_ctx_t *ctx, int attr, uint32_t value)'),
+    seccomp_attr_get: f('int seccomp_attr_get(scmp_filter_ctx_t *ctx, int attr, _Out_ uint32_t *value)'),
+    seccomp_syscall_resolve_name_arch: f('int seccomp_syscall_resolve_name_arch(uint32_t arch_token, const char *name)'),
+    // Returns a malloc'd string; the few bytes leaked per call are accepted (diagnostics only).
+    seccomp_syscall_resolve_num_arch: f('const char *seccomp_syscall_resolve_num_arch(uint32_t arch_token, int num)'),
+    seccomp_syscall_priority: f('int seccomp_syscall_priority(scmp_filter_ctx_t *ctx, int syscall, uint8_t priority)'),
+    seccomp_rule_add_array: f(
+      'int seccomp_rule_add_array(scmp_filter_ctx_t *ctx, uint32_t action, int syscall, unsigned int arg_cnt, const scmp_arg_cmp *arg_array)',
+    ),
+    seccomp_load: f('int seccomp_load(scmp_filter_ctx_t *ctx)'),
+    seccomp_export_bpf: f('int seccomp_export_bpf(scmp_filter_ctx_t *ctx, int fd)'),
+    seccomp_export_pfc: f('int seccomp_export_pfc(scmp_filter_ctx_t *ctx, int fd)'),
+    seccomp_version: f('const scmp_version *seccomp_version(void)'),
+    seccomp_api_get: f('unsigned int seccomp_api_get(void)'),
+  } as unknown as Lib
+  return lib
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+let errnoNames: Map<number, string> | undefined
+
+/** The symbolic name of an errno value ("EINVAL"), or "errno N" when it has none. */
+export function errnoName(n: number): string {
+  if (!errnoNames) {
+    errnoNames = new Map()
+    for (const [name, v] of Object.entries(koffi.os.errno)) if (!errnoNames.has(v)) errnoNames.set(v, name)
+  }
+  return errnoNames.get(n) ?? `errno ${n}`
+}
+
+/** The numeric value of an errno name ("EPERM" → 1), or undefined. */
+export function errnoValue(name: string): number | undefined {
+  return (koffi.os.errno as Record<string, number>)[name]
+}
+
+/** Map a libseccomp return code: negative values are -errno and become a SECCOMP_ERROR. */
+function check(call: string, rc: number, what?: string): number {
+  if (rc < 0) {
+    const detail = what ? ` (${what})` : ''
+    throw new SeccompGenError('SECCOMP_ERROR', `${call} failed: ${errnoName(-rc)}${detail}`)
+  }
+  return rc
+}
+
+// ---------------------------------------------------------------------------------------------
+// Version, arches, syscall names
+
+export interface LibseccompVersion {
+  major: number
+  minor: number
+  micro: number
+  api: number
+}
+
+export function libseccompVersion(): LibseccompVersion {
+  const l = load()
+  const v = koffi.decode(l.seccomp_version(), 'scmp_version') as {major: number; minor: number; micro: number}
+  return {major: v.major, minor: v.minor, micro: v.micro, api: l.seccomp_api_get()}
+}
+
+/** "SCMP_ARCH_X86_64" | "x86_64" | "amd64" → libseccomp's short arch name ("x86_64"). */
+export function archShortName(name: string): string {
+  let s = name.trim()
+  if (/^SCMP_ARCH_/i.test(s)) s = s.slice('SCMP_ARCH_'.length)
+  s = s.toLowerCase()
+  return ARCH_ALIASES[s] ?? s
+}
+
+/** "x86_64" | "SCMP_ARCH_X86_64" → "SCMP_ARCH_X86_64" (the profile spelling). */
+export function archProfileName(name: string): string {
+  return `SCMP_ARCH_${archShortName(name).toUpperCase()}`
+}
+
+/**
+ * The libseccomp arch token (AUDIT_ARCH_* value) for an arch name in either spelling, or
+ * null when libseccomp does not know the arch.
+ */
+export function archToken(name: string): number | null {
+  const short = archShortName(name)
+  if (!/^[a-z0-9_]+$/.test(short)) return null
+  const tok = load().seccomp_arch_resolve_name(short) >>> 0
+  return tok === 0 ? null : tok
+}
+
+/** Like archToken, but an unknown arch is an error. */
+export function requireArchToken(name: string): number {
+  const tok = archToken(name)
+  if (tok === null) throw new SeccompGenError('PROFILE_INVALID', `unknown architecture ${JSON.stringify(name)} (libseccomp does not know it)`)
+  return tok
+}
+
+/** The native arch token of this process (seccomp_arch_native). */
+export function nativeArchToken(): number {
+  return load().seccomp_arch_native() >>> 0
+}
+
+let tokenNames: Map<number, string> | undefined
+const KNOWN_ARCHES = [
+  'x86', 'x86_64', 'x32', 'arm', 'aarch64', 'mips', 'mipsel', 'mips64', 'mipsel64', 'mips64n32', 'mipsel64n32',
+  'ppc', 'ppc64', 'ppc64le', 's390', 's390x', 'parisc', 'parisc64', 'riscv64', 'loongarch64', 'sheb', 'sh', 'm68k',
+]
+
+/** libseccomp's short name for an arch token ("x86_64"), or null. */
+export function archNameOfToken(tok: number): string | null {
+  if (!tokenNames) {
+    tokenNames = new Map()
+    for (const a of KNOWN_ARCHES) {
+      const t = archToken(a)
+      if (t !== null && !tokenNames.has(t)) tokenNames.set(t, a)
+    }
+  }
+  return tokenNames.get(tok >>> 0) ?? null
+}
+
+/** The native arch in profile spelling, e.g. "SCMP_ARCH_X86_64". */
+export function nativeArch(): string {
+  const name = archNameOfToken(nativeArchToken())
+  if (!name) throw new SeccompGenError('SECCOMP_ERROR', `seccomp_arch_native returned an arch libseccomp cannot name (0x${nativeArchToken().toString(16)})`)
+  return archProfileName(name)
+}
+
+export type SyscallKind =
+  /** a real syscall number on this arch */
+  | 'direct'
+  /** reached through socketcall(2)/ipc(2) on this arch; nr is libseccomp's negative pseudo number */
+  | 'multiplexed'
+  /** libseccomp knows the name, but the syscall does not exist on this arch */
+  | 'absent'
+  /** libseccomp does not know the name at all */
+  | 'unknown'
+
+export interface SyscallLookup {
+  kind: SyscallKind
+  nr: number | null
+}
+
+/** The full answer for one name on one arch (see SyscallKind). */
+export function lookupSyscall(name: string, arch: string | number): SyscallLookup {
+  const tok = typeof arch === 'number' ? arch : requireArchToken(arch)
+  if (!/^[a-z0-9_]+$/.test(name)) return {kind: 'unknown', nr: null}
+  const nr = load().seccomp_syscall_resolve_name_arch(tok, name)
+  if (nr >= 0) return {kind: 'direct', nr}
+  if (nr === NR_SCMP_ERROR) return {kind: 'unknown', nr: null}
+  if (nr <= PNR_BASE) return {kind: 'absent', nr: null}
+  return {kind: 'multiplexed', nr}
+}
+
+/**
+ * The syscall number of `name` on `arch` ('SCMP_ARCH_X86_64' or 'x86_64', 'x86', 'x32',
+ * 'aarch64', …), or null when the syscall does not exist there (unknown to libseccomp, or
+ * known but absent on that arch, e.g. `open` on aarch64).
+ *
+ * Multiplexed calls: on x86 (also s390, ppc, …) libseccomp answers socket(2)-family and
+ * SysV-IPC names with a negative pseudo number (x86: socket → -101, shmget → -223). Those
+ * names are usable in rules (libseccomp turns them into socketcall/ipc rules plus the direct
+ * syscall where the kernel has one), so this function returns that negative number as is:
+ * a negative result means "exists, multiplexed". Use lookupSyscall for the distinction.
+ * An unknown arch throws PROFILE_INVALID.
+ */
+export function resolveSyscall(name: string, arch: string): number | null {
+  return lookupSyscall(name, arch).nr
+}
+
+/** The name libseccomp gives syscall `nr` on `arch`, or null. */
+export function syscallName(nr: number, arch: string | number): string | null {
+  const tok = typeof arch === 'number' ? arch : requireArchToken(arch)
+  return load().seccomp_syscall_resolve_num_arch(tok, nr) ?? null
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actions and argument comparisons
+
+/** The libseccomp action value for a profile action (errnoRet for ERRNO/TRACE; EPERM if absent). */
+export function actionValue(action: SeccompAction, errnoRet?: number): number {
+  const base = ACTION_BASE[action]
+  if (base === undefined) throw new SeccompGenError('PROFILE_INVALID', `unknown action ${JSON.stringify(action)}`)
+  if (action === 'SCMP_ACT_ERRNO' || action === 'SCMP_ACT_TRACE') {
+    const datum = errnoRet ?? 1
+    if (!Number.isInteger(datum) || datum < 0 || datum > 0xffff) {
+      throw new SeccompGenError('PROFILE_INVALID', `errnoRet ${datum} is out of range 0…65535`)
+    }
+    return (base | datum) >>> 0
+  }
+  return base >>> 0
+}
+
+export interface ArgCmp {
+  index: number
+  op: SeccompOp
+  value: bigint
+  valueTwo?: bigint
+}
+
+const U64_MAX = 0xffffffffffffffffn
+
+function toStruct(a: ArgCmp): ArgCmpStruct {
+  if (!Number.isInteger(a.index) || a.index < 0 || a.index > 5) {
+    throw new SeccompGenError('PROFILE_INVALID', `argument index ${a.index} is out of range 0…5`)
+  }
+  const op = CMP[a.op]
+  if (op === undefined) throw new SeccompGenError('PROFILE_INVALID', `unknown comparison ${JSON.stringify(a.op)}`)
+  const b = a.valueTwo ?? 0n
+  for (const v of [a.value, b]) {
+    if (typeof v !== 'bigint' || v < 0n || v > U64_MAX) {
+      throw new SeccompGenError('PROFILE_INVALID', `argument value ${String(v)} is not an unsigned 64-bit integer`)
+    }
+  }
+  // libseccomp's MASKED_EQ takes (mask, datum); Docker/OCI write value = mask, valueTwo = datum.
+  return {arg: a.index, op, datum_a: a.value, datum_b: b}
+}
+
+// ---------------------------------------------------------------------------------------------
+// The filter context
+
+/**
+ * One libseccomp filter context. Build it completely (arches first, then rules), then load or
+ * export it; release() frees it (also safe to call twice).
+ */
+export class SeccompFilter {
+  private ctx: unknown
+
+  constructor(defaultAction: number) {
+    const ctx = load().seccomp_init(defaultAction >>> 0)
+    if (!ctx) throw new SeccompGenError('SECCOMP_ERROR', `seccomp_init failed (default action 0x${(defaultAction >>> 0).toString(16)})`)
+    this.ctx = ctx
+  }
+
+  private get c(): unknown {
+    if (!this.ctx) throw new SeccompGenError('INTERNAL', 'seccomp filter used after release')
+    return this.ctx
+  }
+
+  release(): void {
+    if (this.ctx) load().seccomp_release(this.ctx)
+    this.ctx = null
+  }
+
+  addArch(token: number): void {
+    const rc = load().seccomp_arch_add(this.c, token >>> 0)
+    if (rc === -17 /* EEXIST */) return
+    check('seccomp_arch_add', rc, archNameOfToken(token) ?? `0x${token.toString(16)}`)
+  }
+
+  removeArch(token: number): void {
+    check('seccomp_arch_remove', load().seccomp_arch_remove(this.c, token >>> 0), archNameOfToken(token) ?? undefined)
+  }
+
+  hasArch(token: number): boolean {
+    const rc = load().seccomp_arch_exist(this.c, token >>> 0)
+    if (rc === 0) return true
+    if (rc === -17 /* EEXIST: not present */) return false
+    check('seccomp_arch_exist', rc)
+    return false
+  }
+
+  setAttr(attr: FilterAttr, value: number): void {
+    check('seccomp_attr_set', load().seccomp_attr_set(this.c, ATTR[attr], value >>> 0), `SCMP_FLTATR_${attr}=${value}`)
+  }
+
+  getAttr(attr: FilterAttr): number {
+    const out = [0]
+    check('seccomp_attr_get', load().seccomp_attr_get(this.c, ATTR[attr], out), `SCMP_FLTATR_${attr}`)
+    return out[0]! >>> 0
+  }
+
+  /** seccomp_rule_add_array. `nr` is in the native arch's numbering (libseccomp translates). */
+  addRule(action: number, nr: number, args: readonly ArgCmp[] = [], what?: string): void {
+    if (args.length > 6) throw new SeccompGenError('PROFILE_INVALID', `a rule has ${args.length} argument comparisons; at most 6`)
+    const arr = args.map(toStruct)
+    check('seccomp_rule_add_array', load().seccomp_rule_add_array(this.c, action >>> 0, nr, arr.length, arr), what)
+  }
+
+  setPriority(nr: number, priority: number): void {
+    const p = Math.max(0, Math.min(255, Math.round(priority)))
+    check('seccomp_syscall_priority', load().seccomp_syscall_priority(this.c, nr, p))
+  }
+
+  /** Load into the kernel for the calling thread (and, with CTL_TSYNC, its siblings). */
+  load(): void {
+    check('seccomp_load', load().seccomp_load(this.c))
+  }
+
+  exportBpfToFd(fd: number): void {
+    check('seccomp_export_bpf', load().seccomp_export_bpf(this.c, fd))
+  }
+
+  exportPfcToFd(fd: number): void {
+    check('seccomp_export_pfc', load().seccomp_export_pfc(this.c, fd))
+  }
+}
+
+/** Size in bytes of one classic BPF instruction (struct sock_filter). */
+export const BPF_INSN_SIZE = 8
