@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+// Re-derive a runtime layer (issue 3 rule 6) against the installed runtime, by ablation.
+//
+// A layer is the set of syscalls a runtime makes after it has loaded the container's seccomp
+// filter and before the container's process runs. We find it from the outside: a busybox bundle
+// runs a small workload under an allowlist = workload minimum (always allowed, FIELD-NOTES) +
+// candidates (by default every name Docker's default profile allows). Then:
+//   1. group elimination: drop a block of candidates; if the container still starts in all
+//      --runs tries, the block goes for good, otherwise split it in two and try each half;
+//   2. one at a time: each survivor is removed alone for --confirm tries; it stays in the layer
+//      only if the container fails without it (what failed is kept as evidence);
+//   3. stability: the final set runs --stability times; failures are reported.
+// Done once with process.noNewPrivileges true and once with false. Prints the layer JSON in
+// the profiles/runtimes/*.json format; --out also writes it.
+//
+//   node scripts/derive-layer.js --runtime runc|crun|runsc [--nnp true|false|both]
+//        [--runs N] [--confirm N] [--stability N] [--candidates PROFILE.json] [--out FILE] [--verbose]
+//
+// Needs root and the runtime (runc 30-50 ms a run: about a minute; runsc ~0.2 s a run: a few).
+import {spawnSync} from 'node:child_process'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {makeBundle, runBundle, runtimeUnavailable, setBundleSeccomp} from './runtime-harness.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const repo = resolve(here, '..')
+
+// What busybox sh needs for the workload below once it runs (FIELD-NOTES "busybox sh container
+// minimum"), plus exit and execve's companions that are never a runtime's business. Never ablated.
+const WORKLOAD_MINIMUM = ['arch_prctl', 'brk', 'clone', 'exit_group', 'mkdir', 'mprotect', 'rt_sigreturn', 'wait4', 'write']
+const WORKLOAD = ['/bin/sh', '-c', 'mkdir /tmp/d && echo sg-layer-ok']
+const MARK = 'sg-layer-ok'
+
+const HOST_ARCH = {x64: 'SCMP_ARCH_X86_64', arm64: 'SCMP_ARCH_AARCH64', ia32: 'SCMP_ARCH_X86', ppc64: 'SCMP_ARCH_PPC64LE', s390x: 'SCMP_ARCH_S390X', riscv64: 'SCMP_ARCH_RISCV64'}
+
+function usage(msg) {
+  process.stderr.write(`derive-layer: ${msg}\nusage: node scripts/derive-layer.js --runtime runc|crun|runsc [--nnp true|false|both] [--runs N] [--confirm N] [--stability N] [--candidates PROFILE.json] [--out FILE] [--verbose]\n`)
+  process.exit(2)
+}
+
+function parseArgs(argv) {
+  const o = {runtime: '', nnp: 'both', runs: 2, confirm: 6, stability: 20, candidates: '', out: '', verbose: false}
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const val = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`))
+    if (a === '--runtime') o.runtime = val()
+    else if (a === '--nnp') o.nnp = val()
+    else if (a === '--runs') o.runs = Number(val())
+    else if (a === '--confirm') o.confirm = Number(val())
+    else if (a === '--stability') o.stability = Number(val())
+    else if (a === '--candidates') o.candidates = val()
+    else if (a === '--out') o.out = val()
+    else if (a === '--verbose' || a === '-v') o.verbose = true
+    else if (a === '--help' || a === '-h') usage('help')
+    else usage(`unknown argument ${a}`)
+  }
+  if (!['runc', 'crun', 'runsc'].includes(o.runtime)) usage('--runtime must be runc, crun or runsc')
+  if (!['true', 'false', 'both'].includes(o.nnp)) usage('--nnp must be true, false or both')
+  for (const k of ['runs', 'confirm', 'stability']) if (!Number.isInteger(o[k]) || o[k] < 1) usage(`--${k} must be a positive integer`)
+  return o
+}
+
+/** Every name an ALLOW rule of a Docker/OCI profile lists (any condition): the candidate set. */
+function loadCandidates(path) {
+  const p = path || [join(repo, '../shared/anchors/docker-default.json'), join(repo, 'profiles/docker-default.json')].find((f) => existsSync(f))
+  if (!p) usage('no candidate profile: pass --candidates PROFILE.json (e.g. Docker\'s default profile)')
+  let prof
+  try {
+    prof = JSON.parse(readFileSync(p, 'utf8'))
+  } catch (err) {
+    usage(`cannot read candidates ${p}: ${err.message}`)
+  }
+  const names = new Set()
+  for (const r of prof.syscalls ?? []) {
+    if (r.action !== 'SCMP_ACT_ALLOW') continue
+    for (const n of r.names ?? (r.name ? [r.name] : [])) names.add(n)
+  }
+  for (const n of WORKLOAD_MINIMUM) names.delete(n)
+  return {path: p, names: [...names].sort()}
+}
+
+function runtimeVersion(rt) {
+  const r = spawnSync(rt, ['--version'], {encoding: 'utf8'})
+  const m = /version\s+(\S+)/.exec(r.stdout ?? '')
+  return m ? m[1] : 'unknown'
+}
+
+function profileOf(allowed) {
+  return {
+    defaultAction: 'SCMP_ACT_ERRNO',
+    defaultErrnoRet: 1,
+    architectures: [HOST_ARCH[process.arch] ?? 'SCMP_ARCH_NATIVE'],
+    syscalls: [{names: [...new Set([...WORKLOAD_MINIMUM, ...allowed])].sort(), action: 'SCMP_ACT_ALLOW'}],
+  }
+}
+
+function main() {
+  const o = parseArgs(process.argv.slice(2))
+  const why = runtimeUnavailable(o.runtime)
+  if (why) { process.stderr.write(`derive-layer: cannot run: ${why}\n`); process.exit(1) }
+  const cand = loadCandidates(o.candidates)
+  const log = (s) => { if (o.verbose) process.stderr.write(`${s}\n`) }
+  const bundle = makeBundle({args: WORKLOAD})
+  let runsTotal = 0
+  const t0 = Date.now()
+
+  /** Does the container start and finish the workload under this allowlist, `n` times out of `n`? */
+  async function starts(allowed, n, nnp) {
+    setBundleSeccomp(bundle.configPath, profileOf(allowed), {noNewPrivileges: nnp})
+    for (let i = 0; i < n; i++) {
+      runsTotal++
+      const r = await runBundle(o.runtime, bundle.dir)
+      if (r.code !== 0 || !r.stdout.includes(MARK)) {
+        const what = r.timedOut ? 'timed out' : `exit ${r.code ?? r.signal}`
+        return {ok: false, evidence: `${what}: ${(r.stderr || r.stdout).trim().split('\n').slice(-1)[0]?.slice(0, 200) ?? ''}`}
+      }
+    }
+    return {ok: true}
+  }
+
+  async function derive(nnp) {
+    const base = await starts(cand.names, 3, nnp)
+    if (!base.ok) throw new Error(`the container does not start even with every candidate allowed (nnp=${nnp}): ${base.evidence}`)
+    // 1. group elimination (blocks of 32, halving on failure)
+    let keep = [...cand.names]
+    const queue = []
+    for (let i = 0; i < keep.length; i += 32) queue.push(keep.slice(i, i + 32))
+    while (queue.length) {
+      const block = queue.shift()
+      const without = keep.filter((n) => !block.includes(n))
+      const r = await starts(without, o.runs, nnp)
+      if (r.ok) { keep = without; log(`nnp=${nnp} drop ${block.join(' ')}`) }
+      else if (block.length > 1) { const h = block.length >> 1; queue.unshift(block.slice(0, h), block.slice(h)) }
+      else log(`nnp=${nnp} keep ${block[0]}`)
+    }
+    // 2. one at a time over the survivors
+    const layer = []
+    const evidence = {}
+    for (const n of keep) {
+      const r = await starts(keep.filter((k) => k !== n), o.confirm, nnp)
+      if (!r.ok) { layer.push(n); evidence[n] = r.evidence } else log(`nnp=${nnp} ${n} not needed on its own`)
+    }
+    // 3. stability of the final set
+    let fails = 0
+    let lastFail = ''
+    setBundleSeccomp(bundle.configPath, profileOf(layer), {noNewPrivileges: nnp})
+    for (let i = 0; i < o.stability; i++) {
+      runsTotal++
+      const r = await runBundle(o.runtime, bundle.dir)
+      if (r.code !== 0 || !r.stdout.includes(MARK)) { fails++; lastFail = (r.stderr || r.stdout).trim().split('\n').slice(-1)[0] ?? '' }
+    }
+    return {layer: layer.sort(), evidence, stability: `${o.stability - fails}/${o.stability} runs started${fails ? ` (last failure: ${lastFail.slice(0, 200)})` : ''}`}
+  }
+
+  return (async () => {
+    const result = {}
+    try {
+      for (const nnp of o.nnp === 'both' ? [true, false] : [o.nnp === 'true']) result[String(nnp)] = await derive(nnp)
+    } finally {
+      bundle.cleanup()
+    }
+    const version = runtimeVersion(o.runtime)
+    const out = {
+      runtime: o.runtime,
+      measured: {
+        version,
+        how: `scripts/derive-layer.js: ablation on a busybox bundle (workload ${JSON.stringify(WORKLOAD.join(' '))}), ` +
+          `candidates = ALLOW names of ${cand.path.replace(/^.*\//, '')} (${cand.names.length}) minus the workload minimum ` +
+          `[${WORKLOAD_MINIMUM.join(' ')}]; group elimination x${o.runs}, one-at-a-time x${o.confirm}, ` +
+          `${runsTotal} runs in ${Math.round((Date.now() - t0) / 1000)} s on ${process.arch}, ${new Date().toISOString().slice(0, 10)}`,
+        stability: Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.stability])),
+        evidence: Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.evidence])),
+      },
+      nnp: Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.layer])),
+      comment: `Syscalls ${o.runtime} ${version} makes after loading the container's filter and before the workload runs; ` +
+        'a name is kept only if the container fails to start without it.',
+    }
+    const text = JSON.stringify(out, null, 2) + '\n'
+    if (o.out) writeFileSync(o.out, text)
+    process.stdout.write(text)
+  })()
+}
+
+main().catch((err) => {
+  process.stderr.write(`derive-layer: ${err.message}\n`)
+  process.exit(1)
+})
