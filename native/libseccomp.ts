@@ -296,6 +296,16 @@ export function resolveSyscall(name: string, arch: string): number | null {
   return lookupSyscall(name, arch).nr
 }
 
+/**
+ * libseccomp's raw answer for `name` on an arch token: a syscall number, a negative pseudo
+ * number (multiplexed, or __PNR_* when absent on that arch), or -1 when unknown. Rules take the
+ * native arch's raw number; libseccomp translates it by name for the filter's other arches.
+ */
+export function rawSyscallNumber(name: string, token: number): number {
+  if (!/^[a-z0-9_]+$/.test(name)) return NR_SCMP_ERROR
+  return load().seccomp_syscall_resolve_name_arch(token, name)
+}
+
 /** The name libseccomp gives syscall `nr` on `arch`, or null. */
 export function syscallName(nr: number, arch: string | number): string | null {
   const tok = typeof arch === 'number' ? arch : requireArchToken(arch)

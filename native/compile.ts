@@ -1,0 +1,214 @@
+/**
+ * Compile a resolved profile (plain OCI linux.seccomp: caps and archMap already resolved by
+ * src/profile/resolve.ts toOci) into a libseccomp filter, and export it as BPF or PFC.
+ *
+ * The rules follow what runc does with the same profile, so a filter we load or export
+ * behaves as the runtimes would:
+ * - arches are added before any rule; the native arch is removed when the profile does not
+ *   list it; no `architectures` means the native arch only;
+ * - a rule whose action (with its errno) equals the default action is skipped (libseccomp
+ *   rejects it with EACCES, and it changes nothing);
+ * - several comparisons on the same argument index cannot go in one libseccomp rule (EINVAL):
+ *   like runc, such a rule is split into one rule per comparison (their OR);
+ * - names libseccomp cannot place on any of the filter's arches are skipped and reported
+ *   (runtimes skip them silently; `apply` makes them a pre-flight error);
+ * - errnoRet missing on an ERRNO/TRACE action means EPERM, as in runc.
+ * Kernel load flags (`flags`) are not part of the program: they are returned as loadFlags.
+ */
+import {closeSync, fstatSync, readSync} from 'node:fs'
+import {SeccompGenError} from '../src/errors.js'
+import type {OciSeccomp, SeccompAction, SeccompArg} from '../src/profile/types.js'
+import {SECCOMP_FILTER_FLAGS, memfd} from './libc.js'
+import {
+  BPF_INSN_SIZE,
+  SeccompFilter,
+  actionValue,
+  archNameOfToken,
+  archProfileName,
+  lookupSyscall,
+  nativeArchToken,
+  rawSyscallNumber,
+  requireArchToken,
+} from './libseccomp.js'
+
+export interface CompileOptions {
+  /** binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2) instead of libseccomp's linear default */
+  optimize?: boolean
+  /** recorded call counts by syscall name: frequent calls are tested first (seccomp_syscall_priority) */
+  counts?: Record<string, number>
+}
+
+export type NoteKind = 'unknown-name' | 'same-as-default' | 'split-args' | 'flag'
+
+export interface CompileNote {
+  kind: NoteKind
+  message: string
+}
+
+export interface CompiledFilter {
+  filter: SeccompFilter
+  /** the filter's arches, profile spelling, native first when present */
+  arches: string[]
+  /** SECCOMP_FILTER_FLAG_* bits the profile asks for at load time */
+  loadFlags: number
+  /** names that exist on none of the filter's arches (skipped) */
+  unknownNames: string[]
+  /** libseccomp rules added (after splitting) */
+  rulesAdded: number
+  notes: CompileNote[]
+}
+
+/** The action a rule or the default means, as one comparable number. */
+export function effectiveAction(action: SeccompAction, errnoRet?: number): number {
+  return actionValue(action, errnoRet)
+}
+
+/** Group comparisons as libseccomp can take them: one rule, or (same index twice) one per comparison. */
+export function splitArgs(args: readonly SeccompArg[] | undefined): SeccompArg[][] {
+  if (!args || args.length === 0) return [[]]
+  const seen = new Set<number>()
+  let repeated = false
+  for (const a of args) {
+    if (seen.has(a.index)) repeated = true
+    seen.add(a.index)
+  }
+  return repeated ? args.map((a) => [a]) : [[...args]]
+}
+
+/** Kernel load flags named by the profile (unknown names are an error). */
+export function loadFlagsOf(flags: readonly string[] | undefined): number {
+  let bits = 0
+  for (const f of flags ?? []) {
+    const b = SECCOMP_FILTER_FLAGS[f]
+    if (b === undefined) throw new SeccompGenError('PROFILE_INVALID', `unknown seccomp flag ${JSON.stringify(f)} (known: ${Object.keys(SECCOMP_FILTER_FLAGS).join(', ')})`)
+    bits |= b
+  }
+  return bits
+}
+
+function priorityOf(count: number): number {
+  // log scale: 1 call → 8, 1k calls → 80, 1M → 160, capped at 255
+  return Math.min(255, Math.round(Math.log2(count + 1) * 8))
+}
+
+/** Build a libseccomp filter from a resolved profile. The caller must release() it. */
+export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): CompiledFilter {
+  const defAct = effectiveAction(profile.defaultAction, profile.defaultErrnoRet)
+  const notes: CompileNote[] = []
+  const native = nativeArchToken()
+  const listed = (profile.architectures ?? []).map((a) => requireArchToken(a))
+  const tokens = listed.length ? [...new Set(listed)] : [native]
+  const loadFlags = loadFlagsOf(profile.flags)
+
+  const filter = new SeccompFilter(defAct)
+  try {
+    for (const t of tokens) if (t !== native) filter.addArch(t)
+    if (!tokens.includes(native)) filter.removeArch(native)
+    if (loadFlags & SECCOMP_FILTER_FLAGS.SECCOMP_FILTER_FLAG_LOG!) filter.setAttr('CTL_LOG', 1)
+    if (loadFlags & SECCOMP_FILTER_FLAGS.SECCOMP_FILTER_FLAG_SPEC_ALLOW!) filter.setAttr('CTL_SSB', 1)
+    if (opts.optimize) filter.setAttr('CTL_OPTIMIZE', 2)
+
+    const unknown = new Set<string>()
+    let skippedDefault = 0
+    let split = 0
+    let rulesAdded = 0
+    const prioritized = new Set<number>()
+    for (const [i, rule] of (profile.syscalls ?? []).entries()) {
+      const act = effectiveAction(rule.action, rule.errnoRet)
+      if (act === defAct) {
+        skippedDefault++
+        continue
+      }
+      const groups = splitArgs(rule.args)
+      if (groups.length > 1) split++
+      for (const name of rule.names) {
+        const placed = tokens.some((t) => {
+          const k = lookupSyscall(name, t).kind
+          return k === 'direct' || k === 'multiplexed'
+        })
+        if (!placed) {
+          unknown.add(name)
+          continue
+        }
+        const nr = rawSyscallNumber(name, native)
+        for (const g of groups) {
+          filter.addRule(act, nr, g, `syscalls[${i}] ${name}${g.length ? ` with ${g.length} argument comparison(s)` : ''}`)
+          rulesAdded++
+        }
+        const count = opts.counts?.[name]
+        if (count !== undefined && count > 0 && nr >= 0 && !prioritized.has(nr)) {
+          filter.setPriority(nr, priorityOf(count))
+          prioritized.add(nr)
+        }
+      }
+    }
+    if (skippedDefault) notes.push({kind: 'same-as-default', message: `${skippedDefault} rule(s) with the default action skipped`})
+    if (split) notes.push({kind: 'split-args', message: `${split} rule(s) with several comparisons on one argument split into one rule per comparison`})
+    if (unknown.size) {
+      const archNames = tokens.map((t) => archNameOfToken(t) ?? `0x${t.toString(16)}`).join(', ')
+      const never = [...unknown].filter((n) => lookupSyscall(n, native).kind === 'unknown').sort()
+      const absent = [...unknown].filter((n) => !never.includes(n)).sort()
+      if (never.length) notes.push({kind: 'unknown-name', message: `skipped ${never.length} name(s) libseccomp does not know: ${never.join(' ')}`})
+      if (absent.length) notes.push({kind: 'unknown-name', message: `skipped ${absent.length} name(s) that do not exist on ${archNames}: ${absent.join(' ')}`})
+    }
+    const arches = [...tokens].sort((a, b) => (a === native ? -1 : b === native ? 1 : 0)).map((t) => archProfileName(archNameOfToken(t) ?? String(t)))
+    return {filter, arches, loadFlags, unknownNames: [...unknown].sort(), rulesAdded, notes}
+  } catch (err) {
+    filter.release()
+    throw err
+  }
+}
+
+function readAll(fd: number): Buffer {
+  const size = fstatSync(fd).size
+  const buf = Buffer.alloc(size)
+  let off = 0
+  while (off < size) {
+    const n = readSync(fd, buf, off, size - off, off)
+    if (n <= 0) break
+    off += n
+  }
+  return buf.subarray(0, off)
+}
+
+function exportVia(filter: SeccompFilter, kind: 'bpf' | 'pfc'): Buffer {
+  const fd = memfd(`seccomp-gen-${kind}`)
+  try {
+    if (kind === 'bpf') filter.exportBpfToFd(fd)
+    else filter.exportPfcToFd(fd)
+    return readAll(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+export interface ExportedFilter extends Omit<CompiledFilter, 'filter'> {
+  /** raw BPF (struct sock_filter[]) as the kernel and `bwrap --seccomp` take it */
+  bpf: Buffer
+  instructions: number
+}
+
+/** Compile and export raw BPF. */
+export function compileBpf(profile: OciSeccomp, opts: CompileOptions = {}): ExportedFilter {
+  const c = compileProfile(profile, opts)
+  try {
+    const bpf = exportVia(c.filter, 'bpf')
+    const {filter: _f, ...rest} = c
+    return {...rest, bpf, instructions: bpf.length / BPF_INSN_SIZE}
+  } finally {
+    c.filter.release()
+  }
+}
+
+/** Compile and export libseccomp's pseudo filter code (PFC) text, plus the BPF size. */
+export function compilePfc(profile: OciSeccomp, opts: CompileOptions = {}): Omit<CompiledFilter, 'filter'> & {pfc: string; instructions: number} {
+  const c = compileProfile(profile, opts)
+  try {
+    const pfc = exportVia(c.filter, 'pfc').toString('utf8')
+    const instructions = exportVia(c.filter, 'bpf').length / BPF_INSN_SIZE
+    const {filter: _f, ...rest} = c
+    return {...rest, pfc, instructions}
+  } finally {
+    c.filter.release()
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The exec child of `seccomp-gen apply`: a bare Node process (spawned by the parent with stdio
+ * inherited) that makes the process look like a shell's child, loads the already-compiled BPF
+ * program on its main thread and execs the target at once.
+ *
+ *   node exec-child.js BPF_BASE64 LOAD_FLAGS SECCOMP_NR PATH -- ARGV0 ARGS…
+ *
+ * The parent did every check and the whole compile (libseccomp) before spawning this, so the
+ * work here is: fix stdio fds and signal state, no_new_privs, one seccomp(2) call, execv.
+ * Nothing runs between seccomp(2) and execv but the foreign calls themselves: everything they
+ * need is prepared before the filter goes in (the profile may deny fcntl, rt_sigaction, …).
+ * No TSYNC: Node's other threads stay unfiltered, and execve replaces them all anyway.
+ *
+ * Exit status when CMD never started: 4 (could not load the filter), 126 (exec failed:
+ * not executable, denied), 127 (exec failed: not found).
+ */
+import {
+  execv,
+  lastErrnoName,
+  preloadLibc,
+  prepareSeccompLoad,
+  rawExit,
+  rawWrite,
+  resetSignalDefault,
+  resetStdioFd,
+  setNoNewPrivs,
+  unblockAllSignals,
+} from './libc.js'
+
+/** Signals Node sets to SIG_IGN at start-up; exec would keep them ignored. */
+const NODE_IGNORED_SIGNALS = [13 /* SIGPIPE */, 25 /* SIGXFSZ */]
+const EXIT_LOAD_FAILED = 4
+
+function die(msg: string, code: number): never {
+  rawWrite(2, `seccomp-gen: ${msg}\n`)
+  rawExit(code)
+}
+
+function main(argv: string[]): never {
+  const sep = argv.indexOf('--')
+  if (sep !== 4 || argv.length < 6) die('exec-child: bad arguments (internal)', EXIT_LOAD_FAILED)
+  const [bpfB64, flagsText, nrText, path] = argv
+  const cmdArgv = argv.slice(sep + 1)
+  const bpf = Buffer.from(bpfB64!, 'base64')
+  const flags = Number(flagsText)
+  const seccompNr = Number(nrText)
+
+  let prepared
+  try {
+    preloadLibc()
+    for (const fd of [0, 1, 2]) resetStdioFd(fd)
+    for (const sig of NODE_IGNORED_SIGNALS) resetSignalDefault(sig)
+    unblockAllSignals()
+    setNoNewPrivs()
+    prepared = prepareSeccompLoad(seccompNr, bpf, flags)
+  } catch (err) {
+    die(`cannot prepare the filter: ${(err as Error).message}`, EXIT_LOAD_FAILED)
+  }
+  const target = path!
+  const args = cmdArgv
+
+  // From here on the filter is in force: foreign calls only.
+  if (prepared.load() < 0) die(`seccomp(SECCOMP_SET_MODE_FILTER) failed: ${lastErrnoName()}`, EXIT_LOAD_FAILED)
+  const errno = execv(target, args)
+  die(`cannot execute ${target}: ${errno}`, errno === 'ENOENT' || errno === 'ENOTDIR' ? 127 : 126)
+}
+
+main(process.argv.slice(2))

@@ -1,0 +1,164 @@
+/**
+ * The few libc calls seccomp-gen needs from Node (koffi): what the exec child does between
+ * "filter ready" and execve, and memfd_create for exporting filters without temp files.
+ * Loaded lazily; every failure becomes a SeccompGenError naming the call and the errno.
+ */
+import koffi from 'koffi'
+import {SeccompGenError} from '../src/errors.js'
+import {errnoName} from './libseccomp.js'
+
+// <fcntl.h>, <signal.h>, <sys/prctl.h>, <linux/seccomp.h> (Linux, all arches we run on).
+export const F_GETFD = 1
+export const F_SETFD = 2
+export const F_GETFL = 3
+export const F_SETFL = 4
+export const FD_CLOEXEC = 1
+export const O_NONBLOCK = 0o4000
+export const SIG_SETMASK = 2
+export const PR_SET_NO_NEW_PRIVS = 38
+export const SECCOMP_SET_MODE_FILTER = 1
+export const MFD_CLOEXEC = 1
+/** Kernel sigset_t is 64 bits; glibc's sigset_t is 1024 bits. Zeroed buffer = empty set. */
+const GLIBC_SIGSET_BYTES = 128
+
+/** SECCOMP_FILTER_FLAG_* (the kernel load flags a profile's `flags` can name). */
+export const SECCOMP_FILTER_FLAGS: Record<string, number> = {
+  SECCOMP_FILTER_FLAG_TSYNC: 1,
+  SECCOMP_FILTER_FLAG_LOG: 2,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
+  SECCOMP_FILTER_FLAG_NEW_LISTENER: 8,
+  SECCOMP_FILTER_FLAG_TSYNC_ESRCH: 16,
+  SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
+}
+
+interface Libc {
+  fcntl: (fd: number, cmd: number, ...rest: unknown[]) => number
+  signal: (sig: number, handler: null) => unknown
+  sigprocmask: (how: number, set: Buffer, old: null) => number
+  prctl: (option: number, ...rest: unknown[]) => number
+  syscall: (nr: number, ...rest: unknown[]) => number | bigint
+  execv: (path: string, argv: (string | null)[]) => number
+  write: (fd: number, buf: Buffer, len: number) => number
+  _exit: (code: number) => void
+  memfd_create: (name: string, flags: number) => number
+}
+
+let libc: Libc | undefined
+
+function load(): Libc {
+  if (libc) return libc
+  let h: ReturnType<typeof koffi.load>
+  try {
+    h = koffi.load('libc.so.6')
+  } catch (err) {
+    throw new SeccompGenError('SECCOMP_ERROR', `cannot load libc.so.6: ${(err as Error).message}`)
+  }
+  koffi.struct('sock_fprog', {len: 'unsigned short', filter: 'void *'})
+  const f = (sig: string) => h.func(sig)
+  libc = {
+    fcntl: f('int fcntl(int fd, int cmd, ...)'),
+    signal: f('void *signal(int signum, void *handler)'),
+    sigprocmask: f('int sigprocmask(int how, const void *set, void *oldset)'),
+    prctl: f('int prctl(int option, ...)'),
+    syscall: f('long syscall(long number, ...)'),
+    execv: f('int execv(const char *path, const char **argv)'),
+    write: f('long write(int fd, const void *buf, size_t count)'),
+    _exit: f('void _exit(int status)'),
+    memfd_create: f('int memfd_create(const char *name, unsigned int flags)'),
+  } as unknown as Libc
+  return libc
+}
+
+/** Load libc and its bindings now, so nothing needs to be resolved later (after the filter). */
+export function preloadLibc(): void {
+  load()
+}
+
+function fail(call: string, what?: string): never {
+  const e = koffi.errno()
+  throw new SeccompGenError('SECCOMP_ERROR', `${call}${what ? ` (${what})` : ''} failed: ${errnoName(e)}`)
+}
+
+/**
+ * Make fd usable by an exec'd program the way a shell hands it over: FD_CLOEXEC and
+ * O_NONBLOCK cleared (Node may set both on its stdio). A closed fd is left alone.
+ */
+export function resetStdioFd(fd: number): void {
+  const l = load()
+  const fdFlags = l.fcntl(fd, F_GETFD)
+  if (fdFlags < 0) return // not open
+  if (fdFlags & FD_CLOEXEC && l.fcntl(fd, F_SETFD, 'int', fdFlags & ~FD_CLOEXEC) < 0) fail('fcntl(F_SETFD)', `fd ${fd}`)
+  const flFlags = l.fcntl(fd, F_GETFL)
+  if (flFlags >= 0 && flFlags & O_NONBLOCK && l.fcntl(fd, F_SETFL, 'int', flFlags & ~O_NONBLOCK) < 0) fail('fcntl(F_SETFL)', `fd ${fd}`)
+}
+
+/** Set the disposition of `signal` to SIG_DFL (exec keeps SIG_IGN, which Node sets for SIGPIPE/SIGXFSZ). */
+export function resetSignalDefault(signal: number): void {
+  const r = load().signal(signal, null)
+  // SIG_ERR is (void *)-1
+  if (r !== null && typeof r === 'object' && koffi.address(r) === 0xffffffffffffffffn) fail('signal', `signal ${signal}`)
+}
+
+/** Unblock every signal for the calling thread (exec keeps the mask). */
+export function unblockAllSignals(): void {
+  if (load().sigprocmask(SIG_SETMASK, Buffer.alloc(GLIBC_SIGSET_BYTES), null) < 0) fail('sigprocmask')
+}
+
+/** prctl(PR_SET_NO_NEW_PRIVS, 1): required to load a filter without CAP_SYS_ADMIN. */
+export function setNoNewPrivs(): void {
+  if (load().prctl(PR_SET_NO_NEW_PRIVS, 'unsigned long', 1, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0) < 0) {
+    fail('prctl(PR_SET_NO_NEW_PRIVS)')
+  }
+}
+
+/**
+ * A prepared seccomp(SECCOMP_SET_MODE_FILTER) call: everything (the program copy, the
+ * sock_fprog) is built up front so that loading is one foreign call and nothing else.
+ */
+export interface PreparedLoad {
+  load(): number
+}
+
+export function prepareSeccompLoad(seccompNr: number, bpf: Buffer, flags: number): PreparedLoad {
+  const l = load()
+  if (bpf.length === 0 || bpf.length % 8 !== 0) throw new SeccompGenError('SECCOMP_ERROR', `BPF program of ${bpf.length} bytes is not a whole number of instructions`)
+  const len = bpf.length / 8
+  if (len > 4096) throw new SeccompGenError('SECCOMP_ERROR', `BPF program has ${len} instructions; the kernel accepts at most 4096`)
+  const prog = {len, filter: bpf}
+  return {
+    load() {
+      const rc = l.syscall(seccompNr, 'unsigned int', SECCOMP_SET_MODE_FILTER, 'unsigned int', flags, 'sock_fprog *', prog)
+      return Number(rc)
+    },
+  }
+}
+
+/** seccomp(2) failed: the message for the current errno. */
+export function lastErrnoName(): string {
+  return errnoName(koffi.errno())
+}
+
+/** execv (the environment passes unchanged); returns only on failure, with the errno name. */
+export function execv(path: string, argv: string[]): string {
+  load().execv(path, [...argv, null])
+  return errnoName(koffi.errno())
+}
+
+/** write(2) of a whole buffer on a raw fd, best effort (used after the filter is loaded). */
+export function rawWrite(fd: number, text: string): void {
+  const buf = Buffer.from(text)
+  load().write(fd, buf, buf.length)
+}
+
+/** _exit(2): leave now, no atexit handlers, no Node shutdown. */
+export function rawExit(code: number): never {
+  load()._exit(code)
+  throw new Error('unreachable')
+}
+
+/** An anonymous memory file (close-on-exec); a real fd libseccomp can export into. */
+export function memfd(name: string): number {
+  const fd = load().memfd_create(name, MFD_CLOEXEC)
+  if (fd < 0) fail('memfd_create')
+  return fd
+}
