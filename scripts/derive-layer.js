@@ -9,19 +9,26 @@
 //      --runs tries, the block goes for good, otherwise split it in two and try each half;
 //   2. one at a time: each survivor is removed alone for --confirm tries; it stays in the layer
 //      only if the container fails without it (what failed is kept as evidence);
-//   3. stability: the final set runs --stability times; failures are reported.
+//   3. intermittent calls: if the surviving set does not start every time (runc's Go runtime
+//      needs futex only now and then), --trace runs go under strace with a distinctive default
+//      errno (EHWPOISON); names denied before the container's execve in a run that failed are
+//      added back, and marked intermittent (not for runsc: its filter lives inside the sandbox);
+//   4. stability: the final set runs --stability times; failures are reported.
+// A control run first checks that the runtime enforces the filter at all (the workload must
+// fail without mkdir), so an ignored linux.seccomp cannot pass for an empty layer.
 // Done once with process.noNewPrivileges true and once with false. Prints the layer JSON in
 // the profiles/runtimes/*.json format; --out also writes it.
 //
 //   node scripts/derive-layer.js --runtime runc|crun|runsc [--nnp true|false|both]
-//        [--runs N] [--confirm N] [--stability N] [--candidates PROFILE.json] [--out FILE] [--verbose]
+//        [--runs N] [--confirm N] [--stability N] [--trace N] [--candidates PROFILE.json] [--out FILE] [--verbose]
 //
 // Needs root and the runtime (runc 30-50 ms a run: about a minute; runsc ~0.2 s a run: a few).
 import {spawnSync} from 'node:child_process'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {makeBundle, runBundle, runtimeUnavailable, setBundleSeccomp} from './runtime-harness.js'
+import {makeBundle, runBundle, runtimeUnavailable, setBundleSeccomp, which} from './runtime-harness.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const repo = resolve(here, '..')
@@ -35,12 +42,12 @@ const MARK = 'sg-layer-ok'
 const HOST_ARCH = {x64: 'SCMP_ARCH_X86_64', arm64: 'SCMP_ARCH_AARCH64', ia32: 'SCMP_ARCH_X86', ppc64: 'SCMP_ARCH_PPC64LE', s390x: 'SCMP_ARCH_S390X', riscv64: 'SCMP_ARCH_RISCV64'}
 
 function usage(msg) {
-  process.stderr.write(`derive-layer: ${msg}\nusage: node scripts/derive-layer.js --runtime runc|crun|runsc [--nnp true|false|both] [--runs N] [--confirm N] [--stability N] [--candidates PROFILE.json] [--out FILE] [--verbose]\n`)
+  process.stderr.write(`derive-layer: ${msg}\nusage: node scripts/derive-layer.js --runtime runc|crun|runsc [--nnp true|false|both] [--runs N] [--confirm N] [--stability N] [--trace N] [--candidates PROFILE.json] [--out FILE] [--verbose]\n`)
   process.exit(2)
 }
 
 function parseArgs(argv) {
-  const o = {runtime: '', nnp: 'both', runs: 2, confirm: 6, stability: 20, candidates: '', out: '', verbose: false}
+  const o = {runtime: '', nnp: 'both', runs: 2, confirm: 6, stability: 20, trace: 8, candidates: '', out: '', verbose: false}
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const val = () => (i + 1 < argv.length ? argv[++i] : usage(`${a} needs a value`))
@@ -49,6 +56,7 @@ function parseArgs(argv) {
     else if (a === '--runs') o.runs = Number(val())
     else if (a === '--confirm') o.confirm = Number(val())
     else if (a === '--stability') o.stability = Number(val())
+    else if (a === '--trace') o.trace = Number(val())
     else if (a === '--candidates') o.candidates = val()
     else if (a === '--out') o.out = val()
     else if (a === '--verbose' || a === '-v') o.verbose = true
@@ -58,6 +66,7 @@ function parseArgs(argv) {
   if (!['runc', 'crun', 'runsc'].includes(o.runtime)) usage('--runtime must be runc, crun or runsc')
   if (!['true', 'false', 'both'].includes(o.nnp)) usage('--nnp must be true, false or both')
   for (const k of ['runs', 'confirm', 'stability']) if (!Number.isInteger(o[k]) || o[k] < 1) usage(`--${k} must be a positive integer`)
+  if (!Number.isInteger(o.trace) || o.trace < 0) usage('--trace must be a non-negative integer')
   return o
 }
 
@@ -86,10 +95,12 @@ function runtimeVersion(rt) {
   return m ? m[1] : 'unknown'
 }
 
-function profileOf(allowed) {
+const EHWPOISON = 133
+
+function profileOf(allowed, errno = 1) {
   return {
     defaultAction: 'SCMP_ACT_ERRNO',
-    defaultErrnoRet: 1,
+    defaultErrnoRet: errno,
     architectures: [HOST_ARCH[process.arch] ?? 'SCMP_ARCH_NATIVE'],
     syscalls: [{names: [...new Set([...WORKLOAD_MINIMUM, ...allowed])].sort(), action: 'SCMP_ACT_ALLOW'}],
   }
@@ -119,9 +130,54 @@ function main() {
     return {ok: true}
   }
 
+  /** Names denied (EHWPOISON) before the container's execve in traced runs that failed. */
+  async function tracedDenials(allowed, nnp) {
+    const found = new Map()
+    if (!o.trace || o.runtime === 'runsc' || !which('strace')) return found
+    setBundleSeccomp(bundle.configPath, profileOf(allowed, EHWPOISON), {noNewPrivileges: nnp})
+    const dir = mkdtempSync(join(tmpdir(), 'sg-derive-trace-'))
+    try {
+      for (let i = 0; i < o.trace; i++) {
+        const log = join(dir, `${i}.log`)
+        runsTotal++
+        const r = await runBundle(o.runtime, bundle.dir, {wrap: ['strace', '-f', '-qq', '-o', log], timeoutMs: 60_000})
+        if (r.code === 0 && r.stdout.includes(MARK)) continue
+        const lines = existsSync(log) ? readFileSync(log, 'utf8').split('\n') : []
+        const seen = new Set()
+        const exec = lines.findIndex((l) => l.includes(`execve("${WORKLOAD[0]}"`) && / = 0$/.test(l))
+        for (const l of exec < 0 ? lines : lines.slice(0, exec)) {
+          if (!l.includes('EHWPOISON')) continue
+          const m = /^\d+\s+(?:<\.\.\. (\w+) resumed>|(\w+)\()/.exec(l)
+          const name = m && (m[1] ?? m[2])
+          if (name && !allowed.includes(name) && !seen.has(name)) { seen.add(name); found.set(name, (found.get(name) ?? 0) + 1) }
+        }
+      }
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+    return found
+  }
+
+  async function stability(allowed, nnp, runs = o.stability) {
+    let fails = 0
+    let last = ''
+    setBundleSeccomp(bundle.configPath, profileOf(allowed), {noNewPrivileges: nnp})
+    for (let i = 0; i < runs; i++) {
+      runsTotal++
+      const r = await runBundle(o.runtime, bundle.dir)
+      if (r.code !== 0 || !r.stdout.includes(MARK)) { fails++; last = (r.stderr || r.stdout).trim().split('\n').slice(-1)[0] ?? '' }
+    }
+    return {fails, text: `${runs - fails}/${runs} runs started${fails ? ` (last failure: ${last.slice(0, 200)})` : ''}`}
+  }
+
   async function derive(nnp) {
     const base = await starts(cand.names, 3, nnp)
     if (!base.ok) throw new Error(`the container does not start even with every candidate allowed (nnp=${nnp}): ${base.evidence}`)
+    // Control: the workload needs mkdir; if it still succeeds without it, the filter is not enforced.
+    setBundleSeccomp(bundle.configPath, {...profileOf(cand.names), syscalls: [{names: [...WORKLOAD_MINIMUM, ...cand.names].filter((n) => n !== 'mkdir').sort(), action: 'SCMP_ACT_ALLOW'}]}, {noNewPrivileges: nnp})
+    runsTotal++
+    const control = await runBundle(o.runtime, bundle.dir)
+    if (control.code === 0 && control.stdout.includes(MARK)) throw new Error(`${o.runtime} does not enforce linux.seccomp here (the workload ran with mkdir denied); no layer can be measured`)
     // 1. group elimination (blocks of 32, halving on failure)
     let keep = [...cand.names]
     const queue = []
@@ -134,23 +190,34 @@ function main() {
       else if (block.length > 1) { const h = block.length >> 1; queue.unshift(block.slice(0, h), block.slice(h)) }
       else log(`nnp=${nnp} keep ${block[0]}`)
     }
-    // 2. one at a time over the survivors
-    const layer = []
     const evidence = {}
+    // 2. intermittent calls: only when the surviving set is unstable
+    let intermittent = []
+    let st = await stability(keep, nnp)
+    if (st.fails) {
+      const found = await tracedDenials(keep, nnp)
+      intermittent = [...found.keys()].sort()
+      for (const [n, k] of found) evidence[n] = `intermittent: denied before exec in ${k}/${o.trace} traced runs that failed; with the rest only, ${st.text}`
+      log(`nnp=${nnp} unstable (${st.text}); traced denials: ${intermittent.join(' ') || 'none'}`)
+    }
+    // 3. one at a time over the survivors, greedily (a name goes if the container still starts
+    //    without it, so two interchangeable names cannot both leave); intermittent names stay.
+    let layer = [...intermittent, ...keep.filter((n) => !intermittent.includes(n))]
     for (const n of keep) {
-      const r = await starts(keep.filter((k) => k !== n), o.confirm, nnp)
-      if (!r.ok) { layer.push(n); evidence[n] = r.evidence } else log(`nnp=${nnp} ${n} not needed on its own`)
+      if (intermittent.includes(n)) continue
+      const r = await starts(layer.filter((k) => k !== n), o.confirm, nnp)
+      if (r.ok) { layer = layer.filter((k) => k !== n); log(`nnp=${nnp} ${n} not needed`) } else evidence[n] = r.evidence
     }
-    // 3. stability of the final set
-    let fails = 0
-    let lastFail = ''
-    setBundleSeccomp(bundle.configPath, profileOf(layer), {noNewPrivileges: nnp})
-    for (let i = 0; i < o.stability; i++) {
-      runsTotal++
-      const r = await runBundle(o.runtime, bundle.dir)
-      if (r.code !== 0 || !r.stdout.includes(MARK)) { fails++; lastFail = (r.stderr || r.stdout).trim().split('\n').slice(-1)[0] ?? '' }
+    // 4. prune the intermittent names that a longer stability run shows are not needed
+    for (const n of intermittent) {
+      const without = layer.filter((k) => k !== n)
+      const s2 = await stability(without, nnp, 2 * o.stability)
+      if (!s2.fails) { layer = without; delete evidence[n]; log(`nnp=${nnp} intermittent ${n} not needed (${s2.text})`) }
+      else evidence[n] += `; without it alone ${s2.text}`
     }
-    return {layer: layer.sort(), evidence, stability: `${o.stability - fails}/${o.stability} runs started${fails ? ` (last failure: ${lastFail.slice(0, 200)})` : ''}`}
+    // 5. stability of the final set
+    st = await stability(layer, nnp)
+    return {layer: layer.sort(), evidence, stability: st.text}
   }
 
   return (async () => {
@@ -167,7 +234,7 @@ function main() {
         version,
         how: `scripts/derive-layer.js: ablation on a busybox bundle (workload ${JSON.stringify(WORKLOAD.join(' '))}), ` +
           `candidates = ALLOW names of ${cand.path.replace(/^.*\//, '')} (${cand.names.length}) minus the workload minimum ` +
-          `[${WORKLOAD_MINIMUM.join(' ')}]; group elimination x${o.runs}, one-at-a-time x${o.confirm}, ` +
+          `[${WORKLOAD_MINIMUM.join(' ')}]; group elimination x${o.runs}, greedy one-at-a-time x${o.confirm}, strace of ${o.trace} runs for intermittent calls, ` +
           `${runsTotal} runs in ${Math.round((Date.now() - t0) / 1000)} s on ${process.arch}, ${new Date().toISOString().slice(0, 10)}`,
         stability: Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.stability])),
         evidence: Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.evidence])),

@@ -190,7 +190,7 @@ export function setBundleArgs(configPath, args) {
  * Run a bundle under an OCI runtime (runc, crun or runsc) with a unique id and private state
  * dir; the state is removed afterwards whatever happens.
  * @param {'runc' | 'crun' | 'runsc'} rt @param {string} bundleDir
- * @param {{timeoutMs?: number}} [opts]
+ * @param {{timeoutMs?: number, wrap?: string[]}} [opts] wrap: a command prefix (e.g. strace -f -o LOG)
  * @returns {Promise<RunResult>}
  */
 export async function runBundle(rt, bundleDir, opts = {}) {
@@ -215,7 +215,8 @@ export async function runBundle(rt, bundleDir, opts = {}) {
     throw new Error(`not an OCI bundle runtime: ${rt}`)
   }
   try {
-    return await runCommand(cmd, args, {timeoutMs: opts.timeoutMs ?? (rt === 'runsc' ? 30_000 : 15_000)})
+    const [c, a] = opts.wrap?.length ? [opts.wrap[0], [...opts.wrap.slice(1), cmd, ...args]] : [cmd, args]
+    return await runCommand(c, a, {timeoutMs: opts.timeoutMs ?? (rt === 'runsc' ? 30_000 : 15_000)})
   } finally {
     // A container left behind by a timeout: delete it, then drop the state dir.
     if (rt !== 'crun') spawnSync(rt === 'runc' ? 'runc' : 'runsc', ['--root', state, 'delete', '--force', id], {stdio: 'ignore', timeout: 10_000})

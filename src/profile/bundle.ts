@@ -1,0 +1,237 @@
+/**
+ * Writing a profile into an OCI bundle (`seccomp-gen apply --bundle DIR [--dry-run]`).
+ *
+ * The profile is resolved for this container the way moby resolves it for `docker run`:
+ * includes/excludes against the bundle's process.capabilities.bounding (absent: no capability),
+ * the arch map reduced to the host, Moby-only fields dropped (resolve.ts toOci). The result is
+ * checked against the runtime-spec shape of linux.seccomp (schemas/oci-seccomp.schema.json) and
+ * the rest of config.json gets a minimal shape check. config.json is read losslessly (json64:
+ * u64 values, key order) and replaced atomically; on any error it is left byte-identical.
+ */
+import {chownSync, readFileSync, realpathSync, statSync} from 'node:fs'
+import {join} from 'node:path'
+import {SeccompGenError} from '../errors.js'
+import {writeFileAtomic} from '../fsutil.js'
+import {parseJson64, stringifyJson64} from './json64.js'
+import {loadProfile} from './load.js'
+import {toOci} from './resolve.js'
+import {schemaProblems} from './schema.js'
+import type {OciSeccomp} from './types.js'
+
+export interface ApplyToBundleOptions {
+  dryRun: boolean
+  /** host arch override (tests); default process.arch */
+  arch?: string
+}
+
+export interface ApplyToBundleResult {
+  /** false when linux.seccomp already held exactly this filter (nothing written) */
+  changed: boolean
+  /** one line: what was (or would be) written where */
+  summary: string
+  /** --dry-run: a readable before/after of linux.seccomp */
+  diff?: string
+}
+
+type Json = Record<string, unknown>
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Platform sections of a runtime-spec config other than linux: such a bundle is not ours to edit. */
+const OTHER_PLATFORMS = ['windows', 'solaris', 'vm', 'freebsd', 'zos']
+
+export async function applyToBundle(profilePath: string, bundleDir: string, opts: ApplyToBundleOptions): Promise<ApplyToBundleResult> {
+  const {configPath, text, config, mode, uid, gid} = readBundleConfig(bundleDir)
+  const linux = config.linux
+  if (linux !== undefined && !isObject(linux)) bundleError(configPath, '/linux must be an object')
+
+  const bounding = boundingCaps(config, configPath)
+  const profile = loadProfile(profilePath)
+  const seccomp = toOci(profile, {caps: bounding, arch: opts.arch})
+  checkSeccomp(seccomp, profilePath)
+
+  const before = isObject(linux) && isObject(linux.seccomp) ? (linux.seccomp as Json) : undefined
+  const changed = before === undefined || stringifyJson64(before) !== stringifyJson64(seccomp)
+  const where = join(bundleDir, 'config.json')
+  const diff = opts.dryRun ? seccompDiff(before, seccomp, where) : undefined
+  const shape = describe(seccomp)
+
+  if (opts.dryRun) {
+    return {changed, summary: `${changed ? 'would set' : 'already set:'} linux.seccomp in ${where}: ${shape}`, diff}
+  }
+  if (!changed) return {changed: false, summary: `linux.seccomp in ${where} already matches: ${shape}`}
+
+  // Replace (or add) linux.seccomp in place: every other key, its order and its values stay.
+  if (isObject(linux)) linux.seccomp = seccomp
+  else config.linux = {seccomp}
+  const out = stringifyJson64Indented(config, detectIndent(text))
+  writeFileAtomic(configPath, out, mode)
+  if (typeof process.getuid === 'function' && (uid !== process.getuid() || gid !== process.getgid?.())) {
+    try { chownSync(configPath, uid, gid) } catch { /* keep our ownership; the content is what matters */ }
+  }
+  return {changed: true, summary: `set linux.seccomp in ${where}: ${shape}`}
+}
+
+function bundleError(file: string, message: string): never {
+  throw new SeccompGenError('BUNDLE_INVALID', message, {file})
+}
+
+function readBundleConfig(bundleDir: string): {configPath: string; text: string; config: Json; mode: number; uid: number; gid: number} {
+  let dirStat
+  try {
+    dirStat = statSync(bundleDir)
+  } catch (err) {
+    throw new SeccompGenError('BUNDLE_INVALID', `bundle directory ${bundleDir} not found (${(err as NodeJS.ErrnoException).code})`)
+  }
+  if (!dirStat.isDirectory()) throw new SeccompGenError('BUNDLE_INVALID', `bundle ${bundleDir} is not a directory`)
+  const given = join(bundleDir, 'config.json')
+  let configPath: string
+  let text: string
+  let st
+  try {
+    // Write through a symlinked config.json to its target, never replace the link.
+    configPath = realpathSync(given)
+    st = statSync(configPath)
+    if (!st.isFile()) bundleError(given, 'is not a regular file')
+    text = readFileSync(configPath, 'utf8')
+  } catch (err) {
+    if (err instanceof SeccompGenError) throw err
+    const e = err as NodeJS.ErrnoException
+    const why = e.code === 'ENOENT' ? 'no config.json in the bundle (create one with `runc spec`)' : `cannot read it (${e.code ?? e.message})`
+    bundleError(given, why)
+  }
+  let config: unknown
+  try {
+    config = parseJson64(text, given)
+  } catch (err) {
+    const e = err as SeccompGenError
+    throw new SeccompGenError('BUNDLE_INVALID', e.message, {file: given, line: e.line})
+  }
+  checkConfigShape(config, given)
+  return {configPath, text, config: config as Json, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid}
+}
+
+/**
+ * The minimal runtime-spec shape we rely on, and what a runtime would reject outright. The full
+ * schema check is the runtime's business (and our tests' oracle); a broken bundle must not be
+ * "fixed" by us into a different broken one.
+ */
+function checkConfigShape(config: unknown, file: string): asserts config is Json {
+  if (!isObject(config)) bundleError(file, 'config.json must hold a JSON object')
+  if (typeof config.ociVersion !== 'string') bundleError(file, '/ociVersion must be a string (is this a runtime-spec config.json?)')
+  if (config.process !== undefined && !isObject(config.process)) bundleError(file, '/process must be an object')
+  if (config.root !== undefined && (!isObject(config.root) || typeof config.root.path !== 'string')) bundleError(file, '/root/path must be a string')
+  const other = OTHER_PLATFORMS.filter((k) => config[k] !== undefined)
+  if (other.length && config.linux === undefined) bundleError(file, `not a Linux bundle (it has /${other[0]}); seccomp applies to Linux containers only`)
+}
+
+function boundingCaps(config: Json, file: string): string[] {
+  const proc = config.process
+  if (!isObject(proc) || proc.capabilities === undefined) return []
+  if (!isObject(proc.capabilities)) bundleError(file, '/process/capabilities must be an object')
+  const b = proc.capabilities.bounding
+  if (b === undefined) return []
+  if (!Array.isArray(b) || !b.every((c) => typeof c === 'string')) bundleError(file, '/process/capabilities/bounding must be an array of strings')
+  return b as string[]
+}
+
+function checkSeccomp(seccomp: OciSeccomp, profilePath: string): void {
+  const problems = schemaProblems(seccomp, 'oci')
+  if (problems.length) {
+    const p = problems[0]
+    throw new SeccompGenError('PROFILE_INVALID', `resolved linux.seccomp ${p.pointer || '/'}: ${p.message}`, {file: profilePath})
+  }
+  // A runtime loads the filter and then execs the container's process: without execve it can never start.
+  const permissive = (a: string) => a === 'SCMP_ACT_ALLOW' || a === 'SCMP_ACT_LOG' || a === 'SCMP_ACT_TRACE' || a === 'SCMP_ACT_NOTIFY'
+  if (!permissive(seccomp.defaultAction)) {
+    const execAllowed = (seccomp.syscalls ?? []).some((r) => permissive(r.action) && r.names.includes('execve'))
+    if (!execAllowed) {
+      throw new SeccompGenError('PROFILE_DENIES_EXEC', 'the profile (resolved for this bundle) denies execve: the runtime could never start the container process', {file: profilePath})
+    }
+  }
+}
+
+/** The indent unit config.json was written with (runc spec: tab; most tools: 2 or 4 spaces). */
+function detectIndent(text: string): '\t' | number {
+  const m = /^\{\r?\n([ \t]+)\S/.exec(text)
+  if (!m) return 2
+  return m[1].startsWith('\t') ? '\t' : m[1].length
+}
+
+/** json64 output with the file's own indent unit (JSON strings hold no raw newlines, so lines are safe to re-indent). */
+function stringifyJson64Indented(value: unknown, indent: '\t' | number): string {
+  if (indent !== '\t') return stringifyJson64(value, indent)
+  return stringifyJson64(value, 1).replace(/^ +/gm, (sp) => '\t'.repeat(sp.length))
+}
+
+// --- the dry-run view ---------------------------------------------------------------------------
+
+interface Shape {
+  action: string
+  arches: string[]
+  rules: number
+  names: Set<string>
+  allowed: Set<string>
+}
+
+function shapeOf(s: Json | OciSeccomp | undefined): Shape | undefined {
+  if (!s) return undefined
+  const j = s as Json
+  const errno = j.defaultErrnoRet !== undefined ? `(${String(j.defaultErrnoRet)})` : ''
+  const rules = Array.isArray(j.syscalls) ? (j.syscalls as Json[]) : []
+  const names = new Set<string>()
+  const allowed = new Set<string>()
+  for (const r of rules) {
+    const ns = Array.isArray(r.names) ? (r.names as string[]) : typeof r.name === 'string' ? [r.name] : []
+    for (const n of ns) {
+      names.add(n)
+      if (r.action === 'SCMP_ACT_ALLOW' || r.action === 'SCMP_ACT_LOG') allowed.add(n)
+    }
+  }
+  return {
+    action: `${String(j.defaultAction)}${errno}`,
+    arches: Array.isArray(j.architectures) ? (j.architectures as string[]) : [],
+    rules: rules.length,
+    names,
+    allowed,
+  }
+}
+
+function describe(s: OciSeccomp): string {
+  const sh = shapeOf(s)!
+  return `default ${sh.action}, arches ${sh.arches.join(',') || '(none: native only)'}, ${sh.rules} rule${sh.rules === 1 ? '' : 's'}, ${sh.names.size} syscall name${sh.names.size === 1 ? '' : 's'}`
+}
+
+const wrap = (names: string[], indent: string, width = 96): string[] => {
+  const lines: string[] = []
+  let cur = ''
+  for (const n of names) {
+    if (cur && indent.length + cur.length + 1 + n.length > width) { lines.push(indent + cur); cur = n } else cur = cur ? `${cur} ${n}` : n
+  }
+  if (cur) lines.push(indent + cur)
+  return lines
+}
+
+/** A readable before/after of linux.seccomp: default action, arches, rules, names added/removed. */
+export function seccompDiff(before: Json | undefined, after: OciSeccomp, where: string): string {
+  const a = shapeOf(after)!
+  const b = shapeOf(before)
+  const out = [`--- ${where} linux.seccomp (now)`, `+++ ${where} linux.seccomp (after apply)`]
+  if (!b) {
+    out.push('  (no linux.seccomp now: the runtime applies no filter)')
+    out.push(`  default action: ${a.action}`, `  architectures:  ${a.arches.join(' ') || '(none: native only)'}`, `  rules:          ${a.rules}`)
+    out.push(`  syscall names:  ${a.names.size} (${a.allowed.size} allowed)`)
+    out.push(...wrap([...a.allowed].sort().map((n) => `+${n}`), '    '))
+    return out.join('\n') + '\n'
+  }
+  const line = (label: string, x: string, y: string) => out.push(x === y ? `  ${label} ${x} (unchanged)` : `  ${label} ${x} -> ${y}`)
+  line('default action:', b.action, a.action)
+  line('architectures: ', b.arches.join(' ') || '(none)', a.arches.join(' ') || '(none)')
+  line('rules:         ', String(b.rules), String(a.rules))
+  const added = [...a.allowed].filter((n) => !b.allowed.has(n)).sort()
+  const removed = [...b.allowed].filter((n) => !a.allowed.has(n)).sort()
+  out.push(`  allowed names:  ${b.allowed.size} -> ${a.allowed.size} (+${added.length} -${removed.length})`)
+  out.push(...wrap(added.map((n) => `+${n}`), '    '))
+  out.push(...wrap(removed.map((n) => `-${n}`), '    '))
+  return out.join('\n') + '\n'
+}
