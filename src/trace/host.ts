@@ -1,0 +1,195 @@
+/**
+ * Facts about the host that `record` checks before tracing anything: where a command lives
+ * (looked up in PATH the way a shell does, so "not found" is ours to report, exit 127),
+ * where strace is and its version, and whether ptrace is allowed — with the cause named when
+ * it is not (yama ptrace_scope, a missing CAP_SYS_PTRACE, a seccomp filter on ptrace).
+ */
+import {spawnSync} from 'node:child_process'
+import {accessSync, constants, readdirSync, readFileSync, statSync} from 'node:fs'
+import {machine, release} from 'node:os'
+import {delimiter, join} from 'node:path'
+import {SeccompGenError} from '../errors.js'
+
+/** The command exists but cannot be executed: a shell's exit 126. */
+export class CmdNotExecutableError extends SeccompGenError {
+  constructor(message: string) {
+    super('CMD_NOT_FOUND', message)
+  }
+
+  override get exit(): number {
+    return 126
+  }
+}
+
+function isExecutableFile(path: string): 'ok' | 'missing' | 'not-executable' {
+  let st
+  try {
+    st = statSync(path)
+  } catch {
+    return 'missing'
+  }
+  if (!st.isFile()) return 'not-executable'
+  try {
+    accessSync(path, constants.X_OK)
+    return 'ok'
+  } catch {
+    return 'not-executable'
+  }
+}
+
+/**
+ * Find `name` like execvp(3): a name with a slash is used as is; otherwise the first
+ * executable regular file in PATH wins. Returns undefined when there is none.
+ * Throws CmdNotExecutableError when the only matches exist but are not executable.
+ */
+export function which(name: string, pathVar = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'): string | undefined {
+  if (name === '') return undefined
+  if (name.includes('/')) {
+    const r = isExecutableFile(name)
+    if (r === 'ok') return name
+    if (r === 'not-executable') throw new CmdNotExecutableError(`${name}: permission denied (not an executable file)`)
+    return undefined
+  }
+  let denied: string | undefined
+  for (const dir of pathVar.split(delimiter)) {
+    const p = join(dir === '' ? '.' : dir, name)
+    const r = isExecutableFile(p)
+    if (r === 'ok') return p
+    if (r === 'not-executable' && denied === undefined && existsAsFile(p)) denied = p
+  }
+  if (denied) throw new CmdNotExecutableError(`${denied}: permission denied (not an executable file)`)
+  return undefined
+}
+
+function existsAsFile(p: string): boolean {
+  try {
+    return statSync(p).isFile()
+  } catch {
+    return false
+  }
+}
+
+/** Resolve the command to trace; CMD_NOT_FOUND (exit 127) when PATH has no such program. */
+export function resolveCommand(name: string): string {
+  const path = which(name)
+  if (!path) throw new SeccompGenError('CMD_NOT_FOUND', `${name}: command not found`)
+  return path
+}
+
+/** Resolve strace: $SECCOMP_GEN_STRACE if set, else `strace` in PATH. */
+export function resolveStrace(): string {
+  const override = process.env.SECCOMP_GEN_STRACE
+  const found = override ? which(override) : which('strace')
+  if (!found) {
+    throw new SeccompGenError(
+      'STRACE_MISSING',
+      override
+        ? `strace not found at SECCOMP_GEN_STRACE=${override}`
+        : 'strace is not installed (not found in PATH); install it, e.g. `apt-get install strace` (Debian/Ubuntu), `dnf install strace` (Fedora), `apk add strace` (Alpine)',
+    )
+  }
+  return found
+}
+
+export interface HostFacts {
+  kernel: string
+  machine: string
+  strace?: string
+}
+
+export function hostFacts(straceVersion?: string): HostFacts {
+  return {kernel: release(), machine: machine(), ...(straceVersion ? {strace: straceVersion} : {})}
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
+const CAP_SYS_PTRACE = 19n
+
+/** Why ptrace may be refused here, from /proc: the first cause that applies, or undefined. */
+export function ptraceDenialCause(forAttach: boolean): string | undefined {
+  const scope = readText('/proc/sys/kernel/yama/ptrace_scope')?.trim()
+  const status = readText('/proc/self/status') ?? ''
+  const capEff = /^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1]
+  const hasCap = capEff !== undefined ? ((BigInt(`0x${capEff}`) >> CAP_SYS_PTRACE) & 1n) === 1n : undefined
+  const seccomp = /^Seccomp:\s*(\d)/m.exec(status)?.[1]
+  if (scope === '3') return 'kernel.yama.ptrace_scope is 3: ptrace is disabled on this host until reboot'
+  if (scope === '2' && hasCap === false) {
+    return 'kernel.yama.ptrace_scope is 2: ptrace needs CAP_SYS_PTRACE, which this process lacks (run as root, or `sysctl kernel.yama.ptrace_scope=1`)'
+  }
+  if (forAttach && scope === '1' && hasCap === false) {
+    return 'kernel.yama.ptrace_scope is 1: only descendants can be attached to without CAP_SYS_PTRACE (run as root, or `sysctl kernel.yama.ptrace_scope=0`)'
+  }
+  if (seccomp === '2') {
+    return 'this process runs under a seccomp filter that may deny ptrace (e.g. a container\'s default profile: run the container with --cap-add SYS_PTRACE or a profile that allows ptrace)'
+  }
+  if (hasCap === false && forAttach) return 'attaching to another user\'s process needs CAP_SYS_PTRACE, which this process lacks'
+  return undefined
+}
+
+export interface StraceProbe {
+  version: string
+}
+
+/**
+ * Check that strace can trace a child here, and read its version, in one short run
+ * (`strace -o /dev/null -e trace=none -- strace -V`, a few milliseconds). A refusal
+ * becomes PTRACE_DENIED with its cause named, before the user's command ever runs.
+ */
+export function probeStrace(strace: string): StraceProbe {
+  const r = spawnSync(strace, ['-qq', '-e', 'trace=none', '-o', '/dev/null', '--', strace, '-V'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 30_000,
+  })
+  if (r.error) {
+    throw new SeccompGenError('STRACE_MISSING', `cannot run ${strace}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`)
+  }
+  const version = (r.stdout ?? '').split('\n')[0].trim()
+  if (r.status === 0 && version) return {version}
+  const err = (r.stderr ?? '').trim()
+  const firstLine = err.split('\n').find((l) => l.trim() !== '') ?? `strace exited with ${r.status ?? r.signal}`
+  if (/Operation not permitted|EPERM|Permission denied/.test(err)) {
+    const cause = ptraceDenialCause(false)
+    throw new SeccompGenError('PTRACE_DENIED', `ptrace is not permitted here${cause ? `: ${cause}` : ''} (strace said: ${firstLine})`)
+  }
+  throw new SeccompGenError('STRACE_MISSING', `strace does not work here: ${firstLine}`)
+}
+
+/** Check --pid targets exist before attaching; ESRCH from strace is then a race, not a typo. */
+export function assertProcessesExist(pids: readonly number[]): void {
+  for (const pid of pids) {
+    if (!Number.isSafeInteger(pid) || pid <= 0) throw new SeccompGenError('USAGE', `--pid ${pid}: not a process id`)
+    if (pid === process.pid) throw new SeccompGenError('USAGE', `--pid ${pid}: cannot trace seccomp-gen itself`)
+    try {
+      statSync(`/proc/${pid}`)
+    } catch {
+      throw new SeccompGenError('USAGE', `--pid ${pid}: no such process`)
+    }
+  }
+}
+
+/** Direct children of `ppid`, from /proc (no /proc/PID/task/TID/children on every kernel). */
+export function childrenOf(ppid: number): number[] {
+  const out: number[] = []
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return out
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue
+    const stat = readText(`/proc/${e}/stat`)
+    if (!stat) continue
+    // Field 4 is the parent pid; the command name (field 2) may contain spaces and ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (Number(rest[1]) === ppid) out.push(Number(e))
+  }
+  return out
+}

@@ -1,0 +1,206 @@
+/**
+ * Runs strace and streams its trace to a callback, chunk by chunk, as it is written.
+ *
+ * Transport: strace writes with `-o` to a FIFO in a private (0700) temp directory, and we read
+ * the FIFO through libuv (epoll, no thread pool). strace opens its `-o` file close-on-exec, so
+ * the traced program never holds the FIFO (checked by test/record: `ls -l /proc/self/fd` run
+ * under record shows only the program's own descriptors). A pipe on strace's stdout or stderr
+ * would not do: the program inherits those from strace. The program keeps our stdin, stdout
+ * and stderr untouched.
+ *
+ * We also hold a write end of the FIFO ourselves until strace exits. That keeps the reader
+ * from seeing end-of-file before strace has opened the FIFO, and makes end-of-file certain
+ * once strace is gone and the last bytes are read.
+ *
+ * Signals: SIGINT and SIGTERM sent to record are forwarded — in run mode to the traced
+ * program (strace's direct child), in attach mode to strace, which then detaches. A SIGINT
+ * typed on the terminal already reached the whole foreground process group (us, strace and
+ * the program), so it is not sent a second time: many programs treat a second Ctrl-C as
+ * "quit now" and would skip their traced shutdown.
+ */
+import {spawn, spawnSync} from 'node:child_process'
+import {closeSync, constants as fsc, mkdtempSync, openSync, readFileSync, rmSync} from 'node:fs'
+import {Socket} from 'node:net'
+import {constants as osc, tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {SeccompGenError} from '../errors.js'
+import {childrenOf, ptraceDenialCause} from './host.js'
+import {straceAttachArgs, straceRunArgs} from './strace-args.js'
+
+export type TraceTarget = {kind: 'run'; argv: string[]} | {kind: 'attach'; pids: number[]}
+
+export interface StraceRunOptions {
+  strace: string
+  target: TraceTarget
+  /** every byte strace writes, in order, as it arrives */
+  onChunk: (chunk: Buffer) => void
+}
+
+export interface StraceRunResult {
+  /** strace's exit: the program's code, or 128+N when it (and so strace) died of signal N */
+  exit: number
+  code: number | null
+  signal: NodeJS.Signals | null
+  /** signals record received and forwarded while tracing */
+  signals: NodeJS.Signals[]
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
+
+/** True when this process is in its terminal's foreground process group. */
+function inForegroundGroup(): boolean {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // fields after the name: state ppid pgrp session tty_nr tpgid
+    const pgrp = Number(f[2])
+    const ttyNr = Number(f[4])
+    const tpgid = Number(f[5])
+    return ttyNr !== 0 && tpgid === pgrp
+  } catch {
+    return false
+  }
+}
+
+function makeFifo(): {dir: string; path: string} {
+  const dir = mkdtempSync(join(tmpdir(), 'seccomp-gen-'))
+  const path = join(dir, 'trace.fifo')
+  const r = spawnSync('mkfifo', ['-m', '600', path], {stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
+  if (r.status !== 0) {
+    rmSync(dir, {recursive: true, force: true})
+    throw new SeccompGenError('IO', `cannot create a FIFO in ${dir}: ${(r.stderr || r.error?.message || '').trim()}`)
+  }
+  return {dir, path}
+}
+
+/** Parse strace's own stderr in attach mode: attach failures become one clear error. */
+function attachFailure(text: string): SeccompGenError | undefined {
+  const m = /attach: ptrace\(PTRACE_SEIZE, (\d+)\): (.+)/.exec(text)
+  if (!m) return undefined
+  if (/No such process/.test(m[2])) return new SeccompGenError('USAGE', `--pid ${m[1]}: no such process`)
+  if (/Operation not permitted/.test(m[2])) {
+    const cause = ptraceDenialCause(true)
+    return new SeccompGenError('PTRACE_DENIED', `cannot attach to process ${m[1]}: ptrace not permitted${cause ? ` (${cause})` : ''}`)
+  }
+  return new SeccompGenError('PTRACE_DENIED', `cannot attach to process ${m[1]}: ${m[2]}`)
+}
+
+export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
+  const {dir, path} = makeFifo()
+  const cleanup = () => rmSync(dir, {recursive: true, force: true})
+  let readFd = -1
+  let holdFd = -1
+  try {
+    readFd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK)
+    holdFd = openSync(path, fsc.O_WRONLY | fsc.O_NONBLOCK)
+  } catch (err) {
+    if (readFd >= 0) closeSync(readFd)
+    cleanup()
+    throw new SeccompGenError('IO', `cannot open the trace FIFO ${path}: ${(err as Error).message}`)
+  }
+
+  const attach = opts.target.kind === 'attach'
+  const args = opts.target.kind === 'run' ? straceRunArgs(path, opts.target.argv) : straceAttachArgs(path, opts.target.pids)
+
+  return new Promise<StraceRunResult>((resolve, reject) => {
+    const reader = new Socket({fd: readFd, readable: true, writable: false})
+    const signals: NodeJS.Signals[] = []
+    let exited: {code: number | null; signal: NodeJS.Signals | null} | undefined
+    let ended = false
+    let failed: Error | undefined
+    let stderrText = ''
+
+    const child = spawn(opts.strace, args, {
+      stdio: attach ? ['ignore', 'inherit', 'pipe'] : ['inherit', 'inherit', 'inherit'],
+    })
+
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals.push(sig)
+      if (child.pid === undefined || exited) return
+      if (attach) {
+        child.kill(sig)
+        return
+      }
+      if (sig === 'SIGINT' && inForegroundGroup()) return
+      const kids = childrenOf(child.pid)
+      if (kids.length === 0) child.kill(sig)
+      for (const k of kids) {
+        try {
+          process.kill(k, sig)
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+    for (const s of FORWARDED) process.on(s, onSignal)
+
+    const finish = () => {
+      if (!exited || !ended) return
+      for (const s of FORWARDED) process.off(s, onSignal)
+      cleanup()
+      if (failed) return reject(failed)
+      const {code, signal} = exited
+      const exit = code ?? 128 + (signal ? (osc.signals[signal] ?? 0) : 0)
+      resolve({exit, code, signal, signals})
+    }
+
+    if (child.stderr) {
+      child.stderr.setEncoding('utf8')
+      child.stderr.on('data', (s: string) => {
+        stderrText += s
+        let nl: number
+        while ((nl = stderrText.indexOf('\n')) >= 0) {
+          const line = stderrText.slice(0, nl)
+          stderrText = stderrText.slice(nl + 1)
+          const f = attachFailure(line)
+          if (!f) process.stderr.write(`${line}\n`)
+          else if (!failed) {
+            // One target refused: stop (strace detaches from the others) and report it.
+            failed = f
+            child.kill('SIGTERM')
+          }
+        }
+      })
+    }
+
+    reader.on('data', (chunk: Buffer) => {
+      try {
+        opts.onChunk(chunk)
+      } catch (err) {
+        failed ??= err as Error
+      }
+    })
+    reader.on('end', () => {
+      ended = true
+      finish()
+    })
+    reader.on('error', (err) => {
+      failed ??= new SeccompGenError('IO', `reading the trace failed: ${err.message}`)
+      ended = true
+      finish()
+    })
+
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      failed ??= new SeccompGenError('STRACE_MISSING', `cannot run ${opts.strace}: ${err.code ?? err.message}`)
+      exited = {code: 1, signal: null}
+      if (holdFd >= 0) closeSync(holdFd)
+      holdFd = -1
+      reader.destroy()
+      ended = true
+      finish()
+    })
+    child.on('close', (code, signal) => {
+      exited = {code, signal}
+      if (stderrText) {
+        const f = attachFailure(stderrText)
+        if (f) failed ??= f
+        else process.stderr.write(stderrText)
+        stderrText = ''
+      }
+      // strace is gone: drop our write end so the reader sees end-of-file after the last byte.
+      if (holdFd >= 0) closeSync(holdFd)
+      holdFd = -1
+      finish()
+    })
+  })
+}
