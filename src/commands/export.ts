@@ -1,0 +1,55 @@
+import {Args, Command, Flags} from '@oclif/core'
+import {describeError} from '../errors.js'
+import {exportFilter} from '../enforce/export.js'
+import {parseCaps} from '../enforce/apply.js'
+
+export default class Export extends Command {
+  static summary = 'Compile a profile with libseccomp: raw BPF to a file, or PFC text on stdout.'
+
+  static description = `The profile is resolved for the capability set (--caps, default Docker's) and this host's
+arch, then compiled exactly as apply loads it. --bpf FILE writes the raw program (struct
+sock_filter[]; what \`bwrap --seccomp FD\` loads) atomically; --pfc prints libseccomp's pseudo
+filter code. The instruction count goes to stderr (or in --json). Kernel load flags
+(flags: LOG, SPEC_ALLOW) are not part of a BPF program: pass them to the loader yourself.`
+
+  static examples = [
+    {command: '<%= config.bin %> <%= command.id %> app.json --bpf app.bpf', description: 'Write raw BPF; then: bwrap --seccomp 3 … 3<app.bpf'},
+    {command: '<%= config.bin %> <%= command.id %> app.json --pfc', description: 'Read the compiled filter as text.'},
+  ]
+
+  static enableJsonFlag = true
+
+  static args = {
+    profile: Args.string({description: 'profile (Docker/Moby JSON or OCI linux.seccomp)', required: true}),
+  }
+
+  static flags = {
+    bpf: Flags.string({description: 'write the raw BPF program to this file (atomic)', exclusive: ['pfc']}),
+    pfc: Flags.boolean({description: "print libseccomp's pseudo filter code (PFC) on stdout", exclusive: ['bpf']}),
+    caps: Flags.string({description: "capabilities the container has, comma-separated (default: Docker's default set)"}),
+    arch: Flags.string({description: 'resolve the arch map for this host arch instead of this machine (e.g. x86_64, aarch64)'}),
+    optimize: Flags.boolean({description: 'binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2)', default: false}),
+  }
+
+  async run(): Promise<{instructions: number; arches: string[]; file?: string; notes: string[]; unknownNames: string[]}> {
+    const {args, flags} = await this.parse(Export)
+    if (!flags.bpf && !flags.pfc) this.error('say what to export: --bpf FILE or --pfc', {exit: 2})
+    try {
+      const r = exportFilter(args.profile, {
+        caps: parseCaps(flags.caps),
+        arch: flags.arch,
+        optimize: flags.optimize,
+        bpfFile: flags.bpf,
+      })
+      if (!this.jsonEnabled()) {
+        if (r.pfc !== undefined) process.stdout.write(r.pfc)
+        for (const n of r.notes) this.logToStderr(`seccomp-gen: ${n}`)
+        this.logToStderr(`seccomp-gen: ${r.instructions} BPF instructions (${r.arches.join(', ')})${flags.bpf ? ` written to ${flags.bpf}` : ''}`)
+      }
+      return {instructions: r.instructions, arches: r.arches, ...(flags.bpf ? {file: flags.bpf} : {}), notes: r.notes, unknownNames: r.unknownNames}
+    } catch (err) {
+      const d = describeError(err)
+      this.error(d.message, {exit: d.exit, code: d.code})
+    }
+  }
+}
