@@ -1,0 +1,544 @@
+/**
+ * Stages 2 and 3 of the strace parser: pair split calls per pid, then fold every finished
+ * call into an Observation (per ABI: count, errors by errno, inspected argument values).
+ *
+ *   bytes --push()--> lines (Buffer.indexOf) --lexInto()--> LexState --assemble--> call --fold--> Observation
+ *
+ * Choices where strace's output leaves room (documented in the report and README):
+ * - A call is counted once, when it is complete: a finished line, a `<... resumed>` joined to
+ *   its `<unfinished ...>`, a `<detached ...>`, a call cut by the process's exit, or (at end())
+ *   a call that never resumed. A `<... NAME resumed>` with no pending call (log started
+ *   mid-way, `-p` attach) counts NAME with its inspected arguments unknown.
+ * - Errors: `= -1 ENAME (…)` counts ENAME. `= ? ERESTARTSYS` and the other ERESTART* codes
+ *   are kernel-internal: the call is restarted or the program sees EINTR, never this code, so
+ *   they are not errors of the program. Errors strace injected (`(INJECTED)`) are not counted.
+ * - ABI: a pid's ABI is the last `[ Process PID=N runs in … mode. ]` announced for it. A pid
+ *   seen for the first time inherits its parent's ABI when the parent's clone/fork/vfork
+ *   has already returned its pid, else the ABI of the previous call line (strace announces a
+ *   mode only when it differs from the one it last decoded, so that is what strace assumed).
+ *   A call's ABI is fixed when it starts (execve is counted in the ABI that entered it).
+ * - `+++ superseded by execve in pid N +++` and `<pid changed to N ...>` move the pending call
+ *   and ABI of the exec'ing thread to the leader's pid.
+ */
+import {createReadStream} from 'node:fs'
+import {machine, release} from 'node:os'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {SeccompGenError} from '../errors.js'
+import {KIND, LexState, MODE, RET, decodeCString, lexInto, splitArgs} from './lex-line.js'
+import {ValueResolver, packageRoot} from './constants.js'
+import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
+
+export interface ObserverOptions {
+  command: string[]
+  host: Observation['host']
+  strict?: boolean
+  defaultAbi?: Abi
+}
+
+export interface Diagnostic {
+  code: 'TRACE_UNPARSABLE' | 'TRACE_ORPHAN_RESUMED' | 'TRACE_UNFINISHED'
+  line: number
+  text: string
+}
+
+const ABIS: readonly Abi[] = ['x86_64', 'x86', 'x32', 'aarch64', 'arm', 'riscv64', 'ppc64le', 's390x']
+/** What `[ Process PID=N runs in X mode. ]` means on each native ABI: [64 bit, 32 bit, x32]. */
+const MODE_ABI: Partial<Record<Abi, [Abi, Abi | undefined, Abi | undefined]>> = {
+  x86_64: ['x86_64', 'x86', 'x32'],
+  x86: ['x86_64', 'x86', 'x32'],
+  x32: ['x86_64', 'x86', 'x32'],
+  aarch64: ['aarch64', 'arm', undefined],
+  arm: ['aarch64', 'arm', undefined],
+  riscv64: ['riscv64', undefined, undefined],
+  ppc64le: ['ppc64le', undefined, undefined],
+  s390x: ['s390x', undefined, undefined],
+}
+const FORKS = new Set(['clone', 'clone2', 'clone3', 'fork', 'vfork'])
+const EXEC_PATH_ARG: Record<string, number> = {execve: 0, execveat: 1}
+const MAX_LINE = 4 << 20 // a longer "line" is counted unparsable and skipped, memory stays flat
+const MAX_DIAGNOSTICS = 20
+
+/** profiles/inspected-args.json: syscall -> kernel index -> argument name */
+let inspectedCache: Map<string, Array<[number, string]>> | undefined
+function inspectedArgs(): Map<string, Array<[number, string]>> {
+  if (inspectedCache) return inspectedCache
+  const data = JSON.parse(readFileSync(join(packageRoot(), 'profiles', 'inspected-args.json'), 'utf8')) as {syscalls: Record<string, Record<string, string>>}
+  const m = new Map<string, Array<[number, string]>>()
+  for (const [name, args] of Object.entries(data.syscalls)) {
+    m.set(name, Object.entries(args).filter(([k]) => /^[0-5]$/.test(k)).map(([k, v]) => [Number(k), v] as [number, string]))
+  }
+  return (inspectedCache = m)
+}
+
+/** An interned syscall name. */
+interface Sys {
+  name: string
+  /** kernel index -> label, or null when no argument is inspected */
+  inspect: Array<[number, string]> | null
+  execArg: number
+  forks: boolean
+  /** whether the argument text must be kept (inspected or exec) */
+  keepArgs: boolean
+  valid: boolean
+}
+
+interface Acc {
+  count: number
+  errors: Map<string, number> | null
+  args: Map<number, {values: Set<string>; unknown: boolean}> | null
+}
+
+interface Pending {
+  sys: Sys
+  abi: number
+  /** argument text so far (only when sys.keepArgs) */
+  text: string | null
+  line: number
+}
+
+/** Byte-keyed intern table: name bytes -> value, without building a string per lookup. */
+class Interner<T> {
+  private keys: Uint8Array[] = []
+  private vals: T[] = []
+  private slots = new Int32Array(1024).fill(-1)
+  private mask = 1023
+  constructor(private readonly make: (name: string) => T) {}
+  get(b: Uint8Array, s: number, e: number): T {
+    let h = 0x811c9dc5
+    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
+    let slot = (h >>> 0) & this.mask
+    for (;;) {
+      const idx = this.slots[slot]!
+      if (idx < 0) break
+      const k = this.keys[idx]!
+      if (k.length === e - s) {
+        let same = true
+        for (let i = 0; i < k.length; i++) if (k[i] !== b[s + i]) { same = false; break }
+        if (same) return this.vals[idx]!
+      }
+      slot = (slot + 1) & this.mask
+    }
+    const key = Uint8Array.prototype.slice.call(b, s, e)
+    const v = this.make(Buffer.from(key).toString('latin1'))
+    this.slots[slot] = this.keys.length
+    this.keys.push(key)
+    this.vals.push(v)
+    if (this.keys.length * 2 > this.mask) this.grow()
+    return v
+  }
+  get size(): number { return this.keys.length }
+  private grow(): void {
+    const size = (this.mask + 1) * 2
+    this.mask = size - 1
+    this.slots = new Int32Array(size).fill(-1)
+    this.keys.forEach((k, idx) => {
+      let h = 0x811c9dc5
+      for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k[i]!, 0x01000193)
+      let slot = (h >>> 0) & this.mask
+      while (this.slots[slot]! >= 0) slot = (slot + 1) & this.mask
+      this.slots[slot] = idx
+    })
+  }
+}
+
+const VALID_NAME = /^([a-z_][a-z0-9_]*|syscall_0x[0-9a-f]+)$/
+const VALID_ERRNO = /^E[A-Z0-9_]+$/
+
+export class Observer {
+  readonly stats = {calls: 0, distinct: 0, processes: 0, lines: 0, unparsed: 0}
+  readonly diagnostics: Diagnostic[] = []
+
+  private readonly opts: ObserverOptions
+  private readonly st = new LexState()
+  private readonly resolver = new ValueResolver()
+  private readonly inspected = inspectedArgs()
+  private readonly sysnames: Interner<Sys>
+  private readonly errnames = new Interner<string>((s) => s)
+  /** per ABI index: Map<Sys, Acc> */
+  private readonly accs: Array<Map<Sys, Acc>> = ABIS.map(() => new Map())
+  private readonly pending = new Map<number, Pending>()
+  private readonly abiOfPid = new Map<number, number>()
+  private readonly childAbi = new Map<number, number>()
+  private readonly pids = new Set<number>()
+  private readonly execs = new Set<string>()
+  private readonly defaultAbi: number
+  private readonly modeAbi: [Abi, Abi | undefined, Abi | undefined]
+  private lastAbi: number
+  private carry: Buffer | null = null
+  private carryLen = 0
+  private overlong = false
+  private ended = false
+
+  constructor(opts: ObserverOptions) {
+    this.opts = opts
+    const def = opts.defaultAbi ?? abiOfMachine(opts.host.machine)
+    this.defaultAbi = ABIS.indexOf(def)
+    this.lastAbi = this.defaultAbi
+    this.modeAbi = MODE_ABI[def] ?? [def, undefined, undefined]
+    this.sysnames = new Interner<Sys>((name) => {
+      const inspect = this.inspected.get(name) ?? null
+      const execArg = EXEC_PATH_ARG[name] ?? -1
+      return {name, inspect, execArg, forks: FORKS.has(name), keepArgs: inspect !== null || execArg >= 0, valid: VALID_NAME.test(name)}
+    })
+  }
+
+  /** Feed bytes; lines may span chunks. */
+  push(chunk: Buffer): void {
+    if (this.ended) return
+    let s = 0
+    const n = chunk.length
+    if (this.carry !== null || this.overlong) {
+      const nl = chunk.indexOf(10)
+      const upto = nl < 0 ? n : nl
+      if (this.overlong) {
+        if (nl < 0) return
+        this.overlong = false
+        this.unparsable(null, 0, 0, '<line longer than 4 MiB>')
+      } else {
+        this.appendCarry(chunk, 0, upto)
+        if (nl < 0) return
+        if (!this.overlong) {
+          const c = this.carry!
+          const len = this.carryLen
+          this.carry = null
+          this.carryLen = 0
+          this.line(c, 0, len)
+        } else {
+          this.overlong = false
+          this.unparsable(null, 0, 0, '<line longer than 4 MiB>')
+        }
+      }
+      s = nl + 1
+    }
+    for (;;) {
+      const nl = chunk.indexOf(10, s)
+      if (nl < 0) break
+      this.line(chunk, s, nl)
+      s = nl + 1
+    }
+    if (s < n) this.appendCarry(chunk, s, n)
+  }
+
+  private appendCarry(chunk: Buffer, s: number, e: number): void {
+    const len = e - s
+    if (this.overlong) return
+    if (this.carryLen + len > MAX_LINE) {
+      this.overlong = true
+      this.carry = null
+      this.carryLen = 0
+      return
+    }
+    if (this.carry === null) {
+      this.carry = Buffer.allocUnsafe(Math.max(256, len * 2))
+    } else if (this.carryLen + len > this.carry.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.carry.length * 2, this.carryLen + len))
+      this.carry.copy(bigger, 0, 0, this.carryLen)
+      this.carry = bigger
+    }
+    chunk.copy(this.carry, this.carryLen, s, e)
+    this.carryLen += len
+  }
+
+  /** Flush, close calls that never resumed, and return the canonical observation. */
+  end(): Observation {
+    if (!this.ended) {
+      if (this.overlong) { this.overlong = false; this.unparsable(null, 0, 0, '<line longer than 4 MiB>') }
+      if (this.carry !== null && this.carryLen > 0) {
+        const c = this.carry
+        this.carry = null
+        this.line(c, 0, this.carryLen)
+      }
+      this.ended = true
+      const left = [...this.pending.entries()].sort((a, b) => a[1].line - b[1].line)
+      for (const [pid, p] of left) {
+        this.diag('TRACE_UNFINISHED', p.line, `${p.sys.name}(… <unfinished ...> of pid ${pid} never resumed`)
+        this.closePending(pid, p)
+      }
+      this.pending.clear()
+    }
+    if (this.opts.strict && this.stats.unparsed > 0) {
+      const first = this.diagnostics.find((d) => d.code === 'TRACE_UNPARSABLE')
+      throw new SeccompGenError(
+        'TRACE_UNPARSABLE',
+        `${this.stats.unparsed} strace line(s) could not be parsed; first at line ${first?.line ?? '?'}: ${first?.text ?? ''}`,
+        {line: first?.line},
+      )
+    }
+    return this.observation()
+  }
+
+  // ------------------------------------------------------------------------------------
+  private line(b: Buffer, s: number, e: number): void {
+    const lineNo = ++this.stats.lines
+    const st = this.st
+    this.lastBuf = b
+    const kind = lexInto(b, s, e, st)
+    const pid = st.pid >= 0 ? st.pid : 0
+    if (kind !== KIND.BLANK && kind !== KIND.INFO && kind !== KIND.UNKNOWN && !this.pids.has(pid)) {
+      this.pids.add(pid)
+      this.stats.processes = this.pids.size
+    }
+    switch (kind) {
+      case KIND.CALL: {
+        const sys = this.sysnames.get(b, st.nameStart, st.nameEnd)
+        if (!sys.valid) { this.unparsable(b, s, e); return }
+        const abi = this.abiOf(pid)
+        this.lastAbi = abi
+        const stale = this.pending.get(pid)
+        if (stale !== undefined) { this.pending.delete(pid); this.closePending(pid, stale) }
+        this.fold(sys, abi, pid, sys.keepArgs ? b.toString('latin1', st.argsStart, st.argsEnd) : null, true)
+        if (st.otherPid >= 0) this.rekey(pid, st.otherPid)
+        return
+      }
+      case KIND.UNFINISHED: {
+        const sys = this.sysnames.get(b, st.nameStart, st.nameEnd)
+        if (!sys.valid && sys.name !== '???') { this.unparsable(b, s, e); return }
+        const abi = this.abiOf(pid)
+        this.lastAbi = abi
+        const stale = this.pending.get(pid)
+        if (stale !== undefined) { this.pending.delete(pid); this.closePending(pid, stale) }
+        const p: Pending = {sys, abi, text: sys.keepArgs ? b.toString('latin1', st.argsStart, st.argsEnd) : null, line: lineNo}
+        if (st.detached) this.closePending(pid, p)
+        else this.pending.set(pid, p)
+        return
+      }
+      case KIND.RESUMED: {
+        const named = this.sysnames.get(b, st.nameStart, st.nameEnd)
+        const p = this.pending.get(pid)
+        if (p !== undefined && (p.sys === named || named.name === '???' || p.sys.name === '???')) {
+          const sys = p.sys.name === '???' ? named : p.sys
+          const text = sys.keepArgs ? (p.text ?? '') + b.toString('latin1', st.argsStart, st.argsEnd) : null
+          if (st.stillPending) { p.text = text; p.sys = sys; return }
+          this.pending.delete(pid)
+          if (!sys.valid) return // `???` on both sides: nothing we can name
+          if (st.detached) { this.foldIncomplete(sys, p.abi, text); return }
+          this.fold(sys, p.abi, pid, text, true)
+        } else {
+          if (p !== undefined) { this.pending.delete(pid); this.closePending(pid, p) }
+          this.diag('TRACE_ORPHAN_RESUMED', lineNo, b.toString('latin1', s, Math.min(e, s + 200)))
+          if (!named.valid) return
+          const abi = this.abiOf(pid)
+          if (st.stillPending) {
+            this.pending.set(pid, {sys: named, abi, text: null, line: lineNo})
+            return
+          }
+          // inspected positions unknown: we lack the start of the argument list
+          if (st.detached || st.ret === RET.NONE) this.foldIncomplete(named, abi, null)
+          else this.fold(named, abi, pid, null, false)
+        }
+        if (st.otherPid >= 0) this.rekey(pid, st.otherPid)
+        return
+      }
+      case KIND.EXIT: {
+        const p = this.pending.get(pid)
+        if (p !== undefined) { this.pending.delete(pid); this.closePending(pid, p) }
+        this.abiOfPid.delete(pid)
+        this.childAbi.delete(pid)
+        return
+      }
+      case KIND.SUPERSEDED: {
+        // pid (the leader) is replaced by the thread st.otherPid that called execve
+        const p = this.pending.get(pid)
+        if (p !== undefined) { this.pending.delete(pid); this.closePending(pid, p) }
+        this.rekey(st.otherPid, pid)
+        return
+      }
+      case KIND.MODE: {
+        const abi = this.modeAbi[st.mode === MODE.BITS64 ? 0 : st.mode === MODE.BITS32 ? 1 : 2]
+        if (abi === undefined) { this.unparsable(b, s, e); return }
+        const target = st.otherPid
+        const idx = ABIS.indexOf(abi)
+        this.abiOfPid.set(target, idx)
+        this.lastAbi = idx
+        return
+      }
+      case KIND.SIGNAL:
+      case KIND.INFO:
+      case KIND.BLANK:
+        return
+      default:
+        this.unparsable(b, s, e)
+    }
+  }
+
+  /** Move pid `from`'s pending call and ABI to pid `to` (execve in a non-leader thread). */
+  private rekey(from: number, to: number): void {
+    if (from === to || from < 0) return
+    const p = this.pending.get(from)
+    if (p !== undefined) {
+      this.pending.delete(from)
+      const old = this.pending.get(to)
+      if (old !== undefined) this.closePending(to, old)
+      this.pending.set(to, p)
+    }
+    const a = this.abiOfPid.get(from)
+    if (a !== undefined) { this.abiOfPid.set(to, a); this.abiOfPid.delete(from) }
+  }
+
+  private abiOf(pid: number): number {
+    let a = this.abiOfPid.get(pid)
+    if (a === undefined) {
+      a = this.childAbi.get(pid) ?? this.lastAbi
+      this.childAbi.delete(pid)
+      this.abiOfPid.set(pid, a)
+    }
+    return a
+  }
+
+  /** A call that will never get its return: count it; arguments as far as printed. */
+  private closePending(_pid: number, p: Pending): void {
+    if (!p.sys.valid) return
+    this.foldIncomplete(p.sys, p.abi, p.text)
+  }
+
+  private foldIncomplete(sys: Sys, abi: number, text: string | null): void {
+    const acc = this.acc(sys, abi)
+    acc.count++
+    this.stats.calls++
+    if (sys.inspect !== null) this.foldArgs(acc, sys, text)
+  }
+
+  /** Count one finished call; the return value is in this.st. */
+  private fold(sys: Sys, abi: number, pid: number, text: string | null, argsKnown: boolean): void {
+    const st = this.st
+    const acc = this.acc(sys, abi)
+    acc.count++
+    this.stats.calls++
+    if (st.ret === RET.ERROR && !st.injected) {
+      const name = this.errnames.get(this.buf(), st.errStart, st.errEnd)
+      if (VALID_ERRNO.test(name)) {
+        if (acc.errors === null) acc.errors = new Map()
+        acc.errors.set(name, (acc.errors.get(name) ?? 0) + 1)
+      }
+    }
+    if (sys.inspect !== null) this.foldArgs(acc, sys, argsKnown ? text : null)
+    if (sys.execArg >= 0 && st.ret === RET.VALUE && st.retNum === 0 && text !== null) {
+      const path = decodeCString(splitArgs(text, sys.execArg + 1)[sys.execArg] ?? '')
+      if (path !== undefined && path !== '') this.execs.add(path)
+    }
+    if (sys.forks && st.ret === RET.VALUE && st.retNum > 0 && !this.abiOfPid.has(st.retNum)) {
+      this.childAbi.set(st.retNum, abi)
+    }
+    void pid
+  }
+
+  private lastBuf: Buffer | null = null
+  private buf(): Buffer { return this.lastBuf! }
+
+  private foldArgs(acc: Acc, sys: Sys, text: string | null): void {
+    if (acc.args === null) {
+      acc.args = new Map()
+      for (const [idx] of sys.inspect!) acc.args.set(idx, {values: new Set(), unknown: false})
+    }
+    const parts = text === null ? null : splitArgs(text)
+    let labelled = false
+    if (parts !== null) for (const p of parts) if (/^[a-z_][a-z0-9_]*=/.test(p)) { labelled = true; break }
+    for (const [idx, label] of sys.inspect!) {
+      const slot = acc.args.get(idx)!
+      let raw: string | undefined
+      if (parts !== null) {
+        if (labelled) {
+          const pre = label + '='
+          const hit = parts.find((p) => p.startsWith(pre))
+          raw = hit === undefined ? undefined : hit.slice(pre.length)
+        } else raw = parts[idx]
+      }
+      const hex = raw === undefined ? null : this.resolver.hex(raw)
+      if (hex === null) slot.unknown = true
+      else slot.values.add(hex)
+    }
+  }
+
+  private acc(sys: Sys, abi: number): Acc {
+    const m = this.accs[abi]!
+    let a = m.get(sys)
+    if (a === undefined) {
+      a = {count: 0, errors: null, args: null}
+      m.set(sys, a)
+      this.stats.distinct++
+    }
+    return a
+  }
+
+  private unparsable(b: Buffer | null, s: number, e: number, text?: string): void {
+    if (b === null) this.stats.lines++
+    this.stats.unparsed++
+    this.diag('TRACE_UNPARSABLE', this.stats.lines, text ?? b!.toString('latin1', s, Math.min(e, s + 200)))
+  }
+
+  private diag(code: Diagnostic['code'], line: number, text: string): void {
+    if (this.diagnostics.length < MAX_DIAGNOSTICS) this.diagnostics.push({code, line, text})
+  }
+
+  private observation(): Observation {
+    const abis: Observation['abis'] = {}
+    this.accs.forEach((m, i) => {
+      if (m.size === 0) return
+      const syscalls: Record<string, SyscallObservation> = {}
+      for (const [sys, a] of [...m.entries()].sort((x, y) => (x[0].name < y[0].name ? -1 : 1))) {
+        const o: SyscallObservation = {count: a.count}
+        if (a.errors !== null) o.errors = Object.fromEntries([...a.errors.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)))
+        if (a.args !== null) {
+          const args: Record<string, ArgObservation> = {}
+          for (const [idx, v] of [...a.args.entries()].sort((x, y) => x[0] - y[0])) {
+            const values = [...v.values].sort(hexCompare)
+            args[String(idx)] = v.unknown ? {values, unknown: true} : {values}
+          }
+          o.args = args
+        }
+        syscalls[sys.name] = o
+      }
+      abis[ABIS[i]!] = {syscalls}
+    })
+    return {
+      schema: 'seccomp-gen/observation',
+      version: 1,
+      command: [...this.opts.command],
+      host: {...this.opts.host},
+      abis,
+      execs: [...this.execs].sort(),
+      stats: {processes: this.stats.processes, lines: this.stats.lines, unparsed: this.stats.unparsed},
+    }
+  }
+}
+
+/** Numeric order of "0x…" strings. */
+export function hexCompare(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+export function abiOfMachine(m: string): Abi {
+  switch (m) {
+    case 'x86_64': case 'amd64': return 'x86_64'
+    case 'i386': case 'i486': case 'i586': case 'i686': return 'x86'
+    case 'aarch64': case 'arm64': return 'aarch64'
+    case 'riscv64': return 'riscv64'
+    case 'ppc64le': return 'ppc64le'
+    case 's390x': return 's390x'
+    default: return m.startsWith('arm') ? 'arm' : 'x86_64'
+  }
+}
+
+export function hostFacts(): Observation['host'] {
+  return {kernel: release(), machine: machine()}
+}
+
+/** Parse an existing strace log file (any of the supported formats), streaming. */
+export async function observeFile(path: string, opts: Partial<ObserverOptions> = {}): Promise<{observation: Observation; diagnostics: Diagnostic[]}> {
+  const obs = new Observer({command: opts.command ?? [path], host: opts.host ?? hostFacts(), strict: opts.strict, defaultAbi: opts.defaultAbi})
+  try {
+    for await (const chunk of createReadStream(path, {highWaterMark: 1 << 20})) obs.push(chunk as Buffer)
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    throw new SeccompGenError('IO', `cannot read ${path}: ${e.code ?? ''} ${e.message}`.trim(), {file: path})
+  }
+  try {
+    const observation = obs.end()
+    return {observation, diagnostics: obs.diagnostics}
+  } catch (err) {
+    if (err instanceof SeccompGenError) throw new SeccompGenError(err.code, err.message, {file: path, line: err.line})
+    throw err
+  }
+}
