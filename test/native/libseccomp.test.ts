@@ -1,0 +1,150 @@
+/**
+ * native/libseccomp.ts against the real libseccomp.so.2. The kernel's own syscall table
+ * (asm/unistd_64.h, when the headers are installed) is the independent oracle for numbers.
+ */
+import {existsSync, readFileSync} from 'node:fs'
+import {describe, expect, it} from 'vitest'
+import {SeccompGenError} from '../../src/errors.js'
+import {
+  SeccompFilter,
+  actionValue,
+  archProfileName,
+  archShortName,
+  archToken,
+  libseccompVersion,
+  lookupSyscall,
+  nativeArch,
+  nativeArchToken,
+  resolveSyscall,
+  syscallName,
+} from '../../native/libseccomp.js'
+
+const UNISTD_64 = '/usr/include/x86_64-linux-gnu/asm/unistd_64.h'
+const onX64 = process.arch === 'x64'
+
+describe('arch names and tokens', () => {
+  it('accepts the profile spelling, the short spelling and common aliases alike', () => {
+    expect(archToken('SCMP_ARCH_X86_64')).toBe(archToken('x86_64'))
+    expect(archToken('amd64')).toBe(archToken('x86_64'))
+    expect(archToken('SCMP_ARCH_AARCH64')).toBe(archToken('arm64'))
+    expect(archToken('i686')).toBe(archToken('SCMP_ARCH_X86'))
+    expect(archToken('SCMP_ARCH_X86')).not.toBe(archToken('SCMP_ARCH_X86_64'))
+    expect(archShortName('SCMP_ARCH_MIPSEL64N32')).toBe('mipsel64n32')
+    expect(archProfileName('x32')).toBe('SCMP_ARCH_X32')
+  })
+
+  it('gives null for arches libseccomp does not know, and resolveSyscall throws for them', () => {
+    expect(archToken('SCMP_ARCH_VAX')).toBeNull()
+    expect(archToken('x86 64')).toBeNull()
+    expect(() => resolveSyscall('read', 'SCMP_ARCH_VAX')).toThrow(SeccompGenError)
+  })
+
+  it('knows the native arch and names it in profile spelling', () => {
+    const expected: Record<string, string> = {x64: 'SCMP_ARCH_X86_64', arm64: 'SCMP_ARCH_AARCH64', ia32: 'SCMP_ARCH_X86'}
+    if (expected[process.arch]) expect(nativeArch()).toBe(expected[process.arch])
+    expect(archToken(nativeArch())).toBe(nativeArchToken())
+  })
+
+  it('reports the library version', () => {
+    const v = libseccompVersion()
+    expect(v.major).toBe(2)
+    expect(v.minor).toBeGreaterThanOrEqual(4)
+  })
+})
+
+describe('resolveSyscall', () => {
+  it.runIf(onX64 && existsSync(UNISTD_64))('agrees with the kernel header on every x86_64 syscall libseccomp knows', () => {
+    const header = readFileSync(UNISTD_64, 'utf8')
+    const table = [...header.matchAll(/^#define __NR_(\w+) (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])] as const)
+    expect(table.length).toBeGreaterThan(300)
+    let checked = 0
+    for (const [name, nr] of table) {
+      const got = resolveSyscall(name, 'SCMP_ARCH_X86_64')
+      if (got === null) continue // newer than this libseccomp
+      expect(got, name).toBe(nr)
+      expect(syscallName(nr, 'x86_64'), String(nr)).toBe(name)
+      checked++
+    }
+    expect(checked).toBeGreaterThan(300)
+  })
+
+  it('resolves per arch: the same name has different numbers on x86_64, x86, x32 and aarch64', () => {
+    const x64 = resolveSyscall('read', 'x86_64')
+    const x86 = resolveSyscall('read', 'SCMP_ARCH_X86')
+    const x32 = resolveSyscall('read', 'x32')
+    const a64 = resolveSyscall('read', 'aarch64')
+    expect(new Set([x64, x86, x32, a64]).size).toBe(4)
+    expect(x32! & 0x40000000).toBe(0x40000000) // __X32_SYSCALL_BIT
+  })
+
+  it('returns null for names that do not exist (unknown, or absent on that arch)', () => {
+    expect(resolveSyscall('no_such_syscall', 'x86_64')).toBeNull()
+    expect(lookupSyscall('no_such_syscall', 'x86_64').kind).toBe('unknown')
+    expect(resolveSyscall('open', 'aarch64')).toBeNull() // aarch64 has only openat
+    expect(lookupSyscall('open', 'aarch64').kind).toBe('absent')
+    expect(resolveSyscall('arch_prctl', 'aarch64')).toBeNull()
+    expect(resolveSyscall('pread', 'x86_64')).toBeNull() // the libc name, not the syscall (pread64)
+    expect(resolveSyscall('READ', 'x86_64')).toBeNull()
+  })
+
+  it('returns the negative pseudo number for socketcall/ipc-multiplexed names on x86', () => {
+    const socket = lookupSyscall('socket', 'x86')
+    expect(socket.kind).toBe('multiplexed')
+    expect(socket.nr).toBeLessThan(0)
+    expect(resolveSyscall('socket', 'x86')).toBe(socket.nr)
+    expect(lookupSyscall('shmget', 'x86').kind).toBe('multiplexed')
+    expect(lookupSyscall('socketcall', 'x86').kind).toBe('direct')
+    expect(lookupSyscall('socketcall', 'x86_64').kind).toBe('absent')
+  })
+})
+
+describe('SeccompFilter', () => {
+  it('turns a negative return into SECCOMP_ERROR naming the call and the errno', () => {
+    const f = new SeccompFilter(actionValue('SCMP_ACT_ERRNO', 1))
+    try {
+      const nr = resolveSyscall('socket', nativeArch())!
+      // two comparisons on one argument in one rule: libseccomp says EINVAL
+      let err: unknown
+      try {
+        f.addRule(actionValue('SCMP_ACT_ALLOW'), nr, [
+          {index: 0, op: 'SCMP_CMP_EQ', value: 1n},
+          {index: 0, op: 'SCMP_CMP_EQ', value: 2n},
+        ])
+      } catch (e) {
+        err = e
+      }
+      expect(err).toBeInstanceOf(SeccompGenError)
+      expect((err as SeccompGenError).code).toBe('SECCOMP_ERROR')
+      expect((err as SeccompGenError).message).toMatch(/seccomp_rule_add_array.*EINVAL/)
+      // a rule whose action is the default: EACCES
+      expect(() => f.addRule(actionValue('SCMP_ACT_ERRNO', 1), nr)).toThrow(/EACCES/)
+      // the same comparisons as two rules are fine
+      f.addRule(actionValue('SCMP_ACT_ALLOW'), nr, [{index: 0, op: 'SCMP_CMP_EQ', value: 1n}])
+      f.addRule(actionValue('SCMP_ACT_ALLOW'), nr, [{index: 0, op: 'SCMP_CMP_EQ', value: 2n}])
+    } finally {
+      f.release()
+    }
+  })
+
+  it('checks arguments before calling libseccomp', () => {
+    const f = new SeccompFilter(actionValue('SCMP_ACT_ALLOW'))
+    try {
+      const nr = resolveSyscall('read', nativeArch())!
+      const deny = actionValue('SCMP_ACT_ERRNO', 1)
+      expect(() => f.addRule(deny, nr, [{index: 6, op: 'SCMP_CMP_EQ', value: 0n}])).toThrow(/index 6/)
+      expect(() => f.addRule(deny, nr, [{index: 0, op: 'SCMP_CMP_EQ', value: -1n}])).toThrow(/64-bit/)
+      expect(() => f.addRule(deny, nr, [{index: 0, op: 'SCMP_CMP_EQ', value: 1n << 64n}])).toThrow(/64-bit/)
+      expect(() => actionValue('SCMP_ACT_ERRNO', 70000)).toThrow(/errnoRet/)
+    } finally {
+      f.release()
+    }
+    expect(() => f.load()).toThrow(/after release/)
+  })
+
+  it('encodes actions as libseccomp does (errno in the low 16 bits, EPERM when absent)', () => {
+    expect(actionValue('SCMP_ACT_ERRNO', 38) & 0xffff).toBe(38)
+    expect(actionValue('SCMP_ACT_ERRNO')).toBe(actionValue('SCMP_ACT_ERRNO', 1))
+    expect(actionValue('SCMP_ACT_KILL')).toBe(actionValue('SCMP_ACT_KILL_THREAD'))
+    expect(actionValue('SCMP_ACT_KILL_PROCESS')).not.toBe(actionValue('SCMP_ACT_KILL_THREAD'))
+  })
+})
