@@ -1,0 +1,142 @@
+/**
+ * `validate`: schema errors (with JSON pointers) and lint warnings for profile files.
+ * Errors make a profile invalid; warnings point at things that break programs or weaken
+ * the filter but that a runtime would still load.
+ */
+import {readFileSync} from 'node:fs'
+import {lookupSyscall} from '../../native/libseccomp.js'
+import type {Observation} from '../trace/observation.js'
+import {archTable, findArch} from './arches.js'
+import {evaluate} from './evaluate.js'
+import {parseJson64} from './json64.js'
+import {profileFromJson} from './load.js'
+import {schemaProblems} from './schema.js'
+import type {DockerProfile} from './types.js'
+
+export type WarningCode =
+  | 'DEFAULT_ALLOW'
+  | 'MISSING_EXIT_GROUP'
+  | 'CLONE3_NOT_ENOSYS'
+  | 'ARCH_NOT_RECORDED'
+  | 'UNKNOWN_SYSCALL'
+  | 'RULE_EQUALS_DEFAULT'
+  | 'SINGULAR_NAME'
+  | 'REPEATED_ARG'
+
+export interface Finding {pointer: string; message: string}
+export interface Warning extends Finding {code: WarningCode}
+
+export interface ValidationReport {
+  file: string
+  /** 'oci' when the profile is also plain runtime-spec linux.seccomp */
+  format: 'docker' | 'oci' | 'unknown'
+  valid: boolean
+  errors: Finding[]
+  warnings: Warning[]
+}
+
+const ENOSYS = 38
+
+export function validateProfileFile(file: string, opts: {observations?: Observation[]} = {}): ValidationReport {
+  const report: ValidationReport = {file, format: 'unknown', valid: false, errors: [], warnings: []}
+  let data: unknown
+  try {
+    data = parseJson64(readFileSync(file, 'utf8'), file)
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & {line?: number}
+    report.errors.push({pointer: '', message: e.code && typeof e.code === 'string' && e.code.startsWith('E') ? `cannot read: ${e.code}` : `${e.message}${e.line ? ` (line ${e.line})` : ''}`})
+    return report
+  }
+  return validateProfileData(data, file, opts)
+}
+
+export function validateProfileData(data: unknown, file: string, opts: {observations?: Observation[]} = {}): ValidationReport {
+  const report: ValidationReport = {file, format: 'unknown', valid: false, errors: [], warnings: []}
+  const problems = schemaProblems(data, 'docker')
+  if (problems.length) {
+    report.errors = problems
+    return report
+  }
+  report.format = schemaProblems(data, 'oci').length === 0 ? 'oci' : 'docker'
+  let p: DockerProfile
+  try {
+    p = profileFromJson(data, file)
+  } catch (err) {
+    report.errors.push({pointer: '', message: (err as Error).message})
+    return report
+  }
+  report.valid = true
+  report.warnings = lint(p, data as {syscalls?: Array<Record<string, unknown>>}, opts)
+  return report
+}
+
+function lint(p: DockerProfile, raw: {syscalls?: Array<Record<string, unknown>> | null}, opts: {observations?: Observation[]}): Warning[] {
+  const w: Warning[] = []
+  const rules = p.syscalls ?? []
+  if (p.defaultAction === 'SCMP_ACT_ALLOW' || p.defaultAction === 'SCMP_ACT_LOG') {
+    w.push({code: 'DEFAULT_ALLOW', pointer: '/defaultAction', message: `default action ${p.defaultAction} lets every unlisted syscall through`})
+  } else {
+    if (!rules.some((r) => r.action === 'SCMP_ACT_ALLOW' && r.names.includes('exit_group') && !r.args?.length && !r.includes)) {
+      w.push({code: 'MISSING_EXIT_GROUP', pointer: '/syscalls', message: 'exit_group is not allowed unconditionally: every process exit crashes or spins'})
+    }
+    // What does a container without extra capabilities get for clone3?
+    const host = hostOf(p)
+    const v = evaluate(p, host, 'clone3', [], {host, caps: []})
+    if (v.action !== 'SCMP_ACT_ALLOW' && !(v.action === 'SCMP_ACT_ERRNO' && v.errno === ENOSYS)) {
+      w.push({code: 'CLONE3_NOT_ENOSYS', pointer: '/syscalls', message: `clone3 gets ${v.action}${v.errno !== undefined ? ` errno ${v.errno}` : ''} instead of ENOSYS: glibc >= 2.34 only falls back to clone on ENOSYS`})
+    }
+  }
+  const defErr = p.defaultErrnoRet ?? 1
+  rules.forEach((r, i) => {
+    if (r.action === p.defaultAction && (r.action !== 'SCMP_ACT_ERRNO' || (r.errnoRet ?? 1) === defErr)) {
+      w.push({code: 'RULE_EQUALS_DEFAULT', pointer: `/syscalls/${i}`, message: `rule has the default action ${r.action}; libseccomp rejects it (EACCES) and runtimes skip it`})
+    }
+    const idx = (r.args ?? []).map((a) => a.index)
+    if (new Set(idx).size !== idx.length) {
+      w.push({code: 'REPEATED_ARG', pointer: `/syscalls/${i}/args`, message: 'two comparisons on the same argument in one rule: libseccomp rejects it (EINVAL); write one rule per comparison'})
+    }
+    if (raw.syscalls?.[i] && 'name' in raw.syscalls[i]) {
+      w.push({code: 'SINGULAR_NAME', pointer: `/syscalls/${i}/name`, message: 'the singular "name" form is Moby-only: plain OCI consumers (containerd/ctr) match nothing with it; use "names"'})
+    }
+  })
+  // Names libseccomp does not know on any listed (or the host) arch.
+  const tokens = listedArches(p)
+  const unknown = new Map<string, number>()
+  rules.forEach((r, i) => {
+    for (const n of r.names) {
+      const known = tokens.some((t) => {
+        const k = lookupSyscall(n, t).kind
+        return k === 'direct' || k === 'multiplexed'
+      })
+      if (!known && !unknown.has(n)) unknown.set(n, i)
+    }
+  })
+  for (const [n, i] of [...unknown].sort()) {
+    w.push({code: 'UNKNOWN_SYSCALL', pointer: `/syscalls/${i}/names`, message: `${n} is not a syscall libseccomp knows on ${tokens.join(', ')}: runtimes skip it silently`})
+  }
+  if (opts.observations?.length && p.architectures?.length) {
+    const seen = new Set<string>()
+    for (const o of opts.observations) for (const abi of Object.keys(o.abis)) { const t = findArch(abi)?.token; if (t) seen.add(t) }
+    p.architectures.forEach((a, i) => {
+      if (!seen.has(a)) w.push({code: 'ARCH_NOT_RECORDED', pointer: `/architectures/${i}`, message: `${a} was never seen in the recordings: it opens an ABI the program does not use`})
+    })
+  }
+  return w
+}
+
+function hostOf(p: DockerProfile): string {
+  const here = findArch(process.arch)?.token ?? 'SCMP_ARCH_X86_64'
+  if (p.architectures?.length && !p.architectures.includes(here)) return p.architectures[0]
+  return here
+}
+
+function listedArches(p: DockerProfile): string[] {
+  const known = new Set(archTable().map((a) => a.token))
+  const out = new Set<string>()
+  for (const a of p.architectures ?? []) if (known.has(a)) out.add(a)
+  const host = findArch(process.arch)?.token
+  for (const m of p.archMap ?? []) if (m.architecture === host) { out.add(m.architecture); for (const s of m.subArchitectures ?? []) out.add(s) }
+  if (out.size === 0 && host) out.add(host)
+  // libseccomp only knows the arches it was built for; keep those it can resolve
+  return [...out].filter((t) => { try { lookupSyscall('read', t); return true } catch { return false } })
+}
