@@ -73,6 +73,8 @@ export class LexState {
   mode = 0
   /** EXIT: true for "killed by" */
   killed = false
+  /** end of the line content (after trimming and the -T duration) */
+  lineEnd = 0
 }
 
 // byte classes for the argument scanner: 0 = ordinary
@@ -305,10 +307,103 @@ function finishCall(b: Uint8Array, i: number, e: number, st: LexState, complete:
     st.argsEnd = a
     return pending
   }
-  const close = scanArgs(b, i, e, 1, st)
+  st.lineEnd = e
+  // Fast path: find the ')' that closes the arguments from the end of the line, through the
+  // short return part, without scanning the argument text. The observer calls
+  // rescanExact() for the few syscalls whose argument text it reads.
+  let close = closeFromTail(b, i, e)
+  if (close < 0) close = scanArgs(b, i, e, 1, st)
   if (close < 0) return KIND.UNKNOWN
   st.argsEnd = close
   return parseReturn(b, close + 1, e, st) ? complete : KIND.UNKNOWN
+}
+
+/**
+ * Re-lex the argument part of the last CALL/RESUMED line exactly (strings, brackets,
+ * comments, decorations, `<pid changed to N ...>`). Returns the kind, UNKNOWN when the
+ * argument text is not well formed.
+ */
+export function rescanExact(b: Uint8Array, st: LexState): Kind {
+  if (st.kind !== KIND.CALL && (st.kind !== KIND.RESUMED || st.ret === RET.NONE)) return st.kind
+  const e = st.lineEnd
+  const close = scanArgs(b, st.argsStart, e, 1, st)
+  if (close < 0) return (st.kind = KIND.UNKNOWN)
+  if (close !== st.argsEnd) {
+    st.argsEnd = close
+    st.ret = RET.NONE
+    st.retNum = NaN
+    st.injected = false
+    if (!parseReturn(b, close + 1, e, st)) return (st.kind = KIND.UNKNOWN)
+  }
+  return st.kind
+}
+
+/** Walk back over a balanced (…)/[…]/{…} group ending at b[j-1] === ')'; returns its start or -1. */
+function backOverParens(b: Uint8Array, s: number, j: number): number {
+  let depth = 0
+  for (let k = j - 1; k >= s; k--) {
+    const c = b[k]!
+    if (c === 0x29 || c === 0x5d || c === 0x7d) depth++
+    else if (c === 0x28 || c === 0x5b || c === 0x7b) { if (--depth === 0) return k }
+    else if (c === 0x22) return -1 // not a return annotation: let the exact scan decide
+  }
+  return -1
+}
+
+/** Walk back over a decoration `<…>` ending at b[j-1] === '>' (nested, brackets inside); returns its start or -1. */
+function backOverAngle(b: Uint8Array, s: number, j: number): number {
+  let angle = 0
+  let square = 0
+  for (let k = j - 1; k >= s; k--) {
+    const c = b[k]!
+    if (c === 0x5d) square++
+    else if (c === 0x5b) { if (square > 0) square-- }
+    else if (c === 0x22) return -1
+    else if (square === 0) {
+      if (c === 0x3e) angle++
+      else if (c === 0x3c) { if (--angle === 0) return k }
+    }
+  }
+  return -1
+}
+
+/**
+ * The return part is short and has a fixed shape (`= N[<decor>] [(…)]`, `= -1 ENAME (…)`,
+ * `= ? [ENAME (…)]`, `[(INJECTED)]`). Parse it backwards from the line end and return the
+ * index of the ')' before '=', or -1 when the shape is not recognised.
+ */
+function closeFromTail(b: Uint8Array, s: number, e: number): number {
+  let j = e
+  if (endsWith(b, s, j, L_INJECTED)) { j -= L_INJECTED.length; while (j > s && b[j - 1] === SP) j-- }
+  if (j > s && b[j - 1] === 0x29) {
+    const k = backOverParens(b, s, j)
+    if (k < 0) return -1
+    j = k
+    while (j > s && b[j - 1] === SP) j--
+  }
+  if (j > s && b[j - 1] === 0x3e) {
+    const k = backOverAngle(b, s, j)
+    if (k < 0) return -1
+    j = k
+  }
+  // value token(s): NUMBER | ? | -1 ENAME | ? ENAME
+  let t = j
+  while (t > s && b[t - 1] !== SP) t--
+  if (t === j) return -1
+  if (b[t] === 0x45) {
+    j = t
+    while (j > s && b[j - 1] === SP) j--
+    t = j
+    while (t > s && b[t - 1] !== SP) t--
+    if (t === j) return -1
+  }
+  j = t
+  while (j > s && b[j - 1] === SP) j--
+  if (j <= s || b[j - 1] !== 0x3d) return -1
+  j--
+  while (j > s && b[j - 1] === SP) j--
+  if (j <= s || b[j - 1] !== 0x29) return -1
+  return j - 1
 }
 
 /** Lex b[s, e) (one line without its '\n') into st; returns st.kind. Never throws. */
@@ -561,4 +656,67 @@ export function decodeCString(s: string): string | undefined {
   // `"abc"...` is a truncated string: not a whole value
   if (t.slice(i + 1).startsWith('...')) return undefined
   return Buffer.from(bytes).toString('utf8')
+}
+
+/** End offset of the last argAt() hit. */
+export let argEnd = 0
+
+/**
+ * Byte form of splitArgs for one argument: the trimmed [start, argEnd) of argument `index`
+ * of the argument text b[s, e), or, when strace labelled the arguments (`clone(child_stack=…,
+ * flags=…)`), of the value after `label=`. Returns -1 when there is no such argument.
+ */
+export function argAt(b: Uint8Array, s: number, e: number, index: number, label: Uint8Array): number {
+  let depth = 0
+  let n = 0
+  let i = s
+  let as = s
+  let labelled = -1 // unknown yet
+  for (;;) {
+    const atEnd = i >= e
+    const c = atEnd ? 0x2c : b[i]!
+    if (c === 0x2c && depth === 0) {
+      let x = as
+      let y = atEnd ? e : i
+      while (x < y && b[x] === SP) x++
+      while (y > x && b[y - 1] === SP) y--
+      if (labelled < 0) {
+        let k = x
+        while (k < y && isWordByte(b[k]!)) k++
+        labelled = k > x && k < y && b[k] === 0x3d ? 1 : 0
+      }
+      if (labelled === 1) {
+        if (y - x > label.length && b[x + label.length] === 0x3d && startsWith(b, x, y, label)) {
+          argEnd = y
+          return x + label.length + 1
+        }
+      } else if (n === index) {
+        if (x === y) return -1
+        argEnd = y
+        return x
+      }
+      if (atEnd) return -1
+      n++
+      as = i + 1
+      i++
+      continue
+    }
+    const cls = CLS[c]!
+    if (cls === 0) { i++; continue }
+    if (cls === C_QUOTE) {
+      i++
+      while (i < e && b[i] !== 0x22) i += b[i] === 0x5c ? 2 : 1
+      i++
+    } else if (cls === C_OPEN) { depth++; i++ }
+    else if (cls === C_CLOSE) { depth--; i++ }
+    else if (cls === C_SLASH && i + 1 < e && b[i + 1] === 0x2a) {
+      i += 2
+      while (i + 1 < e && !(b[i] === 0x2a && b[i + 1] === 0x2f)) i++
+      i += 2
+    } else if (cls === C_LT) {
+      if (i + 1 < e && b[i + 1] === 0x3c) { i += 2; continue }
+      const j = skipAngle(b, i, e)
+      i = j < 0 ? i + 1 : j
+    } else i++
+  }
 }

@@ -25,7 +25,8 @@ import {machine, release} from 'node:os'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
-import {KIND, LexState, MODE, RET, decodeCString, lexInto, splitArgs} from './lex-line.js'
+import * as lex from './lex-line.js'
+import {KIND, LexState, MODE, RET, decodeCString, lexInto, rescanExact, splitArgs} from './lex-line.js'
 import {ValueResolver, packageRoot} from './constants.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
@@ -76,11 +77,15 @@ interface Sys {
   name: string
   /** kernel index -> label, or null when no argument is inspected */
   inspect: Array<[number, string]> | null
+  /** label bytes per inspected argument, same order as inspect */
+  labels: Uint8Array[]
   execArg: number
   forks: boolean
   /** whether the argument text must be kept (inspected or exec) */
   keepArgs: boolean
   valid: boolean
+  /** accumulator per ABI index (fast path; the same objects as Observer.accs) */
+  accs: Array<Acc | undefined>
 }
 
 interface Acc {
@@ -165,6 +170,7 @@ export class Observer {
   private readonly defaultAbi: number
   private readonly modeAbi: [Abi, Abi | undefined, Abi | undefined]
   private lastAbi: number
+  private lastPid = -2
   private carry: Buffer | null = null
   private carryLen = 0
   private overlong = false
@@ -179,7 +185,7 @@ export class Observer {
     this.sysnames = new Interner<Sys>((name) => {
       const inspect = this.inspected.get(name) ?? null
       const execArg = EXEC_PATH_ARG[name] ?? -1
-      return {name, inspect, execArg, forks: FORKS.has(name), keepArgs: inspect !== null || execArg >= 0, valid: VALID_NAME.test(name)}
+      return {name, inspect, labels: (inspect ?? []).map(([, l]) => Buffer.from(l, 'latin1')), execArg, forks: FORKS.has(name), keepArgs: inspect !== null || execArg >= 0, valid: VALID_NAME.test(name), accs: ABIS.map(() => undefined)}
     })
   }
 
@@ -273,21 +279,26 @@ export class Observer {
     const lineNo = ++this.stats.lines
     const st = this.st
     this.lastBuf = b
-    const kind = lexInto(b, s, e, st)
+    let kind = lexInto(b, s, e, st)
     const pid = st.pid >= 0 ? st.pid : 0
-    if (kind !== KIND.BLANK && kind !== KIND.INFO && kind !== KIND.UNKNOWN && !this.pids.has(pid)) {
-      this.pids.add(pid)
-      this.stats.processes = this.pids.size
+    if (pid !== this.lastPid && kind !== KIND.BLANK && kind !== KIND.INFO && kind !== KIND.UNKNOWN) {
+      this.lastPid = pid
+      if (!this.pids.has(pid)) {
+        this.pids.add(pid)
+        this.stats.processes = this.pids.size
+      }
     }
     switch (kind) {
       case KIND.CALL: {
         const sys = this.sysnames.get(b, st.nameStart, st.nameEnd)
         if (!sys.valid) { this.unparsable(b, s, e); return }
+        if (sys.keepArgs && rescanExact(b, st) !== KIND.CALL) { this.unparsable(b, s, e); return }
         const abi = this.abiOf(pid)
         this.lastAbi = abi
-        const stale = this.pending.get(pid)
+        const stale = this.pending.size === 0 ? undefined : this.pending.get(pid)
         if (stale !== undefined) { this.pending.delete(pid); this.closePending(pid, stale) }
-        this.fold(sys, abi, pid, sys.keepArgs ? b.toString('latin1', st.argsStart, st.argsEnd) : null, true)
+        if (sys.inspect !== null && sys.execArg < 0) this.foldInline(sys, abi, b)
+        else this.fold(sys, abi, pid, sys.keepArgs ? b.toString('latin1', st.argsStart, st.argsEnd) : null, true)
         if (st.otherPid >= 0) this.rekey(pid, st.otherPid)
         return
       }
@@ -306,6 +317,11 @@ export class Observer {
       case KIND.RESUMED: {
         const named = this.sysnames.get(b, st.nameStart, st.nameEnd)
         const p = this.pending.get(pid)
+        const keep = p !== undefined ? p.sys.keepArgs || named.keepArgs : named.keepArgs
+        if (keep && st.ret !== RET.NONE) {
+          kind = rescanExact(b, st)
+          if (kind !== KIND.RESUMED) { this.unparsable(b, s, e); return }
+        }
         if (p !== undefined && (p.sys === named || named.name === '???' || p.sys.name === '???')) {
           const sys = p.sys.name === '???' ? named : p.sys
           const text = sys.keepArgs ? (p.text ?? '') + b.toString('latin1', st.argsStart, st.argsEnd) : null
@@ -335,6 +351,7 @@ export class Observer {
         if (p !== undefined) { this.pending.delete(pid); this.closePending(pid, p) }
         this.abiOfPid.delete(pid)
         this.childAbi.delete(pid)
+        this.cachePid = -2
         return
       }
       case KIND.SUPERSEDED: {
@@ -350,6 +367,7 @@ export class Observer {
         const target = st.otherPid
         const idx = ABIS.indexOf(abi)
         this.abiOfPid.set(target, idx)
+        this.cachePid = -2
         this.lastAbi = idx
         return
       }
@@ -374,17 +392,23 @@ export class Observer {
     }
     const a = this.abiOfPid.get(from)
     if (a !== undefined) { this.abiOfPid.set(to, a); this.abiOfPid.delete(from) }
+    this.cachePid = -2
   }
 
   private abiOf(pid: number): number {
+    if (pid === this.cachePid) return this.cacheAbi
     let a = this.abiOfPid.get(pid)
     if (a === undefined) {
       a = this.childAbi.get(pid) ?? this.lastAbi
       this.childAbi.delete(pid)
       this.abiOfPid.set(pid, a)
     }
+    this.cachePid = pid
+    this.cacheAbi = a
     return a
   }
+  private cachePid = -2
+  private cacheAbi = 0
 
   /** A call that will never get its return: count it; arguments as far as printed. */
   private closePending(_pid: number, p: Pending): void {
@@ -400,7 +424,7 @@ export class Observer {
   }
 
   /** Count one finished call; the return value is in this.st. */
-  private fold(sys: Sys, abi: number, pid: number, text: string | null, argsKnown: boolean): void {
+  private fold(sys: Sys, abi: number, pid: number, text: string | null, argsKnown: boolean, skipArgs = false): void {
     const st = this.st
     const acc = this.acc(sys, abi)
     acc.count++
@@ -412,7 +436,7 @@ export class Observer {
         acc.errors.set(name, (acc.errors.get(name) ?? 0) + 1)
       }
     }
-    if (sys.inspect !== null) this.foldArgs(acc, sys, argsKnown ? text : null)
+    if (sys.inspect !== null && !skipArgs) this.foldArgs(acc, sys, argsKnown ? text : null)
     if (sys.execArg >= 0 && st.ret === RET.VALUE && st.retNum === 0 && text !== null) {
       const path = decodeCString(splitArgs(text, sys.execArg + 1)[sys.execArg] ?? '')
       if (path !== undefined && path !== '') this.execs.add(path)
@@ -423,19 +447,43 @@ export class Observer {
     void pid
   }
 
+  /** A complete one-line call of an inspected syscall: read the arguments from the bytes. */
+  private foldInline(sys: Sys, abi: number, b: Buffer): void {
+    const st = this.st
+    this.fold(sys, abi, -1, null, false, true)
+    const acc = sys.accs[abi]!
+    if (acc.args === null) this.initArgs(acc, sys)
+    const inspect = sys.inspect!
+    for (let k = 0; k < inspect.length; k++) {
+      const slot = acc.args!.get(inspect[k]![0])!
+      const a = lex.argAt(b, st.argsStart, st.argsEnd, inspect[k]![0], sys.labels[k]!)
+      const hex = a < 0 ? null : this.valueOf(b, a, lex.argEnd)
+      if (hex === null) slot.unknown = true
+      else slot.values.add(hex)
+    }
+  }
+
+  private valueOf(b: Buffer, s: number, e: number): string | null {
+    if (this.values.size > 4096) this.values = new Interner<string | null>((t) => this.resolver.hex(t))
+    return this.values.get(b, s, e)
+  }
+  private values = new Interner<string | null>((t) => this.resolver.hex(t))
+
+  private initArgs(acc: Acc, sys: Sys): void {
+    acc.args = new Map()
+    for (const [idx] of sys.inspect!) acc.args.set(idx, {values: new Set(), unknown: false})
+  }
+
   private lastBuf: Buffer | null = null
   private buf(): Buffer { return this.lastBuf! }
 
   private foldArgs(acc: Acc, sys: Sys, text: string | null): void {
-    if (acc.args === null) {
-      acc.args = new Map()
-      for (const [idx] of sys.inspect!) acc.args.set(idx, {values: new Set(), unknown: false})
-    }
+    if (acc.args === null) this.initArgs(acc, sys)
     const parts = text === null ? null : splitArgs(text)
     let labelled = false
     if (parts !== null) for (const p of parts) if (/^[a-z_][a-z0-9_]*=/.test(p)) { labelled = true; break }
     for (const [idx, label] of sys.inspect!) {
-      const slot = acc.args.get(idx)!
+      const slot = acc.args!.get(idx)!
       let raw: string | undefined
       if (parts !== null) {
         if (labelled) {
@@ -451,11 +499,11 @@ export class Observer {
   }
 
   private acc(sys: Sys, abi: number): Acc {
-    const m = this.accs[abi]!
-    let a = m.get(sys)
+    let a = sys.accs[abi]
     if (a === undefined) {
       a = {count: 0, errors: null, args: null}
-      m.set(sys, a)
+      sys.accs[abi] = a
+      this.accs[abi]!.set(sys, a)
       this.stats.distinct++
     }
     return a

@@ -1,0 +1,186 @@
+/**
+ * Observation files: ajv validation on every read, canonical serialisation, merging.
+ *
+ * Canonical form: object keys sorted (code-unit order), argument values sorted numerically,
+ * execs sorted, two-space JSON with a trailing newline. The same observation always gives
+ * the same bytes, so recordings diff and hash cleanly.
+ */
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import AjvModule from 'ajv'
+import type {ErrorObject, ValidateFunction} from 'ajv'
+import {SeccompGenError} from '../errors.js'
+import {packageRoot} from './constants.js'
+import type {Abi, AbiObservation, ArgObservation, Observation, SyscallObservation} from './observation.js'
+
+type AjvCtor = new (opts?: object) => {compile: (schema: object) => ValidateFunction}
+const Ajv = ((AjvModule as unknown as {default?: AjvCtor}).default ?? (AjvModule as unknown as AjvCtor))
+
+let validator: ValidateFunction | undefined
+function compiled(): ValidateFunction {
+  if (validator) return validator
+  const schema = JSON.parse(readFileSync(join(packageRoot(), 'schemas', 'observation.schema.json'), 'utf8')) as object
+  validator = new Ajv({allErrors: false, strict: false}).compile(schema)
+  return validator
+}
+
+function describe(err: ErrorObject): string {
+  const at = err.instancePath === '' ? '/' : err.instancePath
+  let what = err.message ?? 'is invalid'
+  if (err.keyword === 'additionalProperties') what = `has unexpected property "${(err.params as {additionalProperty: string}).additionalProperty}"`
+  else if (err.keyword === 'propertyNames') what = `has an invalid key "${(err.params as {propertyName: string}).propertyName}"`
+  else if (err.keyword === 'const' || err.keyword === 'enum') what = `${what} (${JSON.stringify((err.params as {allowedValue?: unknown; allowedValues?: unknown}).allowedValue ?? (err.params as {allowedValues?: unknown}).allowedValues)})`
+  return `${at} ${what}`
+}
+
+/** Check parsed JSON against schemas/observation.schema.json; one clear line on failure. */
+export function validateObservation(data: unknown, source: string): Observation {
+  const v = compiled()
+  if (!v(data)) {
+    const err = v.errors?.[0]
+    throw new SeccompGenError('OBSERVATION_INVALID', `not a valid seccomp-gen observation: ${err ? describe(err) : 'schema check failed'}`, {file: source})
+  }
+  return data as Observation
+}
+
+/** Read and validate an observation file. */
+export function readObservation(path: string): Observation {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    throw new SeccompGenError('IO', `cannot read ${path}: ${e.code ?? e.message}`, {file: path})
+  }
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (err) {
+    const m = /position (\d+)/.exec((err as Error).message)
+    let line: number | undefined
+    if (m) {
+      line = 1
+      const pos = Number(m[1])
+      for (let k = 0; k < pos && k < text.length; k++) if (text.charCodeAt(k) === 10) line++
+    }
+    throw new SeccompGenError('OBSERVATION_INVALID', `not JSON: ${(err as Error).message}`, {file: path, line})
+  }
+  return validateObservation(data, path)
+}
+
+/** Numeric order of "0x…" strings (no leading zeros, so length first). */
+function hexCompare(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length
+  return a < b ? -1 : a > b ? 1 : 0
+}
+const byKey = <T>(o: Record<string, T>): Array<[string, T]> => Object.entries(o).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
+
+function canonicalSyscall(s: SyscallObservation): SyscallObservation {
+  const out: Record<string, unknown> = {}
+  if (s.args) {
+    const args: Record<string, ArgObservation> = {}
+    for (const [k, a] of byKey(s.args)) {
+      const values = [...new Set(a.values)].sort(hexCompare)
+      args[k] = a.unknown ? {unknown: true, values} : {values}
+    }
+    out.args = args
+  }
+  out.count = s.count
+  if (s.errors && Object.keys(s.errors).length > 0) out.errors = Object.fromEntries(byKey(s.errors))
+  return out as unknown as SyscallObservation
+}
+
+function canonical(o: Observation): Record<string, unknown> {
+  const abis: Record<string, AbiObservation> = {}
+  for (const [abi, a] of byKey(o.abis as Record<string, AbiObservation>)) {
+    abis[abi] = {syscalls: Object.fromEntries(byKey(a.syscalls).map(([n, s]) => [n, canonicalSyscall(s)]))}
+  }
+  const host: Record<string, string> = {kernel: o.host.kernel, machine: o.host.machine}
+  if (o.host.strace !== undefined) host.strace = o.host.strace
+  return {
+    abis,
+    command: [...o.command],
+    execs: [...new Set(o.execs)].sort(),
+    host: Object.fromEntries(byKey(host)),
+    schema: o.schema,
+    stats: {lines: o.stats.lines, processes: o.stats.processes, unparsed: o.stats.unparsed},
+    version: o.version,
+  }
+}
+
+/** Canonical bytes: keys sorted, values sorted numerically, trailing newline. */
+export function serializeObservation(o: Observation): string {
+  return JSON.stringify(canonical(o), null, 2) + '\n'
+}
+
+/**
+ * Union of recordings. Per ABI and syscall: counts and errors summed, argument values
+ * unioned, unknown OR-ed. An inspected argument recorded in one observation but absent
+ * from another observation of the same syscall becomes unknown (its values there were not
+ * kept, so no filter may rely on the recorded ones alone). Execs unioned; stats summed.
+ * The command is kept when all are equal, else each command joined by spaces.
+ */
+export function mergeObservations(list: Observation[]): Observation {
+  if (list.length === 0) throw new SeccompGenError('USAGE', 'no observations to merge')
+  const abis: Partial<Record<Abi, AbiObservation>> = {}
+  for (const o of list) {
+    for (const [abi, a] of Object.entries(o.abis) as Array<[Abi, AbiObservation]>) {
+      const into = (abis[abi] ??= {syscalls: {}})
+      for (const [name, s] of Object.entries(a.syscalls)) {
+        const prev = into.syscalls[name]
+        if (prev === undefined) {
+          into.syscalls[name] = structuredClone(s)
+          continue
+        }
+        prev.count += s.count
+        if (s.errors) {
+          prev.errors ??= {}
+          for (const [e, n] of Object.entries(s.errors)) prev.errors[e] = (prev.errors[e] ?? 0) + n
+        }
+        if (prev.args || s.args) {
+          const keys = new Set([...Object.keys(prev.args ?? {}), ...Object.keys(s.args ?? {})])
+          const args: Record<string, ArgObservation> = {}
+          for (const k of keys) {
+            const x = prev.args?.[k]
+            const y = s.args?.[k]
+            const values = [...new Set([...(x?.values ?? []), ...(y?.values ?? [])])].sort(hexCompare)
+            const unknown = !x || !y || x.unknown === true || y.unknown === true
+            args[k] = unknown ? {values, unknown: true} : {values}
+          }
+          prev.args = args
+        }
+      }
+    }
+  }
+  const cmds = list.map((o) => o.command.join(' '))
+  const same = cmds.every((c) => c === cmds[0])
+  return {
+    schema: 'seccomp-gen/observation',
+    version: 1,
+    command: same ? [...list[0]!.command] : cmds,
+    host: {...list[0]!.host},
+    abis,
+    execs: [...new Set(list.flatMap((o) => o.execs))].sort(),
+    stats: {
+      processes: list.reduce((n, o) => n + o.stats.processes, 0),
+      lines: list.reduce((n, o) => n + o.stats.lines, 0),
+      unparsed: list.reduce((n, o) => n + o.stats.unparsed, 0),
+    },
+  }
+}
+
+/**
+ * True when the bytes start like a JSON object (after an optional BOM and whitespace).
+ * strace output never starts with '{': lines start with a pid, '[pid', a timestamp, a
+ * syscall name, '<...', '---', '+++' or 'strace:'.
+ */
+export function looksLikeObservation(firstBytes: Buffer): boolean {
+  let i = 0
+  if (firstBytes.length >= 3 && firstBytes[0] === 0xef && firstBytes[1] === 0xbb && firstBytes[2] === 0xbf) i = 3
+  while (i < firstBytes.length) {
+    const c = firstBytes[i]!
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) { i++; continue }
+    return c === 0x7b
+  }
+  return false
+}
