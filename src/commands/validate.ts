@@ -1,0 +1,56 @@
+import {Args, Command, Flags} from '@oclif/core'
+import {describeError} from '../errors.js'
+import type {Observation} from '../trace/observation.js'
+import {validateProfileFile, type ValidationReport} from '../profile/validate.js'
+
+export default class Validate extends Command {
+  static summary = 'Check seccomp profiles (Docker/Moby or OCI) against the schema and for known mistakes.'
+
+  static description = `Errors (the profile is invalid; exit 1) come from the project's JSON schemas, each with a JSON
+pointer. Warnings do not fail (unless --strict): default action ALLOW, exit_group not allowed, clone3
+answered with something else than ENOSYS, names libseccomp does not know, rules equal to the default
+action, two comparisons on one argument, the Moby-only singular "name", and with --observation,
+listed architectures the recordings never used.`
+
+  static examples = [
+    {command: '<%= config.bin %> <%= command.id %> app.json', description: 'Check one profile.'},
+    {command: '<%= config.bin %> <%= command.id %> --json --strict profiles/*.json', description: 'CI gate: machine-readable, warnings fail.'},
+  ]
+
+  static strict = false
+  static enableJsonFlag = true
+
+  static args = {
+    profile: Args.string({description: 'profile file (any number)', required: true}),
+  }
+
+  static flags = {
+    observation: Flags.string({description: 'observation file: warn about listed architectures it never saw (repeatable)', multiple: true}),
+    strict: Flags.boolean({description: 'exit 1 on warnings too', default: false}),
+  }
+
+  async run(): Promise<{valid: boolean; profiles: ValidationReport[]}> {
+    const {argv, flags} = await this.parse(Validate)
+    let observations: Observation[] = []
+    try {
+      if (flags.observation?.length) {
+        const {readObservation} = await import('../trace/observation-io.js')
+        observations = flags.observation.map((f) => readObservation(f))
+      }
+    } catch (err) {
+      const d = describeError(err)
+      this.error(d.message, {exit: d.exit, code: d.code})
+    }
+    const profiles = (argv as string[]).map((f) => validateProfileFile(f, {observations}))
+    const valid = profiles.every((p) => p.valid && (!flags.strict || p.warnings.length === 0))
+    if (!this.jsonEnabled()) {
+      for (const p of profiles) {
+        for (const e of p.errors) this.logToStderr(`${p.file}: error ${e.pointer || '/'}: ${e.message}`)
+        for (const w of p.warnings) this.logToStderr(`${p.file}: warning ${w.code} ${w.pointer || '/'}: ${w.message}`)
+        this.log(`${p.file}: ${p.valid ? `valid ${p.format} profile` : 'invalid'}${p.warnings.length ? `, ${p.warnings.length} warning(s)` : ''}`)
+      }
+    }
+    if (!valid) process.exitCode = 1
+    return {valid, profiles}
+  }
+}

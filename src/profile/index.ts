@@ -1,0 +1,165 @@
+/**
+ * buildProfile: the library behind `seccomp-gen build`. Reads every input (observation files
+ * and raw strace logs, told apart by their first bytes), merges them as a union, synthesizes
+ * the profile (synthesize.ts) and renders it (render.ts) as Docker/Moby JSON or plain OCI.
+ * Writes nothing itself: the command writes the returned text atomically or to stdout.
+ */
+import {closeSync, openSync, readSync} from 'node:fs'
+import {SeccompGenError} from '../errors.js'
+import type {Observation} from '../trace/observation.js'
+import {looksLikeObservation, mergeObservations, readObservation} from '../trace/observation-io.js'
+import {observeFile} from '../trace/observe.js'
+import {findArch} from './arches.js'
+import {type ArgsLevel, ARGS_LEVELS, defaultCaps} from './data.js'
+import {errnoNumber} from './errno.js'
+import {listRuntimeLayers, loadRuntimeLayer, type RuntimeLayer} from './layers.js'
+import {loadProfile} from './load.js'
+import {renderDocker, renderOci} from './render.js'
+import {normalizeCap, toOci} from './resolve.js'
+import {synthesize} from './synthesize.js'
+import type {DockerProfile, OciSeccomp, SeccompAction} from './types.js'
+
+export const DEFAULT_ACTIONS: Record<string, SeccompAction> = {
+  errno: 'SCMP_ACT_ERRNO',
+  'kill-process': 'SCMP_ACT_KILL_PROCESS',
+  'kill-thread': 'SCMP_ACT_KILL_THREAD',
+  trap: 'SCMP_ACT_TRAP',
+  log: 'SCMP_ACT_LOG',
+}
+
+/** The runtimes Docker and podman drive: the default layer is their union, NNP false. */
+export const DEFAULT_RUNTIMES = ['runc', 'crun']
+
+export interface BuildOptions {
+  inputs: string[]
+  format?: 'docker' | 'oci'
+  base?: string
+  /** comma-separated runtime names, or 'none'; default runc,crun */
+  runtime?: string
+  noNewPrivileges?: boolean
+  args?: ArgsLevel
+  defaultAction?: string
+  errno?: string
+  arches?: string[]
+  /** for --format oci: the container's capabilities (default: Docker's default set) */
+  caps?: string[]
+  /** for --format oci: the host arch to resolve to (default: this machine) */
+  hostArch?: string
+}
+
+export interface InputSummary {file: string; kind: 'observation' | 'strace'; syscalls: number; calls: number; unparsed: number}
+
+export interface BuildResult {
+  text: string
+  format: 'docker' | 'oci'
+  profile: DockerProfile
+  oci?: OciSeccomp
+  inputs: InputSummary[]
+  diagnostics: string[]
+  stats: {observed: number; allowed: number; rules: number; arches: string[]; runtimes: string[]; args: ArgsLevel}
+}
+
+const usage = (msg: string) => new SeccompGenError('USAGE', msg)
+
+/** Check flags before reading any input (so a 1 GB log is not parsed for a typo). */
+export function checkBuildOptions(o: BuildOptions): {action: SeccompAction; errno: number; runtimes: RuntimeLayer[]; args: ArgsLevel; format: 'docker' | 'oci'} {
+  if (!o.inputs.length) throw usage('no INPUT given: pass observation files from `record` or strace logs')
+  const format = o.format ?? 'docker'
+  if (format !== 'docker' && format !== 'oci') throw usage(`unknown format ${format as string} (docker or oci)`)
+  const args = o.args ?? 'safe'
+  if (!ARGS_LEVELS.includes(args)) throw usage(`unknown --args level ${args as string} (${ARGS_LEVELS.join(', ')})`)
+  const actName = o.defaultAction ?? 'errno'
+  const action = DEFAULT_ACTIONS[actName]
+  if (!action) throw usage(`unknown --default-action ${actName} (${Object.keys(DEFAULT_ACTIONS).join(', ')})`)
+  if (o.errno !== undefined && action !== 'SCMP_ACT_ERRNO') throw usage(`--errno ${o.errno} contradicts --default-action ${actName}: only the errno action returns an errno`)
+  const errno = o.errno === undefined ? 1 : errnoNumber(o.errno)
+  if (errno === undefined || errno <= 0 || errno > 4095) throw usage(`unknown errno ${o.errno} (a name like EPERM or ENOSYS, or a number 1-4095)`)
+  if (o.caps !== undefined && format !== 'oci') throw usage('--caps only applies to --format oci (a Docker-format profile keeps includes.caps for the runtime to resolve)')
+  if (o.hostArch !== undefined && !findArch(o.hostArch)) throw usage(`unknown architecture ${o.hostArch}`)
+  const rt = (o.runtime ?? DEFAULT_RUNTIMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean)
+  if (rt.includes('none') && rt.length > 1) throw usage('--runtime none cannot be combined with other runtimes')
+  if (rt.includes('none') && o.noNewPrivileges) throw usage('--no-new-privileges only selects a runtime layer; it contradicts --runtime none')
+  const runtimes = rt.includes('none') ? [] : rt.map(loadRuntimeLayer)
+  for (const a of o.arches ?? []) if (!findArch(a)) throw usage(`unknown architecture ${a}`)
+  return {action, errno, runtimes, args, format}
+}
+
+function firstBytes(path: string, n = 4096): Buffer {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    throw new SeccompGenError('IO', `cannot read ${path}: ${e.code ?? e.message}`, {file: path})
+  }
+  try {
+    const buf = Buffer.alloc(n)
+    let got: number
+    try {
+      got = readSync(fd, buf, 0, n, 0)
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      throw new SeccompGenError('IO', `cannot read ${path}: ${e.code ?? e.message}`, {file: path})
+    }
+    return buf.subarray(0, got)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Read one input: an observation file or a raw strace log. */
+export async function readInput(path: string): Promise<{observation: Observation; summary: InputSummary; diagnostics: string[]}> {
+  const head = firstBytes(path)
+  if (head.length === 0) throw new SeccompGenError('OBSERVATION_INVALID', 'empty input file', {file: path})
+  const count = (o: Observation) => {
+    let s = 0
+    let c = 0
+    for (const a of Object.values(o.abis)) for (const x of Object.values(a?.syscalls ?? {})) { s++; c += x.count }
+    return {s, c}
+  }
+  if (looksLikeObservation(head)) {
+    const observation = readObservation(path)
+    const {s, c} = count(observation)
+    return {observation, summary: {file: path, kind: 'observation', syscalls: s, calls: c, unparsed: observation.stats.unparsed}, diagnostics: []}
+  }
+  const {observation, diagnostics} = await observeFile(path)
+  const {s, c} = count(observation)
+  const notes = diagnostics.slice(0, 3).map((d) => `${path}${(d as {line?: number}).line ? `:${(d as {line?: number}).line}` : ''}: ${(d as {message?: string}).message ?? d.code}`)
+  if (diagnostics.length > 3) notes.push(`${path}: ${diagnostics.length - 3} more trace diagnostics`)
+  if (c === 0) throw new SeccompGenError('OBSERVATION_INVALID', 'no strace syscall lines found: not an observation file nor an strace log', {file: path})
+  return {observation, summary: {file: path, kind: 'strace', syscalls: s, calls: c, unparsed: observation.stats.unparsed}, diagnostics: notes}
+}
+
+export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
+  const chk = checkBuildOptions(o)
+  const base = o.base ? [{profile: loadProfile(o.base), source: o.base}] : []
+  const observations: Observation[] = []
+  const inputs: InputSummary[] = []
+  const diagnostics: string[] = []
+  for (const f of o.inputs) {
+    const r = await readInput(f)
+    observations.push(r.observation)
+    inputs.push(r.summary)
+    diagnostics.push(...r.diagnostics)
+  }
+  const merged = observations.length === 1 ? observations[0] : mergeObservations(observations)
+  const syn = synthesize(merged, {
+    defaultAction: chk.action,
+    defaultErrno: chk.errno,
+    runtimes: chk.runtimes,
+    noNewPrivileges: !!o.noNewPrivileges,
+    args: chk.args,
+    arches: o.arches ?? [],
+    bases: base,
+  })
+  diagnostics.push(...syn.diagnostics)
+  const stats = {...syn.stats, runtimes: chk.runtimes.map((l) => l.runtime), args: chk.args}
+  if (chk.format === 'oci') {
+    const caps = (o.caps ?? defaultCaps()).map(normalizeCap)
+    const oci = toOci(syn.profile, {caps, arch: o.hostArch})
+    return {text: renderOci(oci), format: 'oci', profile: syn.profile, oci, inputs, diagnostics, stats}
+  }
+  return {text: renderDocker(syn.profile), format: 'docker', profile: syn.profile, inputs, diagnostics, stats}
+}
+
+export {listRuntimeLayers}
