@@ -20,7 +20,7 @@ import type {OciSeccomp, SeccompAction} from '../profile/types.js'
 import {compileBpf} from '../../native/compile.js'
 import {SECCOMP_FILTER_FLAGS} from '../../native/libc.js'
 import {nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
-import {DEFAULT_CAPS} from './caps.js'
+import {dockerDefaultCaps} from './caps.js'
 
 export interface PrepareOptions {
   /** capability set the rules' includes/excludes.caps are resolved against; default Docker's */
@@ -46,7 +46,7 @@ const PASSING_ACTIONS: ReadonlySet<SeccompAction> = new Set(['SCMP_ACT_ALLOW', '
 
 /** "CAP_A,b" → normalized list; undefined → Docker's default set. */
 export function parseCaps(flag: string | undefined): string[] {
-  if (flag === undefined) return [...DEFAULT_CAPS]
+  if (flag === undefined) return dockerDefaultCaps()
   return flag.split(',').map((c) => c.trim()).filter(Boolean).map(normalizeCap)
 }
 
@@ -64,7 +64,7 @@ export function execveAction(p: OciSeccomp): SeccompAction {
 /** Read, validate, resolve and check a profile for apply; throws with one clear message. */
 export function preflight(profilePath: string, opts: PrepareOptions = {}): {profile: OciSeccomp; notes: string[]} {
   const docker = loadProfile(profilePath)
-  const caps = opts.caps ?? [...DEFAULT_CAPS]
+  const caps = opts.caps ?? dockerDefaultCaps()
   const profile = toOci(docker, {caps})
   const notes: string[] = []
   const where = {file: profilePath}

@@ -1,20 +1,10 @@
 /**
- * The capability set `apply` resolves includes/excludes.caps against when --caps is not given:
- * the set Docker and podman grant a container by default (moby's oci/caps defaults).
+ * The capability set `apply` and `export` resolve includes/excludes.caps against when --caps is
+ * not given: Docker's default set, kept as data in profiles/capabilities.json (defaultCaps).
  */
-export const DEFAULT_CAPS: readonly string[] = [
-  'CAP_AUDIT_WRITE',
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FOWNER',
-  'CAP_FSETID',
-  'CAP_KILL',
-  'CAP_MKNOD',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_NET_RAW',
-  'CAP_SETFCAP',
-  'CAP_SETGID',
-  'CAP_SETPCAP',
-  'CAP_SETUID',
-  'CAP_SYS_CHROOT',
-]
+import {defaultCaps} from '../profile/data.js'
+import {normalizeCap} from '../profile/resolve.js'
+
+export function dockerDefaultCaps(): string[] {
+  return defaultCaps().map(normalizeCap)
+}

@@ -6,7 +6,7 @@ import {assertWritable, writeFileAtomic} from '../fsutil.js'
 import {loadProfile} from '../profile/load.js'
 import {toOci} from '../profile/resolve.js'
 import {compileBpf, compilePfc} from '../../native/compile.js'
-import {DEFAULT_CAPS} from './caps.js'
+import {dockerDefaultCaps} from './caps.js'
 
 export interface ExportOptions {
   caps?: string[]
@@ -27,7 +27,7 @@ export interface ExportResult {
 
 export function exportFilter(profilePath: string, opts: ExportOptions): ExportResult {
   if (opts.bpfFile) assertWritable(opts.bpfFile)
-  const profile = toOci(loadProfile(profilePath), {caps: opts.caps ?? [...DEFAULT_CAPS], arch: opts.arch})
+  const profile = toOci(loadProfile(profilePath), {caps: opts.caps ?? dockerDefaultCaps(), arch: opts.arch})
   if (opts.bpfFile) {
     const r = compileBpf(profile, {optimize: opts.optimize})
     writeFileAtomic(opts.bpfFile, r.bpf)

@@ -9,7 +9,7 @@ import {SeccompGenError} from '../../src/errors.js'
 import {loadProfile} from '../../src/profile/load.js'
 import {toOci} from '../../src/profile/resolve.js'
 import type {OciSeccomp} from '../../src/profile/types.js'
-import {DEFAULT_CAPS} from '../../src/enforce/caps.js'
+import {dockerDefaultCaps} from '../../src/enforce/caps.js'
 import {compileBpf, compilePfc, splitArgs} from '../../native/compile.js'
 import {archToken, libseccompVersion, resolveSyscall} from '../../native/libseccomp.js'
 import {RET, decode, describeRet, run} from './bpf-sim.js'
@@ -21,7 +21,7 @@ const X86 = onX64 ? archToken('x86')! : 0
 const AARCH64 = archToken('aarch64')!
 const U64_MAX = 0xffffffffffffffffn
 
-function dockerDefault(caps = [...DEFAULT_CAPS]): OciSeccomp {
+function dockerDefault(caps = dockerDefaultCaps()): OciSeccomp {
   return toOci(loadProfile(DOCKER_DEFAULT), {caps, arch: 'x86_64'})
 }
 
@@ -82,7 +82,7 @@ describe.runIf(onX64)("Docker's default profile (x86_64 host, Docker's default c
   }
 
   it('opens cap-gated rules for the capabilities given', () => {
-    const s = sim(dockerDefault([...DEFAULT_CAPS, 'CAP_SYS_ADMIN']))
+    const s = sim(dockerDefault([...dockerDefaultCaps(), 'CAP_SYS_ADMIN']))
     expect(s(X86_64, 'mount')).toBe('ALLOW')
     expect(s(X86_64, 'clone', [0x40000000n])).toBe('ALLOW')
   })
