@@ -532,7 +532,8 @@ const KIND_NAMES = ['blank', 'call', 'unfinished', 'resumed', 'signal', 'exit', 
 export function lexLine(line: string | Uint8Array): TraceLine & {pidChangedTo?: number} {
   const b = typeof line === 'string' ? Buffer.from(line, 'latin1') : Buffer.from(line)
   const st = new LexState()
-  const k = lexInto(b, 0, b.length, st)
+  let k = lexInto(b, 0, b.length, st)
+  if (k === KIND.CALL || k === KIND.RESUMED) k = rescanExact(b, st)
   const pid = st.pid >= 0 ? {pid: st.pid} : {}
   const str = (x: number, y: number) => b.toString('latin1', x, y)
   const text = str(0, b.length).trim()

@@ -11,7 +11,9 @@
  *   mid-way, `-p` attach) counts NAME with its inspected arguments unknown.
  * - Errors: `= -1 ENAME (…)` counts ENAME. `= ? ERESTARTSYS` and the other ERESTART* codes
  *   are kernel-internal: the call is restarted or the program sees EINTR, never this code, so
- *   they are not errors of the program. Errors strace injected (`(INJECTED)`) are not counted.
+ *   they are not errors of the program. Errors strace injected (`(INJECTED)`) are not counted,
+ *   nor rt_sigreturn/sigreturn "errors" (strace shows the restored register of the code the
+ *   signal interrupted, e.g. `rt_sigreturn({mask=[]}) = -1 EBADF`).
  * - ABI: a pid's ABI is the last `[ Process PID=N runs in … mode. ]` announced for it. A pid
  *   seen for the first time inherits its parent's ABI when the parent's clone/fork/vfork
  *   has already returned its pid, else the ABI of the previous call line (strace announces a
@@ -55,6 +57,7 @@ const MODE_ABI: Partial<Record<Abi, [Abi, Abi | undefined, Abi | undefined]>> = 
   ppc64le: ['ppc64le', undefined, undefined],
   s390x: ['s390x', undefined, undefined],
 }
+const NO_ERRORS = new Set(['rt_sigreturn', 'sigreturn'])
 const FORKS = new Set(['clone', 'clone2', 'clone3', 'fork', 'vfork'])
 const EXEC_PATH_ARG: Record<string, number> = {execve: 0, execveat: 1}
 const MAX_LINE = 4 << 20 // a longer "line" is counted unparsable and skipped, memory stays flat
@@ -84,6 +87,8 @@ interface Sys {
   /** whether the argument text must be kept (inspected or exec) */
   keepArgs: boolean
   valid: boolean
+  /** sigreturn: its "return value" is the interrupted code's register, not an error of its own */
+  noErrors: boolean
   /** accumulator per ABI index (fast path; the same objects as Observer.accs) */
   accs: Array<Acc | undefined>
 }
@@ -185,7 +190,7 @@ export class Observer {
     this.sysnames = new Interner<Sys>((name) => {
       const inspect = this.inspected.get(name) ?? null
       const execArg = EXEC_PATH_ARG[name] ?? -1
-      return {name, inspect, labels: (inspect ?? []).map(([, l]) => Buffer.from(l, 'latin1')), execArg, forks: FORKS.has(name), keepArgs: inspect !== null || execArg >= 0, valid: VALID_NAME.test(name), accs: ABIS.map(() => undefined)}
+      return {name, inspect, labels: (inspect ?? []).map(([, l]) => Buffer.from(l, 'latin1')), execArg, forks: FORKS.has(name), keepArgs: inspect !== null || execArg >= 0, valid: VALID_NAME.test(name), noErrors: NO_ERRORS.has(name), accs: ABIS.map(() => undefined)}
     })
   }
 
@@ -429,7 +434,7 @@ export class Observer {
     const acc = this.acc(sys, abi)
     acc.count++
     this.stats.calls++
-    if (st.ret === RET.ERROR && !st.injected) {
+    if (st.ret === RET.ERROR && !st.injected && !sys.noErrors) {
       const name = this.errnames.get(this.buf(), st.errStart, st.errEnd)
       if (VALID_ERRNO.test(name)) {
         if (acc.errors === null) acc.errors = new Map()
