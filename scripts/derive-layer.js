@@ -7,13 +7,13 @@
 // candidates (by default every name Docker's default profile allows). Then:
 //   1. group elimination: drop a block of candidates; if the container still starts in all
 //      --runs tries, the block goes for good, otherwise split it in two and try each half;
-//   2. one at a time: each survivor is removed alone for --confirm tries; it stays in the layer
-//      only if the container fails without it (what failed is kept as evidence);
-//   3. intermittent calls: if the surviving set does not start every time (runc's Go runtime
-//      needs futex only now and then), --trace runs go under strace with a distinctive default
-//      errno (EHWPOISON); names denied before the container's execve in a run that failed are
-//      added back, and marked intermittent (not for runsc: its filter lives inside the sandbox);
-//   4. stability: the final set runs --stability times; failures are reported.
+//   2. intermittent calls (runc's Go runtime needs futex only now and then): --trace runs go
+//      under strace, which widens the races, with a distinctive default errno (EHWPOISON); names
+//      denied before the container's execve in a run that failed are kept while traced runs
+//      fail without them (not for runsc: its filter lives inside the sandbox, not in the kernel);
+//   3. greedy one at a time over the other survivors: each is removed for --confirm tries; it
+//      stays only if the container fails without it (what failed is kept as evidence);
+//   4. stability: the final set runs --stability times plain and --trace times under strace.
 // A control run first checks that the runtime enforces the filter at all (the workload must
 // fail without mkdir), so an ignored linux.seccomp cannot pass for an empty layer.
 // Done once with process.noNewPrivileges true and once with false. Prints the layer JSON in
@@ -97,6 +97,11 @@ function runtimeVersion(rt) {
 
 const EHWPOISON = 133
 
+/** Index of the strace line where the container's process is exec'd (-1: never). */
+function workloadExec(lines) {
+  return lines.findIndex((l) => l.includes(`execve("${WORKLOAD[0]}"`) && !/= -1 /.test(l))
+}
+
 function profileOf(allowed, errno = 1) {
   return {
     defaultAction: 'SCMP_ACT_ERRNO',
@@ -130,10 +135,15 @@ function main() {
     return {ok: true}
   }
 
-  /** Names denied (EHWPOISON) before the container's execve in traced runs that failed. */
-  async function tracedDenials(allowed, nnp) {
+  /**
+   * Run under strace with a distinctive default errno (EHWPOISON) `o.trace` times; return how
+   * many runs failed and, per name, in how many failed runs it was denied before the
+   * container's execve. strace slows the runtime down, which makes its races (Go's futex and
+   * nanosleep in runc init) show far more often than in plain runs.
+   */
+  async function traced(allowed, nnp) {
     const found = new Map()
-    if (!o.trace || o.runtime === 'runsc' || !which('strace')) return found
+    let failed = 0
     setBundleSeccomp(bundle.configPath, profileOf(allowed, EHWPOISON), {noNewPrivileges: nnp})
     const dir = mkdtempSync(join(tmpdir(), 'sg-derive-trace-'))
     try {
@@ -142,9 +152,10 @@ function main() {
         runsTotal++
         const r = await runBundle(o.runtime, bundle.dir, {wrap: ['strace', '-f', '-qq', '-o', log], timeoutMs: 60_000})
         if (r.code === 0 && r.stdout.includes(MARK)) continue
+        failed++
         const lines = existsSync(log) ? readFileSync(log, 'utf8').split('\n') : []
         const seen = new Set()
-        const exec = lines.findIndex((l) => l.includes(`execve("${WORKLOAD[0]}"`) && / = 0$/.test(l))
+        const exec = workloadExec(lines)
         for (const l of exec < 0 ? lines : lines.slice(0, exec)) {
           if (!l.includes('EHWPOISON')) continue
           const m = /^\d+\s+(?:<\.\.\. (\w+) resumed>|(\w+)\()/.exec(l)
@@ -155,7 +166,35 @@ function main() {
     } finally {
       rmSync(dir, {recursive: true, force: true})
     }
-    return found
+    return {failed, found}
+  }
+
+  /**
+   * What the runtime calls between loading the filter and the workload's execve, in one traced
+   * run with every candidate allowed (the union over its processes and threads).
+   */
+  async function observedAfterLoad(allowed, nnp) {
+    setBundleSeccomp(bundle.configPath, profileOf(allowed), {noNewPrivileges: nnp})
+    const dir = mkdtempSync(join(tmpdir(), 'sg-derive-obs-'))
+    const names = new Set()
+    try {
+      const log = join(dir, 'obs.log')
+      runsTotal++
+      await runBundle(o.runtime, bundle.dir, {wrap: ['strace', '-f', '-qq', '-o', log], timeoutMs: 60_000})
+      const lines = existsSync(log) ? readFileSync(log, 'utf8').split('\n') : []
+      const exec = workloadExec(lines)
+      // the filter load that took (runc probes seccomp() with NULL filters first)
+      let load = -1
+      for (let i = 0; i < exec; i++) if (/prctl\(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, \{|seccomp\(SECCOMP_SET_MODE_FILTER, [^,]*, \{/.test(lines[i])) load = i
+      if (load < 0 || exec < 0) return undefined
+      for (const l of lines.slice(load + 1, exec + 1)) {
+        const m = /^\d+\s+(?:<\.\.\. (\w+) resumed>|(\w+)\()/.exec(l)
+        if (m) names.add(m[1] ?? m[2])
+      }
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+    return names
   }
 
   async function stability(allowed, nnp, runs = o.stability) {
@@ -191,33 +230,40 @@ function main() {
       else log(`nnp=${nnp} keep ${block[0]}`)
     }
     const evidence = {}
-    // 2. intermittent calls: only when the surviving set is unstable
+    // 2. intermittent calls, seen under strace (runc and crun; runsc filters inside its sandbox)
     let intermittent = []
-    let st = await stability(keep, nnp)
-    if (st.fails) {
-      const found = await tracedDenials(keep, nnp)
-      intermittent = [...found.keys()].sort()
-      for (const [n, k] of found) evidence[n] = `intermittent: denied before exec in ${k}/${o.trace} traced runs that failed; with the rest only, ${st.text}`
-      log(`nnp=${nnp} unstable (${st.text}); traced denials: ${intermittent.join(' ') || 'none'}`)
+    const canTrace = o.trace > 0 && o.runtime !== 'runsc' && which('strace')
+    if (canTrace) {
+      const t = await traced(keep, nnp)
+      intermittent = [...t.found.keys()].sort()
+      for (const [n, k] of t.found) evidence[n] = `intermittent: denied before exec in ${k} of ${t.failed}/${o.trace} traced runs that failed`
+      log(`nnp=${nnp} traced: ${t.failed}/${o.trace} failed; denied before exec: ${intermittent.join(' ') || 'none'}`)
     }
     // 3. one at a time over the survivors, greedily (a name goes if the container still starts
     //    without it, so two interchangeable names cannot both leave); intermittent names stay.
+    //    Names the runtime does not call when all is allowed go first: when a denied call has a
+    //    fallback (Go's faccessat2 -> getegid/geteuid emulation), the layer keeps the real call.
+    const observed = canTrace ? await observedAfterLoad(cand.names, nnp) : undefined
+    if (observed) log(`nnp=${nnp} called after filter load (all allowed): ${[...observed].sort().join(' ')}`)
+    const order = observed ? [...keep.filter((n) => !observed.has(n)), ...keep.filter((n) => observed.has(n))] : keep
     let layer = [...intermittent, ...keep.filter((n) => !intermittent.includes(n))]
-    for (const n of keep) {
+    for (const n of order) {
       if (intermittent.includes(n)) continue
       const r = await starts(layer.filter((k) => k !== n), o.confirm, nnp)
       if (r.ok) { layer = layer.filter((k) => k !== n); log(`nnp=${nnp} ${n} not needed`) } else evidence[n] = r.evidence
     }
-    // 4. prune the intermittent names that a longer stability run shows are not needed
+    // 4. prune intermittent names: keep one only if traced runs fail without it
     for (const n of intermittent) {
       const without = layer.filter((k) => k !== n)
-      const s2 = await stability(without, nnp, 2 * o.stability)
-      if (!s2.fails) { layer = without; delete evidence[n]; log(`nnp=${nnp} intermittent ${n} not needed (${s2.text})`) }
-      else evidence[n] += `; without it alone ${s2.text}`
+      const t = await traced(without, nnp)
+      if (!t.failed) { layer = without; delete evidence[n]; log(`nnp=${nnp} intermittent ${n} not needed (${o.trace}/${o.trace} traced runs started)`) }
+      else evidence[n] += `; without it ${t.failed}/${o.trace} traced runs failed`
     }
     // 5. stability of the final set
-    st = await stability(layer, nnp)
-    return {layer: layer.sort(), evidence, stability: st.text}
+    const st = await stability(layer, nnp)
+    let text = st.text
+    if (canTrace) { const t = await traced(layer, nnp); text += `; ${o.trace - t.failed}/${o.trace} under strace` }
+    return {layer: layer.sort(), evidence, stability: text, observed: observed ? [...observed].sort() : undefined}
   }
 
   return (async () => {
@@ -238,6 +284,7 @@ function main() {
           `${runsTotal} runs in ${Math.round((Date.now() - t0) / 1000)} s on ${process.arch}, ${new Date().toISOString().slice(0, 10)}`,
         stability: Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.stability])),
         evidence: Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.evidence])),
+        calledAfterLoad: Object.fromEntries(Object.entries(result).filter(([, v]) => v.observed).map(([k, v]) => [k, v.observed])),
       },
       nnp: Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.layer])),
       comment: `Syscalls ${o.runtime} ${version} makes after loading the container's filter and before the workload runs; ` +

@@ -60,9 +60,9 @@ export function unavailable(rt: RuntimeName): string | undefined {
 }
 
 /** Run the compiled CLI (bin/run.js) synchronously: {code, stdout, stderr}. */
-export function cli(args: string[], opts: {timeoutMs?: number; cwd?: string} = {}): {code: number | null; stdout: string; stderr: string} {
+export function cli(args: string[], opts: {timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv} = {}): {code: number | null; stdout: string; stderr: string} {
   const r = spawnSync(process.execPath, [join(repoRoot, 'bin/run.js'), ...args], {
-    encoding: 'utf8', cwd: opts.cwd ?? repoRoot, timeout: opts.timeoutMs ?? 60_000, stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8', cwd: opts.cwd ?? repoRoot, timeout: opts.timeoutMs ?? 60_000, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env,
   })
   return {code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? ''}
 }
