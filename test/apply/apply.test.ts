@@ -12,6 +12,9 @@ import {realPython, tmp, writeProfile} from './profiles.js'
 
 const onX64 = process.arch === 'x64'
 const python = realPython()
+const busybox = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p)) ?? null
+if (!python) console.warn('apply tests: python3 not found, the socket and W^X tests are skipped')
+if (!busybox) console.warn('apply tests: busybox not found (.ci/run installs busybox-static), the exact-allowlist test is skipped')
 const apply = (args: string[], opts: Parameters<typeof runCli>[1] = {}) => runCli(['apply', ...args], opts)
 
 beforeAll(() => {
@@ -121,10 +124,12 @@ describe.runIf(onX64)('apply: the process CMD gets', () => {
     expect(Date.now() - started).toBeLessThan(30_000)
   })
 
-  it('hands over a clean signal state and blocking stdio fds', async () => {
-    const r = await apply([loose(), '--', 'sh', '-c', 'grep -E "^Sig(Ign|Blk)" /proc/self/status; for fd in 0 1 2; do grep ^flags /proc/self/fdinfo/$fd; done'])
+  it('hands over a clean signal state, blocking stdio fds, no_new_privs and the filter', async () => {
+    const r = await apply([loose(), '--', 'sh', '-c', 'grep -E "^(Sig(Ign|Blk)|NoNewPrivs|Seccomp):" /proc/self/status; for fd in 0 1 2; do grep ^flags /proc/self/fdinfo/$fd; done'])
     expect(r.status).toBe(0)
     const lines = r.stdout.trim().split('\n')
+    expect(lines).toContain('NoNewPrivs:\t1')
+    expect(lines).toContain('Seccomp:\t2')
     expect(lines.find((l) => l.startsWith('SigIgn'))).toMatch(/^SigIgn:\s+0+$/)
     expect(lines.find((l) => l.startsWith('SigBlk'))).toMatch(/^SigBlk:\s+0+$/)
     const flags = lines.filter((l) => l.startsWith('flags')).map((l) => parseInt(l.split(/\s+/)[1]!, 8))
@@ -140,6 +145,21 @@ describe.runIf(onX64)('apply: the process CMD gets', () => {
     const sorted = (s: string) => s.trim().split('\n').filter((l) => !l.startsWith('_=')).sort()
     expect(sorted(r.stdout)).toEqual(sorted(direct.stdout))
     expect(r.stdout).toContain('SECCOMP_GEN_TEST=a b=c')
+  })
+
+  it.runIf(busybox)('runs nothing but execve under the filter before CMD (kill-process default, exact allowlist)', async () => {
+    const exact = ['arch_prctl', 'brk', 'execve', 'exit_group', 'getrandom', 'getuid', 'mprotect', 'prctl', 'prlimit64', 'readlink', 'rseq', 'set_robust_list', 'set_tid_address', 'write']
+    const profile = (names: string[]) => {
+      const p = join(tmp(), `exact-${names.length}.json`)
+      writeFileSync(p, JSON.stringify({defaultAction: 'SCMP_ACT_KILL_PROCESS', architectures: ['SCMP_ARCH_X86_64'], syscalls: [{names, action: 'SCMP_ACT_ALLOW'}]}))
+      return p
+    }
+    const r = await apply([profile(exact), '--', busybox!, 'echo', 'hi'])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toBe('hi\n')
+    // control: the same without write is killed, so the kill default is in force
+    const killed = await apply([profile(exact.filter((n) => n !== 'write')), '--', busybox!, 'echo', 'hi'])
+    expect(killed.status).toBe(159)
   })
 
   it("does not take CMD's options for its own", async () => {
