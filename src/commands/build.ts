@@ -69,7 +69,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
     } catch (err) {
       if (err instanceof Error && 'oclif' in err) throw err
       const d = describeError(err)
-      this.error(d.message, {exit: d.exit, code: d.code})
+      this.error(d.message, {exit: d.exit, ...(this.jsonEnabled() ? {code: d.code} : {})})
     }
   }
 }

@@ -39,7 +39,7 @@ listed architectures the recordings never used.`
       }
     } catch (err) {
       const d = describeError(err)
-      this.error(d.message, {exit: d.exit, code: d.code})
+      this.error(d.message, {exit: d.exit, ...(this.jsonEnabled() ? {code: d.code} : {})})
     }
     const profiles = (argv as string[]).map((f) => validateProfileFile(f, {observations}))
     const valid = profiles.every((p) => p.valid && (!flags.strict || p.warnings.length === 0))

@@ -90,7 +90,7 @@ function firstBytes(path: string, n = 4096): Buffer {
     fd = openSync(path, 'r')
   } catch (err) {
     const e = err as NodeJS.ErrnoException
-    throw new SeccompGenError('IO', `cannot read ${path}: ${e.code ?? e.message}`, {file: path})
+    throw new SeccompGenError('IO', `cannot read input: ${e.code === 'EISDIR' ? 'it is a directory' : e.code ?? e.message}`, {file: path})
   }
   try {
     const buf = Buffer.alloc(n)
@@ -99,7 +99,7 @@ function firstBytes(path: string, n = 4096): Buffer {
       got = readSync(fd, buf, 0, n, 0)
     } catch (err) {
       const e = err as NodeJS.ErrnoException
-      throw new SeccompGenError('IO', `cannot read ${path}: ${e.code ?? e.message}`, {file: path})
+      throw new SeccompGenError('IO', `cannot read input: ${e.code === 'EISDIR' ? 'it is a directory' : e.code ?? e.message}`, {file: path})
     }
     return buf.subarray(0, got)
   } finally {

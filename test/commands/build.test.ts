@@ -1,0 +1,140 @@
+import {beforeAll, describe, expect, it} from 'vitest'
+import {execFileSync} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {runCli} from '../helpers/cli.js'
+import {serializeObservation} from '../../src/trace/observation-io.js'
+import {loadProfile} from '../../src/profile/load.js'
+import {evaluator, allowedNames} from '../../src/profile/evaluate.js'
+import {MOBY_ONLY, obs, runtimeSpecSeccomp} from '../profile/helpers.js'
+
+const tmp = mkdtempSync(join(tmpdir(), 'sg-build-'))
+const p = (n: string) => join(tmp, n)
+let straceLog = ''
+let obsFile = ''
+
+beforeAll(() => {
+  // A real recording: a shell with a subshell, a pipe and a mkdir, under strace -f.
+  const work = p('work')
+  mkdirSync(work)
+  straceLog = p('sh.strace')
+  execFileSync('strace', ['-f', '-o', straceLog, 'sh', '-c', 'ls / | wc -l >/dev/null; mkdir d; (cd d && touch f)'], {cwd: work})
+  obsFile = p('net.obs.json')
+  writeFileSync(obsFile, serializeObservation(obs({x86_64: {
+    socket: {count: 2, args: {0: ['0x2']}}, connect: 2, mount: 1,
+    ioctl: {count: 1, args: {1: ['0xffffffff80045430']}},
+    personality: {count: 1, args: {0: ['0xffffffff']}},
+  }})))
+})
+
+describe('seccomp-gen build', () => {
+  it('builds a valid Docker profile from a raw strace log, to stdout', async () => {
+    const r = await runCli(['build', straceLog])
+    expect(r.status).toBe(0)
+    const file = p('stdout.json')
+    writeFileSync(file, r.stdout)
+    const prof = loadProfile(file)
+    expect(prof.architectures).toEqual(['SCMP_ARCH_X86_64'])
+    const names = allowedNames(prof)
+    for (const n of ['execve', 'mkdir', 'exit_group', 'pipe2', 'wait4']) expect(names).toContain(n)
+    expect(evaluator(prof, {host: 'x86_64'})('x86_64', 'unshare', [0x40000000]).action).toBe('SCMP_ACT_ERRNO')
+  })
+
+  it('is byte-identical across runs and writes -o FILE atomically', async () => {
+    const a = await runCli(['build', '-q', '-o', p('a.json'), straceLog, obsFile])
+    const b = await runCli(['build', '-q', '-o', p('b.json'), obsFile, straceLog])
+    expect(a.status).toBe(0)
+    expect(b.status).toBe(0)
+    expect(a.stdout).toBe('')
+    expect(readFileSync(p('a.json'), 'utf8')).toBe(readFileSync(p('b.json'), 'utf8'))
+    expect(readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([])
+  })
+
+  it('merges an observation and a log: the union of both', async () => {
+    const r = await runCli(['build', '-q', straceLog, obsFile])
+    writeFileSync(p('u.json'), r.stdout)
+    const names = allowedNames(loadProfile(p('u.json')))
+    expect(names).toContain('mkdir')
+    expect(names).toContain('connect')
+  })
+
+  it('keeps u64 values exact from observation to profile', async () => {
+    const r = await runCli(['build', '-q', '--args', 'strict', obsFile])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain('"value": 4294967295')
+    expect(r.stdout).toContain('"valueTwo": 2147767344') // 0x80045430: low 32 bits of the sign-extended request
+  })
+
+  it('--format oci: plain linux.seccomp, valid for the runtime-spec schema, caps resolved', async () => {
+    const plain = await runCli(['build', '-q', '--format', 'oci', obsFile])
+    const admin = await runCli(['build', '-q', '--format', 'oci', '--caps', 'CAP_SYS_ADMIN', obsFile])
+    for (const r of [plain, admin]) {
+      expect(r.status).toBe(0)
+      const json = JSON.parse(r.stdout) as Record<string, unknown> & {syscalls: Array<Record<string, unknown>>}
+      const v = runtimeSpecSeccomp()
+      expect(v(json), JSON.stringify(v.errors)).toBe(true)
+      for (const k of MOBY_ONLY) {
+        expect(json).not.toHaveProperty(k)
+        for (const rule of json.syscalls) expect(rule).not.toHaveProperty(k)
+      }
+    }
+    const has = (s: string) => (JSON.parse(s) as {syscalls: Array<{names: string[]; action: string}>}).syscalls.some((x) => x.names.includes('mount') && x.action === 'SCMP_ACT_ALLOW')
+    expect(has(plain.stdout)).toBe(false)
+    expect(has(admin.stdout)).toBe(true)
+  })
+
+  it('--json reports the build for CI', async () => {
+    const r = await runCli(['build', '--json', '-o', p('j.json'), obsFile])
+    expect(r.status).toBe(0)
+    const j = JSON.parse(r.stdout) as {output: string; format: string; stats: {allowed: number; arches: string[]}; inputs: Array<{kind: string}>}
+    expect(j.output).toBe(p('j.json'))
+    expect(j.format).toBe('docker')
+    expect(j.stats.arches).toEqual(['SCMP_ARCH_X86_64'])
+    expect(j.inputs[0].kind).toBe('observation')
+    expect(j.stats.allowed).toBe(allowedNames(loadProfile(p('j.json'))).length)
+  })
+
+  it('--runtime none --args none --default-action kill-process', async () => {
+    const r = await runCli(['build', '-q', '--runtime', 'none', '--args', 'none', '--default-action', 'kill-process', obsFile])
+    expect(r.status).toBe(0)
+    writeFileSync(p('k.json'), r.stdout)
+    const prof = loadProfile(p('k.json'))
+    expect(prof.defaultAction).toBe('SCMP_ACT_KILL_PROCESS')
+    expect(allowedNames(prof)).not.toContain('capset')
+    expect(prof.syscalls!.every((x) => !x.args)).toBe(true)
+  })
+
+  describe('bad input: exit != 0, one line, nothing written', () => {
+    const cases: Array<[string, () => string[]]> = [
+      ['malformed observation', () => { writeFileSync(p('bad.obs.json'), '{"schema": "seccomp-gen/observation", "version": 1, "abis": 3}'); return [p('bad.obs.json')] }],
+      ['truncated observation JSON', () => { writeFileSync(p('trunc.obs.json'), '{"schema": "seccomp-gen/observation", "version": 1, "abis": {'); return [p('trunc.obs.json')] }],
+      ['empty file', () => { writeFileSync(p('empty'), ''); return [p('empty')] }],
+      ['text that is not a trace', () => { writeFileSync(p('notes.txt'), 'hello\nworld\n'); return [p('notes.txt')] }],
+      ['missing file', () => [p('does-not-exist')]],
+      ['a directory', () => [tmp]],
+      ['unknown format', () => ['--format', 'yaml', obsFile]],
+      ['--errno with a non-errno default action', () => ['--default-action', 'kill-process', '--errno', 'EPERM', obsFile]],
+      ['unknown errno', () => ['--errno', 'EFOO', obsFile]],
+      ['--caps without --format oci', () => ['--caps', 'CAP_SYS_ADMIN', obsFile]],
+      ['--no-new-privileges with --runtime none', () => ['--runtime', 'none', '--no-new-privileges', obsFile]],
+      ['unknown runtime', () => ['--runtime', 'lxc', obsFile]],
+      ['unknown arch', () => ['--arch', 'vax', obsFile]],
+      ['unknown base profile', () => ['--base', p('nope.json'), obsFile]],
+      ['no input', () => []],
+    ]
+    it.each(cases)('%s', async (_what, make) => {
+      const out = p(`out-${Math.random().toString(36).slice(2)}.json`)
+      const r = await runCli(['build', '-o', out, ...make()])
+      expect(r.status).not.toBe(0)
+      const errorLines = r.stderrLines.filter((l) => /^\s*›?\s*Error:/.test(l))
+      expect(errorLines.length, r.stderr).toBe(1)
+      expect(existsSync(out)).toBe(false)
+    })
+
+    it('an unwritable output fails before reading inputs', async () => {
+      const r = await runCli(['build', '-o', join(tmp, 'no-such-dir', 'x.json'), obsFile])
+      expect(r.status).not.toBe(0)
+    })
+  })
+})
