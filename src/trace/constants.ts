@@ -82,7 +82,7 @@ function parseNumber(s: string): bigint | undefined {
   let v: bigint
   if (/^0[xX][0-9a-fA-F]+$/.test(t)) v = BigInt(t)
   else if (/^0[0-7]+$/.test(t)) v = BigInt('0o' + t.slice(1))
-  else if (/^[0-9]+$/.test(t)) v = BigInt(t)
+  else if (/^(0|[1-9][0-9]*)$/.test(t)) v = BigInt(t)
   else return undefined
   if (v > U64) return undefined
   return neg ? (-v) & U64 : v

@@ -612,10 +612,25 @@ export function splitArgs(s: string, max = 8): string[] {
   return out
 }
 
+/** skipAngle() over a string. */
 function skipAngleStr(s: string, i: number): number {
-  const b = Buffer.from(s.slice(i, Math.min(s.length, i + 4096)), 'latin1')
-  const j = skipAngle(b, 0, b.length)
-  return j < 0 ? -1 : i + j
+  let angle = 0
+  let square = 0
+  const e = s.length
+  for (let j = i; j < e; j++) {
+    const c = s.charCodeAt(j)
+    if (c === 0x22) {
+      j++
+      while (j < e && s.charCodeAt(j) !== 0x22) { if (s.charCodeAt(j) === 0x5c) j++; j++ }
+      if (j >= e) return -1
+    } else if (c === 0x5b) square++
+    else if (c === 0x5d) { if (square > 0) square-- }
+    else if (square === 0) {
+      if (c === 0x3c) angle++
+      else if (c === 0x3e) { if (--angle === 0) return j + 1 }
+    }
+  }
+  return -1
 }
 
 /** Decode a C string literal as strace prints it (`"a\"b\n\x7f\303\251"`) to a JS string (UTF-8). */
@@ -673,6 +688,7 @@ export function argAt(b: Uint8Array, s: number, e: number, index: number, label:
   let i = s
   let as = s
   let labelled = -1 // unknown yet
+  let angles = true
   for (;;) {
     const atEnd = i >= e
     const c = atEnd ? 0x2c : b[i]!
@@ -714,9 +730,10 @@ export function argAt(b: Uint8Array, s: number, e: number, index: number, label:
       i += 2
       while (i + 1 < e && !(b[i] === 0x2a && b[i + 1] === 0x2f)) i++
       i += 2
-    } else if (cls === C_LT) {
+    } else if (cls === C_LT && angles) {
       if (i + 1 < e && b[i + 1] === 0x3c) { i += 2; continue }
       const j = skipAngle(b, i, e)
+      if (j < 0) angles = false
       i = j < 0 ? i + 1 : j
     } else i++
   }

@@ -62,6 +62,8 @@ const FORKS = new Set(['clone', 'clone2', 'clone3', 'fork', 'vfork'])
 const EXEC_PATH_ARG: Record<string, number> = {execve: 0, execveat: 1}
 const MAX_LINE = 4 << 20 // a longer "line" is counted unparsable and skipped, memory stays flat
 const MAX_DIAGNOSTICS = 20
+/** argument text kept for a pending call; beyond this its inspected arguments become unknown */
+const MAX_ARGS_TEXT = 64 << 10
 
 /** profiles/inspected-args.json: syscall -> kernel index -> argument name */
 let inspectedCache: Map<string, Array<[number, string]>> | undefined
@@ -329,7 +331,8 @@ export class Observer {
         }
         if (p !== undefined && (p.sys === named || named.name === '???' || p.sys.name === '???')) {
           const sys = p.sys.name === '???' ? named : p.sys
-          const text = sys.keepArgs ? (p.text ?? '') + b.toString('latin1', st.argsStart, st.argsEnd) : null
+          let text = sys.keepArgs && p.text !== null ? p.text + b.toString('latin1', st.argsStart, st.argsEnd) : null
+          if (text !== null && text.length > MAX_ARGS_TEXT) text = null // arguments lost: inspected ones become unknown
           if (st.stillPending) { p.text = text; p.sys = sys; return }
           this.pending.delete(pid)
           if (!sys.valid) return // `???` on both sides: nothing we can name
