@@ -36,7 +36,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
     args: Flags.string({description: 'argument rules: none, safe (default) or strict', options: ['none', 'safe', 'strict'], default: 'safe'}),
     'default-action': Flags.string({description: 'action for everything not allowed', options: Object.keys(DEFAULT_ACTIONS), default: 'errno'}),
     errno: Flags.string({description: 'errno of the errno default action (default EPERM)'}),
-    arch: Flags.string({description: 'also list this architecture (repeatable)', multiple: true}),
+    arch: Flags.string({description: 'also list this architecture (repeatable)', multiple: true, multipleNonGreedy: true}),
     caps: Flags.string({description: "--format oci: the container's capabilities, comma-separated (default: Docker's default set)"}),
     quiet: Flags.boolean({char: 'q', description: 'no summary on stderr', default: false}),
   }

@@ -25,7 +25,7 @@ listed architectures the recordings never used.`
   }
 
   static flags = {
-    observation: Flags.string({description: 'observation file: warn about listed architectures it never saw (repeatable)', multiple: true}),
+    observation: Flags.string({description: 'observation file: warn about listed architectures it never saw (repeatable)', multiple: true, multipleNonGreedy: true}),
     strict: Flags.boolean({description: 'exit 1 on warnings too', default: false}),
   }
 

@@ -1,0 +1,112 @@
+import {describe, expect, it} from 'vitest'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {runCli} from '../helpers/cli.js'
+import {serializeObservation} from '../../src/trace/observation-io.js'
+import {validateProfileData, validateProfileFile} from '../../src/profile/validate.js'
+import {anchors, obs} from '../profile/helpers.js'
+
+const tmp = mkdtempSync(join(tmpdir(), 'sg-validate-'))
+const write = (name: string, data: unknown) => { const p = join(tmp, name); writeFileSync(p, typeof data === 'string' ? data : JSON.stringify(data)); return p }
+const base = (syscalls: unknown[], extra: Record<string, unknown> = {}) => ({defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: ['SCMP_ARCH_X86_64'], syscalls, ...extra})
+const good = [
+  {names: ['exit', 'exit_group', 'read'], action: 'SCMP_ACT_ALLOW'},
+  {names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38},
+]
+const codes = (d: unknown) => validateProfileData(d, 'x.json').warnings.map((w) => w.code)
+
+describe('validate (library)', () => {
+  it.each(['docker-default.json', 'podman-default.json'])('accepts %s (valid, no structural warnings)', (f) => {
+    const r = validateProfileFile(join(anchors, f))
+    expect(r.errors).toEqual([])
+    expect(r.valid).toBe(true)
+    expect(r.warnings.filter((w) => w.code !== 'UNKNOWN_SYSCALL')).toEqual([])
+  })
+
+  it('Docker default: the names this libseccomp does not know are warned about', () => {
+    const names = validateProfileFile(join(anchors, 'docker-default.json')).warnings.map((w) => w.message.split(' ')[0])
+    expect(names).toContain('mseal')
+    expect(names).not.toContain('read')
+  })
+
+  it('a clean profile has no warnings and is also plain OCI', () => {
+    const r = validateProfileData(base(good), 'x.json')
+    expect(r).toMatchObject({valid: true, format: 'oci', warnings: []})
+  })
+
+  it.each([
+    ['DEFAULT_ALLOW', base(good, {defaultAction: 'SCMP_ACT_ALLOW', defaultErrnoRet: undefined})],
+    ['MISSING_EXIT_GROUP', base([{names: ['read'], action: 'SCMP_ACT_ALLOW'}, good[1]])],
+    ['CLONE3_NOT_ENOSYS', base([good[0]])],
+    ['RULE_EQUALS_DEFAULT', base([...good, {names: ['mkdir'], action: 'SCMP_ACT_ERRNO'}])],
+    ['REPEATED_ARG', base([...good, {names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: 1, op: 'SCMP_CMP_EQ'}, {index: 0, value: 2, op: 'SCMP_CMP_EQ'}]}])],
+    ['SINGULAR_NAME', base([...good, {name: 'write', action: 'SCMP_ACT_ALLOW'}])],
+    ['UNKNOWN_SYSCALL', base([...good, {names: ['pread'], action: 'SCMP_ACT_ALLOW'}])],
+  ])('warns %s', (code, data) => {
+    expect(codes(data)).toContain(code)
+  })
+
+  it('ARCH_NOT_RECORDED only with observations', () => {
+    const d = base(good, {architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']})
+    expect(codes(d)).not.toContain('ARCH_NOT_RECORDED')
+    const r = validateProfileData(d, 'x.json', {observations: [obs({x86_64: {read: 1}})]})
+    expect(r.warnings.filter((w) => w.code === 'ARCH_NOT_RECORDED').map((w) => w.pointer)).toEqual(['/architectures/1'])
+  })
+
+  it.each([
+    [{syscalls: []}, ''],
+    [base([{names: ['read'], action: 'SCMP_ACT_ALOW'}]), '/syscalls/0/action'],
+    [base([{names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: 1}]}]), '/syscalls/0/args/0'],
+    [base(good, {architectures: ['x86_64']}), '/architectures/0'],
+    [base(good, {syscall: []}), '/syscall'],
+  ])('errors carry JSON pointers: %j', (data, pointer) => {
+    const r = validateProfileData(data, 'x.json')
+    expect(r.valid).toBe(false)
+    expect(r.errors.map((e) => e.pointer)).toContain(pointer)
+  })
+})
+
+describe('seccomp-gen validate', () => {
+  it('exit 0 on Docker and podman defaults', async () => {
+    const r = await runCli(['validate', join(anchors, 'docker-default.json'), join(anchors, 'podman-default.json')])
+    expect(r.status).toBe(0)
+  })
+
+  it('exit 1 with --json errors (pointer) for an invalid profile among valid ones', async () => {
+    const ok = write('ok.json', base(good))
+    const bad = write('bad.json', base([{names: ['read'], action: 'SCMP_ACT_NOPE'}]))
+    const r = await runCli(['validate', '--json', ok, bad])
+    expect(r.status).toBe(1)
+    const j = JSON.parse(r.stdout) as {valid: boolean; profiles: Array<{file: string; valid: boolean; errors: Array<{pointer: string}>}>}
+    expect(j.valid).toBe(false)
+    expect(j.profiles.map((x) => x.valid)).toEqual([true, false])
+    expect(j.profiles[1].errors[0].pointer).toBe('/syscalls/0/action')
+  })
+
+  it('malformed JSON and missing files are errors, exit 1', async () => {
+    for (const f of [write('trunc.json', '{"defaultAction":'), join(tmp, 'missing.json')]) {
+      const r = await runCli(['validate', f])
+      expect(r.status).toBe(1)
+    }
+  })
+
+  it('--strict fails on warnings; --observation checks arches', async () => {
+    const f = write('two.json', base(good, {architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X32']}))
+    const o = write('o.obs.json', serializeObservation(obs({x86_64: {read: 1}})))
+    expect((await runCli(['validate', f])).status).toBe(0)
+    const r = await runCli(['validate', '--json', '--strict', '--observation', o, f])
+    expect(r.status).toBe(1)
+    const j = JSON.parse(r.stdout) as {profiles: Array<{warnings: Array<{code: string}>}>}
+    expect(j.profiles[0].warnings.map((w) => w.code)).toEqual(['ARCH_NOT_RECORDED'])
+  })
+
+  it('a profile built by build validates without warnings', async () => {
+    const o = write('b.obs.json', serializeObservation(obs({x86_64: {read: 1, write: 2, socket: {count: 1, args: {0: ['0x2']}}}})))
+    const out = join(tmp, 'built.json')
+    expect((await runCli(['build', '-q', '-o', out, o])).status).toBe(0)
+    const r = await runCli(['validate', '--json', '--strict', '--observation', o, out])
+    expect(r.status).toBe(0)
+    expect((JSON.parse(r.stdout) as {profiles: Array<{warnings: unknown[]}>}).profiles[0].warnings).toEqual([])
+  })
+})
