@@ -87,6 +87,22 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
   })
 }
 
+/**
+ * The error oclif printed, as one string: oclif prefixes it with " ›   Error: " and wraps it at
+ * the terminal width (80 columns when stderr is not a terminal), continuing with " ›   ".
+ * Returns undefined when there is no error; `count` tells how many separate errors there were.
+ */
+export function cliError(r: CliResult): {message: string; count: number} | undefined {
+  const lines = r.stderr.split('\n')
+  const starts = lines.flatMap((l, i) => (/^\s*›\s+Error: /.test(l) ? [i] : []))
+  if (starts.length === 0) return undefined
+  const parts: string[] = []
+  for (let i = starts[0]; i < lines.length && /^\s*›/.test(lines[i]); i++) {
+    parts.push(lines[i].replace(/^\s*›\s+(Error: )?/, ''))
+  }
+  return {message: parts.join('').replace(/\s+/g, ' ').trim(), count: starts.length}
+}
+
 /** Resolve once `read()` returns true (polling), or reject after `timeoutMs`. */
 export async function waitFor(read: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
   const until = Date.now() + timeoutMs

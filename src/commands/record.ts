@@ -1,0 +1,120 @@
+import {Command, Flags} from '@oclif/core'
+import {describeError} from '../errors.js'
+import {defaultOutput, record, type RecordStats} from '../trace/record.js'
+
+/** Flags of record that take a value; everything from the first other word on is the command. */
+const VALUE_FLAGS = new Set(['-o', '--output', '--raw-log', '--pid', '-p'])
+const BOOL_FLAGS = new Set(['-q', '--quiet', '--strict', '-h', '--help'])
+
+/**
+ * Split raw argv into record's own flags and the command, the way strace and env do: flags
+ * come first, the command starts at `--` or at the first word that is not one of our flags.
+ * So `record sh -c 'exit 3'` works without `--`, and a command's own `-o` is never ours.
+ */
+export function splitArgv(argv: string[]): {own: string[]; command: string[]} {
+  let i = 0
+  while (i < argv.length) {
+    const a = argv[i]
+    if (a === '--') return {own: argv.slice(0, i), command: argv.slice(i + 1)}
+    const name = a.startsWith('--') ? a.split('=')[0] : a.length > 2 && a.startsWith('-') ? a.slice(0, 2) : a
+    if (VALUE_FLAGS.has(name)) {
+      // --flag=value, -oFILE: one word; --flag value, -o FILE: two
+      i += a.includes('=') || (a.length > 2 && !a.startsWith('--')) ? 1 : 2
+      continue
+    }
+    if (BOOL_FLAGS.has(a)) {
+      i++
+      continue
+    }
+    break
+  }
+  return {own: argv.slice(0, i), command: argv.slice(i)}
+}
+
+function statusLine(s: RecordStats): string {
+  return `seccomp-gen: ${s.calls} syscalls, ${s.distinct} distinct, ${s.processes} process${s.processes === 1 ? '' : 'es'}`
+}
+
+export default class Record extends Command {
+  static override summary = 'Run a command under strace and write what it did as an observation file.'
+
+  static override description = `Runs CMD under strace, following every child process and thread, with CMD's stdin, stdout and stderr left as they are. strace's output is parsed as it streams (no temporary log is kept unless --raw-log asks for one), and the observation — per ABI, each syscall with its count, its error returns and the values of the arguments profile rules can filter on, plus every program exec'd — is written atomically to FILE.
+
+With --pid, attaches to running processes instead (and their future children); stop with Ctrl-C and the observation is written.
+
+Record exits with CMD's status: its exit code, or 128+N if it died of signal N. SIGINT and SIGTERM sent to record are forwarded to CMD. The default output file is ./<CMD's name>.obs.json (./pid-<PID>.obs.json with --pid); -o - writes it to stdout.
+
+record's own flags come before CMD; the first word that is not one of them starts the command ("--" may mark it explicitly).`
+
+  static override examples = [
+    {command: '<%= config.bin %> <%= command.id %> -- curl -s https://example.com', description: 'Record curl into ./curl.obs.json.'},
+    {command: "<%= config.bin %> <%= command.id %> -o web.obs.json -- python3 -m http.server 8000", description: 'Record a server; stop it with Ctrl-C, the observation is still written.'},
+    {command: '<%= config.bin %> <%= command.id %> --pid 4242 -o daemon.obs.json', description: 'Attach to a running process until Ctrl-C.'},
+    {command: '<%= config.bin %> <%= command.id %> --raw-log make.strace -o make.obs.json -- make -j4', description: "Also keep strace's raw output."},
+  ]
+
+  static override strict = false
+
+  static override flags = {
+    output: Flags.string({char: 'o', summary: 'Write the observation here ("-" for stdout). Default: ./<CMD name>.obs.json.', helpValue: 'FILE'}),
+    'raw-log': Flags.string({summary: "Also keep a copy of strace's raw output in FILE.", helpValue: 'FILE'}),
+    pid: Flags.integer({char: 'p', summary: 'Attach to this running process instead of running CMD (repeatable).', multiple: true, helpValue: 'PID'}),
+    quiet: Flags.boolean({char: 'q', summary: 'No status line and no summary on stderr.'}),
+    strict: Flags.boolean({summary: 'Fail (no output written) if any strace line cannot be parsed.'}),
+  }
+
+  static override usage = '<%= command.id %> [-o FILE] [--raw-log FILE] [--pid PID]... [--quiet] [--strict] [--] CMD [ARGS...]'
+
+  async run(): Promise<void> {
+    const {own, command} = splitArgv(this.argv)
+    const {flags} = await this.parse(Record, own)
+    const pids = flags.pid ?? []
+    const output = flags.output ?? defaultOutput({command, pids})
+    const live = !flags.quiet && process.stderr.isTTY === true
+    let timer: NodeJS.Timeout | undefined
+    let drawn = false
+    const clear = () => {
+      if (drawn) process.stderr.write('\r\x1b[K')
+      drawn = false
+    }
+    try {
+      const result = await record({
+        command,
+        pids,
+        output,
+        rawLog: flags['raw-log'],
+        strict: flags.strict,
+        onStart: live
+          ? (stats) => {
+              let last = ''
+              timer = setInterval(() => {
+                const line = statusLine(stats())
+                if (line === last) return
+                last = line
+                process.stderr.write(`\r\x1b[K${line}`)
+                drawn = true
+              }, 200)
+              timer.unref()
+            }
+          : undefined,
+      })
+      if (timer) clearInterval(timer)
+      clear()
+      if (!flags.quiet) {
+        const s = result.stats
+        let line = `${statusLine(s)}; wrote ${result.output === '-' ? 'stdout' : result.output}`
+        if (result.rawLog) line += ` and ${result.rawLog}`
+        if (s.unparsed > 0) line += `; ${s.unparsed} unparsed line${s.unparsed === 1 ? '' : 's'} (line ${result.unparsedLines.join(', ')}${s.unparsed > result.unparsedLines.length ? ', …' : ''})`
+        if (result.signal) line += `; command killed by ${result.signal} (exit ${result.exit})`
+        else if (pids.length === 0 && result.exit !== 0) line += `; command exited with ${result.exit}`
+        process.stderr.write(`${line}\n`)
+      }
+      process.exitCode = result.exit
+    } catch (err) {
+      if (timer) clearInterval(timer)
+      clear()
+      const {message, exit} = describeError(err)
+      this.error(message, {exit})
+    }
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * `record`: check everything that can fail before the program runs (output writable, strace
+ * present and allowed to trace, program in PATH), then run it under strace, feed strace's
+ * output to the streaming Observer as it arrives (optionally teeing the bytes to a raw log),
+ * and write the observation atomically. Returns the program's exit status for the command
+ * to pass on.
+ */
+import {closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {basename, dirname, join} from 'node:path'
+import {randomBytes} from 'node:crypto'
+import {SeccompGenError} from '../errors.js'
+import {assertWritable, writeFileAtomic} from '../fsutil.js'
+import type {Observation} from './observation.js'
+import {serializeObservation} from './observation-io.js'
+import {Observer} from './observe.js'
+import {assertProcessesExist, hostFacts, probeStrace, resolveCommand, resolveStrace} from './host.js'
+import {runStrace, type TraceTarget} from './strace-runner.js'
+
+export interface RecordStats {
+  calls: number
+  distinct: number
+  processes: number
+  lines: number
+  unparsed: number
+}
+
+export interface RecordOptions {
+  /** the program and its arguments (run mode) */
+  command?: string[]
+  /** processes to attach to instead (attach mode) */
+  pids?: number[]
+  /** where the observation goes; '-' for stdout */
+  output: string
+  /** also keep strace's raw output here (written atomically once the trace ends) */
+  rawLog?: string
+  /** unparsable strace lines are an error instead of a count */
+  strict?: boolean
+  /** called once tracing starts, with a cheap live view of the counters */
+  onStart?: (stats: () => RecordStats) => void
+}
+
+export interface RecordResult {
+  observation: Observation
+  /** the program's exit status (code, or 128+signal); 0 in attach mode */
+  exit: number
+  stats: RecordStats
+  /** line numbers (1-based) of the first unparsable lines */
+  unparsedLines: number[]
+  output: string
+  rawLog?: string
+  strace: string
+  signals: NodeJS.Signals[]
+  /** the signal that killed the program, if one did */
+  signal: NodeJS.Signals | null
+}
+
+/** The default output file name for a recording: `<program>.obs.json`, or `pid-<N>.obs.json`. */
+export function defaultOutput(opts: {command?: string[]; pids?: number[]}): string {
+  if (opts.pids && opts.pids.length > 0) return `pid-${opts.pids[0]}.obs.json`
+  const prog = basename(opts.command?.[0] ?? 'seccomp-gen').replace(/[^\w.+-]/g, '_') || 'seccomp-gen'
+  return `${prog}.obs.json`
+}
+
+function cmdlineOf(pid: number): string[] {
+  try {
+    const words = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+    if (words[words.length - 1] === '') words.pop()
+    return words.length > 0 ? words : [`pid:${pid}`]
+  } catch {
+    return [`pid:${pid}`]
+  }
+}
+
+/**
+ * assertWritable, plus: the parent must be a directory (root passes access(W_OK) on a plain
+ * file, and would only fail at rename time, after the program ran).
+ */
+function assertOutput(path: string): void {
+  const dir = dirname(path)
+  let isDir = false
+  try {
+    isDir = statSync(dir).isDirectory()
+  } catch {
+    /* assertWritable names the cause */
+  }
+  if (!isDir && existsSync(dir)) throw new SeccompGenError('IO', `cannot write ${path}: ${dir} is not a directory`)
+  assertWritable(path)
+}
+
+/** A file written as a stream, renamed into place only when complete. */
+class AtomicStream {
+  private fd: number
+  private readonly tmp: string
+  constructor(readonly path: string) {
+    this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+    try {
+      this.fd = openSync(this.tmp, 'wx', 0o644)
+    } catch (err) {
+      throw new SeccompGenError('IO', `cannot write ${path}: ${(err as Error).message}`)
+    }
+  }
+
+  write(buf: Buffer): void {
+    let off = 0
+    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off)
+  }
+
+  commit(): void {
+    closeSync(this.fd)
+    this.fd = -1
+    renameSync(this.tmp, this.path)
+  }
+
+  abort(): void {
+    if (this.fd >= 0) closeSync(this.fd)
+    this.fd = -1
+    try {
+      unlinkSync(this.tmp)
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+export async function record(opts: RecordOptions): Promise<RecordResult> {
+  const attach = (opts.pids?.length ?? 0) > 0
+  if (attach && opts.command && opts.command.length > 0) {
+    throw new SeccompGenError('USAGE', 'give either --pid or a command to run, not both')
+  }
+  if (!attach && (!opts.command || opts.command.length === 0)) {
+    throw new SeccompGenError('USAGE', 'missing command to record (seccomp-gen record [-o FILE] -- CMD [ARGS...])')
+  }
+  // 1. Everything that can fail, before the program runs.
+  if (opts.output !== '-') assertOutput(opts.output)
+  if (opts.rawLog) {
+    if (opts.rawLog === opts.output) throw new SeccompGenError('USAGE', '--raw-log and -o name the same file')
+    assertOutput(opts.rawLog)
+  }
+  const strace = resolveStrace()
+  let target: TraceTarget
+  let command: string[]
+  if (attach) {
+    assertProcessesExist(opts.pids!)
+    target = {kind: 'attach', pids: opts.pids!}
+    command = opts.pids!.length === 1 ? cmdlineOf(opts.pids![0]) : opts.pids!.map((p) => `pid:${p}=${cmdlineOf(p).join(' ')}`)
+  } else {
+    const argv = opts.command!
+    const resolved = resolveCommand(argv[0])
+    // strace searches PATH the same way; give it the resolved path so both agree.
+    target = {kind: 'run', argv: [resolved, ...argv.slice(1)]}
+    command = argv
+  }
+  const {version} = probeStrace(strace)
+
+  // 2. Trace, streaming.
+  const observer = new Observer({command, host: hostFacts(version), strict: opts.strict})
+  const raw = opts.rawLog ? new AtomicStream(opts.rawLog) : undefined
+  opts.onStart?.(() => observer.stats)
+  let run
+  try {
+    run = await runStrace({
+      strace,
+      target,
+      onChunk: (chunk) => {
+        raw?.write(chunk)
+        observer.push(chunk)
+      },
+    })
+  } catch (err) {
+    raw?.abort()
+    throw err
+  }
+  // The raw log is kept even when --strict fails: it is what one needs to see why.
+  raw?.commit()
+
+  const stats = {...observer.stats}
+  if (!attach && stats.lines === 0 && run.exit !== 0) {
+    throw new SeccompGenError('INTERNAL', `strace could not run ${command[0]} (strace exited with ${run.exit}); nothing recorded`)
+  }
+
+  // 3. The observation (end() throws TRACE_UNPARSABLE under --strict), written atomically.
+  const observation = observer.end()
+  const finalStats = {...observer.stats}
+  const unparsedLines = observer.diagnostics.filter((d) => d.code === 'TRACE_UNPARSABLE').map((d) => d.line).slice(0, 5)
+  const text = serializeObservation(observation)
+  if (opts.output === '-') process.stdout.write(text)
+  else writeFileAtomic(opts.output, text)
+
+  return {
+    observation,
+    exit: attach ? 0 : run.exit,
+    stats: finalStats,
+    unparsedLines,
+    output: opts.output,
+    rawLog: opts.rawLog,
+    strace: version,
+    signals: run.signals,
+    signal: attach ? null : run.signal,
+  }
+}

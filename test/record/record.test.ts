@@ -1,0 +1,287 @@
+/**
+ * `seccomp-gen record` end to end: the built CLI, real strace, real programs, no mocks.
+ * Each test runs in its own temp directory.
+ */
+import {spawn, spawnSync} from 'node:child_process'
+import {chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {Ajv} from 'ajv'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {Observer} from '../../src/trace/observe.js'
+import {mergeObservations, readObservation, serializeObservation} from '../../src/trace/observation-io.js'
+import type {Observation} from '../../src/trace/observation.js'
+import {cliError, repoRoot, runCli, waitFor, type CliResult} from '../helpers/cli.js'
+
+const schema = JSON.parse(readFileSync(join(repoRoot, 'schemas', 'observation.schema.json'), 'utf8'))
+const validate = new Ajv({allErrors: true, strict: false}).compile(schema)
+
+let root: string
+let n = 0
+function tempDir(): string {
+  const d = join(root, `t${++n}`)
+  spawnSync('mkdir', ['-p', d])
+  return d
+}
+
+function load(path: string): Observation {
+  return JSON.parse(readFileSync(path, 'utf8')) as Observation
+}
+
+function syscalls(o: Observation): Record<string, {count: number; errors?: Record<string, number>}> {
+  const abi = o.abis.x86_64 ?? Object.values(o.abis)[0]
+  expect(abi, 'observation has an ABI section').toBeDefined()
+  return abi!.syscalls
+}
+
+/** Exactly one error, no stack trace, nothing else on stderr; returns its text. */
+function oneError(r: CliResult): string {
+  const e = cliError(r)
+  expect(e, `an error on stderr: ${r.stderr}`).toBeDefined()
+  expect(e!.count).toBe(1)
+  expect(r.stderr).not.toMatch(/\n\s+at /)
+  expect(r.stderrLines.every((l) => /^\s*›/.test(l)), r.stderr).toBe(true)
+  return e!.message
+}
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'seccomp-gen-record-test-'))
+})
+
+afterAll(() => {
+  rmSync(root, {recursive: true, force: true})
+})
+
+describe('record runs a command under strace', () => {
+  it('follows children and subshells: sh -c "ls; mkdir d; (cd d && touch f)"', async () => {
+    const cwd = tempDir()
+    const r = await runCli(['record', '-o', 'out.obs.json', '--', 'sh', '-c', 'ls; mkdir d; (cd d && touch f)'], {cwd})
+    expect(r.stderr).not.toMatch(/Error|at .*\.js:\d+/)
+    expect(r.status).toBe(0)
+    expect(existsSync(join(cwd, 'd', 'f')), 'the command really ran').toBe(true)
+    const o = load(join(cwd, 'out.obs.json'))
+    const sc = syscalls(o)
+    // mkdir(1) uses mkdir(2) on x86_64 glibc; touch opens the file and sets its times.
+    expect(sc.mkdir?.count ?? sc.mkdirat?.count).toBeGreaterThanOrEqual(1)
+    expect(sc.utimensat?.count).toBeGreaterThanOrEqual(1)
+    expect(sc.openat?.count).toBeGreaterThan(5)
+    expect(sc.getdents64?.count, "ls's directory read").toBeGreaterThanOrEqual(1)
+    expect(sc.chdir?.count, 'the subshell').toBeGreaterThanOrEqual(1)
+    for (const p of ['/usr/bin/ls', '/usr/bin/mkdir', '/usr/bin/touch']) {
+      const base = p.slice(p.lastIndexOf('/'))
+      expect(o.execs.some((e) => e.endsWith(base)), `execs has ${p}: ${o.execs.join(' ')}`).toBe(true)
+    }
+    expect(o.stats.processes).toBeGreaterThanOrEqual(4) // sh, ls, mkdir, (subshell), touch
+    expect(o.command).toEqual(['sh', '-c', 'ls; mkdir d; (cd d && touch f)'])
+    expect(o.host.strace).toMatch(/^strace -- version \d/)
+    expect(o.host.kernel).toBe(spawnSync('uname', ['-r'], {encoding: 'utf8'}).stdout.trim())
+    expect(o.host.machine).toBe(spawnSync('uname', ['-m'], {encoding: 'utf8'}).stdout.trim())
+    // The summary: one line on stderr (stderr is not a TTY here: no status line).
+    expect(r.stderrLines.at(-1)).toMatch(/^seccomp-gen: \d+ syscalls, \d+ distinct, \d+ processes; wrote out\.obs\.json$/)
+    expect(r.stderr).not.toContain('\r')
+  })
+
+  it('follows threads (a syscall made only by a python3 thread is recorded)', async () => {
+    const cwd = tempDir()
+    const py = 'import os, threading\nt = threading.Thread(target=lambda: os.getpgid(0))\nt.start(); t.join()'
+    const r = await runCli(['record', '-q', '-o', 'py.obs.json', '--', 'python3', '-c', py], {cwd})
+    expect(r.status).toBe(0)
+    const sc = syscalls(load(join(cwd, 'py.obs.json')))
+    expect(sc.getpgid?.count, 'getpgid came from the thread').toBeGreaterThanOrEqual(1)
+    expect(sc.clone3?.count ?? sc.clone?.count).toBeGreaterThanOrEqual(1)
+    // Baseline: without the thread, python3 makes no getpgid, so the assertion above can fail.
+    const r2 = await runCli(['record', '-q', '-o', 'py0.obs.json', '--', 'python3', '-c', 'import os, threading'], {cwd})
+    expect(r2.status).toBe(0)
+    expect(syscalls(load(join(cwd, 'py0.obs.json'))).getpgid).toBeUndefined()
+  })
+
+  it("leaves the command's stdio alone and passes its exit code on (exit 3)", async () => {
+    const cwd = tempDir()
+    const r = await runCli(['record', '-o', 'e.obs.json', '--', 'sh', '-c', 'echo to-stdout; echo to-stderr >&2; read x; echo "got $x"; exit 3'], {cwd, input: 'typed\n'})
+    expect(r.status).toBe(3)
+    expect(r.stdout).toBe('to-stdout\ngot typed\n')
+    expect(r.stderrLines[0]).toBe('to-stderr')
+    expect(r.stderrLines.at(-1)).toMatch(/; command exited with 3$/)
+    expect(syscalls(load(join(cwd, 'e.obs.json'))).exit_group?.count).toBeGreaterThanOrEqual(1)
+  })
+
+  it('passes death by signal on as 128+N (SIGTERM -> 143), observation still written', async () => {
+    const cwd = tempDir()
+    const r = await runCli(['record', '-o', 's.obs.json', '--', 'sh', '-c', 'kill -TERM $$'], {cwd})
+    expect(r.status).toBe(143)
+    expect(r.signal).toBeNull() // record itself exits normally with status 143
+    const sc = syscalls(load(join(cwd, 's.obs.json')))
+    expect(sc.kill?.count).toBeGreaterThanOrEqual(1)
+  })
+
+  it('takes the command without "--" and never reads its flags as ours', async () => {
+    const cwd = tempDir()
+    const r = await runCli(['record', '-q', '-o', 'x.obs.json', 'sh', '-c', 'echo -o not-ours'], {cwd})
+    expect(r.status).toBe(0)
+    expect(r.stdout).toBe('-o not-ours\n')
+    expect(existsSync(join(cwd, 'not-ours'))).toBe(false)
+    expect(existsSync(join(cwd, 'x.obs.json'))).toBe(true)
+  })
+
+  it('writes to ./<CMD>.obs.json by default and to stdout with -o -', async () => {
+    const cwd = tempDir()
+    const r = await runCli(['record', '-q', '--', 'true'], {cwd})
+    expect(r.status).toBe(0)
+    expect(r.stderr).toBe('')
+    expect(readdirSync(cwd)).toEqual(['true.obs.json'])
+    const r2 = await runCli(['record', '-q', '-o', '-', '--', 'true'], {cwd})
+    expect(r2.status).toBe(0)
+    const o = JSON.parse(r2.stdout) as Observation
+    expect(o.execs.some((e) => e.endsWith('/true')), o.execs.join(' ')).toBe(true)
+    expect(r2.stdout).toBe(readFileSync(join(cwd, 'true.obs.json'), 'utf8'))
+  })
+
+  it('writes an observation that validates against schemas/observation.schema.json', async () => {
+    const cwd = tempDir()
+    const r = await runCli(['record', '-q', '-o', 'v.obs.json', '--', 'sh', '-c', 'ls /nonexistent 2>/dev/null; cat /etc/hostname >/dev/null'], {cwd})
+    expect(r.status).toBe(0)
+    const o = load(join(cwd, 'v.obs.json'))
+    const ok = validate(o)
+    expect(validate.errors ?? []).toEqual([])
+    expect(ok).toBe(true)
+    expect(o.schema).toBe('seccomp-gen/observation')
+    // errors by errno name: ls's failed stat of /nonexistent
+    const errs = Object.values(syscalls(o)).flatMap((s) => Object.keys(s.errors ?? {}))
+    expect(errs).toContain('ENOENT')
+    // the same through the project's reader (which checks the schema too)
+    expect(readObservation(join(cwd, 'v.obs.json'))).toEqual(o)
+  })
+
+  it('recording twice and merging sums the counts', async () => {
+    const cwd = tempDir()
+    const cmd = ['sh', '-c', 'mkdir -p a b; rmdir a b']
+    const a = await runCli(['record', '-q', '-o', 'a.obs.json', '--', ...cmd], {cwd})
+    const b = await runCli(['record', '-q', '-o', 'b.obs.json', '--', ...cmd], {cwd})
+    expect([a.status, b.status]).toEqual([0, 0])
+    const oa = readObservation(join(cwd, 'a.obs.json'))
+    const ob = readObservation(join(cwd, 'b.obs.json'))
+    const m = mergeObservations([oa, ob])
+    const sa = syscalls(oa), sb = syscalls(ob), sm = syscalls(m)
+    expect(sm.rmdir.count).toBe(4)
+    for (const name of new Set([...Object.keys(sa), ...Object.keys(sb)])) {
+      expect(sm[name].count, name).toBe((sa[name]?.count ?? 0) + (sb[name]?.count ?? 0))
+    }
+    expect(m.execs).toEqual([...new Set([...oa.execs, ...ob.execs])].sort())
+  })
+
+  it('--raw-log keeps a copy of the stream that parses to the same observation', async () => {
+    const cwd = tempDir()
+    const r = await runCli(['record', '-q', '--raw-log', 'raw.strace', '-o', 'r.obs.json', '--', 'sh', '-c', 'ls -l / | wc -l'], {cwd})
+    expect(r.status).toBe(0)
+    const raw = readFileSync(join(cwd, 'raw.strace'))
+    expect(raw.toString('latin1')).toMatch(/^\d+ +execve\("\/usr\/bin\/sh"/)
+    const written = readFileSync(join(cwd, 'r.obs.json'), 'utf8')
+    const o = JSON.parse(written) as Observation
+    const again = new Observer({command: o.command, host: o.host})
+    // feed it in odd-sized chunks: chunking must not matter
+    for (let i = 0; i < raw.length; i += 977) again.push(raw.subarray(i, i + 977))
+    expect(serializeObservation(again.end())).toBe(written)
+    expect(readdirSync(cwd).sort()).toEqual(['r.obs.json', 'raw.strace']) // no temp files left
+  })
+
+  it("does not leak the trace FIFO into the command's descriptors", async () => {
+    const cwd = tempDir()
+    const r = await runCli(['record', '-q', '-o', 'fd.obs.json', '--', 'ls', '-l', '/proc/self/fd/'], {cwd})
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/ 0 -> /)
+    // (a CI harness may pass its own descriptors down; the FIFO is what must not be there)
+    expect(r.stdout).not.toMatch(/trace\.fifo|seccomp-gen-/)
+  })
+})
+
+describe('record reports bad input in one line, before running anything', () => {
+  it('command not found: exit 127, one line, no output file', async () => {
+    const cwd = tempDir()
+    const r = await runCli(['record', '-o', 'nf.obs.json', '--', 'no-such-command-xyz', 'arg'], {cwd})
+    expect(r.status).toBe(127)
+    expect(oneError(r)).toBe('no-such-command-xyz: command not found')
+    expect(existsSync(join(cwd, 'nf.obs.json'))).toBe(false)
+  })
+
+  it('a command that is not executable: exit 126', async () => {
+    const cwd = tempDir()
+    writeFileSync(join(cwd, 'script.sh'), 'echo hi\n')
+    chmodSync(join(cwd, 'script.sh'), 0o644)
+    const r = await runCli(['record', '-o', 'ne.obs.json', '--', './script.sh'], {cwd})
+    expect(r.status).toBe(126)
+    expect(oneError(r)).toContain('permission denied')
+  })
+
+  it('output not writable: error, and the command never ran', async () => {
+    const cwd = tempDir()
+    const marker = join(cwd, 'MARKER')
+    spawnSync('mkdir', [join(cwd, 'isdir.obs.json')])
+    writeFileSync(join(cwd, 'plainfile'), '')
+    const outs = [join(cwd, 'no', 'such', 'dir', 'o.obs.json'), join(cwd, 'isdir.obs.json'), join(cwd, 'plainfile', 'o.obs.json')]
+    for (const out of outs) {
+      const r = await runCli(['record', '-o', out, '--', 'sh', '-c', `touch ${marker}`], {cwd})
+      expect(r.status).not.toBe(0)
+      expect(oneError(r)).toMatch(/^cannot write /)
+      expect(existsSync(marker), `command ran although -o ${out} is not writable`).toBe(false)
+    }
+    const r = await runCli(['record', '--raw-log', join(cwd, 'nope', 'raw.strace'), '-o', 'ok.obs.json', '--', 'sh', '-c', `touch ${marker}`], {cwd})
+    expect(r.status).not.toBe(0)
+    expect(existsSync(marker)).toBe(false)
+    expect(existsSync(join(cwd, 'ok.obs.json'))).toBe(false)
+  })
+
+  it('strace missing: says so and how to install it', async () => {
+    const cwd = tempDir()
+    const r = await runCli(['record', '-o', 'm.obs.json', '--', '/bin/true'], {cwd, env: {PATH: join(cwd, 'empty-path')}})
+    expect(r.status).toBe(1)
+    expect(oneError(r)).toMatch(/strace is not installed.*apt-get install strace/)
+  })
+
+  it('no command and no --pid: usage error', async () => {
+    const r = await runCli(['record', '-o', join(tempDir(), 'u.obs.json')])
+    expect(r.status).toBe(2)
+    expect(oneError(r)).toMatch(/missing command/)
+  })
+})
+
+describe('record --pid attaches to a running process', () => {
+  it('records until SIGINT, writes the observation, and leaves the process running', async () => {
+    const cwd = tempDir()
+    // A process that keeps making syscalls: a shell loop running sleep.
+    const target = spawn('sh', ['-c', 'while :; do sleep 0.05; done'], {stdio: 'ignore'})
+    try {
+      let cli: import('node:child_process').ChildProcess | undefined
+      const done = runCli(['record', '--pid', String(target.pid), '-o', 'p.obs.json'], {cwd, onSpawn: (c) => (cli = c)})
+      // wait until strace is attached (a child of record's strace is tracing: TracerPid set)
+      await waitFor(() => {
+        try {
+          return /^TracerPid:\s*[1-9]/m.test(readFileSync(`/proc/${target.pid}/status`, 'utf8'))
+        } catch {
+          return false
+        }
+      }, 20_000, 'strace to attach')
+      await new Promise((r) => setTimeout(r, 500))
+      cli!.kill('SIGINT')
+      const r = await done
+      expect(r.status).toBe(0)
+      expect(r.stderrLines.at(-1)).toMatch(/wrote p\.obs\.json$/)
+      const o = load(join(cwd, 'p.obs.json'))
+      expect(validate(o)).toBe(true)
+      const sc = syscalls(o)
+      expect(sc.wait4?.count, 'the shell waits for its sleeps').toBeGreaterThanOrEqual(1)
+      expect(o.execs.some((e) => e.endsWith('/sleep')), o.execs.join(' ')).toBe(true)
+      expect(o.command).toEqual(['sh', '-c', 'while :; do sleep 0.05; done'])
+      // detached, not killed
+      expect(target.exitCode).toBeNull()
+      expect(readFileSync(`/proc/${target.pid}/status`, 'utf8')).toMatch(/^TracerPid:\s*0$/m)
+    } finally {
+      target.kill('SIGKILL')
+    }
+  })
+
+  it('--pid of a process that does not exist: one line, exit 2', async () => {
+    const r = await runCli(['record', '--pid', '999999999', '-o', join(tempDir(), 'x.obs.json')])
+    expect(r.status).toBe(2)
+    expect(oneError(r)).toBe('--pid 999999999: no such process')
+  })
+})
