@@ -4,8 +4,7 @@
  * --runtime R`), then hand it to the runtime (`apply --bundle`, podman's --security-opt, or
  * `export --bpf` for bwrap).
  */
-import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync} from 'node:fs'
+import {existsSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {cli, makeRootfs, repoRoot} from './bundle.js'
 
@@ -18,9 +17,9 @@ export const WORKLOAD = 'f=/tmp/sg-rt.$$; echo hi > $f && cat $f && rm $f && ls 
 /** The forbidden op: mkdir is never recorded, so it must be denied (EPERM) and not happen. */
 export const FORBIDDEN = 'mkdir /tmp/d; echo "mkdir=$?"; ls /tmp'
 
-/** Is the CLI pipeline (build, apply, export) compiled? `npm test` builds first (pretest). */
+/** Is the CLI pipeline compiled? `npm test` builds first (pretest). */
 export function pipelineMissing(): string | undefined {
-  for (const c of ['build', 'apply', 'export']) {
+  for (const c of ['record', 'build', 'apply', 'export']) {
     if (!existsSync(join(repoRoot, 'dist/src/commands', `${c}.js`))) return `seccomp-gen ${c} is not built (dist/src/commands/${c}.js); run npm run build`
   }
   return undefined
@@ -42,21 +41,10 @@ function hostPath(dir: string): string {
   return [...dirs, process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'].join(':')
 }
 
-/**
- * `seccomp-gen record -o OBS -- busybox sh -c SCRIPT` on the host. Until the record command is
- * in the tree, a raw `strace -f -o LOG` (which build also takes) stands in, and says so.
- */
+/** `seccomp-gen record -o OBS -- busybox sh -c SCRIPT` on the host. */
 export function record(dir: string, name: string, script: string): string {
-  const env = {...process.env, PATH: hostPath(dir)}
-  if (!existsSync(join(repoRoot, 'src/commands/record.ts'))) {
-    console.warn('[note] src/commands/record.ts not present: recording with strace -f -o (build reads raw strace logs)')
-    const log = join(dir, `${name}.strace`)
-    const r = spawnSync('strace', ['-f', '-o', log, 'busybox', 'sh', '-c', script], {env, encoding: 'utf8', timeout: 60_000})
-    if (r.status !== 0) throw new Error(`strace failed (exit ${r.status}): ${r.stderr}`)
-    return log
-  }
   const obs = join(dir, `${name}.obs.json`)
-  const r = cli(['record', '-o', obs, '--', 'busybox', 'sh', '-c', script], {env, timeoutMs: 60_000})
+  const r = cli(['record', '-o', obs, '--', 'busybox', 'sh', '-c', script], {env: {...process.env, PATH: hostPath(dir)}, timeoutMs: 60_000})
   if (r.code !== 0 || !existsSync(obs)) throw new Error(`record failed (exit ${r.code}): ${r.stderr.trim()}`)
   return obs
 }
@@ -82,10 +70,4 @@ export function applyBundle(profile: string, bundleDir: string): void {
 export function exportBpf(profile: string, bpf: string): void {
   const r = cli(['export', profile, '--bpf', bpf])
   if (r.code !== 0 || !existsSync(bpf)) throw new Error(`export --bpf failed (exit ${r.code}): ${r.stderr.trim()}`)
-}
-
-/** Every syscall name an ALLOW rule of a profile file lists. */
-export function allowedNames(profile: string): Set<string> {
-  const p = JSON.parse(readFileSync(profile, 'utf8')) as {syscalls?: Array<{names?: string[]; action: string}>}
-  return new Set((p.syscalls ?? []).filter((r) => r.action === 'SCMP_ACT_ALLOW').flatMap((r) => r.names ?? []))
 }
