@@ -38,7 +38,7 @@ export interface CompileOptions {
   counts?: Record<string, number>
 }
 
-export type NoteKind = 'unknown-name' | 'same-as-default' | 'split-args' | 'flag'
+export type NoteKind = 'unknown-name' | 'same-as-default' | 'split-args' | 'conflict' | 'flag'
 
 export interface CompileNote {
   kind: NoteKind
@@ -55,6 +55,11 @@ export interface CompiledFilter {
   unknownNames: string[]
   /** libseccomp rules added (after splitting) */
   rulesAdded: number
+  /**
+   * names given two different unconditional actions by different rules: libseccomp keeps one
+   * of them without saying which, so the profile does not mean one thing
+   */
+  conflicts: Array<{name: string; actions: string[]}>
   notes: CompileNote[]
 }
 
@@ -113,6 +118,7 @@ export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): 
     let split = 0
     let rulesAdded = 0
     const prioritized = new Set<number>()
+    const unconditional = new Map<string, Map<number, string>>()
     for (const [i, rule] of (profile.syscalls ?? []).entries()) {
       const act = effectiveAction(rule.action, rule.errnoRet)
       if (act === defAct) {
@@ -121,7 +127,13 @@ export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): 
       }
       const groups = splitArgs(rule.args)
       if (groups.length > 1) split++
+      const label = `${rule.action}${rule.action === 'SCMP_ACT_ERRNO' || rule.action === 'SCMP_ACT_TRACE' ? `(${rule.errnoRet ?? 1})` : ''} (syscalls[${i}])`
       for (const name of rule.names) {
+        if (!rule.args?.length) {
+          const seen = unconditional.get(name) ?? new Map<number, string>()
+          if (!seen.has(act)) seen.set(act, label)
+          unconditional.set(name, seen)
+        }
         const placed = tokens.some((t) => {
           const k = lookupSyscall(name, t).kind
           return k === 'direct' || k === 'multiplexed'
@@ -151,8 +163,12 @@ export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): 
       if (never.length) notes.push({kind: 'unknown-name', message: `skipped ${never.length} name(s) libseccomp does not know: ${never.join(' ')}`})
       if (absent.length) notes.push({kind: 'unknown-name', message: `skipped ${absent.length} name(s) that do not exist on ${archNames}: ${absent.join(' ')}`})
     }
+    const conflicts = [...unconditional].filter(([, acts]) => acts.size > 1).map(([name, acts]) => ({name, actions: [...acts.values()]}))
+    if (conflicts.length) {
+      notes.push({kind: 'conflict', message: `conflicting rules, libseccomp keeps one of them: ${conflicts.map((c) => `${c.name}: ${c.actions.join(' vs ')}`).join('; ')}`})
+    }
     const arches = [...tokens].sort((a, b) => (a === native ? -1 : b === native ? 1 : 0)).map((t) => archProfileName(archNameOfToken(t) ?? String(t)))
-    return {filter, arches, loadFlags, unknownNames: [...unknown].sort(), rulesAdded, notes}
+    return {filter, arches, loadFlags, unknownNames: [...unknown].sort(), rulesAdded, conflicts, notes}
   } catch (err) {
     filter.release()
     throw err

@@ -79,6 +79,7 @@ dropped, atomic replace); --dry-run shows the change without writing.`
       if (cmd.length === 0) this.error('no CMD given: seccomp-gen apply PROFILE [--] CMD [ARGS…] (or --bundle DIR)', {exit: 2})
 
       const prep = prepareFilter(args.profile, {caps: parseCaps(flags.caps), optimize: flags.optimize, allowUnknown: flags['allow-unknown']})
+      for (const w of prep.warnings) this.logToStderr(`seccomp-gen: warning: ${w}`)
       if (flags.verbose) {
         this.logToStderr(`seccomp-gen: ${prep.instructions} BPF instructions for ${prep.arches.join(', ')}`)
         for (const n of prep.notes) this.logToStderr(`seccomp-gen: ${n}`)

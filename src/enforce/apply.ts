@@ -39,6 +39,8 @@ export interface PreparedFilter {
   seccompNr: number
   arches: string[]
   notes: string[]
+  /** worth saying even without -v: rules that contradict each other */
+  warnings: string[]
 }
 
 /** Actions under which a call goes on (LOG allows and logs). */
@@ -117,7 +119,8 @@ export function prepareFilter(profilePath: string, opts: PrepareOptions = {}): P
     loadFlags: c.loadFlags,
     seccompNr,
     arches: c.arches,
-    notes: [...notes, ...c.notes.map((n) => n.message)],
+    notes: [...notes, ...c.notes.filter((n) => n.kind !== 'conflict').map((n) => n.message)],
+    warnings: c.notes.filter((n) => n.kind === 'conflict').map((n) => n.message),
   }
 }
 

@@ -151,6 +151,16 @@ describe.runIf(onX64)('compile rules', () => {
     expect(r2.unknownNames).toEqual([])
   })
 
+  it('reports names given two different unconditional actions (libseccomp silently keeps one)', () => {
+    const r = compileBpf(base([
+      {names: ['clone3', 'read'], action: 'SCMP_ACT_ALLOW'},
+      {names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38},
+      {names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, op: 'SCMP_CMP_EQ', value: 0n}]},
+    ]))
+    expect(r.conflicts).toEqual([{name: 'clone3', actions: ['SCMP_ACT_ALLOW (syscalls[0])', 'SCMP_ACT_ERRNO(38) (syscalls[1])']}])
+    expect(r.notes.map((n) => n.kind)).toContain('conflict')
+  })
+
   it('drops the native arch when the profile does not list it', () => {
     const s = sim({...base([{names: ['read'], action: 'SCMP_ACT_ALLOW'}]), architectures: ['SCMP_ARCH_X86']})
     expect(s(X86, 'read')).toBe('ALLOW')
