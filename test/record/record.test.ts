@@ -285,3 +285,99 @@ describe('record --pid attaches to a running process', () => {
     expect(oneError(r)).toBe('--pid 999999999: no such process')
   })
 })
+
+describe('record forwards signals and shows progress', () => {
+  it('SIGTERM to record reaches the command (143), and its shutdown is still traced', async () => {
+    const cwd = tempDir()
+    let cli: import('node:child_process').ChildProcess | undefined
+    // The command traps TERM, makes a syscall it makes nowhere else (mkdir), and exits 7.
+    const script = 'trap "mkdir trapped; exit 7" TERM; echo ready > ready; while :; do sleep 0.05; done'
+    const done = runCli(['record', '-o', 't.obs.json', '--', 'sh', '-c', script], {cwd, onSpawn: (c) => (cli = c)})
+    await waitFor(() => existsSync(join(cwd, 'ready')), 20_000, 'the command to start')
+    cli!.kill('SIGTERM')
+    const r = await done
+    expect(r.status).toBe(7)
+    expect(existsSync(join(cwd, 'trapped'))).toBe(true)
+    const sc = syscalls(load(join(cwd, 't.obs.json')))
+    expect(sc.mkdir?.count ?? sc.mkdirat?.count).toBe(1)
+    // and a command that does not trap it dies of it: 128+15
+    const done2 = runCli(['record', '-q', '-o', 't2.obs.json', '--', 'sh', '-c', 'echo ready > ready2; exec sleep 30'], {cwd, onSpawn: (c) => (cli = c)})
+    await waitFor(() => existsSync(join(cwd, 'ready2')), 20_000, 'the command to start')
+    await new Promise((res) => setTimeout(res, 200))
+    cli!.kill('SIGTERM')
+    const r2 = await done2
+    expect(r2.status).toBe(143)
+    expect(r2.ms).toBeLessThan(25_000)
+    expect(existsSync(join(cwd, 't2.obs.json'))).toBe(true)
+  })
+
+  it('SIGINT sent to record (not from a terminal) reaches the command: 130', async () => {
+    const cwd = tempDir()
+    let cli: import('node:child_process').ChildProcess | undefined
+    const done = runCli(['record', '-q', '-o', 'i.obs.json', '--', 'sh', '-c', 'echo ready > ready; exec sleep 30'], {cwd, onSpawn: (c) => (cli = c)})
+    await waitFor(() => existsSync(join(cwd, 'ready')), 20_000, 'the command to start')
+    await new Promise((res) => setTimeout(res, 200))
+    cli!.kill('SIGINT')
+    const r = await done
+    expect(r.status).toBe(130)
+    expect(syscalls(load(join(cwd, 'i.obs.json'))).clock_nanosleep?.count ?? 0).toBeGreaterThanOrEqual(1)
+  })
+
+  it('draws a live status line while stderr is a terminal, then one summary line', async (ctx) => {
+    if (spawnSync('script', ['--version']).status !== 0) ctx.skip() // util-linux `script` gives us a pty
+    const cwd = tempDir()
+    const cmd = `${process.execPath} ${join(repoRoot, 'bin', 'run.js')} record -o tty.obs.json -- sh -c 'sleep 0.5; ls / >/dev/null; sleep 0.5'`
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {cwd, encoding: 'utf8', env: {...process.env, HOME: cwd}, timeout: 30_000})
+    expect(r.status).toBe(0)
+    const out = r.stdout
+    const redraws = out.split('\r\x1b[K').length - 1
+    expect(redraws, out).toBeGreaterThanOrEqual(2)
+    expect(redraws, 'at most ~5 redraws a second').toBeLessThanOrEqual(12)
+    expect(out).toMatch(/\r\x1b\[Kseccomp-gen: \d+ syscalls, \d+ distinct, \d+ process/)
+    expect(out).toMatch(/seccomp-gen: \d+ syscalls, \d+ distinct, \d+ processes; wrote tty\.obs\.json\r?\n/)
+  })
+})
+
+describe('record names the cause when ptrace is not permitted', () => {
+  it('under a seccomp filter that denies ptrace (applied with seccomp-gen apply): one line, command never ran', async () => {
+    const cwd = tempDir()
+    writeFileSync(join(cwd, 'noptrace.json'), JSON.stringify({defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{names: ['ptrace'], action: 'SCMP_ACT_ERRNO', errnoRet: 1}]}))
+    const marker = join(cwd, 'MARKER')
+    const r = await runCli(['apply', 'noptrace.json', '--', process.execPath, join(repoRoot, 'bin', 'run.js'), 'record', '-o', 'x.obs.json', '--', 'sh', '-c', `touch ${marker}`], {cwd})
+    expect(r.status).toBe(1)
+    const msg = oneError(r)
+    expect(msg).toMatch(/^ptrace is not permitted here: .*seccomp filter/)
+    expect(msg).toMatch(/PTRACE_TRACEME: Operation not permitted/)
+    expect(existsSync(marker)).toBe(false)
+    expect(existsSync(join(cwd, 'x.obs.json'))).toBe(false)
+  })
+
+  it('attaching to another user\'s process without CAP_SYS_PTRACE: one line naming it', async (ctx) => {
+    const cwd = mkdtempSync(join(tmpdir(), 'seccomp-gen-record-nobody-')) // reachable by nobody
+    chmodSync(cwd, 0o777)
+    ctx.onTestFinished(() => rmSync(cwd, {recursive: true, force: true}))
+    const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all']
+    const probe = spawnSync('setpriv', [...asNobody, process.execPath, join(repoRoot, 'bin', 'run.js'), '--version'], {env: {...process.env, HOME: cwd}})
+    if (process.getuid?.() !== 0 || probe.status !== 0) {
+      console.warn('skipped: needs root and setpriv, and the repository readable by nobody')
+      ctx.skip()
+    }
+    const target = spawn('sleep', ['30'], {stdio: 'ignore'})
+    try {
+      const r = await new Promise<{status: number | null; stderr: string}>((res) => {
+        const c = spawn('setpriv', [...asNobody, process.execPath, join(repoRoot, 'bin', 'run.js'), 'record', '--pid', String(target.pid), '-o', join(cwd, 'n.obs.json')], {cwd, env: {...process.env, HOME: cwd}, stdio: ['ignore', 'ignore', 'pipe']})
+        let stderr = ''
+        c.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+        c.on('close', (status) => res({status, stderr}))
+      })
+      expect(r.status).toBe(1)
+      const msg = cliError({stderr: r.stderr} as CliResult)
+      expect(msg?.count).toBe(1)
+      expect(msg!.message).toMatch(new RegExp(`^cannot attach to process ${target.pid}: ptrace not permitted \\(.*CAP_SYS_PTRACE`))
+      expect(existsSync(join(cwd, 'n.obs.json'))).toBe(false)
+      expect(target.exitCode).toBeNull()
+    } finally {
+      target.kill('SIGKILL')
+    }
+  })
+})
