@@ -198,6 +198,23 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
     drafts.push({name, action: 'SCMP_ACT_ALLOW', kind: 'observed', why: counted(name)})
   }
 
+  // clone3 answered ENOSYS: glibc then creates the thread or process with clone(2), which the
+  // recording may never have seen. Allow clone without namespace flags (the fallback's flags).
+  const c3 = observed.get('clone3')
+  const cloneRule = data.args.syscalls.clone
+  if (clone3Fenced && c3 && (c3.errors.ENOSYS ?? 0) < c3.count && !layer.has('clone') && cloneRule?.kind === 'ns-flags') {
+    const have = drafts.some((d) => d.name === 'clone' && (d.kind === 'observed' ||
+      (d.args?.[0]?.op === 'SCMP_CMP_MASKED_EQ' && d.args[0].valueTwo === 0n && !d.includesCaps)))
+    if (!have) {
+      drafts.push({
+        name: 'clone', action: 'SCMP_ACT_ALLOW', kind: 'args',
+        args: [{index: cloneRule.arg, value: BigInt(cloneRule.mask), valueTwo: 0n, op: 'SCMP_CMP_MASKED_EQ'}],
+        why: `clone3 ×${c3.count} recorded and answered ENOSYS, so glibc falls back to clone: ${cloneRule.what} & ${cloneRule.mask} (${cloneRule.maskNames}) must be 0`,
+      })
+      placed.add('clone')
+    }
+  }
+
   // Rule 2: ENOSYS for fallback probes that were not recorded (clone3 included).
   for (const f of data.enosys.syscalls) {
     if (placed.has(f.name)) continue

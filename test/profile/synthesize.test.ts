@@ -160,6 +160,16 @@ describe('synthesis rules (evaluated, not compared as text)', () => {
     expect(evaluator(none, {host: 'x86_64'})('x86_64', 'clone3').action).toBe('SCMP_ACT_ALLOW')
   })
 
+  it('clone3 recorded without clone: the clone fallback glibc takes on ENOSYS is allowed, namespace-free', () => {
+    const prof = synth(obs({x86_64: {clone3: 4, read: 1}}), {runtimes: []}).profile
+    const ev2 = evaluator(prof, {host: 'x86_64', caps: []})
+    expect(ev2('x86_64', 'clone3').errno).toBe(38)
+    expect(ev2('x86_64', 'clone', [THREAD_FLAGS]).action).toBe('SCMP_ACT_ALLOW')
+    expect(ev2('x86_64', 'clone', [FORK_FLAGS]).action).toBe('SCMP_ACT_ALLOW')
+    expect(ev2('x86_64', 'clone', [FORK_FLAGS | NS_NET]).action).toBe('SCMP_ACT_ERRNO')
+    expect(prof.syscalls!.find((r) => r.names.includes('clone'))!.comment).toContain('clone3')
+  })
+
   it('a W+X mapping that was recorded turns W^X off for that syscall only', () => {
     const o = obs({x86_64: {mmap: {count: 1, args: {2: ['0x7']}}, mprotect: {count: 1, args: {2: ['0x1']}}}})
     const r = synth(o, {runtimes: []})
@@ -266,7 +276,7 @@ describe('properties', () => {
     const documented = new Set([...data.always.map((x) => x.name), ...runtimes.flatMap((l) => l.nnp.false)])
     const recorded = new Set(Object.values(program.abis).flatMap((x) => Object.keys(x!.syscalls)))
     for (const n of allowedNames(synth(program).profile)) {
-      expect(recorded.has(n) || documented.has(n), n).toBe(true)
+      expect(recorded.has(n) || documented.has(n) || (n === 'clone' && recorded.has('clone3')), n).toBe(true)
     }
   })
 })
