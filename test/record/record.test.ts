@@ -314,13 +314,16 @@ describe('record forwards signals and shows progress', () => {
   it('SIGINT sent to record (not from a terminal) reaches the command: 130', async () => {
     const cwd = tempDir()
     let cli: import('node:child_process').ChildProcess | undefined
-    const done = runCli(['record', '-q', '-o', 'i.obs.json', '--', 'sh', '-c', 'echo ready > ready; exec sleep 30'], {cwd, onSpawn: (c) => (cli = c)})
+    const done = runCli(['record', '-q', '--raw-log', 'i.strace', '-o', 'i.obs.json', '--', 'sh', '-c', 'echo ready > ready; exec sleep 30'], {cwd, onSpawn: (c) => (cli = c)})
     await waitFor(() => existsSync(join(cwd, 'ready')), 20_000, 'the command to start')
     await new Promise((res) => setTimeout(res, 200))
     cli!.kill('SIGINT')
     const r = await done
     expect(r.status).toBe(130)
     expect(syscalls(load(join(cwd, 'i.obs.json'))).clock_nanosleep?.count ?? 0).toBeGreaterThanOrEqual(1)
+    // sent by kill() from record (SI_USER), exactly once, to the command
+    const sigints = readFileSync(join(cwd, 'i.strace'), 'latin1').match(/--- SIGINT \{si_signo=2, si_code=0, si_pid=\d+/g) ?? []
+    expect(sigints).toHaveLength(1)
   })
 
   it('draws a live status line while stderr is a terminal, then one summary line', async (ctx) => {
@@ -335,6 +338,28 @@ describe('record forwards signals and shows progress', () => {
     expect(redraws, 'at most ~5 redraws a second').toBeLessThanOrEqual(12)
     expect(out).toMatch(/\r\x1b\[Kseccomp-gen: \d+ syscalls, \d+ distinct, \d+ process/)
     expect(out).toMatch(/seccomp-gen: \d+ syscalls, \d+ distinct, \d+ processes; wrote tty\.obs\.json\r?\n/)
+  })
+})
+
+describe('record in a terminal', () => {
+  it('Ctrl-C on the terminal reaches the command once (record does not send it again): 130', async (ctx) => {
+    if (spawnSync('script', ['--version']).status !== 0) ctx.skip()
+    const cwd = tempDir()
+    const cmd = `${process.execPath} ${join(repoRoot, 'bin', 'run.js')} record --raw-log raw.strace -o cc.obs.json -- sh -c 'echo ready > ready; sleep 30'`
+    const sc = spawn('script', ['-qec', cmd, '/dev/null'], {cwd, env: {...process.env, HOME: cwd}, stdio: ['pipe', 'pipe', 'pipe']})
+    let out = ''
+    sc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d))
+    const closed = new Promise<number | null>((res) => sc.on('close', (code) => res(code)))
+    await waitFor(() => existsSync(join(cwd, 'ready')), 20_000, 'the command to start')
+    await new Promise((res) => setTimeout(res, 300))
+    sc.stdin!.write('\x03') // the terminal's interrupt character: the tty sends SIGINT to the foreground group
+    const code = await closed
+    expect(code, out).toBe(130)
+    expect(out).toMatch(/command killed by SIGINT \(exit 130\)/)
+    const raw = readFileSync(join(cwd, 'raw.strace'), 'latin1')
+    // from the terminal: si_code SI_KERNEL (0x80); a kill() from record would be SI_USER (0)
+    expect(raw).toMatch(/--- SIGINT \{si_signo=2, si_code=0x80\} ---/)
+    expect(raw).not.toMatch(/--- SIGINT \{si_signo=2, si_code=0,/)
   })
 })
 
