@@ -41,7 +41,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
     quiet: Flags.boolean({char: 'q', description: 'no summary on stderr', default: false}),
   }
 
-  async run(): Promise<Omit<BuildResult, 'text' | 'profile' | 'oci'> & {output: string}> {
+  async run(): Promise<Omit<BuildResult, 'text' | 'profile' | 'oci'> & {output: string; profile?: string}> {
     const {argv, flags} = await this.parse(Build)
     try {
       if (flags.output) assertWritable(flags.output)
@@ -65,7 +65,9 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
         this.logToStderr(`seccomp-gen: ${r.format} profile: ${s.allowed} syscalls allowed (${s.observed} recorded) in ${s.rules} rules, ` +
           `${s.arches.join('+')}, args ${s.args}, runtime ${s.runtimes.join('+') || 'none'}${flags.output ? ` -> ${flags.output}` : ''}`)
       }
-      return {output: flags.output ?? '-', format: r.format, inputs: r.inputs, diagnostics: r.diagnostics, stats: r.stats}
+      // --json without -o: the profile travels inside the JSON as text (exact u64 values)
+      return {output: flags.output ?? '-', format: r.format, inputs: r.inputs, diagnostics: r.diagnostics, stats: r.stats,
+        ...(flags.output ? {} : {profile: r.text})}
     } catch (err) {
       if (err instanceof Error && 'oclif' in err) throw err
       const d = describeError(err)

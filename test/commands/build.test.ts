@@ -3,7 +3,7 @@ import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {runCli} from '../helpers/cli.js'
+import {repoRoot, runCli} from '../helpers/cli.js'
 import {serializeObservation} from '../../src/trace/observation-io.js'
 import {loadProfile} from '../../src/profile/load.js'
 import {evaluator, allowedNames} from '../../src/profile/evaluate.js'
@@ -95,6 +95,15 @@ describe('seccomp-gen build', () => {
     expect(j.stats.allowed).toBe(allowedNames(loadProfile(p('j.json'))).length)
   })
 
+  it('--json without -o carries the profile text; --arch before INPUT adds an ABI', async () => {
+    const r = await runCli(['build', '--json', '--arch', 'x86', '--arch', 'x32', obsFile])
+    expect(r.status).toBe(0)
+    const j = JSON.parse(r.stdout) as {output: string; profile: string}
+    expect(j.output).toBe('-')
+    writeFileSync(p('arch.json'), j.profile)
+    expect(loadProfile(p('arch.json')).architectures).toEqual(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'])
+  })
+
   it('--runtime none --args none --default-action kill-process', async () => {
     const r = await runCli(['build', '-q', '--runtime', 'none', '--args', 'none', '--default-action', 'kill-process', obsFile])
     expect(r.status).toBe(0)
@@ -112,6 +121,8 @@ describe('seccomp-gen build', () => {
       ['empty file', () => { writeFileSync(p('empty'), ''); return [p('empty')] }],
       ['text that is not a trace', () => { writeFileSync(p('notes.txt'), 'hello\nworld\n'); return [p('notes.txt')] }],
       ['missing file', () => [p('does-not-exist')]],
+      ['a profile given as input', () => [join(repoRoot, '..', 'shared', 'anchors', 'docker-default.json')]],
+      ['binary garbage', () => { writeFileSync(p('garbage.bin'), Buffer.from([0, 1, 2, 255, 254, 10, 0, 0])); return [p('garbage.bin')] }],
       ['a directory', () => [tmp]],
       ['unknown format', () => ['--format', 'yaml', obsFile]],
       ['--errno with a non-errno default action', () => ['--default-action', 'kill-process', '--errno', 'EPERM', obsFile]],
