@@ -22,7 +22,7 @@
 //   node scripts/derive-layer.js --runtime runc|crun|runsc [--nnp true|false|both]
 //        [--runs N] [--confirm N] [--stability N] [--trace N] [--candidates PROFILE.json] [--out FILE] [--verbose]
 //
-// Needs root and the runtime (runc 30-50 ms a run: about a minute; runsc ~0.2 s a run: a few).
+// Needs root and the runtime (runc: 45-90 s; crun: 10-15 s; runsc, ~0.2 s a run: about 35 s).
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -232,7 +232,7 @@ function main() {
     const evidence = {}
     // 2. intermittent calls, seen under strace (runc and crun; runsc filters inside its sandbox)
     let intermittent = []
-    const canTrace = o.trace > 0 && o.runtime !== 'runsc' && which('strace')
+    const canTrace = o.trace > 0 && o.runtime !== 'runsc' && Boolean(which('strace'))
     if (canTrace) {
       const t = await traced(keep, nnp)
       intermittent = [...t.found.keys()].sort()
@@ -274,13 +274,14 @@ function main() {
       bundle.cleanup()
     }
     const version = runtimeVersion(o.runtime)
+    const traceable = o.trace > 0 && o.runtime !== 'runsc' && Boolean(which('strace'))
     const out = {
       runtime: o.runtime,
       measured: {
         version,
         how: `scripts/derive-layer.js: ablation on a busybox bundle (workload ${JSON.stringify(WORKLOAD.join(' '))}), ` +
           `candidates = ALLOW names of ${cand.path.replace(/^.*\//, '')} (${cand.names.length}) minus the workload minimum ` +
-          `[${WORKLOAD_MINIMUM.join(' ')}]; group elimination x${o.runs}, greedy one-at-a-time x${o.confirm}, strace of ${o.trace} runs for intermittent calls, ` +
+          `[${WORKLOAD_MINIMUM.join(' ')}]; group elimination x${o.runs}, greedy one-at-a-time x${o.confirm}, ${traceable ? `strace of ${o.trace} runs for intermittent calls` : (o.runtime === 'runsc' ? 'no strace phase (the filter lives in the sandbox, not the host kernel)' : 'no strace phase')}, ` +
           `${runsTotal} runs in ${Math.round((Date.now() - t0) / 1000)} s on ${process.arch}, ${new Date().toISOString().slice(0, 10)}`,
         stability: Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.stability])),
         evidence: Object.fromEntries(Object.entries(result).map(([k, v]) => [k, v.evidence])),
