@@ -5,7 +5,7 @@
  * it is not (yama ptrace_scope, a missing CAP_SYS_PTRACE, a seccomp filter on ptrace).
  */
 import {spawnSync} from 'node:child_process'
-import {accessSync, constants, readdirSync, readFileSync, statSync} from 'node:fs'
+import {accessSync, closeSync, constants, openSync, readdirSync, readFileSync, readSync, statSync} from 'node:fs'
 import {machine, release} from 'node:os'
 import {delimiter, join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
@@ -69,10 +69,29 @@ function existsAsFile(p: string): boolean {
   }
 }
 
-/** Resolve the command to trace; CMD_NOT_FOUND (exit 127) when PATH has no such program. */
+/**
+ * Resolve the command to trace; CMD_NOT_FOUND (exit 127) when PATH has no such program, 126
+ * when it is neither an ELF binary nor a `#!` script (execve would fail with ENOEXEC, and
+ * strace would only print "exec: Exec format error").
+ */
 export function resolveCommand(name: string): string {
   const path = which(name)
   if (!path) throw new SeccompGenError('CMD_NOT_FOUND', `${name}: command not found`)
+  const head = Buffer.alloc(4)
+  let n = 0
+  try {
+    const fd = openSync(path, 'r')
+    try {
+      n = readSync(fd, head, 0, 4, 0)
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    return path // unreadable but executable (mode --x): let execve decide
+  }
+  const elf = n === 4 && head[0] === 0x7f && head.toString('latin1', 1, 4) === 'ELF'
+  const script = n >= 2 && head[0] === 0x23 && head[1] === 0x21
+  if (!elf && !script) throw new CmdNotExecutableError(`${name}: cannot execute: not an ELF binary or a #! script (exec format error)`)
   return path
 }
 

@@ -173,13 +173,12 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   // The raw log is kept even when --strict fails: it is what one needs to see why.
   raw?.commit()
 
-  const stats = {...observer.stats}
-  if (!attach && stats.lines === 0 && run.exit !== 0) {
-    throw new SeccompGenError('INTERNAL', `strace could not run ${command[0]} (strace exited with ${run.exit}); nothing recorded`)
-  }
-
   // 3. The observation (end() throws TRACE_UNPARSABLE under --strict), written atomically.
   const observation = observer.end()
+  if (!attach && observation.execs.length === 0 && run.exit !== 0) {
+    // strace itself failed to start the program (it said why on stderr): nothing to keep.
+    throw new SeccompGenError('INTERNAL', `strace could not start ${command[0]} (exit ${run.exit}); nothing recorded`)
+  }
   const finalStats = {...observer.stats}
   const unparsedLines = observer.diagnostics.filter((d) => d.code === 'TRACE_UNPARSABLE').map((d) => d.line).slice(0, 5)
   const text = serializeObservation(observation)

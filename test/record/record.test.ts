@@ -210,6 +210,12 @@ describe('record reports bad input in one line, before running anything', () => 
     const r = await runCli(['record', '-o', 'ne.obs.json', '--', './script.sh'], {cwd})
     expect(r.status).toBe(126)
     expect(oneError(r)).toContain('permission denied')
+    // executable, but neither ELF nor #!: execve would fail with ENOEXEC
+    chmodSync(join(cwd, 'script.sh'), 0o755)
+    const r2 = await runCli(['record', '-o', 'ne.obs.json', '--', './script.sh'], {cwd})
+    expect(r2.status).toBe(126)
+    expect(oneError(r2)).toMatch(/not an ELF binary or a #! script/)
+    expect(existsSync(join(cwd, 'ne.obs.json'))).toBe(false)
   })
 
   it('output not writable: error, and the command never ran', async () => {
