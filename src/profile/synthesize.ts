@@ -232,6 +232,17 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
       rules.push(c)
     }
   }
+  if (o.bases?.length) {
+    // Union: a name the base allows outright is not also answered with an errno by our rules
+    // (the two unconditional rules would conflict in libseccomp).
+    const open = new Set(rules.filter((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args?.length && !r.includes && !r.excludes).flatMap((r) => r.names))
+    rules = rules.flatMap((r) => {
+      if (r.action === 'SCMP_ACT_ALLOW' || r.args?.length) return [r]
+      const names = r.names.filter((n) => !open.has(n))
+      if (names.length === r.names.length) return [r]
+      return names.length ? [{...r, names}] : []
+    })
+  }
   // A rule whose action equals the default is redundant, and libseccomp rejects it (-EACCES).
   const isDefault = (r: SyscallRule) => r.action === o.defaultAction &&
     (r.action !== 'SCMP_ACT_ERRNO' || (r.errnoRet ?? 1) === o.defaultErrno)

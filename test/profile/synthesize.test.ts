@@ -246,6 +246,16 @@ describe('synthesis rules (evaluated, not compared as text)', () => {
     expect(evaluator(prof, {host: 'x86_64'})('x86_64', 'mkdir').action).toBe('SCMP_ACT_ALLOW')
     expect(prof.syscalls!.find((r) => r.names.includes('mkdir'))!.comment).toContain('base.json')
   })
+
+  it('--base that allows a fallback probe outright wins over the ENOSYS rule (union)', () => {
+    const base = {defaultAction: 'SCMP_ACT_ERRNO' as const, syscalls: [{names: ['clone3', 'statx'], action: 'SCMP_ACT_ALLOW' as const}]}
+    const prof = synth(obs({x86_64: {read: 1}}), {bases: [{profile: base, source: 'base.json'}]}).profile
+    const ev2 = evaluator(prof, {host: 'x86_64'})
+    expect(ev2('x86_64', 'clone3').action).toBe('SCMP_ACT_ALLOW')
+    expect(ev2('x86_64', 'statx').action).toBe('SCMP_ACT_ALLOW')
+    expect(ev2('x86_64', 'faccessat2').errno).toBe(38)
+    expect(prof.syscalls!.filter((r) => r.action === 'SCMP_ACT_ERRNO').flatMap((r) => r.names)).not.toContain('clone3')
+  })
 })
 
 describe('properties', () => {
