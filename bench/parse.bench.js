@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// Benchmark 1 of issue 2: strace parse throughput and peak RSS.
+//
+// Builds a >= 200 MB strace log by repeating every fixtures/*.strace (plus, when the
+// fixtures are small, logs recorded now with strace in three formats), then measures on the
+// same file in the same run: `wc -l`, a plain Node Buffer.indexOf line count over a
+// createReadStream, and the seccomp-gen Observer over a createReadStream. Each measurement
+// runs in its own child process (so its peak RSS is its own); medians of 3, interleaved.
+// Peak RSS of the Observer is also measured on a quarter-size log to show it stays flat.
+// Needs `npx tsc -p .` first (imports ../dist).
+import {spawnSync} from 'node:child_process'
+import {createReadStream, createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, existsSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..')
+const TARGET = Number(process.env.PARSE_BENCH_MB ?? 200) * 1e6
+const RUNS = Number(process.env.PARSE_BENCH_RUNS ?? 3)
+
+if (process.argv[2] === '--child') {
+  const [, , , mode, file] = process.argv
+  const t0 = process.hrtime.bigint()
+  let extra = {}
+  if (mode === 'indexof') {
+    let lines = 0
+    for await (const chunk of createReadStream(file, {highWaterMark: 1 << 20})) {
+      let i = -1
+      while ((i = chunk.indexOf(10, i + 1)) !== -1) lines++
+    }
+    extra = {lines}
+  } else if (mode === 'observer') {
+    const {Observer} = await import(join(root, 'dist/src/trace/observe.js'))
+    const o = new Observer({command: ['bench'], host: {kernel: 'bench', machine: 'x86_64'}})
+    for await (const chunk of createReadStream(file, {highWaterMark: 1 << 20})) o.push(chunk)
+    const obs = o.end()
+    extra = {lines: obs.stats.lines, unparsed: obs.stats.unparsed, calls: o.stats.calls, distinct: o.stats.distinct}
+  }
+  const ns = Number(process.hrtime.bigint() - t0)
+  process.stdout.write(JSON.stringify({ns, maxRssKiB: process.resourceUsage().maxRSS, ...extra}))
+  process.exit(0)
+}
+
+function sources(tmp) {
+  const fx = join(root, 'fixtures')
+  const files = existsSync(fx) ? readdirSync(fx).filter((f) => f.endsWith('.strace')).sort().map((f) => join(fx, f)) : []
+  const total = files.reduce((n, f) => n + statSync(f).size, 0)
+  const recorded = []
+  if (total < 1e6 && spawnSync('strace', ['-V']).status === 0) {
+    // too little fixture text to be representative: add real logs recorded now
+    const work = 'import os, socket, threading, subprocess\n' +
+      's = socket.socket(); s.close()\n' +
+      't = [threading.Thread(target=lambda: [os.listdir("/usr/lib") for _ in range(3)]) for _ in range(4)]\n' +
+      '[x.start() for x in t]; [x.join() for x in t]\n' +
+      'subprocess.run(["sh", "-c", "ls /nonexistent 2>/dev/null; echo hi | cat >/dev/null; tar -cf - /etc/hostname 2>/dev/null | wc -c >/dev/null"])\n'
+    for (const [name, flags] of [['sym', []], ['raw', ['-X', 'raw']], ['yy', ['-yy', '-ttt', '-T']]]) {
+      const out = join(tmp, `${name}.strace`)
+      spawnSync('strace', ['-f', ...flags, '-o', out, 'python3', '-c', work], {stdio: 'ignore'})
+      if (existsSync(out)) recorded.push(out)
+    }
+  }
+  return {fixtures: files, recorded}
+}
+
+async function buildLog(path, parts, target) {
+  const body = Buffer.concat(parts.map((p) => {
+    const b = readFileSync(p)
+    return b.length && b[b.length - 1] !== 10 ? Buffer.concat([b, Buffer.from('\n')]) : b
+  }))
+  const ws = createWriteStream(path)
+  let size = 0
+  while (size < target) {
+    if (!ws.write(body)) await new Promise((r) => ws.once('drain', r))
+    size += body.length
+  }
+  await new Promise((r, j) => ws.end((e) => (e ? j(e) : r())))
+  return size
+}
+
+function child(mode, file) {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, file], {encoding: 'utf8', maxBuffer: 1 << 20})
+  if (r.status !== 0) throw new Error(`${mode} child failed: ${r.stderr}`)
+  return JSON.parse(r.stdout)
+}
+
+function wc(file) {
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync('wc', ['-l', file], {encoding: 'utf8'})
+  const ns = Number(process.hrtime.bigint() - t0)
+  if (r.status !== 0) throw new Error('wc failed')
+  return {ns, lines: Number(r.stdout.trim().split(/\s+/)[0])}
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+const tmp = mkdtempSync(join(tmpdir(), 'sg-parse-bench-'))
+try {
+  const {fixtures, recorded} = sources(tmp)
+  const parts = [...fixtures, ...recorded]
+  if (parts.length === 0) throw new Error('no fixtures/*.strace and no strace to record with')
+  const big = join(tmp, 'big.strace')
+  const small = join(tmp, 'small.strace')
+  const size = await buildLog(big, parts, TARGET)
+  const smallSize = await buildLog(small, parts, TARGET / 4)
+
+  // warm the page cache so every contender reads from memory
+  for await (const _ of createReadStream(big, {highWaterMark: 1 << 22})) { /* read */ }
+
+  const res = {wc: [], indexof: [], observer: []}
+  for (let k = 0; k < RUNS; k++) {
+    res.wc.push(wc(big))
+    res.indexof.push(child('indexof', big))
+    res.observer.push(child('observer', big))
+  }
+  const rssSmall = []
+  for (let k = 0; k < RUNS; k++) rssSmall.push(child('observer', small).maxRssKiB)
+
+  const lines = res.wc[0].lines
+  if (res.indexof[0].lines !== lines || res.observer[0].lines !== lines) {
+    throw new Error(`line counts differ: wc ${lines}, indexOf ${res.indexof[0].lines}, observer ${res.observer[0].lines}`)
+  }
+  const mbps = (ns) => size / 1e6 / (ns / 1e9)
+  const row = (name, xs, rss) => {
+    const ns = median(xs.map((x) => x.ns))
+    return {name, ns, mbps: mbps(ns), rss}
+  }
+  const rows = [
+    row('`wc -l`', res.wc, undefined),
+    row('Node Buffer.indexOf line count (createReadStream, 1 MiB chunks)', res.indexof, median(res.indexof.map((x) => x.maxRssKiB))),
+    row('seccomp-gen Observer (createReadStream, 1 MiB chunks)', res.observer, median(res.observer.map((x) => x.maxRssKiB))),
+  ]
+  const obs = rows[2]
+  const fmtMB = (kib) => (kib === undefined ? '—' : `${(kib / 1024).toFixed(0)} MB`)
+  const out = []
+  out.push('### Parse throughput')
+  out.push('')
+  out.push(`Log: ${(size / 1e6).toFixed(0)} MB, ${lines.toLocaleString('en-US')} lines, built by repeating ` +
+    `${parts.length} strace logs (${[...fixtures.map((f) => 'fixtures/' + f.split('/').pop()), ...recorded.map((f) => 'recorded now: ' + f.split('/').pop())].join(', ')}). ` +
+    `Observer: ${res.observer[0].calls.toLocaleString('en-US')} calls, ${res.observer[0].distinct} distinct, ${res.observer[0].unparsed} unparsed lines. ` +
+    `Median of ${RUNS} runs each, interleaved, page cache warm; each Node contender in its own process (peak RSS = its maxRSS).`)
+  out.push('')
+  out.push('| Reader | Time (s) | MB/s | Observer ÷ this | Peak RSS |')
+  out.push('|---|---:|---:|---:|---:|')
+  for (const r of rows) {
+    out.push(`| ${r.name} | ${(r.ns / 1e9).toFixed(3)} | ${r.mbps.toFixed(0)} | ${(obs.mbps / r.mbps).toFixed(2)}× | ${fmtMB(r.rss)} |`)
+  }
+  out.push('')
+  out.push(`Peak RSS of the Observer: ${fmtMB(median(rssSmall))} on a ${(smallSize / 1e6).toFixed(0)} MB log, ` +
+    `${fmtMB(obs.rss)} on the ${(size / 1e6).toFixed(0)} MB log (flat: memory does not grow with the log). ` +
+    `Target: ≥ 500 MB/s and < 150 MB → ${obs.mbps >= 500 ? 'met' : 'NOT met'} / ${obs.rss / 1024 < 150 ? 'met' : 'NOT met'}.`)
+  out.push('')
+  console.log(out.join('\n'))
+} finally {
+  rmSync(tmp, {recursive: true, force: true})
+}
