@@ -54,11 +54,15 @@ export class LexState {
   pid = -1
   nameStart = 0
   nameEnd = 0
+  /** FNV-1a hash of the name bytes (for interning without a second pass) */
+  nameHash = 0
   argsStart = 0
   argsEnd = 0
   ret: RetKind = RET.NONE
-  /** the return value when it is a plain number that fits a double, else NaN */
+  /** the return value when it is a plain decimal that fits a double, else NaN (hex: see retStart) */
   retNum = NaN
+  /** where the return value starts */
+  retStart = 0
   /** errno name (ERROR) or restart name after `= ?` (QUESTION) */
   errStart = 0
   errEnd = 0
@@ -75,6 +79,8 @@ export class LexState {
   killed = false
   /** end of the line content (after trimming and the -T duration) */
   lineEnd = 0
+  /** the '=' before the return value (fast path) */
+  eqPos = 0
 }
 
 // byte classes for the argument scanner: 0 = ordinary
@@ -217,7 +223,11 @@ function scanArgs(b: Uint8Array, i: number, e: number, depth: number, st: LexSta
 function parseReturn(b: Uint8Array, i: number, e: number, st: LexState): boolean {
   while (i < e && b[i] === SP) i++
   if (i >= e || b[i] !== 0x3d) return false
-  i++
+  return parseValue(b, i + 1, e, st)
+}
+
+/** The return value after '='. */
+function parseValue(b: Uint8Array, i: number, e: number, st: LexState): boolean {
   while (i < e && b[i] === SP) i++
   if (i >= e) return false
   const c = b[i]!
@@ -247,18 +257,9 @@ function parseReturn(b: Uint8Array, i: number, e: number, st: LexState): boolean
     }
   } else {
     st.ret = RET.VALUE
-    if (c === 0x30 && i + 1 < e && (b[i + 1] === 0x78 || b[i + 1] === 0x58)) {
-      let v = 0
-      let j = i + 2
-      while (j < e && j - i < 15) {
-        const h = b[j]!
-        const d = h >= 0x30 && h <= 0x39 ? h - 0x30 : h >= 0x61 && h <= 0x66 ? h - 0x57 : h >= 0x41 && h <= 0x46 ? h - 0x37 : -1
-        if (d < 0) break
-        v = v * 16 + d
-        j++
-      }
-      st.retNum = j > i + 2 ? v : NaN
-    } else if (isDigit(c)) st.retNum = decimal(b, i, e)
+    st.retStart = i
+    // hex returns (addresses) are never needed as numbers on the hot path: lexLine() decodes them
+    if (isDigit(c) && !(c === 0x30 && i + 1 < e && (b[i + 1] === 0x78 || b[i + 1] === 0x58))) st.retNum = decimal(b, i, e)
   }
   if (endsWith(b, i, e, L_INJECTED)) st.injected = true
   return true
@@ -311,11 +312,37 @@ function finishCall(b: Uint8Array, i: number, e: number, st: LexState, complete:
   // Fast path: find the ')' that closes the arguments from the end of the line, through the
   // short return part, without scanning the argument text. The observer calls
   // rescanExact() for the few syscalls whose argument text it reads.
-  let close = closeFromTail(b, i, e)
-  if (close < 0) close = scanArgs(b, i, e, 1, st)
+  if (closeFromTail(b, i, e)) {
+    // argsEnd is found lazily (argsEndOf): most calls never need it
+    st.argsEnd = -1
+    st.eqPos = tailEq
+    return parseValue(b, tailEq + 1, e, st) ? complete : KIND.UNKNOWN
+  }
+  const close = scanArgs(b, i, e, 1, st)
   if (close < 0) return KIND.UNKNOWN
   st.argsEnd = close
   return parseReturn(b, close + 1, e, st) ? complete : KIND.UNKNOWN
+}
+
+/**
+ * The end of the argument text (the closing ')') of the last CALL/RESUMED line, or -1 when
+ * the text before ` = ` does not end in ')' (a malformed line).
+ */
+export function argsEndOf(b: Uint8Array, st: LexState): number {
+  if (st.argsEnd >= 0) return st.argsEnd
+  const j = backOverSpaces(b, st.argsStart, st.eqPos)
+  if (j <= st.argsStart || b[j - 1] !== 0x29) return -1
+  return (st.argsEnd = j - 1)
+}
+
+/** Index of the '=' found by the last successful closeFromTail(). */
+let tailEq = 0
+
+/** Index just past the spaces that end at j (walking back), unrolled for strace's column padding. */
+function backOverSpaces(b: Uint8Array, s: number, j: number): number {
+  while (j - 4 >= s && b[j - 1] === SP && b[j - 2] === SP && b[j - 3] === SP && b[j - 4] === SP) j -= 4
+  while (j > s && b[j - 1] === SP) j--
+  return j
 }
 
 /**
@@ -328,7 +355,7 @@ export function rescanExact(b: Uint8Array, st: LexState): Kind {
   const e = st.lineEnd
   const close = scanArgs(b, st.argsStart, e, 1, st)
   if (close < 0) return (st.kind = KIND.UNKNOWN)
-  if (close !== st.argsEnd) {
+  if (close !== argsEndOf(b, st)) {
     st.argsEnd = close
     st.ret = RET.NONE
     st.retNum = NaN
@@ -369,41 +396,39 @@ function backOverAngle(b: Uint8Array, s: number, j: number): number {
 
 /**
  * The return part is short and has a fixed shape (`= N[<decor>] [(…)]`, `= -1 ENAME (…)`,
- * `= ? [ENAME (…)]`, `[(INJECTED)]`). Parse it backwards from the line end and return the
- * index of the ')' before '=', or -1 when the shape is not recognised.
+ * `= ? [ENAME (…)]`, `[(INJECTED)]`). Parse it backwards from the line end to the ' = '
+ * (tailEq); false when the shape is not recognised.
  */
-function closeFromTail(b: Uint8Array, s: number, e: number): number {
+function closeFromTail(b: Uint8Array, s: number, e: number): boolean {
   let j = e
   if (endsWith(b, s, j, L_INJECTED)) { j -= L_INJECTED.length; while (j > s && b[j - 1] === SP) j-- }
   if (j > s && b[j - 1] === 0x29) {
     const k = backOverParens(b, s, j)
-    if (k < 0) return -1
+    if (k < 0) return false
     j = k
     while (j > s && b[j - 1] === SP) j--
   }
   if (j > s && b[j - 1] === 0x3e) {
     const k = backOverAngle(b, s, j)
-    if (k < 0) return -1
+    if (k < 0) return false
     j = k
   }
   // value token(s): NUMBER | ? | -1 ENAME | ? ENAME
   let t = j
   while (t > s && b[t - 1] !== SP) t--
-  if (t === j) return -1
+  if (t === j) return false
   if (b[t] === 0x45) {
     j = t
     while (j > s && b[j - 1] === SP) j--
     t = j
     while (t > s && b[t - 1] !== SP) t--
-    if (t === j) return -1
+    if (t === j) return false
   }
   j = t
   while (j > s && b[j - 1] === SP) j--
-  if (j <= s || b[j - 1] !== 0x3d) return -1
-  j--
-  while (j > s && b[j - 1] === SP) j--
-  if (j <= s || b[j - 1] !== 0x29) return -1
-  return j - 1
+  if (j <= s || b[j - 1] !== 0x3d) return false
+  tailEq = j - 1
+  return true
 }
 
 /** Lex b[s, e) (one line without its '\n') into st; returns st.kind. Never throws. */
@@ -462,7 +487,13 @@ export function lexInto(b: Uint8Array, s: number, e: number, st: LexState): Kind
     if (!startsWith(b, i, e, L_RESUMED_HEAD)) return (st.kind = KIND.UNKNOWN)
     const ns = i + L_RESUMED_HEAD.length
     let j = ns
-    while (j < e && isNameByte(b[j]!)) j++
+    let h = 0x811c9dc5
+    for (; j < e; j++) {
+      const d = b[j]!
+      if (!isNameByte(d)) break
+      h = Math.imul(h ^ d, 0x01000193)
+    }
+    st.nameHash = h
     if (j === ns || !startsWith(b, j, e, L_RESUMED_TAIL)) return (st.kind = KIND.UNKNOWN)
     st.nameStart = ns
     st.nameEnd = j
@@ -472,7 +503,13 @@ export function lexInto(b: Uint8Array, s: number, e: number, st: LexState): Kind
   }
   if ((c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x3f) {
     let j = i + 1
-    while (j < e && isNameByte(b[j]!)) j++
+    let h = Math.imul(0x811c9dc5 ^ c, 0x01000193)
+    for (; j < e; j++) {
+      const d = b[j]!
+      if (!isNameByte(d)) break
+      h = Math.imul(h ^ d, 0x01000193)
+    }
+    st.nameHash = h
     if (j < e && b[j] === 0x28) {
       st.nameStart = i
       st.nameEnd = j
@@ -537,8 +574,10 @@ export function lexLine(line: string | Uint8Array): TraceLine & {pidChangedTo?: 
   const pid = st.pid >= 0 ? {pid: st.pid} : {}
   const str = (x: number, y: number) => b.toString('latin1', x, y)
   const text = str(0, b.length).trim()
+  const hexRet = /^0[xX][0-9a-fA-F]{1,13}/.exec(str(st.retStart, Math.min(b.length, st.retStart + 16)))
+  const retNum = Number.isNaN(st.retNum) && hexRet ? Number(hexRet[0]) : st.retNum
   const ret = (): Ret | undefined =>
-    st.ret === RET.VALUE ? (Number.isNaN(st.retNum) ? {kind: 'value'} : {kind: 'value', value: st.retNum})
+    st.ret === RET.VALUE ? (Number.isNaN(retNum) ? {kind: 'value'} : {kind: 'value', value: retNum})
     : st.ret === RET.ERROR ? {kind: 'error', errno: str(st.errStart, st.errEnd), injected: st.injected}
     : st.ret === RET.QUESTION ? (st.errEnd > st.errStart ? {kind: 'question', restart: str(st.errStart, st.errEnd)} : {kind: 'question'})
     : undefined
@@ -690,11 +729,16 @@ export function argAt(b: Uint8Array, s: number, e: number, index: number, label:
   let labelled = -1 // unknown yet
   let angles = true
   for (;;) {
-    const atEnd = i >= e
-    const c = atEnd ? 0x2c : b[i]!
-    if (c === 0x2c && depth === 0) {
+    // tight loop over ordinary bytes
+    let c = 0
+    while (i < e) {
+      c = b[i]!
+      if (c === 0x2c || CLS[c] !== 0) break
+      i++
+    }
+    if (i >= e || (c === 0x2c && depth === 0)) {
       let x = as
-      let y = atEnd ? e : i
+      let y = i < e ? i : e
       while (x < y && b[x] === SP) x++
       while (y > x && b[y - 1] === SP) y--
       if (labelled < 0) {
@@ -712,14 +756,14 @@ export function argAt(b: Uint8Array, s: number, e: number, index: number, label:
         argEnd = y
         return x
       }
-      if (atEnd) return -1
+      if (i >= e) return -1
       n++
-      as = i + 1
       i++
+      as = i
       continue
     }
+    if (c === 0x2c) { i++; continue }
     const cls = CLS[c]!
-    if (cls === 0) { i++; continue }
     if (cls === C_QUOTE) {
       i++
       while (i < e && b[i] !== 0x22) i += b[i] === 0x5c ? 2 : 1

@@ -28,7 +28,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
 import * as lex from './lex-line.js'
-import {KIND, LexState, MODE, RET, decodeCString, lexInto, rescanExact, splitArgs} from './lex-line.js'
+import {KIND, LexState, MODE, RET, argsEndOf, decodeCString, lexInto, rescanExact, splitArgs} from './lex-line.js'
 import {ValueResolver, packageRoot} from './constants.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
@@ -98,7 +98,16 @@ interface Sys {
 interface Acc {
   count: number
   errors: Map<string, number> | null
-  args: Map<number, {values: Set<string>; unknown: boolean}> | null
+  args: Map<number, ArgSlot> | null
+  /** the same slots in sys.inspect order */
+  slots: ArgSlot[] | null
+}
+
+interface ArgSlot {
+  values: Set<string>
+  unknown: boolean
+  /** bytes of the last printed value (foldInline skips a repeat) */
+  last: Uint8Array | null
 }
 
 interface Pending {
@@ -119,6 +128,10 @@ class Interner<T> {
   get(b: Uint8Array, s: number, e: number): T {
     let h = 0x811c9dc5
     for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
+    return this.getHashed(b, s, e, h)
+  }
+  /** get() with the FNV-1a hash of b[s, e) already computed */
+  getHashed(b: Uint8Array, s: number, e: number, h: number): T {
     let slot = (h >>> 0) & this.mask
     for (;;) {
       const idx = this.slots[slot]!
@@ -297,9 +310,11 @@ export class Observer {
     }
     switch (kind) {
       case KIND.CALL: {
-        const sys = this.sysnames.get(b, st.nameStart, st.nameEnd)
+        const sys = this.sysnames.getHashed(b, st.nameStart, st.nameEnd, st.nameHash)
         if (!sys.valid) { this.unparsable(b, s, e); return }
-        if (sys.keepArgs && rescanExact(b, st) !== KIND.CALL) { this.unparsable(b, s, e); return }
+        // execve/execveat: exact argument scan (path, `<pid changed to N ...>`); inspected
+        // syscalls read their arguments with argAt(), which is exact within [argsStart, argsEnd)
+        if (sys.execArg >= 0 ? rescanExact(b, st) !== KIND.CALL : sys.inspect !== null && argsEndOf(b, st) < 0) { this.unparsable(b, s, e); return }
         const abi = this.abiOf(pid)
         this.lastAbi = abi
         const stale = this.pending.size === 0 ? undefined : this.pending.get(pid)
@@ -310,7 +325,7 @@ export class Observer {
         return
       }
       case KIND.UNFINISHED: {
-        const sys = this.sysnames.get(b, st.nameStart, st.nameEnd)
+        const sys = this.sysnames.getHashed(b, st.nameStart, st.nameEnd, st.nameHash)
         if (!sys.valid && sys.name !== '???') { this.unparsable(b, s, e); return }
         const abi = this.abiOf(pid)
         this.lastAbi = abi
@@ -322,7 +337,7 @@ export class Observer {
         return
       }
       case KIND.RESUMED: {
-        const named = this.sysnames.get(b, st.nameStart, st.nameEnd)
+        const named = this.sysnames.getHashed(b, st.nameStart, st.nameEnd, st.nameHash)
         const p = this.pending.get(pid)
         const keep = p !== undefined ? p.sys.keepArgs || named.keepArgs : named.keepArgs
         if (keep && st.ret !== RET.NONE) {
@@ -462,10 +477,21 @@ export class Observer {
     const acc = sys.accs[abi]!
     if (acc.args === null) this.initArgs(acc, sys)
     const inspect = sys.inspect!
+    const slots = acc.slots!
     for (let k = 0; k < inspect.length; k++) {
-      const slot = acc.args!.get(inspect[k]![0])!
+      const slot = slots[k]!
       const a = lex.argAt(b, st.argsStart, st.argsEnd, inspect[k]![0], sys.labels[k]!)
-      const hex = a < 0 ? null : this.valueOf(b, a, lex.argEnd)
+      if (a < 0) { slot.unknown = true; continue }
+      const ae = lex.argEnd
+      // the same text as last time for this argument: already recorded
+      const last = slot.last
+      if (last !== null && last.length === ae - a) {
+        let same = true
+        for (let x = 0; x < last.length; x++) if (last[x] !== b[a + x]) { same = false; break }
+        if (same) continue
+      }
+      slot.last = ae - a <= 64 ? Uint8Array.prototype.slice.call(b, a, ae) : null
+      const hex = this.valueOf(b, a, ae)
       if (hex === null) slot.unknown = true
       else slot.values.add(hex)
     }
@@ -479,7 +505,12 @@ export class Observer {
 
   private initArgs(acc: Acc, sys: Sys): void {
     acc.args = new Map()
-    for (const [idx] of sys.inspect!) acc.args.set(idx, {values: new Set(), unknown: false})
+    acc.slots = []
+    for (const [idx] of sys.inspect!) {
+      const slot: ArgSlot = {values: new Set(), unknown: false, last: null}
+      acc.args.set(idx, slot)
+      acc.slots.push(slot)
+    }
   }
 
   private lastBuf: Buffer | null = null
@@ -509,7 +540,7 @@ export class Observer {
   private acc(sys: Sys, abi: number): Acc {
     let a = sys.accs[abi]
     if (a === undefined) {
-      a = {count: 0, errors: null, args: null}
+      a = {count: 0, errors: null, args: null, slots: null}
       sys.accs[abi] = a
       this.accs[abi]!.set(sys, a)
       this.stats.distinct++
