@@ -16,8 +16,8 @@ import {fileURLToPath} from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const cli = join(root, 'bin', 'run.js')
 const dockerDefault = join(root, '..', 'shared', 'anchors', 'docker-default.json')
-const ROUNDS = 5
-const CALLS = 1_000_000
+const ROUNDS = 9
+const CALLS = 500_000
 const DENIED_NR = 1000
 const dir = mkdtempSync(join(tmpdir(), 'seccomp-gen-bench-filter-'))
 const out = ['### Filter size and cost', '']
@@ -86,10 +86,14 @@ int main(int argc, char **argv) {
   long n = atol(argv[1]);
   long nr = argc > 2 ? atol(argv[2]) : SYS_getppid;
   for (long i = 0; i < n / 10; i++) syscall(nr);
-  double t0 = now();
-  for (long i = 0; i < n; i++) syscall(nr);
-  double t1 = now();
-  printf("%.2f\\n", (t1 - t0) / n);
+  double best = 1e18;
+  for (int b = 0; b < 5; b++) {
+    double t0 = now();
+    for (long i = 0; i < n / 5; i++) syscall(nr);
+    double per = (now() - t0) / (n / 5);
+    if (per < best) best = per;
+  }
+  printf("%.2f\\n", best);
   return 0;
 }
 `)
@@ -133,13 +137,16 @@ const cost = (p, what) => {
   return median(r.ns).toFixed(1)
 }
 
-// Is getppid allowed by the profile? (export's PFC is the ground truth, via the evaluator of apply's own compile)
+// Is getppid allowed by the profile? Read from libseccomp's own PFC of the same compile.
+const {compilePfc} = await import(join(root, 'dist', 'native', 'compile.js'))
+const {loadProfile} = await import(join(root, 'dist', 'src', 'profile', 'load.js'))
+const {toOci} = await import(join(root, 'dist', 'src', 'profile', 'resolve.js'))
+const {dockerDefaultCaps} = await import(join(root, 'dist', 'src', 'enforce', 'caps.js'))
 function getppidVerdict(p) {
-  const r = sg(['export', p.path, '--pfc'])
-  if (r.status !== 0) return '?'
-  const m = /# filter for syscall "getppid" \(\d+\)[^\n]*\n\s*if \(\$syscall == \d+\)\n\s*action (\w+)/.exec(r.stdout)
+  const {pfc} = compilePfc(toOci(loadProfile(p.path), {caps: dockerDefaultCaps()}))
+  const m = /# filter for syscall "getppid" \(\d+\)[^\n]*\n\s*if \(\$syscall == \d+\)\n\s*action (\w+)/.exec(pfc)
   if (m) return m[1].toLowerCase()
-  const def = /# default action\n\s*action ([\w()0-9]+);/.exec(r.stdout)
+  const def = /# default action\n\s*action ([\w()0-9]+);/.exec(pfc)
   return def ? `default ${def[1]}` : '?'
 }
 
@@ -155,17 +162,19 @@ for (const p of [...profiles, docker, dockerOne]) {
 }
 out.push('')
 if (haveLoop) {
-  out.push(`Cost of one syscall, ns (median of ${ROUNDS} runs of ${CALLS.toLocaleString('en')} calls, ${linkage} C loop, all rows interleaved in this run). \`denied\` is syscall ${DENIED_NR}: ENOSYS natively, the profile's default action under a filter.`)
+  out.push(`Cost of one syscall, ns (each run the best of 5 blocks of ${(CALLS / 5).toLocaleString('en')} calls, median of ${ROUNDS} runs, ${linkage} C loop, all rows interleaved in this run). \`denied\` is syscall ${DENIED_NR}: ENOSYS natively, the profile's default action under a filter.`)
   out.push('')
-  out.push('| run | getppid ns | getppid under the profile | ×native | denied-call ns | ×native |')
-  out.push('|---|---:|---|---:|---:|---:|')
+  out.push("| run | getppid ns | getppid under the profile | ×native | denied-call ns | ×native | both ≤ Docker's default |")
+  out.push('|---|---:|---|---:|---:|---:|:---:|')
+  const dockerCost = {g: Number(cost(docker, 'getppid')), d: Number(cost(docker, 'denied'))}
   const nat = {g: Number(cost(null, 'getppid')), d: Number(cost(null, 'denied'))}
-  out.push(`| native | ${cost(null, 'getppid')} | — | 1.00 | ${cost(null, 'denied')} | 1.00 |`)
+  out.push(`| native | ${cost(null, 'getppid')} | — | 1.00 | ${cost(null, 'denied')} | 1.00 | |`)
   for (const p of [...profiles, docker, dockerOne]) {
     const g = cost(p, 'getppid')
     const d = cost(p, 'denied')
     const x = (v, n) => (Number.isFinite(Number(v)) && n ? (Number(v) / n).toFixed(2) : 'n/a')
-    out.push(`| ${p.label} | ${g} | ${getppidVerdict(p)} | ${x(g, nat.g)} | ${d} | ${x(d, nat.d)} |`)
+    const ok = p.docker ? '' : Number(g) <= dockerCost.g && Number(d) <= dockerCost.d ? 'yes' : 'no'
+    out.push(`| ${p.label} | ${g} | ${getppidVerdict(p)} | ${x(g, nat.g)} | ${d} | ${x(d, nat.d)} | ${ok} |`)
   }
   out.push('')
 }
