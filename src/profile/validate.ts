@@ -57,6 +57,11 @@ export function validateProfileData(data: unknown, file: string, opts: {observat
     report.errors = problems
     return report
   }
+  const d = data as {architectures?: unknown[] | null; archMap?: unknown[] | null}
+  if (d.architectures?.length && d.archMap?.length) {
+    report.errors.push({pointer: '/archMap', message: 'architectures and archMap are mutually exclusive (Docker rejects such a profile)'})
+    return report
+  }
   report.format = schemaProblems(data, 'oci').length === 0 ? 'oci' : 'docker'
   let p: DockerProfile
   try {

@@ -60,6 +60,7 @@ describe('validate (library)', () => {
     [base([{names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: 1}]}]), '/syscalls/0/args/0'],
     [base(good, {architectures: ['x86_64']}), '/architectures/0'],
     [base(good, {syscall: []}), '/syscall'],
+    [base(good, {archMap: [{architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86']}]}), '/archMap'],
   ])('errors carry JSON pointers: %j', (data, pointer) => {
     const r = validateProfileData(data, 'x.json')
     expect(r.valid).toBe(false)
