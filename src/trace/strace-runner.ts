@@ -93,13 +93,15 @@ function attachFailure(text: string): SeccompGenError | undefined {
  * at once took 4.6-7.8 s, drained every 10 ms 4.5-4.7 s, to /dev/null 5.3-6.7 s.
  *
  * So: read up to 1 MiB; if the pipe held 32 KiB or more (it fills at 64 KiB and strace would
- * block), read again at once; otherwise wait 5 ms, backing off to 20 ms while nothing comes.
+ * block), read again on the next turn of the event loop; otherwise wait 5 ms, backing off to
+ * 20 ms while nothing comes.
  * Read 0 bytes = end-of-file: every writer (strace, and our own hold on it) is gone.
  */
 class FifoReader {
   private readonly buf = Buffer.allocUnsafe(1 << 20)
   private idle = 5
   private timer: NodeJS.Timeout | undefined
+  private immediate: NodeJS.Immediate | undefined
   private stopped = false
 
   constructor(
@@ -112,43 +114,64 @@ class FifoReader {
 
   private poll(): void {
     this.timer = undefined
+    this.immediate = undefined
     if (this.stopped) return
-    for (;;) {
-      let n: number
-      try {
-        n = readSync(this.fd, this.buf, 0, this.buf.length, null)
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code
-        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
-          this.idle = Math.min(this.idle * 2, 20)
-          break
-        }
-        return this.finish(err as Error)
-      }
-      if (n === 0) return this.finish()
-      // Copy out: the consumer may keep a reference (the raw-log tee writes synchronously,
-      // the parser copies partial lines, but do not rely on either).
-      this.onData(Buffer.from(this.buf.subarray(0, n)))
-      if (n < 32 << 10) {
-        this.idle = 5
-        break
-      }
+    let n: number
+    try {
+      n = readSync(this.fd, this.buf, 0, this.buf.length, null)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') return this.finish(err as Error)
+      this.idle = Math.min(this.idle * 2, 20)
+      this.timer = setTimeout(() => this.poll(), this.idle)
+      return
     }
-    this.timer = setTimeout(() => this.poll(), this.idle)
+    if (n === 0) return this.finish()
+    // Copy out: the consumer may keep a reference (the raw-log tee writes synchronously,
+    // the parser copies partial lines, but do not rely on either).
+    this.onData(Buffer.from(this.buf.subarray(0, n)))
+    if (n >= 32 << 10) {
+      // More is likely waiting: read again at once, but through the event loop, so signal
+      // forwarding and the status line still run while a fast tracee keeps the pipe full.
+      this.immediate = setImmediate(() => this.poll())
+    } else {
+      this.idle = 5
+      this.timer = setTimeout(() => this.poll(), this.idle)
+    }
   }
 
   /** Read whatever is left now (strace has exited), then end. */
   drain(): void {
     if (this.stopped) return
     if (this.timer) clearTimeout(this.timer)
-    this.idle = 0
-    this.poll()
+    if (this.immediate) clearImmediate(this.immediate)
+    this.timer = undefined
+    this.immediate = undefined
+    // Every writer is gone: read until end-of-file without waiting.
+    for (;;) {
+      let n: number
+      try {
+        n = readSync(this.fd, this.buf, 0, this.buf.length, null)
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        // EAGAIN here means a writer still holds the FIFO (it cannot be strace, which is
+        // gone): go back to polling rather than lose what it writes.
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
+          this.timer = setTimeout(() => this.poll(), 5)
+          return
+        }
+        return this.finish(err as Error)
+      }
+      if (n === 0) return this.finish()
+      this.onData(Buffer.from(this.buf.subarray(0, n)))
+    }
   }
 
   private finish(err?: Error): void {
     if (this.stopped) return
     this.stopped = true
     if (this.timer) clearTimeout(this.timer)
+    if (this.immediate) clearImmediate(this.immediate)
     try {
       closeSync(this.fd)
     } catch {
