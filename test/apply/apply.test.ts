@@ -39,6 +39,13 @@ describe.runIf(onX64)('apply: denials', () => {
     expect(existsSync(target)).toBe(true)
   })
 
+  it('--optimize (binary tree) enforces the same profile', async () => {
+    const p = writeProfile('no-mkdir-o2', {allow: ['mmap']})
+    const r = await apply([p, '--optimize', '--', 'mkdir', join(tmp(), 'denied-o2')])
+    expect(r.stderr).toMatch(/Operation not permitted/)
+    expect((await apply([p, '--optimize', '--', 'sh', '-c', 'echo ok'])).stdout).toBe('ok\n')
+  })
+
   it('a kill-process default kills with SIGSYS (exit 159)', async () => {
     const p = writeProfile('kill-default', {defaultAction: 'SCMP_ACT_KILL_PROCESS', allow: ['mmap']})
     const r = await apply([p, '--', 'mkdir', join(tmp(), 'killed-dir')])

@@ -1,0 +1,88 @@
+/**
+ * `seccomp-gen export` through the built CLI: raw BPF written atomically (its size is the
+ * instruction count × 8, and the kernel takes it: a static busybox run under it through
+ * bwrap, when installed), PFC on stdout, --json shape, and bad input leaving files untouched.
+ */
+import {spawnSync} from 'node:child_process'
+import {existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {runCli} from '../helpers/cli.js'
+import {tmp, writeProfile} from './profiles.js'
+
+const onX64 = process.arch === 'x64'
+const DOCKER_DEFAULT = join(__dirname, '..', '..', '..', 'shared', 'anchors', 'docker-default.json')
+const haveBwrap = spawnSync('bwrap', ['--version']).status === 0
+if (!haveBwrap) console.warn('export test: bwrap not installed (.ci/run installs bubblewrap); the kernel-load check through bwrap is skipped')
+
+describe.runIf(onX64)('export', () => {
+  it('--bpf writes the raw program; --json reports its instruction count', async () => {
+    const bpf = join(tmp(), 'docker.bpf')
+    const r = await runCli(['export', DOCKER_DEFAULT, '--bpf', bpf, '--json'])
+    expect(r.status).toBe(0)
+    const j = JSON.parse(r.stdout)
+    expect(j.file).toBe(bpf)
+    expect(j.arches).toEqual(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'])
+    expect(statSync(bpf).size).toBe(j.instructions * 8)
+    expect(j.unknownNames.length).toBeGreaterThanOrEqual(0)
+    // the human form says the same on stderr
+    const h = await runCli(['export', DOCKER_DEFAULT, '--bpf', bpf])
+    expect(h.stderr).toContain(`${j.instructions} BPF instructions`)
+    expect(h.stdout).toBe('')
+  })
+
+  it('--optimize builds the binary-tree form (a different program)', async () => {
+    const a = await runCli(['export', DOCKER_DEFAULT, '--bpf', join(tmp(), 'o1.bpf'), '--json'])
+    const b = await runCli(['export', DOCKER_DEFAULT, '--bpf', join(tmp(), 'o2.bpf'), '--json', '--optimize'])
+    expect(JSON.parse(a.stdout).instructions).not.toBe(JSON.parse(b.stdout).instructions)
+  })
+
+  it('--pfc prints libseccomp pseudo code naming the rules', async () => {
+    const p = writeProfile('export-pfc', {allow: ['mmap']})
+    const r = await runCli(['export', p, '--pfc'])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/^#\n# pseudo filter code start/)
+    expect(r.stdout).toMatch(/filter for syscall "getppid"/)
+    expect(r.stdout).not.toMatch(/filter for syscall "mkdir"/)
+    expect(r.stdout).toMatch(/action ERRNO\(1\);/)
+  })
+
+  it('--arch resolves the arch map for another host', async () => {
+    const r = await runCli(['export', DOCKER_DEFAULT, '--pfc', '--arch', 'aarch64', '--json'])
+    expect(r.status).toBe(0)
+    expect(JSON.parse(r.stdout).arches).toEqual(['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'])
+  })
+
+  it('needs exactly one of --bpf and --pfc', async () => {
+    const p = writeProfile('export-flags', {allow: ['mmap']})
+    expect((await runCli(['export', p])).status).toBe(2)
+    expect((await runCli(['export', p, '--pfc', '--bpf', join(tmp(), 'x.bpf')])).status).toBe(2)
+  })
+
+  it('bad input leaves an existing output untouched and writes nothing new', async () => {
+    const out = join(tmp(), 'keep.bpf')
+    writeFileSync(out, 'previous')
+    const bad = join(tmp(), 'bad-export.json')
+    writeFileSync(bad, '{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 9, "value": 1, "op": "SCMP_CMP_EQ"}]}]}')
+    const r = await runCli(['export', bad, '--bpf', out])
+    expect(r.status).not.toBe(0)
+    expect(readFileSync(out, 'utf8')).toBe('previous')
+    const fresh = join(tmp(), 'fresh.bpf')
+    expect((await runCli(['export', bad, '--bpf', fresh])).status).not.toBe(0)
+    expect(existsSync(fresh)).toBe(false)
+    expect((await runCli(['export', join(tmp(), 'missing.json'), '--bpf', fresh])).status).not.toBe(0)
+    expect(existsSync(fresh)).toBe(false)
+  })
+
+  it.runIf(haveBwrap)('the exported program loads in the kernel: bwrap --seccomp enforces it', async () => {
+    const p = writeProfile('export-bwrap', {allow: ['mmap']})
+    const bpf = join(tmp(), 'bwrap.bpf')
+    expect((await runCli(['export', p, '--bpf', bpf])).status).toBe(0)
+    const run = (cmd: string) => spawnSync('bash', ['-c', `bwrap --ro-bind / / --tmpfs /tmp --seccomp 3 3<${JSON.stringify(bpf)} -- ${cmd}`], {encoding: 'utf8'})
+    const ok = run('sh -c "echo ok"')
+    expect(ok.stdout).toBe('ok\n')
+    const denied = run('mkdir /tmp/x')
+    expect(denied.status).not.toBe(0)
+    expect(denied.stderr).toMatch(/Operation not permitted/)
+  })
+})
