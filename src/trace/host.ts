@@ -185,10 +185,13 @@ export function assertProcessesExist(pids: readonly number[]): void {
   for (const pid of pids) {
     if (!Number.isSafeInteger(pid) || pid <= 0) throw new SeccompGenError('USAGE', `--pid ${pid}: not a process id`)
     if (pid === process.pid) throw new SeccompGenError('USAGE', `--pid ${pid}: cannot trace seccomp-gen itself`)
-    try {
-      statSync(`/proc/${pid}`)
-    } catch {
-      throw new SeccompGenError('USAGE', `--pid ${pid}: no such process`)
+    const status = readText(`/proc/${pid}/status`)
+    if (status === undefined) throw new SeccompGenError('USAGE', `--pid ${pid}: no such process`)
+    // A process has one tracer at most: name the one already there (a debugger, another strace).
+    const tracer = Number(/^TracerPid:\s*(\d+)/m.exec(status)?.[1] ?? 0)
+    if (tracer !== 0) {
+      const comm = readText(`/proc/${tracer}/comm`)?.trim()
+      throw new SeccompGenError('PTRACE_DENIED', `--pid ${pid}: already traced by process ${tracer}${comm ? ` (${comm})` : ''}; a process can have only one tracer`)
     }
   }
 }

@@ -285,6 +285,20 @@ describe('record --pid attaches to a running process', () => {
     }
   })
 
+  it('--pid of a process already traced names its tracer', async () => {
+    const target = spawn('sleep', ['30'], {stdio: 'ignore'})
+    const other = spawn('strace', ['-qq', '-o', '/dev/null', '-p', String(target.pid)], {stdio: 'ignore'})
+    try {
+      await waitFor(() => /^TracerPid:\s*[1-9]/m.test(readFileSync(`/proc/${target.pid}/status`, 'utf8')), 20_000, 'the other strace to attach')
+      const r = await runCli(['record', '--pid', String(target.pid), '-o', join(tempDir(), 'x.obs.json')])
+      expect(r.status).toBe(1)
+      expect(oneError(r)).toBe(`--pid ${target.pid}: already traced by process ${other.pid} (strace); a process can have only one tracer`)
+    } finally {
+      other.kill('SIGKILL')
+      target.kill('SIGKILL')
+    }
+  })
+
   it('--pid of a process that does not exist: one line, exit 2', async () => {
     const r = await runCli(['record', '--pid', '999999999', '-o', join(tempDir(), 'x.obs.json')])
     expect(r.status).toBe(2)
