@@ -38,7 +38,7 @@ export interface CompileOptions {
   counts?: Record<string, number>
 }
 
-export type NoteKind = 'unknown-name' | 'same-as-default' | 'split-args' | 'conflict' | 'flag'
+export type NoteKind = 'unknown-name' | 'same-as-default' | 'split-args' | 'conflict' | 'multiplexed-args' | 'flag'
 
 export interface CompileNote {
   kind: NoteKind
@@ -119,6 +119,7 @@ export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): 
     let rulesAdded = 0
     const prioritized = new Set<number>()
     const unconditional = new Map<string, Map<number, string>>()
+    const multiplexedArgs = new Set<string>()
     for (const [i, rule] of (profile.syscalls ?? []).entries()) {
       const act = effectiveAction(rule.action, rule.errnoRet)
       if (act === defAct) {
@@ -142,6 +143,7 @@ export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): 
           unknown.add(name)
           continue
         }
+        if (rule.args?.length && tokens.some((t) => lookupSyscall(name, t).kind === 'multiplexed')) multiplexedArgs.add(name)
         const nr = rawSyscallNumber(name, native)
         for (const g of groups) {
           filter.addRule(act, nr, g, `syscalls[${i}] ${name}${g.length ? ` with ${g.length} argument comparison(s)` : ''}`)
@@ -162,6 +164,12 @@ export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): 
       const absent = [...unknown].filter((n) => !never.includes(n)).sort()
       if (never.length) notes.push({kind: 'unknown-name', message: `skipped ${never.length} name(s) libseccomp does not know: ${never.join(' ')}`})
       if (absent.length) notes.push({kind: 'unknown-name', message: `skipped ${absent.length} name(s) that do not exist on ${archNames}: ${absent.join(' ')}`})
+    }
+    if (multiplexedArgs.size) {
+      notes.push({
+        kind: 'multiplexed-args',
+        message: `argument checks on ${[...multiplexedArgs].sort().join(' ')} cannot see through socketcall(2)/ipc(2) on ${tokens.filter((t) => [...multiplexedArgs].some((n) => lookupSyscall(n, t).kind === 'multiplexed')).map((t) => archNameOfToken(t)).join(', ')}: there the multiplexed call is matched by its call number only`,
+      })
     }
     const conflicts = [...unconditional].filter(([, acts]) => acts.size > 1).map(([name, acts]) => ({name, actions: [...acts.values()]}))
     if (conflicts.length) {

@@ -161,6 +161,12 @@ describe.runIf(onX64)('compile rules', () => {
     expect(r.notes.map((n) => n.kind)).toContain('conflict')
   })
 
+  it('says when argument checks cannot apply through socketcall on x86', () => {
+    const p: OciSeccomp = {...base([{names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, op: 'SCMP_CMP_EQ', value: 1n}]}]), architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']}
+    expect(compileBpf(p).notes.find((n) => n.kind === 'multiplexed-args')?.message).toMatch(/socket .*x86/)
+    expect(compileBpf({...p, architectures: ['SCMP_ARCH_X86_64']}).notes.map((n) => n.kind)).not.toContain('multiplexed-args')
+  })
+
   it('drops the native arch when the profile does not list it', () => {
     const s = sim({...base([{names: ['read'], action: 'SCMP_ACT_ALLOW'}]), architectures: ['SCMP_ARCH_X86']})
     expect(s(X86, 'read')).toBe('ALLOW')
