@@ -110,12 +110,18 @@ interface ArgSlot {
   last: Uint8Array | null
 }
 
-interface Pending {
-  sys: Sys
+/** Per pid: its ABI and its pending (unfinished) call, if any. */
+interface PidState {
+  pid: number
   abi: number
-  /** argument text so far (only when sys.keepArgs) */
-  text: string | null
-  line: number
+  /** the pending call's syscall, or null */
+  psys: Sys | null
+  /** ABI the pending call entered with */
+  pabi: number
+  /** its argument text so far (only when psys.keepArgs) */
+  ptext: string | null
+  /** line number of its <unfinished ...> */
+  pline: number
 }
 
 /** Byte-keyed intern table: name bytes -> value, without building a string per lookup. */
@@ -182,15 +188,15 @@ export class Observer {
   private readonly errnames = new Interner<string>((s) => s)
   /** per ABI index: Map<Sys, Acc> */
   private readonly accs: Array<Map<Sys, Acc>> = ABIS.map(() => new Map())
-  private readonly pending = new Map<number, Pending>()
-  private readonly abiOfPid = new Map<number, number>()
+  private readonly states = new Map<number, PidState>()
+  private cur: PidState | null = null
+  private pendingCount = 0
   private readonly childAbi = new Map<number, number>()
   private readonly pids = new Set<number>()
   private readonly execs = new Set<string>()
   private readonly defaultAbi: number
   private readonly modeAbi: [Abi, Abi | undefined, Abi | undefined]
   private lastAbi: number
-  private lastPid = -2
   private carry: Buffer | null = null
   private carryLen = 0
   private overlong = false
@@ -276,12 +282,11 @@ export class Observer {
         this.line(c, 0, this.carryLen)
       }
       this.ended = true
-      const left = [...this.pending.entries()].sort((a, b) => a[1].line - b[1].line)
-      for (const [pid, p] of left) {
-        this.diag('TRACE_UNFINISHED', p.line, `${p.sys.name}(… <unfinished ...> of pid ${pid} never resumed`)
-        this.closePending(pid, p)
+      const left = [...this.states.values()].filter((ps) => ps.psys !== null).sort((a, b) => a.pline - b.pline)
+      for (const ps of left) {
+        this.diag('TRACE_UNFINISHED', ps.pline, `${ps.psys!.name}(… <unfinished ...> of pid ${ps.pid} never resumed`)
+        this.closePending(ps)
       }
-      this.pending.clear()
     }
     if (this.opts.strict && this.stats.unparsed > 0) {
       const first = this.diagnostics.find((d) => d.code === 'TRACE_UNPARSABLE')
@@ -295,19 +300,57 @@ export class Observer {
   }
 
   // ------------------------------------------------------------------------------------
+  /** The state of a pid, created on first sight (its ABI inherited, see the header). */
+  private state(pid: number): PidState {
+    const c = this.cur
+    if (c !== null && c.pid === pid) return c
+    let ps = this.states.get(pid)
+    if (ps === undefined) {
+      const abi = this.childAbi.get(pid) ?? this.lastAbi
+      this.childAbi.delete(pid)
+      ps = {pid, abi, psys: null, pabi: 0, ptext: null, pline: 0}
+      this.states.set(pid, ps)
+      if (!this.pids.has(pid)) {
+        this.pids.add(pid)
+        this.stats.processes = this.pids.size
+      }
+    }
+    this.cur = ps
+    return ps
+  }
+
+  private setPending(ps: PidState, sys: Sys, abi: number, text: string | null, line: number): void {
+    if (ps.psys === null) this.pendingCount++
+    ps.psys = sys
+    ps.pabi = abi
+    ps.ptext = text
+    ps.pline = line
+  }
+
+  /** Drop ps's pending call without counting it. */
+  private takePending(ps: PidState): void {
+    if (ps.psys === null) return
+    ps.psys = null
+    ps.ptext = null
+    this.pendingCount--
+  }
+
+  /** A pending call that will never get its return: count it; arguments as far as printed. */
+  private closePending(ps: PidState): void {
+    const sys = ps.psys
+    if (sys === null) return
+    const abi = ps.pabi
+    const text = ps.ptext
+    this.takePending(ps)
+    if (sys.valid) this.foldIncomplete(sys, abi, text)
+  }
+
   private line(b: Buffer, s: number, e: number): void {
     const lineNo = ++this.stats.lines
     const st = this.st
     this.lastBuf = b
     let kind = lexInto(b, s, e, st)
     const pid = st.pid >= 0 ? st.pid : 0
-    if (pid !== this.lastPid && kind !== KIND.BLANK && kind !== KIND.INFO && kind !== KIND.UNKNOWN) {
-      this.lastPid = pid
-      if (!this.pids.has(pid)) {
-        this.pids.add(pid)
-        this.stats.processes = this.pids.size
-      }
-    }
     switch (kind) {
       case KIND.CALL: {
         const sys = this.sysnames.getHashed(b, st.nameStart, st.nameEnd, st.nameHash)
@@ -315,86 +358,82 @@ export class Observer {
         // execve/execveat: exact argument scan (path, `<pid changed to N ...>`); inspected
         // syscalls read their arguments with argAt(), which is exact within [argsStart, argsEnd)
         if (sys.execArg >= 0 ? rescanExact(b, st) !== KIND.CALL : sys.inspect !== null && argsEndOf(b, st) < 0) { this.unparsable(b, s, e); return }
-        const abi = this.abiOf(pid)
+        const ps = this.state(pid)
+        const abi = ps.abi
         this.lastAbi = abi
-        const stale = this.pending.size === 0 ? undefined : this.pending.get(pid)
-        if (stale !== undefined) { this.pending.delete(pid); this.closePending(pid, stale) }
+        if (ps.psys !== null) this.closePending(ps)
         if (sys.inspect !== null && sys.execArg < 0) this.foldInline(sys, abi, b)
-        else this.fold(sys, abi, pid, sys.keepArgs ? b.toString('latin1', st.argsStart, st.argsEnd) : null, true)
+        else this.fold(sys, abi, sys.keepArgs ? b.toString('latin1', st.argsStart, st.argsEnd) : null, true)
         if (st.otherPid >= 0) this.rekey(pid, st.otherPid)
         return
       }
       case KIND.UNFINISHED: {
         const sys = this.sysnames.getHashed(b, st.nameStart, st.nameEnd, st.nameHash)
         if (!sys.valid && sys.name !== '???') { this.unparsable(b, s, e); return }
-        const abi = this.abiOf(pid)
+        const ps = this.state(pid)
+        const abi = ps.abi
         this.lastAbi = abi
-        const stale = this.pending.get(pid)
-        if (stale !== undefined) { this.pending.delete(pid); this.closePending(pid, stale) }
-        const p: Pending = {sys, abi, text: sys.keepArgs ? b.toString('latin1', st.argsStart, st.argsEnd) : null, line: lineNo}
-        if (st.detached) this.closePending(pid, p)
-        else this.pending.set(pid, p)
+        if (ps.psys !== null) this.closePending(ps)
+        this.setPending(ps, sys, abi, sys.keepArgs ? b.toString('latin1', st.argsStart, st.argsEnd) : null, lineNo)
+        if (st.detached) this.closePending(ps)
         return
       }
       case KIND.RESUMED: {
         const named = this.sysnames.getHashed(b, st.nameStart, st.nameEnd, st.nameHash)
-        const p = this.pending.get(pid)
-        const keep = p !== undefined ? p.sys.keepArgs || named.keepArgs : named.keepArgs
+        const ps = this.state(pid)
+        const psys = ps.psys
+        const keep = psys !== null ? psys.keepArgs || named.keepArgs : named.keepArgs
         if (keep && st.ret !== RET.NONE) {
           kind = rescanExact(b, st)
           if (kind !== KIND.RESUMED) { this.unparsable(b, s, e); return }
         }
-        if (p !== undefined && (p.sys === named || named.name === '???' || p.sys.name === '???')) {
-          const sys = p.sys.name === '???' ? named : p.sys
-          let text = sys.keepArgs && p.text !== null ? p.text + b.toString('latin1', st.argsStart, st.argsEnd) : null
+        if (psys !== null && (psys === named || named.name === '???' || psys.name === '???')) {
+          const sys = psys.name === '???' ? named : psys
+          let text = sys.keepArgs && ps.ptext !== null ? ps.ptext + b.toString('latin1', st.argsStart, st.argsEnd) : null
           if (text !== null && text.length > MAX_ARGS_TEXT) text = null // arguments lost: inspected ones become unknown
-          if (st.stillPending) { p.text = text; p.sys = sys; return }
-          this.pending.delete(pid)
+          if (st.stillPending) { ps.psys = sys; ps.ptext = text; return }
+          const abi = ps.pabi
+          this.takePending(ps)
           if (!sys.valid) return // `???` on both sides: nothing we can name
-          if (st.detached) { this.foldIncomplete(sys, p.abi, text); return }
-          this.fold(sys, p.abi, pid, text, true)
+          if (st.detached) { this.foldIncomplete(sys, abi, text); return }
+          this.fold(sys, abi, text, true)
         } else {
-          if (p !== undefined) { this.pending.delete(pid); this.closePending(pid, p) }
+          if (psys !== null) this.closePending(ps)
           this.diag('TRACE_ORPHAN_RESUMED', lineNo, b.toString('latin1', s, Math.min(e, s + 200)))
           if (!named.valid) return
-          const abi = this.abiOf(pid)
-          if (st.stillPending) {
-            this.pending.set(pid, {sys: named, abi, text: null, line: lineNo})
-            return
-          }
+          const abi = ps.abi
+          if (st.stillPending) { this.setPending(ps, named, abi, null, lineNo); return }
           // inspected positions unknown: we lack the start of the argument list
           if (st.detached || st.ret === RET.NONE) this.foldIncomplete(named, abi, null)
-          else this.fold(named, abi, pid, null, false)
+          else this.fold(named, abi, null, false)
         }
         if (st.otherPid >= 0) this.rekey(pid, st.otherPid)
         return
       }
       case KIND.EXIT: {
-        const p = this.pending.get(pid)
-        if (p !== undefined) { this.pending.delete(pid); this.closePending(pid, p) }
-        this.abiOfPid.delete(pid)
+        this.closePending(this.state(pid))
+        this.states.delete(pid)
         this.childAbi.delete(pid)
-        this.cachePid = -2
+        this.cur = null
         return
       }
       case KIND.SUPERSEDED: {
         // pid (the leader) is replaced by the thread st.otherPid that called execve
-        const p = this.pending.get(pid)
-        if (p !== undefined) { this.pending.delete(pid); this.closePending(pid, p) }
+        this.closePending(this.state(pid))
         this.rekey(st.otherPid, pid)
         return
       }
       case KIND.MODE: {
         const abi = this.modeAbi[st.mode === MODE.BITS64 ? 0 : st.mode === MODE.BITS32 ? 1 : 2]
         if (abi === undefined) { this.unparsable(b, s, e); return }
-        const target = st.otherPid
         const idx = ABIS.indexOf(abi)
-        this.abiOfPid.set(target, idx)
-        this.cachePid = -2
+        this.state(st.otherPid).abi = idx
         this.lastAbi = idx
         return
       }
       case KIND.SIGNAL:
+        this.state(pid)
+        return
       case KIND.INFO:
       case KIND.BLANK:
         return
@@ -406,37 +445,17 @@ export class Observer {
   /** Move pid `from`'s pending call and ABI to pid `to` (execve in a non-leader thread). */
   private rekey(from: number, to: number): void {
     if (from === to || from < 0) return
-    const p = this.pending.get(from)
-    if (p !== undefined) {
-      this.pending.delete(from)
-      const old = this.pending.get(to)
-      if (old !== undefined) this.closePending(to, old)
-      this.pending.set(to, p)
+    const f = this.states.get(from)
+    if (f === undefined) return
+    const t = this.state(to)
+    this.closePending(t)
+    if (f.psys !== null) {
+      this.setPending(t, f.psys, f.pabi, f.ptext, f.pline)
+      this.takePending(f)
     }
-    const a = this.abiOfPid.get(from)
-    if (a !== undefined) { this.abiOfPid.set(to, a); this.abiOfPid.delete(from) }
-    this.cachePid = -2
-  }
-
-  private abiOf(pid: number): number {
-    if (pid === this.cachePid) return this.cacheAbi
-    let a = this.abiOfPid.get(pid)
-    if (a === undefined) {
-      a = this.childAbi.get(pid) ?? this.lastAbi
-      this.childAbi.delete(pid)
-      this.abiOfPid.set(pid, a)
-    }
-    this.cachePid = pid
-    this.cacheAbi = a
-    return a
-  }
-  private cachePid = -2
-  private cacheAbi = 0
-
-  /** A call that will never get its return: count it; arguments as far as printed. */
-  private closePending(_pid: number, p: Pending): void {
-    if (!p.sys.valid) return
-    this.foldIncomplete(p.sys, p.abi, p.text)
+    t.abi = f.abi
+    this.states.delete(from)
+    this.cur = null
   }
 
   private foldIncomplete(sys: Sys, abi: number, text: string | null): void {
@@ -447,7 +466,7 @@ export class Observer {
   }
 
   /** Count one finished call; the return value is in this.st. */
-  private fold(sys: Sys, abi: number, pid: number, text: string | null, argsKnown: boolean, skipArgs = false): void {
+  private fold(sys: Sys, abi: number, text: string | null, argsKnown: boolean, skipArgs = false): void {
     const st = this.st
     const acc = this.acc(sys, abi)
     acc.count++
@@ -464,16 +483,15 @@ export class Observer {
       const path = decodeCString(splitArgs(text, sys.execArg + 1)[sys.execArg] ?? '')
       if (path !== undefined && path !== '') this.execs.add(path)
     }
-    if (sys.forks && st.ret === RET.VALUE && st.retNum > 0 && !this.abiOfPid.has(st.retNum)) {
+    if (sys.forks && st.ret === RET.VALUE && st.retNum > 0 && !this.states.has(st.retNum)) {
       this.childAbi.set(st.retNum, abi)
     }
-    void pid
   }
 
   /** A complete one-line call of an inspected syscall: read the arguments from the bytes. */
   private foldInline(sys: Sys, abi: number, b: Buffer): void {
     const st = this.st
-    this.fold(sys, abi, -1, null, false, true)
+    this.fold(sys, abi, null, false, true)
     const acc = sys.accs[abi]!
     if (acc.args === null) this.initArgs(acc, sys)
     const inspect = sys.inspect!
