@@ -24,7 +24,7 @@ describe('fixtures', () => {
     expect(fixtures.length).toBeGreaterThan(0)
   })
 
-  it.each(fixtures)('%s: valid, runtime-spec clean, allows what was recorded, tight', async (f) => {
+  it.each(fixtures)('%s: valid, runtime-spec clean, allows what was recorded (safe and strict), tight', async (f) => {
     const file = join(dir, f)
     const {observation} = await readInput(file)
     const r = await buildProfile({inputs: [file]})
@@ -38,7 +38,9 @@ describe('fixtures', () => {
 
     // every recorded syscall, on the ABI it was recorded on, with the recorded argument values
     const host = findArch(observation.host.machine)?.token ?? 'SCMP_ARCH_X86_64'
-    const ev = evaluator(r.profile, {host, caps: ['CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_SYS_CHROOT', 'CAP_SYS_NICE']})
+    const caps = ['CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_SYS_CHROOT', 'CAP_SYS_NICE']
+    const strict = await buildProfile({inputs: [file], args: 'strict', runtime: 'none'})
+    const evs = [evaluator(r.profile, {host, caps}), evaluator(strict.profile, {host, caps})]
     const recorded = new Set<string>()
     for (const [abi, a] of Object.entries(observation.abis)) {
       for (const [name, s] of Object.entries(a!.syscalls)) {
@@ -48,7 +50,7 @@ describe('fixtures', () => {
         const tries: bigint[][] = [[]]
         for (const [k, x] of inspected) for (const val of x.values) { const args: bigint[] = []; args[Number(k)] = BigInt(val); tries.push(args.map((y) => y ?? 0n)) }
         for (const args of inspected.length ? tries.slice(1) : tries) {
-          expect(ev(abi, name, args).action, `${abi} ${name}(${args.join(',')})`).toBe('SCMP_ACT_ALLOW')
+          for (const ev of evs) expect(ev(abi, name, args).action, `${abi} ${name}(${args.join(',')})`).toBe('SCMP_ACT_ALLOW')
         }
       }
     }

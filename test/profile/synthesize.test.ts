@@ -179,6 +179,12 @@ describe('synthesis rules (evaluated, not compared as text)', () => {
     expect(r.diagnostics.some((d) => d.startsWith('mmap:'))).toBe(true)
   })
 
+  it('socket family rules on an x86 (socketcall) ABI come with a diagnostic', () => {
+    const r = synth(obs({x86: {socket: {count: 1, args: {0: ['0x2']}}}}))
+    expect(r.diagnostics.some((d) => d.startsWith('socket:') && d.includes('socketcall'))).toBe(true)
+    expect(synth(obs({x86_64: {socket: {count: 1, args: {0: ['0x2']}}}})).diagnostics).toEqual([])
+  })
+
   it('unknown argument values disable the rule instead of guessing', () => {
     const o = obs({x86_64: {socket: {count: 2, args: {0: {values: ['0x2'], unknown: true}}}}})
     expect(evaluator(synth(o, {runtimes: []}).profile, {host: 'x86_64'})('x86_64', 'socket', [10]).action).toBe('SCMP_ACT_ALLOW')
