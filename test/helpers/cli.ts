@@ -98,7 +98,8 @@ export function cliError(r: CliResult): {message: string; count: number} | undef
   if (starts.length === 0) return undefined
   const parts: string[] = []
   for (let i = starts[0]; i < lines.length && /^\s*›/.test(lines[i]); i++) {
-    parts.push(lines[i].replace(/^\s*›\s+(Error: )?/, ''))
+    // strip only the prefix: a space the wrap moved to the start of a line is part of the text
+    parts.push(lines[i].replace(/^\s*› {3}(Error: )?/, ''))
   }
   return {message: parts.join('').replace(/\s+/g, ' ').trim(), count: starts.length}
 }

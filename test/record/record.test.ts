@@ -194,6 +194,38 @@ describe('record runs a command under strace', () => {
   })
 })
 
+describe('record with lines it cannot parse', () => {
+  // strace never writes such lines on this machine, so a wrapper runs the real strace and then
+  // appends one line that no strace writes to the same -o target (the FIFO).
+  function wrapper(dir: string): string {
+    const real = spawnSync('sh', ['-c', 'command -v strace'], {encoding: 'utf8'}).stdout.trim()
+    const w = join(dir, 'strace-plus-garbage')
+    writeFileSync(w, `#!/bin/sh\nout=; prev=\nfor a; do [ "$prev" = -o ] && out=$a; prev=$a; done\n${real} "$@"; rc=$?\n` +
+      `[ -n "$out" ] && [ "$out" != /dev/null ] && printf 'this is not strace output\\n' >> "$out"\nexit $rc\n`)
+    chmodSync(w, 0o755)
+    return w
+  }
+
+  it('counts them and names their line numbers in the summary; the observation is written', async () => {
+    const cwd = tempDir()
+    const r = await runCli(['record', '--raw-log', 'g.strace', '-o', 'g.obs.json', '--', 'true'], {cwd, env: {SECCOMP_GEN_STRACE: wrapper(cwd)}})
+    expect(r.status).toBe(0)
+    const raw = readFileSync(join(cwd, 'g.strace'), 'utf8').split('\n').filter((l) => l !== '')
+    expect(raw.at(-1)).toBe('this is not strace output')
+    expect(r.stderrLines.at(-1)).toMatch(new RegExp(`; 1 unparsed line \\(line ${raw.length}\\)$`))
+    expect(load(join(cwd, 'g.obs.json')).stats.unparsed).toBe(1)
+  })
+
+  it('--strict makes them an error: nothing written but the raw log', async () => {
+    const cwd = tempDir()
+    const r = await runCli(['record', '--strict', '--raw-log', 'g.strace', '-o', 'g.obs.json', '--', 'true'], {cwd, env: {SECCOMP_GEN_STRACE: wrapper(cwd)}})
+    expect(r.status).toBe(1)
+    expect(oneError(r)).toMatch(/1 strace line\(s\) could not be parsed; first at line \d+: this is not strace output/)
+    expect(existsSync(join(cwd, 'g.obs.json'))).toBe(false)
+    expect(existsSync(join(cwd, 'g.strace'))).toBe(true)
+  })
+})
+
 describe('record reports bad input in one line, before running anything', () => {
   it('command not found: exit 127, one line, no output file', async () => {
     const cwd = tempDir()
