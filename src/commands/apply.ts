@@ -1,7 +1,6 @@
 import {Args, Command, Flags} from '@oclif/core'
 import {describeError} from '../errors.js'
 import {findCommand, parseCaps, prepareFilter, runUnderFilter} from '../enforce/apply.js'
-import {applyToBundle} from '../profile/bundle.js'
 
 export default class Apply extends Command {
   static summary = 'Run a command under a seccomp profile (libseccomp), or write the profile into an OCI bundle.'
@@ -31,9 +30,9 @@ dropped, atomic replace); --dry-run shows the change without writing.`
   }
 
   static flags = {
-    caps: Flags.string({description: 'capabilities the container has, comma-separated (default: Docker\'s default set)'}),
-    optimize: Flags.boolean({description: 'binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2)', default: false}),
-    'allow-unknown': Flags.boolean({description: 'skip names that do not exist for the arch (as runc does) instead of failing', default: false}),
+    caps: Flags.string({description: 'capabilities the container has, comma-separated (default: Docker\'s default set)', exclusive: ['bundle']}),
+    optimize: Flags.boolean({description: 'binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2)', exclusive: ['bundle']}),
+    'allow-unknown': Flags.boolean({description: 'skip names that do not exist for the arch (as runc does) instead of failing', exclusive: ['bundle']}),
     verbose: Flags.boolean({char: 'v', description: 'print compile notes (skipped rules, instruction count) on stderr', default: false}),
     bundle: Flags.string({description: "write the profile into this OCI bundle's config.json instead of running a command"}),
     'dry-run': Flags.boolean({description: 'with --bundle: show what would change, write nothing', dependsOn: ['bundle']}),
@@ -71,6 +70,7 @@ dropped, atomic replace); --dry-run shows the change without writing.`
     try {
       if (flags.bundle !== undefined) {
         if (cmd.length) this.error('--bundle writes a bundle; it takes no CMD', {exit: 2})
+        const {applyToBundle} = await import('../profile/bundle.js')
         const r = await applyToBundle(args.profile, flags.bundle, {dryRun: flags['dry-run']})
         if (r.diff) this.log(r.diff)
         this.logToStderr(r.summary)
@@ -78,7 +78,7 @@ dropped, atomic replace); --dry-run shows the change without writing.`
       }
       if (cmd.length === 0) this.error('no CMD given: seccomp-gen apply PROFILE [--] CMD [ARGS…] (or --bundle DIR)', {exit: 2})
 
-      const prep = prepareFilter(args.profile, {caps: parseCaps(flags.caps), optimize: flags.optimize, allowUnknown: flags['allow-unknown']})
+      const prep = prepareFilter(args.profile, {caps: parseCaps(flags.caps), optimize: flags.optimize ?? false, allowUnknown: flags['allow-unknown'] ?? false})
       for (const w of prep.warnings) this.logToStderr(`seccomp-gen: warning: ${w}`)
       if (flags.verbose) {
         this.logToStderr(`seccomp-gen: ${prep.instructions} BPF instructions for ${prep.arches.join(', ')}`)
