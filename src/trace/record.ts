@@ -145,9 +145,10 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     command = opts.pids!.length === 1 ? cmdlineOf(opts.pids![0]) : opts.pids!.map((p) => `pid:${p}=${cmdlineOf(p).join(' ')}`)
   } else {
     const argv = opts.command!
-    const resolved = resolveCommand(argv[0])
-    // strace searches PATH the same way; give it the resolved path so both agree.
-    target = {kind: 'run', argv: [resolved, ...argv.slice(1)]}
+    // Checked here so "not found" is ours (exit 127) before anything runs. strace is still given
+    // the name as typed: it searches PATH the same way, and the program keeps its argv[0].
+    resolveCommand(argv[0])
+    target = {kind: 'run', argv}
     command = argv
   }
   const {version} = probeStrace(strace)

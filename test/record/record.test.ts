@@ -97,9 +97,9 @@ describe('record runs a command under strace', () => {
 
   it("leaves the command's stdio alone and passes its exit code on (exit 3)", async () => {
     const cwd = tempDir()
-    const r = await runCli(['record', '-o', 'e.obs.json', '--', 'sh', '-c', 'echo to-stdout; echo to-stderr >&2; read x; echo "got $x"; exit 3'], {cwd, input: 'typed\n'})
+    const r = await runCli(['record', '-o', 'e.obs.json', '--', 'sh', '-c', 'echo to-stdout "$0"; echo to-stderr >&2; read x; echo "got $x"; exit 3'], {cwd, input: 'typed\n'})
     expect(r.status).toBe(3)
-    expect(r.stdout).toBe('to-stdout\ngot typed\n')
+    expect(r.stdout).toBe('to-stdout sh\ngot typed\n') // argv[0] as typed, not the PATH-resolved path
     expect(r.stderrLines[0]).toBe('to-stderr')
     expect(r.stderrLines.at(-1)).toMatch(/; command exited with 3$/)
     expect(syscalls(load(join(cwd, 'e.obs.json'))).exit_group?.count).toBeGreaterThanOrEqual(1)
