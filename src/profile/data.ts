@@ -20,11 +20,14 @@ export type ArgRule =
 
 export interface Clone3Rule {level: ArgsLevel; errno: string; unlessCaps: string[]; reason: string}
 
+export interface SyscallClass {syscalls: string[]; risk: string}
+
 export interface RuleData {
   always: AlwaysAllowed[]
   enosys: {errno: string; syscalls: EnosysFallback[]}
   caps: {defaultCaps: string[]; syscalls: Record<string, CapGate>}
   args: {levels: Record<ArgsLevel, string>; syscalls: Record<string, ArgRule>; clone3: Clone3Rule}
+  classes: Record<string, SyscallClass>
 }
 
 let cached: RuleData | undefined
@@ -38,6 +41,7 @@ export function ruleData(): RuleData {
     enosys: read<RuleData['enosys']>('enosys-fallbacks.json'),
     caps: read<RuleData['caps']>('capabilities.json'),
     args: read<RuleData['args']>('arg-rules.json'),
+    classes: read<{classes: Record<string, SyscallClass>}>('syscall-classes.json').classes,
   }
   return cached
 }
@@ -49,4 +53,10 @@ export function levelAtLeast(have: ArgsLevel, need: ArgsLevel): boolean {
 /** Docker's default capability set (profiles/capabilities.json defaultCaps). */
 export function defaultCaps(): string[] {
   return [...ruleData().caps.defaultCaps]
+}
+
+/** syscall name -> its risk class and reason (profiles/syscall-classes.json). */
+export function riskOf(name: string): {cls: string; risk: string} | undefined {
+  for (const [cls, c] of Object.entries(ruleData().classes)) if (c.syscalls.includes(name)) return {cls, risk: c.risk}
+  return undefined
 }

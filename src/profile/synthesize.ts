@@ -9,7 +9,7 @@ import {SeccompGenError} from '../errors.js'
 import type {Observation, SyscallObservation} from '../trace/observation.js'
 import {lookupSyscall, syscallName} from '../../native/libseccomp.js'
 import {archTable, findArch} from './arches.js'
-import {type ArgsLevel, type ArgRule, levelAtLeast, ruleData} from './data.js'
+import {type ArgsLevel, type ArgRule, levelAtLeast, riskOf, ruleData} from './data.js'
 import {errnoName, errnoNumber} from './errno.js'
 import {type RuntimeLayer, runtimeSyscalls} from './layers.js'
 import type {DockerProfile, SeccompAction, SeccompArg, SyscallRule} from './types.js'
@@ -196,6 +196,8 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
       if (made) { drafts.push(...made); continue }
     }
     drafts.push({name, action: 'SCMP_ACT_ALLOW', kind: 'observed', why: counted(name)})
+    const risk = riskOf(name)
+    if (risk) diagnostics.push(`${name} was recorded and is allowed with any arguments; it is risky (${risk.cls}): ${risk.risk}`)
   }
 
   // clone3 answered ENOSYS: glibc then creates the thread or process with clone(2), which the

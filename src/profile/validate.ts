@@ -8,6 +8,7 @@ import {lookupSyscall} from '../../native/libseccomp.js'
 import type {Observation} from '../trace/observation.js'
 import {archTable, findArch} from './arches.js'
 import {evaluate} from './evaluate.js'
+import {riskOf} from './data.js'
 import {parseJson64} from './json64.js'
 import {profileFromJson} from './load.js'
 import {schemaProblems} from './schema.js'
@@ -22,6 +23,7 @@ export type WarningCode =
   | 'RULE_EQUALS_DEFAULT'
   | 'SINGULAR_NAME'
   | 'REPEATED_ARG'
+  | 'RISKY_SYSCALL'
 
 export interface Finding {pointer: string; message: string}
 export interface Warning extends Finding {code: WarningCode}
@@ -104,6 +106,16 @@ function lint(p: DockerProfile, raw: {syscalls?: Array<Record<string, unknown>> 
       w.push({code: 'SINGULAR_NAME', pointer: `/syscalls/${i}/name`, message: 'the singular "name" form is Moby-only: plain OCI consumers (containerd/ctr) match nothing with it; use "names"'})
     }
   })
+  // Risky syscalls allowed with no argument rule and no capability gate.
+  const risky = new Map<string, number>()
+  rules.forEach((r, i) => {
+    if (r.action !== 'SCMP_ACT_ALLOW' || r.args?.length || r.includes?.caps?.length || r.excludes?.caps?.length) return
+    for (const n of r.names) if (riskOf(n) && !risky.has(n)) risky.set(n, i)
+  })
+  for (const [n, i] of [...risky].sort()) {
+    const k = riskOf(n)!
+    w.push({code: 'RISKY_SYSCALL', pointer: `/syscalls/${i}/names`, message: `${n} (${k.cls}) is allowed without an argument rule or capability gate: ${k.risk}`})
+  }
   // Names libseccomp does not know on any arch it supports (arch-specific names such as
   // arm_fadvise64_64 in a multi-arch profile are fine: runtimes skip them where absent).
   const tokens = supportedArches()

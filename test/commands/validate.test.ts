@@ -21,7 +21,14 @@ describe('validate (library)', () => {
     const r = validateProfileFile(join(anchors, f))
     expect(r.errors).toEqual([])
     expect(r.valid).toBe(true)
-    expect(r.warnings.filter((w) => w.code !== 'UNKNOWN_SYSCALL')).toEqual([])
+    expect(r.warnings.filter((w) => w.code !== 'UNKNOWN_SYSCALL' && w.code !== 'RISKY_SYSCALL')).toEqual([])
+  })
+
+  it('RISKY_SYSCALL: podman allows unshare and mount outright; Docker gates them on CAP_SYS_ADMIN', () => {
+    const risky = (f: string) => validateProfileFile(join(anchors, f)).warnings.filter((w) => w.code === 'RISKY_SYSCALL').map((w) => w.message.split(' ')[0])
+    expect(risky('podman-default.json')).toEqual(expect.arrayContaining(['unshare', 'mount']))
+    expect(risky('docker-default.json')).not.toContain('mount')
+    expect(risky('docker-default.json')).not.toContain('unshare')
   })
 
   it('Docker default: the names this libseccomp does not know are warned about', () => {
@@ -43,6 +50,7 @@ describe('validate (library)', () => {
     ['REPEATED_ARG', base([...good, {names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: 1, op: 'SCMP_CMP_EQ'}, {index: 0, value: 2, op: 'SCMP_CMP_EQ'}]}])],
     ['SINGULAR_NAME', base([...good, {name: 'write', action: 'SCMP_ACT_ALLOW'}])],
     ['UNKNOWN_SYSCALL', base([...good, {names: ['pread'], action: 'SCMP_ACT_ALLOW'}])],
+    ['RISKY_SYSCALL', base([...good, {names: ['userfaultfd'], action: 'SCMP_ACT_ALLOW'}])],
   ])('warns %s', (code, data) => {
     expect(codes(data)).toContain(code)
   })
