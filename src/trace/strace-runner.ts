@@ -203,6 +203,11 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
   const args = opts.target.kind === 'run' ? straceRunArgs(path, opts.target.argv) : straceAttachArgs(path, opts.target.pids)
 
   return new Promise<StraceRunResult>((resolve, reject) => {
+    const signals: NodeJS.Signals[] = []
+    let exited: {code: number | null; signal: NodeJS.Signals | null} | undefined
+    let ended = false
+    let failed: Error | undefined
+    let stderrText = ''
     const reader = new FifoReader(
       readFd,
       (chunk) => {
@@ -219,11 +224,6 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
         finish()
       },
     )
-    const signals: NodeJS.Signals[] = []
-    let exited: {code: number | null; signal: NodeJS.Signals | null} | undefined
-    let ended = false
-    let failed: Error | undefined
-    let stderrText = ''
 
     const child = spawn(opts.strace, args, {
       stdio: attach ? ['ignore', 'inherit', 'pipe'] : ['inherit', 'inherit', 'inherit'],
@@ -277,7 +277,6 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
         }
       })
     }
-
 
     child.on('error', (err: NodeJS.ErrnoException) => {
       failed ??= new SeccompGenError('STRACE_MISSING', `cannot run ${opts.strace}: ${err.code ?? err.message}`)
