@@ -64,6 +64,22 @@ describe('fixtures', () => {
     for (const n of allowedNames(r.profile)) expect(recorded.has(n) || documented.has(n), n).toBe(true)
   })
 
+  it('adding a recording never removes a syscall (every pair of fixtures)', async () => {
+    const files = fixtures.map((f) => join(dir, f))
+    const alone = new Map<string, string[]>()
+    for (const f of files) alone.set(f, allowedNames((await buildProfile({inputs: [f]})).profile))
+    let pairs = 0
+    for (const a of files) {
+      for (const b of files) {
+        if (a >= b) continue
+        const both = new Set(allowedNames((await buildProfile({inputs: [a, b]})).profile))
+        for (const n of [...alone.get(a)!, ...alone.get(b)!]) expect(both.has(n), `${n} from ${a} + ${b}`).toBe(true)
+        pairs++
+      }
+    }
+    expect(pairs).toBe((files.length * (files.length - 1)) / 2)
+  })
+
   it(`golden: ${GOLDEN} builds to the pinned bytes`, async () => {
     const file = join(dir, GOLDEN)
     if (!existsSync(file)) throw new Error(`fixture ${GOLDEN} is missing`)
