@@ -369,6 +369,7 @@ export function rescanExact(b: Uint8Array, st: LexState): Kind {
 function backOverParens(b: Uint8Array, s: number, j: number): number {
   let depth = 0
   for (let k = j - 1; k >= s; k--) {
+    if (CLS[b[k]!] === 0) continue
     const c = b[k]!
     if (c === 0x29 || c === 0x5d || c === 0x7d) depth++
     else if (c === 0x28 || c === 0x5b || c === 0x7b) { if (--depth === 0) return k }
@@ -452,7 +453,12 @@ export function lexInto(b: Uint8Array, s: number, e: number, st: LexState): Kind
     }
   } else if (isDigit(b[i]!)) {
     let j = i
-    while (j < e && isDigit(b[j]!)) j++
+    let p = 0
+    for (; j < e; j++) {
+      const d = b[j]! - 0x30
+      if (d < 0 || d > 9) break
+      p = p * 10 + d
+    }
     // -Y: PID<comm>
     let k = j
     if (k < e && b[k] === 0x3c) {
@@ -460,7 +466,6 @@ export function lexInto(b: Uint8Array, s: number, e: number, st: LexState): Kind
       k++
     }
     if (k < e && b[k] === SP && j - i <= 7) {
-      const p = decimal(b, i, e)
       if (p <= 4194304) {
         // pid_max limit; a bigger bare number is a `-ttt`-style seconds timestamp
         st.pid = p

@@ -91,6 +91,8 @@ interface Sys {
   valid: boolean
   /** sigreturn: its "return value" is the interrupted code's register, not an error of its own */
   noErrors: boolean
+  /** no inspected arguments, not exec, not fork: only counts and errors */
+  plain: boolean
   /** accumulator per ABI index (fast path; the same objects as Observer.accs) */
   accs: Array<Acc | undefined>
 }
@@ -106,8 +108,8 @@ interface Acc {
 interface ArgSlot {
   values: Set<string>
   unknown: boolean
-  /** bytes of the last printed value (foldInline skips a repeat) */
-  last: Uint8Array | null
+  /** bytes of the first printed values (foldInline skips a repeat) */
+  seen: Uint8Array[]
 }
 
 /** Per pid: its ABI and its pending (unfinished) call, if any. */
@@ -185,7 +187,8 @@ export class Observer {
   private readonly resolver = new ValueResolver()
   private readonly inspected = inspectedArgs()
   private readonly sysnames: Interner<Sys>
-  private readonly errnames = new Interner<string>((s) => s)
+  /** errno name bytes -> the name, or null when it is not an errno name */
+  private readonly errnames = new Interner<string | null>((s) => (VALID_ERRNO.test(s) ? s : null))
   /** per ABI index: Map<Sys, Acc> */
   private readonly accs: Array<Map<Sys, Acc>> = ABIS.map(() => new Map())
   private readonly states = new Map<number, PidState>()
@@ -211,7 +214,8 @@ export class Observer {
     this.sysnames = new Interner<Sys>((name) => {
       const inspect = this.inspected.get(name) ?? null
       const execArg = EXEC_PATH_ARG[name] ?? -1
-      return {name, inspect, labels: (inspect ?? []).map(([, l]) => Buffer.from(l, 'latin1')), execArg, forks: FORKS.has(name), keepArgs: inspect !== null || execArg >= 0, valid: VALID_NAME.test(name), noErrors: NO_ERRORS.has(name), accs: ABIS.map(() => undefined)}
+      const forks = FORKS.has(name)
+      return {name, inspect, plain: inspect === null && execArg < 0 && !forks, labels: (inspect ?? []).map(([, l]) => Buffer.from(l, 'latin1')), execArg, forks, keepArgs: inspect !== null || execArg >= 0, valid: VALID_NAME.test(name), noErrors: NO_ERRORS.has(name), accs: ABIS.map(() => undefined)}
     })
   }
 
@@ -357,13 +361,24 @@ export class Observer {
         if (!sys.valid) { this.unparsable(b, s, e); return }
         // execve/execveat: exact argument scan (path, `<pid changed to N ...>`); inspected
         // syscalls read their arguments with argAt(), which is exact within [argsStart, argsEnd)
-        if (sys.execArg >= 0 ? rescanExact(b, st) !== KIND.CALL : sys.inspect !== null && argsEndOf(b, st) < 0) { this.unparsable(b, s, e); return }
+        // (only a successful exec needs its path; `<pid changed to N ...>` only appears on one)
+        const execOk = sys.execArg >= 0 && st.ret === RET.VALUE && st.retNum === 0
+        if (execOk ? rescanExact(b, st) !== KIND.CALL : sys.inspect !== null && argsEndOf(b, st) < 0) { this.unparsable(b, s, e); return }
         const ps = this.state(pid)
         const abi = ps.abi
         this.lastAbi = abi
         if (ps.psys !== null) this.closePending(ps)
+        if (sys.plain && st.ret !== RET.ERROR) {
+          // the common case: nothing to record but the count
+          const acc = sys.accs[abi]
+          if (acc !== undefined) {
+            acc.count++
+            this.stats.calls++
+            return
+          }
+        }
         if (sys.inspect !== null && sys.execArg < 0) this.foldInline(sys, abi, b)
-        else this.fold(sys, abi, sys.keepArgs ? b.toString('latin1', st.argsStart, st.argsEnd) : null, true)
+        else this.fold(sys, abi, execOk ? b.toString('latin1', st.argsStart, st.argsEnd) : null, true)
         if (st.otherPid >= 0) this.rekey(pid, st.otherPid)
         return
       }
@@ -473,7 +488,7 @@ export class Observer {
     this.stats.calls++
     if (st.ret === RET.ERROR && !st.injected && !sys.noErrors) {
       const name = this.errnames.get(this.buf(), st.errStart, st.errEnd)
-      if (VALID_ERRNO.test(name)) {
+      if (name !== null) {
         if (acc.errors === null) acc.errors = new Map()
         acc.errors.set(name, (acc.errors.get(name) ?? 0) + 1)
       }
@@ -501,14 +516,18 @@ export class Observer {
       const a = lex.argAt(b, st.argsStart, st.argsEnd, inspect[k]![0], sys.labels[k]!)
       if (a < 0) { slot.unknown = true; continue }
       const ae = lex.argEnd
-      // the same text as last time for this argument: already recorded
-      const last = slot.last
-      if (last !== null && last.length === ae - a) {
-        let same = true
-        for (let x = 0; x < last.length; x++) if (last[x] !== b[a + x]) { same = false; break }
-        if (same) continue
+      // a text already seen for this argument (the first few kept): already recorded
+      const seen = slot.seen
+      const len = ae - a
+      let hit = false
+      for (let q = 0; q < seen.length && !hit; q++) {
+        const key = seen[q]!
+        if (key.length !== len) continue
+        hit = true
+        for (let x = 0; x < len; x++) if (key[x] !== b[a + x]) { hit = false; break }
       }
-      slot.last = ae - a <= 64 ? Uint8Array.prototype.slice.call(b, a, ae) : null
+      if (hit) continue
+      if (seen.length < 8 && len <= 64) seen.push(Uint8Array.prototype.slice.call(b, a, ae))
       const hex = this.valueOf(b, a, ae)
       if (hex === null) slot.unknown = true
       else slot.values.add(hex)
@@ -525,7 +544,7 @@ export class Observer {
     acc.args = new Map()
     acc.slots = []
     for (const [idx] of sys.inspect!) {
-      const slot: ArgSlot = {values: new Set(), unknown: false, last: null}
+      const slot: ArgSlot = {values: new Set(), unknown: false, seen: []}
       acc.args.set(idx, slot)
       acc.slots.push(slot)
     }
