@@ -15,7 +15,7 @@ export interface CapGate {caps: string[]; why: string}
 
 export type ArgRule =
   | {kind: 'eq-set'; arg: number; what: string; width?: 32 | 64; level: ArgsLevel; maxValues: number; caps?: string[]; note?: string}
-  | {kind: 'ns-flags'; arg: number; what: string; mask: string; maskNames: string; level: ArgsLevel; capsForNamespaces: string[]; note?: string}
+  | {kind: 'ns-flags'; arg: number; what: string; mask: string; maskNames: string; level: ArgsLevel; capsForNamespaces: string[]; unsupportedAbis?: string[]; note?: string}
   | {kind: 'w-xor-x'; arg: number; what: string; write: string; exec: string; level: ArgsLevel; note?: string}
 
 export interface Clone3Rule {level: ArgsLevel; errno: string; unlessCaps: string[]; reason: string}

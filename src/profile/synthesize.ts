@@ -275,6 +275,11 @@ function argDrafts(name: string, m: Merged, rule: ArgRule, diagnostics: string[]
     diagnostics.push(`${name}: some ${rule.what} values could not be read from the trace; allowed with any arguments`)
     return null
   }
+  const odd = 'unsupportedAbis' in rule ? (rule.unsupportedAbis ?? []).filter((a) => m.abis.has(a)) : []
+  if (odd.length) {
+    diagnostics.push(`${name}: recorded on ${odd.join(', ')}, where its ${rule.what} is not argument ${rule.arg}; allowed with any arguments`)
+    return null
+  }
   const values = [...slot.values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
   const base = `${name} ×${m.count}`
   if ((name === 'socket' || name === 'socketpair') && abis.has('x86')) {

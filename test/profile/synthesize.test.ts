@@ -185,6 +185,13 @@ describe('synthesis rules (evaluated, not compared as text)', () => {
     expect(synth(obs({x86_64: {socket: {count: 1, args: {0: ['0x2']}}}})).diagnostics).toEqual([])
   })
 
+  it('clone recorded on s390x (flags are argument 1 there) is allowed whole, with a diagnostic', () => {
+    const r = synth(obs({s390x: {clone: {count: 1, args: {0: ['0x3ffe0000']}}, read: 1}}), {runtimes: []})
+    expect(r.profile.architectures).toEqual(['SCMP_ARCH_S390X'])
+    expect(evaluator(r.profile, {host: 's390x'})('s390x', 'clone', [0, NS_NET]).action).toBe('SCMP_ACT_ALLOW')
+    expect(r.diagnostics.some((d) => d.startsWith('clone:') && d.includes('s390x'))).toBe(true)
+  })
+
   it('unknown argument values disable the rule instead of guessing', () => {
     const o = obs({x86_64: {socket: {count: 2, args: {0: {values: ['0x2'], unknown: true}}}}})
     expect(evaluator(synth(o, {runtimes: []}).profile, {host: 'x86_64'})('x86_64', 'socket', [10]).action).toBe('SCMP_ACT_ALLOW')
