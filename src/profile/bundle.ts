@@ -41,18 +41,18 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const OTHER_PLATFORMS = ['windows', 'solaris', 'vm', 'freebsd', 'zos']
 
 export async function applyToBundle(profilePath: string, bundleDir: string, opts: ApplyToBundleOptions): Promise<ApplyToBundleResult> {
+  const where = join(bundleDir, 'config.json')
   const {configPath, text, config, mode, uid, gid} = readBundleConfig(bundleDir)
   const linux = config.linux
-  if (linux !== undefined && !isObject(linux)) bundleError(configPath, '/linux must be an object')
+  if (linux !== undefined && !isObject(linux)) bundleError(where, '/linux must be an object')
 
-  const bounding = boundingCaps(config, configPath)
+  const bounding = boundingCaps(config, where)
   const profile = loadProfile(profilePath)
   const seccomp = toOci(profile, {caps: bounding, arch: opts.arch})
   checkSeccomp(seccomp, profilePath)
 
   const before = isObject(linux) && isObject(linux.seccomp) ? (linux.seccomp as Json) : undefined
   const changed = before === undefined || stringifyJson64(before) !== stringifyJson64(seccomp)
-  const where = join(bundleDir, 'config.json')
   const diff = opts.dryRun ? seccompDiff(before, seccomp, where) : undefined
   const shape = describe(seccomp)
 
