@@ -60,10 +60,17 @@ describe('loadProfile', () => {
     expect(invalid({defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: -1, op: 'SCMP_CMP_EQ'}]}]}).code).toBe('PROFILE_INVALID')
   })
 
-  it('malformed JSON and unreadable files fail with one line', () => {
-    expect(() => loadProfile(file('bad.json', '{"defaultAction": '))).toThrow(SeccompGenError)
-    try { loadProfile(file('bad2.json', '{"defaultAction": ')) } catch (e) { expect((e as SeccompGenError).code).toBe('PROFILE_INVALID') }
-    try { loadProfile(join(tmp, 'missing.json')) } catch (e) { expect((e as SeccompGenError).code).toBe('IO') }
+  it.each([
+    ['malformed JSON', () => file('bad.json', '{"defaultAction": '), 'PROFILE_INVALID'],
+    ['trailing garbage', () => file('bad2.json', '{"defaultAction": "SCMP_ACT_ERRNO"} x'), 'PROFILE_INVALID'],
+    ['a missing file', () => join(tmp, 'missing.json'), 'IO'],
+    ['a directory', () => tmp, 'IO'],
+  ])('%s fails with %s and one line', (_what, make, code) => {
+    let err: SeccompGenError | undefined
+    try { loadProfile(make()) } catch (e) { err = e as SeccompGenError }
+    expect(err).toBeInstanceOf(SeccompGenError)
+    expect(err!.code).toBe(code)
+    expect(err!.message).not.toContain('\n')
   })
 
   it('u64 values and masks survive read -> resolve -> write exactly', () => {
