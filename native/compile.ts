@@ -91,9 +91,11 @@ export function loadFlagsOf(flags: readonly string[] | undefined): number {
   return bits
 }
 
-function priorityOf(count: number): number {
-  // log scale: 1 call → 8, 1k calls → 80, 1M → 160, capped at 255
-  return Math.min(255, Math.round(Math.log2(count + 1) * 8))
+/** seccomp_syscall_priority values from counts: the most frequent 255, the next 254, … (ties equal). */
+export function prioritiesOf(counts: Record<string, number>): Map<string, number> {
+  const distinct = [...new Set(Object.values(counts).filter((c) => c > 0))].sort((a, b) => b - a)
+  const rank = new Map(distinct.map((c, i) => [c, Math.max(1, 255 - i)]))
+  return new Map(Object.entries(counts).filter(([, c]) => c > 0).map(([n, c]) => [n, rank.get(c)!]))
 }
 
 /** Build a libseccomp filter from a resolved profile. The caller must release() it. */
@@ -118,6 +120,7 @@ export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): 
     let split = 0
     let rulesAdded = 0
     const prioritized = new Set<number>()
+    const priorities = prioritiesOf(opts.counts ?? {})
     const unconditional = new Map<string, Map<number, string>>()
     const multiplexedArgs = new Set<string>()
     for (const [i, rule] of (profile.syscalls ?? []).entries()) {
@@ -149,9 +152,9 @@ export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): 
           filter.addRule(act, nr, g, `syscalls[${i}] ${name}${g.length ? ` with ${g.length} argument comparison(s)` : ''}`)
           rulesAdded++
         }
-        const count = opts.counts?.[name]
-        if (count !== undefined && count > 0 && nr >= 0 && !prioritized.has(nr)) {
-          filter.setPriority(nr, priorityOf(count))
+        const priority = priorities.get(name)
+        if (priority !== undefined && nr >= 0 && !prioritized.has(nr)) {
+          filter.setPriority(nr, priority)
           prioritized.add(nr)
         }
       }

@@ -1,6 +1,7 @@
 import {Args, Command, Flags} from '@oclif/core'
 import {describeError} from '../errors.js'
-import {findCommand, parseCaps, prepareFilter, runUnderFilter} from '../enforce/apply.js'
+import {countsFrom} from '../enforce/counts.js'
+import {findCommand, nativeArchAbi, parseCaps, prepareFilter, runUnderFilter} from '../enforce/apply.js'
 
 export default class Apply extends Command {
   static summary = 'Run a command under a seccomp profile (libseccomp), or write the profile into an OCI bundle.'
@@ -31,6 +32,7 @@ dropped, atomic replace); --dry-run shows the change without writing.`
 
   static flags = {
     caps: Flags.string({description: 'capabilities the container has, comma-separated (default: Docker\'s default set)', exclusive: ['bundle']}),
+    counts: Flags.string({description: 'observation file(s) from record: test the most frequent syscalls first (seccomp_syscall_priority)', multiple: true, exclusive: ['bundle']}),
     optimize: Flags.boolean({description: 'binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2)', exclusive: ['bundle']}),
     'allow-unknown': Flags.boolean({description: 'skip names that do not exist for the arch (as runc does) instead of failing', exclusive: ['bundle']}),
     verbose: Flags.boolean({char: 'v', description: 'print compile notes (skipped rules, instruction count) on stderr', default: false}),
@@ -78,7 +80,12 @@ dropped, atomic replace); --dry-run shows the change without writing.`
       }
       if (cmd.length === 0) this.error('no CMD given: seccomp-gen apply PROFILE [--] CMD [ARGS…] (or --bundle DIR)', {exit: 2})
 
-      const prep = prepareFilter(args.profile, {caps: parseCaps(flags.caps), optimize: flags.optimize ?? false, allowUnknown: flags['allow-unknown'] ?? false})
+      const prep = prepareFilter(args.profile, {
+        caps: parseCaps(flags.caps),
+        optimize: flags.optimize ?? false,
+        allowUnknown: flags['allow-unknown'] ?? false,
+        counts: flags.counts?.length ? countsFrom(flags.counts, nativeArchAbi()) : undefined,
+      })
       for (const w of prep.warnings) this.logToStderr(`seccomp-gen: warning: ${w}`)
       if (flags.verbose) {
         this.logToStderr(`seccomp-gen: ${prep.instructions} BPF instructions for ${prep.arches.join(', ')}`)

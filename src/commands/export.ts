@@ -1,7 +1,8 @@
 import {Args, Command, Flags} from '@oclif/core'
 import {describeError} from '../errors.js'
+import {countsFrom} from '../enforce/counts.js'
 import {exportFilter} from '../enforce/export.js'
-import {parseCaps} from '../enforce/apply.js'
+import {nativeArchAbi, parseCaps} from '../enforce/apply.js'
 
 export default class Export extends Command {
   static summary = 'Compile a profile with libseccomp: raw BPF to a file, or PFC text on stdout.'
@@ -28,6 +29,7 @@ filter code. The instruction count goes to stderr (or in --json). Kernel load fl
     pfc: Flags.boolean({description: "print libseccomp's pseudo filter code (PFC) on stdout", exclusive: ['bpf']}),
     caps: Flags.string({description: "capabilities the container has, comma-separated (default: Docker's default set)"}),
     arch: Flags.string({description: 'resolve the arch map for this host arch instead of this machine (e.g. x86_64, aarch64)'}),
+    counts: Flags.string({description: 'observation file(s) from record: test the most frequent syscalls first (seccomp_syscall_priority)', multiple: true}),
     optimize: Flags.boolean({description: 'binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2)', default: false}),
   }
 
@@ -39,6 +41,7 @@ filter code. The instruction count goes to stderr (or in --json). Kernel load fl
         caps: parseCaps(flags.caps),
         arch: flags.arch,
         optimize: flags.optimize,
+        counts: flags.counts?.length ? countsFrom(flags.counts, nativeArchAbi()) : undefined,
         bpfFile: flags.bpf,
       })
       if (!this.jsonEnabled()) {

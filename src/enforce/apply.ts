@@ -19,7 +19,7 @@ import {normalizeCap, toOci} from '../profile/resolve.js'
 import type {OciSeccomp, SeccompAction} from '../profile/types.js'
 import {compileBpf} from '../../native/compile.js'
 import {SECCOMP_FILTER_FLAGS} from '../../native/libc.js'
-import {nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
+import {archShortName, nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
 import {dockerDefaultCaps} from './caps.js'
 
 export interface PrepareOptions {
@@ -29,6 +29,8 @@ export interface PrepareOptions {
   optimize?: boolean
   /** skip names libseccomp cannot place on the filter's arches (as runc does) instead of failing */
   allowUnknown?: boolean
+  /** recorded call counts by name: frequent calls are tested first (seccomp_syscall_priority) */
+  counts?: Record<string, number>
 }
 
 export interface PreparedFilter {
@@ -45,6 +47,11 @@ export interface PreparedFilter {
 
 /** Actions under which a call goes on (LOG allows and logs). */
 const PASSING_ACTIONS: ReadonlySet<SeccompAction> = new Set(['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG'])
+
+/** This host's ABI as observation files name it ("x86_64"). */
+export function nativeArchAbi(): string {
+  return archShortName(nativeArch())
+}
 
 /** "CAP_A,b" → normalized list; undefined → Docker's default set. */
 export function parseCaps(flag: string | undefined): string[] {
@@ -102,7 +109,7 @@ export function preflight(profilePath: string, opts: PrepareOptions = {}): {prof
 /** Pre-flight and compile: everything apply needs before it spawns anything. */
 export function prepareFilter(profilePath: string, opts: PrepareOptions = {}): PreparedFilter {
   const {profile, notes} = preflight(profilePath, opts)
-  const c = compileBpf(profile, {optimize: opts.optimize})
+  const c = compileBpf(profile, {optimize: opts.optimize, counts: opts.counts})
   if (c.unknownNames.length && !opts.allowUnknown) {
     throw new SeccompGenError(
       'PROFILE_UNKNOWN_SYSCALL',

@@ -13,6 +13,8 @@ export interface ExportOptions {
   /** host arch the arch map is resolved for (default this machine) */
   arch?: string
   optimize?: boolean
+  /** recorded call counts by name (seccomp_syscall_priority) */
+  counts?: Record<string, number>
   /** write raw BPF here; without it, PFC text is returned */
   bpfFile?: string
 }
@@ -29,10 +31,10 @@ export function exportFilter(profilePath: string, opts: ExportOptions): ExportRe
   if (opts.bpfFile) assertWritable(opts.bpfFile)
   const profile = toOci(loadProfile(profilePath), {caps: opts.caps ?? dockerDefaultCaps(), arch: opts.arch})
   if (opts.bpfFile) {
-    const r = compileBpf(profile, {optimize: opts.optimize})
+    const r = compileBpf(profile, {optimize: opts.optimize, counts: opts.counts})
     writeFileAtomic(opts.bpfFile, r.bpf)
     return {instructions: r.instructions, arches: r.arches, notes: r.notes.map((n) => n.message), unknownNames: r.unknownNames}
   }
-  const r = compilePfc(profile, {optimize: opts.optimize})
+  const r = compilePfc(profile, {optimize: opts.optimize, counts: opts.counts})
   return {instructions: r.instructions, arches: r.arches, notes: r.notes.map((n) => n.message), unknownNames: r.unknownNames, pfc: r.pfc}
 }

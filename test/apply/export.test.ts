@@ -47,6 +47,23 @@ describe.runIf(onX64)('export', () => {
     expect(r.stdout).toMatch(/action ERRNO\(1\);/)
   })
 
+  it('--counts OBS orders the filter by recorded frequency (seccomp_syscall_priority)', async () => {
+    const obsPath = join(__dirname, '..', '..', 'fixtures', 'tar-gzip.obs.json')
+    const obs = JSON.parse(readFileSync(obsPath, 'utf8'))
+    const p = writeProfile('export-counts', {allow: ['mmap']})
+    const allowed: string[] = JSON.parse(readFileSync(p, 'utf8')).syscalls[0].names
+    const counts = Object.entries(obs.abis.x86_64.syscalls as Record<string, {count: number}>)
+      .filter(([n]) => allowed.includes(n))
+      .sort((a, b) => b[1].count - a[1].count)
+    const order = (out: string) => [...out.matchAll(/filter for syscall "(\w+)"/g)].map((m) => m[1])
+    const plain = await runCli(['export', p, '--pfc'])
+    const ranked = await runCli(['export', p, '--pfc', '--counts', obsPath])
+    expect(ranked.status).toBe(0)
+    expect(order(ranked.stdout)[0]).toBe(counts[0]![0])
+    expect(order(ranked.stdout)).not.toEqual(order(plain.stdout))
+    expect(new Set(order(ranked.stdout))).toEqual(new Set(order(plain.stdout)))
+  })
+
   it('--arch resolves the arch map for another host', async () => {
     const r = await runCli(['export', DOCKER_DEFAULT, '--pfc', '--arch', 'aarch64', '--json'])
     expect(r.status).toBe(0)
