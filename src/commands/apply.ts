@@ -32,7 +32,7 @@ dropped, atomic replace); --dry-run shows the change without writing.`
 
   static flags = {
     caps: Flags.string({description: 'capabilities the container has, comma-separated (default: Docker\'s default set)', exclusive: ['bundle']}),
-    counts: Flags.string({description: 'observation file(s) from record: test the most frequent syscalls first (seccomp_syscall_priority)', multiple: true, exclusive: ['bundle']}),
+    counts: Flags.string({description: 'observation file from record (repeat the flag for several): test the most frequent syscalls first (seccomp_syscall_priority)', multiple: true, exclusive: ['bundle']}),
     optimize: Flags.boolean({description: 'binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2)', exclusive: ['bundle']}),
     'allow-unknown': Flags.boolean({description: 'skip names that do not exist for the arch (as runc does) instead of failing', exclusive: ['bundle']}),
     verbose: Flags.boolean({char: 'v', description: 'print compile notes (skipped rules, instruction count) on stderr', default: false}),

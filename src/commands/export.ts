@@ -29,7 +29,7 @@ filter code. The instruction count goes to stderr (or in --json). Kernel load fl
     pfc: Flags.boolean({description: "print libseccomp's pseudo filter code (PFC) on stdout", exclusive: ['bpf']}),
     caps: Flags.string({description: "capabilities the container has, comma-separated (default: Docker's default set)"}),
     arch: Flags.string({description: 'resolve the arch map for this host arch instead of this machine (e.g. x86_64, aarch64)'}),
-    counts: Flags.string({description: 'observation file(s) from record: test the most frequent syscalls first (seccomp_syscall_priority)', multiple: true}),
+    counts: Flags.string({description: 'observation file from record (repeat the flag for several): test the most frequent syscalls first (seccomp_syscall_priority)', multiple: true}),
     optimize: Flags.boolean({description: 'binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2)', default: false}),
   }
 
