@@ -101,6 +101,12 @@ CLS[0x2f] = C_SLASH
 CLS[0x3c] = C_LT
 
 const SP = 0x20
+/** bytes of a syscall name as strace prints it: a-z 0-9 _ and ? (for `???`) */
+const NAME_BYTE = new Uint8Array(256)
+for (let c = 0x61; c <= 0x7a; c++) NAME_BYTE[c] = 1
+for (let c = 0x30; c <= 0x39; c++) NAME_BYTE[c] = 1
+NAME_BYTE[0x5f] = 1
+NAME_BYTE[0x3f] = 1
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39
 const isWordByte = (c: number) =>
   (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f
@@ -495,7 +501,7 @@ export function lexInto(b: Uint8Array, s: number, e: number, st: LexState): Kind
     let h = 0x811c9dc5
     for (; j < e; j++) {
       const d = b[j]!
-      if (!isNameByte(d)) break
+      if (NAME_BYTE[d] === 0) break
       h = Math.imul(h ^ d, 0x01000193)
     }
     st.nameHash = h
@@ -511,7 +517,7 @@ export function lexInto(b: Uint8Array, s: number, e: number, st: LexState): Kind
     let h = Math.imul(0x811c9dc5 ^ c, 0x01000193)
     for (; j < e; j++) {
       const d = b[j]!
-      if (!isNameByte(d)) break
+      if (NAME_BYTE[d] === 0) break
       h = Math.imul(h ^ d, 0x01000193)
     }
     st.nameHash = h

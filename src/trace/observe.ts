@@ -99,7 +99,8 @@ interface Sys {
 
 interface Acc {
   count: number
-  errors: Map<string, number> | null
+  /** count per errno id (Observer.errnoNames) */
+  errors: number[] | null
   args: Map<number, ArgSlot> | null
   /** the same slots in sys.inspect order */
   slots: ArgSlot[] | null
@@ -187,8 +188,9 @@ export class Observer {
   private readonly resolver = new ValueResolver()
   private readonly inspected = inspectedArgs()
   private readonly sysnames: Interner<Sys>
-  /** errno name bytes -> the name, or null when it is not an errno name */
-  private readonly errnames = new Interner<string | null>((s) => (VALID_ERRNO.test(s) ? s : null))
+  /** errno name bytes -> index into errnoNames, or -1 when it is not an errno name */
+  private readonly errnoNames: string[] = []
+  private readonly errnames = new Interner<number>((s) => (VALID_ERRNO.test(s) ? this.errnoNames.push(s) - 1 : -1))
   /** per ABI index: Map<Sys, Acc> */
   private readonly accs: Array<Map<Sys, Acc>> = ABIS.map(() => new Map())
   private readonly states = new Map<number, PidState>()
@@ -411,6 +413,14 @@ export class Observer {
           this.takePending(ps)
           if (!sys.valid) return // `???` on both sides: nothing we can name
           if (st.detached) { this.foldIncomplete(sys, abi, text); return }
+          if (sys.plain && st.ret !== RET.ERROR) {
+            const acc = sys.accs[abi]
+            if (acc !== undefined) {
+              acc.count++
+              this.stats.calls++
+              return
+            }
+          }
           this.fold(sys, abi, text, true)
         } else {
           if (psys !== null) this.closePending(ps)
@@ -487,10 +497,11 @@ export class Observer {
     acc.count++
     this.stats.calls++
     if (st.ret === RET.ERROR && !st.injected && !sys.noErrors) {
-      const name = this.errnames.get(this.buf(), st.errStart, st.errEnd)
-      if (name !== null) {
-        if (acc.errors === null) acc.errors = new Map()
-        acc.errors.set(name, (acc.errors.get(name) ?? 0) + 1)
+      const id = this.errnames.get(this.buf(), st.errStart, st.errEnd)
+      if (id >= 0) {
+        const counts = acc.errors ?? (acc.errors = [])
+        while (counts.length <= id) counts.push(0)
+        counts[id]!++
       }
     }
     if (sys.inspect !== null && !skipArgs) this.foldArgs(acc, sys, argsKnown ? text : null)
@@ -507,13 +518,17 @@ export class Observer {
   private foldInline(sys: Sys, abi: number, b: Buffer): void {
     const st = this.st
     this.fold(sys, abi, null, false, true)
-    const acc = sys.accs[abi]!
+    this.argsFrom(sys.accs[abi]!, sys, b, st.argsStart, st.argsEnd)
+  }
+
+  /** Record the inspected arguments found in b[s, e); all unknown when b is null. */
+  private argsFrom(acc: Acc, sys: Sys, b: Buffer | null, s: number, e: number): void {
     if (acc.args === null) this.initArgs(acc, sys)
     const inspect = sys.inspect!
     const slots = acc.slots!
     for (let k = 0; k < inspect.length; k++) {
       const slot = slots[k]!
-      const a = lex.argAt(b, st.argsStart, st.argsEnd, inspect[k]![0], sys.labels[k]!)
+      const a = b === null ? -1 : lex.argAt(b, s, e, inspect[k]![0], sys.labels[k]!)
       if (a < 0) { slot.unknown = true; continue }
       const ae = lex.argEnd
       // a text already seen for this argument (the first few kept): already recorded
@@ -524,11 +539,11 @@ export class Observer {
         const key = seen[q]!
         if (key.length !== len) continue
         hit = true
-        for (let x = 0; x < len; x++) if (key[x] !== b[a + x]) { hit = false; break }
+        for (let x = 0; x < len; x++) if (key[x] !== b![a + x]) { hit = false; break }
       }
       if (hit) continue
-      if (seen.length < 8 && len <= 64) seen.push(Uint8Array.prototype.slice.call(b, a, ae))
-      const hex = this.valueOf(b, a, ae)
+      if (seen.length < 8 && len <= 64) seen.push(Uint8Array.prototype.slice.call(b!, a, ae))
+      const hex = this.valueOf(b!, a, ae)
       if (hex === null) slot.unknown = true
       else slot.values.add(hex)
     }
@@ -553,25 +568,11 @@ export class Observer {
   private lastBuf: Buffer | null = null
   private buf(): Buffer { return this.lastBuf! }
 
+  /** Inspected arguments from joined text (an unfinished call and its resumption). */
   private foldArgs(acc: Acc, sys: Sys, text: string | null): void {
-    if (acc.args === null) this.initArgs(acc, sys)
-    const parts = text === null ? null : splitArgs(text)
-    let labelled = false
-    if (parts !== null) for (const p of parts) if (/^[a-z_][a-z0-9_]*=/.test(p)) { labelled = true; break }
-    for (const [idx, label] of sys.inspect!) {
-      const slot = acc.args!.get(idx)!
-      let raw: string | undefined
-      if (parts !== null) {
-        if (labelled) {
-          const pre = label + '='
-          const hit = parts.find((p) => p.startsWith(pre))
-          raw = hit === undefined ? undefined : hit.slice(pre.length)
-        } else raw = parts[idx]
-      }
-      const hex = raw === undefined ? null : this.resolver.hex(raw)
-      if (hex === null) slot.unknown = true
-      else slot.values.add(hex)
-    }
+    if (text === null) { this.argsFrom(acc, sys, null, 0, 0); return }
+    const buf = Buffer.from(text, 'latin1')
+    this.argsFrom(acc, sys, buf, 0, buf.length)
   }
 
   private acc(sys: Sys, abi: number): Acc {
@@ -602,7 +603,10 @@ export class Observer {
       const syscalls: Record<string, SyscallObservation> = {}
       for (const [sys, a] of [...m.entries()].sort((x, y) => (x[0].name < y[0].name ? -1 : 1))) {
         const o: SyscallObservation = {count: a.count}
-        if (a.errors !== null) o.errors = Object.fromEntries([...a.errors.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1)))
+        if (a.errors !== null) {
+          const named = a.errors.map((n, id) => [this.errnoNames[id]!, n] as [string, number]).filter(([, n]) => n > 0)
+          o.errors = Object.fromEntries(named.sort((x, y) => (x[0] < y[0] ? -1 : 1)))
+        }
         if (a.args !== null) {
           const args: Record<string, ArgObservation> = {}
           for (const [idx, v] of [...a.args.entries()].sort((x, y) => x[0] - y[0])) {
