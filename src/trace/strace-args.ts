@@ -39,6 +39,8 @@ export const TRACE_FLAGS: readonly string[] = [
   // Silence attach/detach notes and -P path notes, and nothing else. Not -q/-qq: those also
   // silence "[ Process PID=N runs in 32 bit mode. ]" (personality), which tells the ABI of
   // each process; the "+++ exited with N +++" lines (exit) stay too, one per process.
+  // Stating the set matters: with no -q at all, strace 6.1 running a program also hides the
+  // personality messages (checked with fixtures/scripts/abi-elves.py's i386 program).
   '--quiet=attach,path-resolution',
 ]
 

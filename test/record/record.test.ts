@@ -194,6 +194,31 @@ describe('record runs a command under strace', () => {
   })
 })
 
+describe('record keeps the ABI of each process', () => {
+  it('an i386 program and an x32 syscall are recorded under x86 and x32 (strace announces the switch)', async (ctx) => {
+    const cwd = tempDir()
+    const made = spawnSync('python3', [join(repoRoot, 'fixtures', 'scripts', 'abi-elves.py'), cwd], {encoding: 'utf8'})
+    expect(made.status, made.stderr).toBe(0)
+    if (spawnSync(join(cwd, 'i386-getpid')).status !== 0) {
+      console.warn('skipped: this kernel cannot run i386 programs (no CONFIG_IA32_EMULATION)')
+      ctx.skip()
+    }
+    const r = await runCli(['record', '-q', '--raw-log', 'i.strace', '-o', 'i.obs.json', '--', './i386-getpid'], {cwd})
+    expect(r.status).toBe(0)
+    expect(r.stdout).toBe('hi\n')
+    expect(readFileSync(join(cwd, 'i.strace'), 'latin1')).toMatch(/\[ Process PID=\d+ runs in 32 bit mode\. \]/)
+    const i = load(join(cwd, 'i.obs.json'))
+    expect(Object.keys(i.abis.x86?.syscalls ?? {}).sort()).toEqual(['exit', 'getpid', 'write'])
+    expect(Object.keys(i.abis.x86_64?.syscalls ?? {})).toEqual(['execve'])
+
+    const x = await runCli(['record', '-q', '-o', 'x.obs.json', '--', './x32-getpid'], {cwd})
+    expect(x.status).toBe(0)
+    const o = load(join(cwd, 'x.obs.json'))
+    expect(o.abis.x32?.syscalls.getpid?.count).toBe(1)
+    expect(o.abis.x86_64?.syscalls.exit_group?.count).toBe(1)
+  })
+})
+
 describe('record with lines it cannot parse', () => {
   // strace never writes such lines on this machine, so a wrapper runs the real strace and then
   // appends one line that no strace writes to the same -o target (the FIFO).
