@@ -10,7 +10,7 @@
 // Needs `npx tsc -p .` first (imports ../dist).
 import {spawnSync} from 'node:child_process'
 import {createReadStream, createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, existsSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {cpus, loadavg, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -38,7 +38,8 @@ if (process.argv[2] === '--child') {
     extra = {lines: obs.stats.lines, unparsed: obs.stats.unparsed, calls: o.stats.calls, distinct: o.stats.distinct}
   }
   const ns = Number(process.hrtime.bigint() - t0)
-  process.stdout.write(JSON.stringify({ns, maxRssKiB: process.resourceUsage().maxRSS, ...extra}))
+  const cpu = process.cpuUsage()
+  process.stdout.write(JSON.stringify({ns, cpuNs: (cpu.user + cpu.system) * 1000, maxRssKiB: process.resourceUsage().maxRSS, ...extra}))
   process.exit(0)
 }
 
@@ -85,11 +86,15 @@ function child(mode, file) {
 }
 
 function wc(file) {
+  // `times` after wc gives the CPU time of the child (user, system), like cpuUsage() for Node
   const t0 = process.hrtime.bigint()
-  const r = spawnSync('wc', ['-l', file], {encoding: 'utf8'})
+  const r = spawnSync('sh', ['-c', 'wc -l "$1"; times', 'sh', file], {encoding: 'utf8'})
   const ns = Number(process.hrtime.bigint() - t0)
   if (r.status !== 0) throw new Error('wc failed')
-  return {ns, lines: Number(r.stdout.trim().split(/\s+/)[0])}
+  const out = r.stdout.trim().split('\n')
+  const secs = (t) => { const m = /(\d+)m([\d.]+)s/.exec(t); return m ? Number(m[1]) * 60 + Number(m[2]) : 0 }
+  const child = (out[out.length - 1] ?? '').trim().split(/\s+/)
+  return {ns, cpuNs: (secs(child[0] ?? '') + secs(child[1] ?? '')) * 1e9, lines: Number(out[0].trim().split(/\s+/)[0])}
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -123,7 +128,8 @@ try {
   const mbps = (ns) => size / 1e6 / (ns / 1e9)
   const row = (name, xs, rss) => {
     const ns = median(xs.map((x) => x.ns))
-    return {name, ns, mbps: mbps(ns), rss}
+    const cpuNs = median(xs.map((x) => x.cpuNs))
+    return {name, ns, mbps: mbps(ns), cpuNs, cpuMbps: mbps(cpuNs), rss}
   }
   const rows = [
     row('`wc -l`', res.wc, undefined),
@@ -140,15 +146,17 @@ try {
     `Observer: ${res.observer[0].calls.toLocaleString('en-US')} calls, ${res.observer[0].distinct} distinct, ${res.observer[0].unparsed} unparsed lines. ` +
     `Median of ${RUNS} runs each, interleaved, page cache warm; each Node contender in its own process (peak RSS = its maxRSS).`)
   out.push('')
-  out.push('| Reader | Time (s) | MB/s | Observer ÷ this | Peak RSS |')
-  out.push('|---|---:|---:|---:|---:|')
+  out.push('| Reader | Wall (s) | MB/s (wall) | CPU (s) | MB/s (CPU) | Observer ÷ this (wall) | Peak RSS |')
+  out.push('|---|---:|---:|---:|---:|---:|---:|')
   for (const r of rows) {
-    out.push(`| ${r.name} | ${(r.ns / 1e9).toFixed(3)} | ${r.mbps.toFixed(0)} | ${(obs.mbps / r.mbps).toFixed(2)}× | ${fmtMB(r.rss)} |`)
+    out.push(`| ${r.name} | ${(r.ns / 1e9).toFixed(3)} | ${r.mbps.toFixed(0)} | ${(r.cpuNs / 1e9).toFixed(3)} | ${r.cpuMbps.toFixed(0)} | ${(obs.mbps / r.mbps).toFixed(2)}× | ${fmtMB(r.rss)} |`)
   }
+  out.push('')
+  out.push(`CPU = user + system time of the process (Node's includes its ~40 ms start-up and module loading); it shows the cost when other work shares the cores (load average now ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs).`)
   out.push('')
   out.push(`Peak RSS of the Observer: ${fmtMB(median(rssSmall))} on a ${(smallSize / 1e6).toFixed(0)} MB log, ` +
     `${fmtMB(obs.rss)} on the ${(size / 1e6).toFixed(0)} MB log (flat: memory does not grow with the log). ` +
-    `Target: ≥ 500 MB/s and < 150 MB → ${obs.mbps >= 500 ? 'met' : 'NOT met'} / ${obs.rss / 1024 < 150 ? 'met' : 'NOT met'}.`)
+    `Target: ≥ 500 MB/s and < 150 MB → ${obs.mbps >= 500 ? 'met' : 'NOT met'} (wall), ${obs.cpuMbps >= 500 ? 'met' : 'NOT met'} (CPU) / ${obs.rss / 1024 < 150 ? 'met' : 'NOT met'}.`)
   out.push('')
   console.log(out.join('\n'))
 } finally {

@@ -330,6 +330,24 @@ function finishCall(b: Uint8Array, i: number, e: number, st: LexState, complete:
   return parseReturn(b, close + 1, e, st) ? complete : KIND.UNKNOWN
 }
 
+/** The return value of the last line as a number (decimal or hex, up to 2^52), NaN when not one. */
+export function retValue(b: Uint8Array, st: LexState): number {
+  if (st.ret !== RET.VALUE) return NaN
+  if (!Number.isNaN(st.retNum)) return st.retNum
+  const i = st.retStart
+  const e = st.lineEnd > i ? st.lineEnd : b.length
+  if (!(i + 2 < e && b[i] === 0x30 && (b[i + 1] === 0x78 || b[i + 1] === 0x58))) return NaN
+  let v = 0
+  let j = i + 2
+  for (; j < e && j - i < 15; j++) {
+    const h = b[j]!
+    const d = h >= 0x30 && h <= 0x39 ? h - 0x30 : h >= 0x61 && h <= 0x66 ? h - 0x57 : h >= 0x41 && h <= 0x46 ? h - 0x37 : -1
+    if (d < 0) break
+    v = v * 16 + d
+  }
+  return j > i + 2 ? v : NaN
+}
+
 /**
  * The end of the argument text (the closing ')') of the last CALL/RESUMED line, or -1 when
  * the text before ` = ` does not end in ')' (a malformed line).

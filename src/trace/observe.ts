@@ -364,7 +364,7 @@ export class Observer {
         // execve/execveat: exact argument scan (path, `<pid changed to N ...>`); inspected
         // syscalls read their arguments with argAt(), which is exact within [argsStart, argsEnd)
         // (only a successful exec needs its path; `<pid changed to N ...>` only appears on one)
-        const execOk = sys.execArg >= 0 && st.ret === RET.VALUE && st.retNum === 0
+        const execOk = sys.execArg >= 0 && st.ret === RET.VALUE && lex.retValue(b, st) === 0
         if (execOk ? rescanExact(b, st) !== KIND.CALL : sys.inspect !== null && argsEndOf(b, st) < 0) { this.unparsable(b, s, e); return }
         const ps = this.state(pid)
         const abi = ps.abi
@@ -505,12 +505,14 @@ export class Observer {
       }
     }
     if (sys.inspect !== null && !skipArgs) this.foldArgs(acc, sys, argsKnown ? text : null)
-    if (sys.execArg >= 0 && st.ret === RET.VALUE && st.retNum === 0 && text !== null) {
+    if (sys.execArg >= 0 && text !== null && lex.retValue(this.buf(), st) === 0) {
       const path = decodeCString(splitArgs(text, sys.execArg + 1)[sys.execArg] ?? '')
       if (path !== undefined && path !== '') this.execs.add(path)
     }
-    if (sys.forks && st.ret === RET.VALUE && st.retNum > 0 && !this.states.has(st.retNum)) {
-      this.childAbi.set(st.retNum, abi)
+    if (sys.forks && st.ret === RET.VALUE) {
+      // the child's pid (`-X raw`/`-e raw=` logs print it in hex)
+      const child = lex.retValue(this.buf(), st)
+      if (child > 0 && !this.states.has(child)) this.childAbi.set(child, abi)
     }
   }
 

@@ -119,6 +119,22 @@ describe('Observer: counting, errors, joining', () => {
     validateObservation(JSON.parse(serializeObservation(observation)), 'test')
   })
 
+  it('a child inherits its parent\'s ABI from the clone return (hex in -e raw= logs), not the last line\'s', () => {
+    const {observation} = observe([
+      '10 execve("./prog32", [...], 0x7ffd /* 3 vars */) = 0',
+      '[ Process PID=10 runs in 32 bit mode. ]',
+      '10 clone(0x1200011, 0, 0, 0, 0) = 0xb',
+      '[ Process PID=20 runs in 64 bit mode. ]',
+      '20 getppid() = 0x1',
+      '11 getpid() = 0xb',
+      // no announcement for 21: strace decoded it with the personality it last used (x86)
+      '21 getuid() = 0',
+    ].join('\n'))
+    expect(Object.keys(observation.abis.x86!.syscalls).sort()).toEqual(['clone', 'getpid', 'getuid'])
+    expect(Object.keys(observation.abis.x86_64!.syscalls).sort()).toEqual(['execve', 'getppid'])
+    expect(observation.execs).toEqual(['./prog32'])
+  })
+
   it('resolves symbolic, raw and verbose argument values to the same numbers', () => {
     const {observation} = observe([
       '1 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7fdc87546a10) = 5',
