@@ -342,6 +342,37 @@ describe('record --pid attaches to a running process', () => {
     }
   })
 
+  it('--pid is repeatable: two processes, one observation', async () => {
+    const cwd = tempDir()
+    const a = spawn('sh', ['-c', 'while :; do sleep 0.05; done'], {stdio: 'ignore'})
+    const b = spawn('python3', ['-c', 'import time, os\nwhile True:\n  os.getppid(); time.sleep(0.02)'], {stdio: 'ignore'})
+    try {
+      let cli: import('node:child_process').ChildProcess | undefined
+      const done = runCli(['record', '-q', '--pid', String(a.pid), '--pid', String(b.pid), '-o', 'two.obs.json'], {cwd, onSpawn: (c) => (cli = c)})
+      const traced = (pid?: number) => /^TracerPid:\s*[1-9]/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))
+      await waitFor(() => traced(a.pid) && traced(b.pid), 20_000, 'strace to attach to both')
+      await new Promise((res) => setTimeout(res, 400))
+      cli!.kill('SIGINT')
+      const r = await done
+      expect(r.status).toBe(0)
+      const o = load(join(cwd, 'two.obs.json'))
+      const sc = syscalls(o)
+      expect(sc.wait4?.count, 'from the shell').toBeGreaterThanOrEqual(1)
+      expect(sc.getppid?.count, 'from python').toBeGreaterThanOrEqual(1)
+      expect(o.command).toHaveLength(2)
+      expect(o.command[0]).toMatch(new RegExp(`^pid:${a.pid}=sh -c `))
+    } finally {
+      a.kill('SIGKILL')
+      b.kill('SIGKILL')
+    }
+  })
+
+  it('--pid and a command together: usage error', async () => {
+    const r = await runCli(['record', '--pid', String(process.pid), '-o', join(tempDir(), 'x.obs.json'), '--', 'true'])
+    expect(r.status).toBe(2)
+    expect(oneError(r)).toMatch(/either --pid or a command/)
+  })
+
   it('--pid of a process already traced names its tracer', async () => {
     const target = spawn('sleep', ['30'], {stdio: 'ignore'})
     const other = spawn('strace', ['-qq', '-o', '/dev/null', '-p', String(target.pid)], {stdio: 'ignore'})
