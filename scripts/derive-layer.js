@@ -97,6 +97,31 @@ function runtimeVersion(rt) {
 
 const EHWPOISON = 133
 
+/** The threads of `pid`'s process in a strace -f log: linked by clone(CLONE_THREAD) either way. */
+function threadGroup(lines, pid) {
+  const links = new Map()
+  const link = (a, b) => {
+    for (const [x, y] of [[a, b], [b, a]]) links.set(x, [...(links.get(x) ?? []), y])
+  }
+  const pending = new Set()
+  for (const l of lines) {
+    const m = /^(\d+)\s+(.*)$/.exec(l)
+    if (!m) continue
+    const [, who, rest] = m
+    const cloneThread = /^clone3?\(.*CLONE_THREAD/.test(rest)
+    if (cloneThread && rest.endsWith('<unfinished ...>')) { pending.add(who); continue }
+    if (cloneThread || (pending.has(who) && /^<\.\.\. clone3? resumed>/.test(rest))) {
+      pending.delete(who)
+      const ret = /= (\d+)$/.exec(rest)
+      if (ret) link(who, ret[1])
+    }
+  }
+  const group = new Set([pid])
+  const todo = [pid]
+  while (todo.length) for (const n of links.get(todo.pop()) ?? []) if (!group.has(n)) { group.add(n); todo.push(n) }
+  return group
+}
+
 /** Index of the strace line where the container's process is exec'd (-1: never). */
 function workloadExec(lines) {
   return lines.findIndex((l) => l.includes(`execve("${WORKLOAD[0]}"`) && !/= -1 /.test(l))
@@ -187,9 +212,12 @@ function main() {
       let load = -1
       for (let i = 0; i < exec; i++) if (/prctl\(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, \{|seccomp\(SECCOMP_SET_MODE_FILTER, [^,]*, \{/.test(lines[i])) load = i
       if (load < 0 || exec < 0) return undefined
+      // Only the loading process and its threads run under the filter (the runtime's parent
+      // process keeps working meanwhile): follow CLONE_THREAD children of the loader's group.
+      const group = threadGroup(lines, lines[load].split(/\s/)[0])
       for (const l of lines.slice(load + 1, exec + 1)) {
-        const m = /^\d+\s+(?:<\.\.\. (\w+) resumed>|(\w+)\()/.exec(l)
-        if (m) names.add(m[1] ?? m[2])
+        const m = /^(\d+)\s+(?:<\.\.\. (\w+) resumed>|(\w+)\()/.exec(l)
+        if (m && group.has(m[1])) names.add(m[2] ?? m[3])
       }
     } finally {
       rmSync(dir, {recursive: true, force: true})
@@ -244,7 +272,7 @@ function main() {
     //    Names the runtime does not call when all is allowed go first: when a denied call has a
     //    fallback (Go's faccessat2 -> getegid/geteuid emulation), the layer keeps the real call.
     const observed = canTrace ? await observedAfterLoad(cand.names, nnp) : undefined
-    if (observed) log(`nnp=${nnp} called after filter load (all allowed): ${[...observed].sort().join(' ')}`)
+    if (observed) log(`nnp=${nnp} called under the filter before exec (all allowed): ${[...observed].sort().join(' ')}`)
     const order = observed ? [...keep.filter((n) => !observed.has(n)), ...keep.filter((n) => observed.has(n))] : keep
     let layer = [...intermittent, ...keep.filter((n) => !intermittent.includes(n))]
     for (const n of order) {
