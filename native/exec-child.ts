@@ -15,8 +15,8 @@
  * not executable, denied), 127 (exec failed: not found).
  */
 import {
-  execv,
   lastErrnoName,
+  prepareExecv,
   preloadLibc,
   prepareSeccompLoad,
   rawExit,
@@ -46,6 +46,7 @@ function main(argv: string[]): never {
   const seccompNr = Number(nrText)
 
   let prepared
+  let exec
   try {
     preloadLibc()
     for (const fd of [0, 1, 2]) resetStdioFd(fd)
@@ -53,16 +54,14 @@ function main(argv: string[]): never {
     unblockAllSignals()
     setNoNewPrivs()
     prepared = prepareSeccompLoad(seccompNr, bpf, flags)
+    exec = prepareExecv(path!, cmdArgv)
   } catch (err) {
     die(`cannot prepare the filter: ${(err as Error).message}`, EXIT_LOAD_FAILED)
   }
-  const target = path!
-  const args = cmdArgv
-
-  // From here on the filter is in force: foreign calls only.
+  // From here on the filter is in force: the two foreign calls only.
   if (prepared.load() < 0) die(`seccomp(SECCOMP_SET_MODE_FILTER) failed: ${lastErrnoName()}`, EXIT_LOAD_FAILED)
-  const errno = execv(target, args)
-  die(`cannot execute ${target}: ${errno}`, errno === 'ENOENT' || errno === 'ENOTDIR' ? 127 : 126)
+  const errno = exec()
+  die(`cannot execute ${path}: ${errno}`, errno === 'ENOENT' || errno === 'ENOTDIR' ? 127 : 126)
 }
 
 main(process.argv.slice(2))

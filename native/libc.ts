@@ -138,10 +138,17 @@ export function lastErrnoName(): string {
   return errnoName(koffi.errno())
 }
 
-/** execv (the environment passes unchanged); returns only on failure, with the errno name. */
-export function execv(path: string, argv: string[]): string {
-  load().execv(path, [...argv, null])
-  return errnoName(koffi.errno())
+/**
+ * A prepared execv (the environment passes unchanged): the argv array is built now, so the
+ * call itself allocates nothing. It returns only on failure, with the errno name.
+ */
+export function prepareExecv(path: string, argv: string[]): () => string {
+  const l = load()
+  const vec: (string | null)[] = [...argv, null]
+  return () => {
+    l.execv(path, vec)
+    return errnoName(koffi.errno())
+  }
 }
 
 /** write(2) of a whole buffer on a raw fd, best effort (used after the filter is loaded). */

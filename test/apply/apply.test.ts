@@ -219,6 +219,15 @@ describe.runIf(onX64)('apply: exit status', () => {
     const dir = await apply([loose(), '--', tmp()])
     expect(dir.status).toBe(126)
   })
+
+  it('an execve failing under the filter is one line and 126 (the exec child exits by itself)', async () => {
+    const junk = join(tmp(), 'junk-binary')
+    writeFileSync(junk, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 1, 2, 3, 4, 5, 6, 7, 8]))
+    chmodSync(junk, 0o755)
+    const r = await apply([loose(), '--', junk])
+    expect(r.status).toBe(126)
+    expect(r.stderr).toMatch(new RegExp(`seccomp-gen: cannot execute ${junk}: ENOEXEC`))
+  })
 })
 
 describe.runIf(onX64)('apply: pre-flight', () => {
