@@ -45,12 +45,13 @@ function time(argv) {
 }
 
 const times = variants.map(() => [])
+let obsBytes = 0
 try {
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < variants.length; i++) times[i].push(time(variants[i].argv))
   }
+  obsBytes = statSync(obs).size
 } finally {
-  var obsBytes = existsSync(obs) ? statSync(obs).size : 0
   rmSync(tmp, {recursive: true, force: true})
 }
 
