@@ -133,11 +133,18 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
   const abisInProfile = new Set(archTable().filter((a) => wanted.has(a.token)).map((a) => a.abi).filter(Boolean) as string[])
 
   // Rule 8: every recorded name must be a syscall libseccomp knows on the ABI it was seen on.
+  // A name that exists on another listed ABI but not on the one it was attributed to (an ABI
+  // switch strace did not announce, logs concatenated with reused pids) is kept with a note.
   const bad: string[] = []
   for (const [name, m] of observed) {
     for (const abi of m.abis) {
       const k = lookupSyscall(name, findArch(abi)!.token).kind
-      if (k === 'unknown' || k === 'absent') bad.push(`${name} (${abi})`)
+      if (k === 'direct' || k === 'multiplexed') continue
+      if (k === 'absent' && knownOnAny(name, arches)) {
+        diagnostics.push(`${name} was recorded on ${abi}, where it does not exist; kept for ${arches.filter((t) => knownOnAny(name, [t])).join(', ')}`)
+        continue
+      }
+      bad.push(`${name} (${abi})`)
     }
   }
   if (bad.length) {

@@ -231,6 +231,14 @@ describe('synthesis rules (evaluated, not compared as text)', () => {
     }
   })
 
+  it('rule 8: a name absent on its recorded ABI but present on another listed one is kept with a note', () => {
+    const r = synth(obs({x86: {read: 1, newfstatat: 1}, x86_64: {newfstatat: 2}}))
+    expect(allowedNames(r.profile)).toContain('newfstatat')
+    expect(r.diagnostics.some((d) => d.startsWith('newfstatat was recorded on x86'))).toBe(true)
+    // absent on every listed ABI: an error
+    expect(() => synth(obs({x86: {read: 1, newfstatat: 1}}))).toThrow(/newfstatat \(x86\)/)
+  })
+
   it('rule 8: syscall_0xNNN that libseccomp can name is kept under its name', () => {
     const o = obs({x86_64: {syscall_0x1b6: 1}}) // 438 = pidfd_getfd on x86_64
     expect(allowedNames(synth(o).profile)).toContain('pidfd_getfd')
