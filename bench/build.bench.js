@@ -107,7 +107,7 @@ try {
     '| log size | build | build MB/s | MB/s without start-up | `wc -l` | `wc -l` MB/s | build / wc time | build peak RSS |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${mb(r.size).toFixed(0)} MB | ${(r.build / 1000).toFixed(2)} s | ${(mb(r.size) / (r.build / 1000)).toFixed(0)} | ` +
-      `${(mb(r.size) / ((r.build - median(start)) / 1000)).toFixed(0)} | ` +
+      `${r.build > 2 * median(start) ? (mb(r.size) / ((r.build - median(start)) / 1000)).toFixed(0) : 'n/a'} | ` +
       `${(r.wc / 1000).toFixed(2)} s | ${(mb(r.size) / (r.wc / 1000)).toFixed(0)} | ${(r.build / r.wc).toFixed(1)}× | ${(r.rss / 1024).toFixed(0)} MiB |`),
     '',
     rows.length > 1 ? `Peak RSS from ${mb(rows[0].size).toFixed(0)} MB to ${mb(rows.at(-1).size).toFixed(0)} MB of log: ` +
