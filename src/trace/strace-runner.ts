@@ -208,9 +208,16 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
     let ended = false
     let failed: Error | undefined
     let stderrText = ''
+    let unlinked = false
     const reader = new FifoReader(
       readFd,
       (chunk) => {
+        // strace has the FIFO open: its name is no longer needed, so nothing is left in /tmp
+        // even if record is killed outright.
+        if (!unlinked) {
+          unlinked = true
+          cleanup()
+        }
         if (failed) return
         try {
           opts.onChunk(chunk)
