@@ -184,6 +184,23 @@ describe('record runs a command under strace', () => {
     expect(readdirSync(cwd).sort()).toEqual(['r.obs.json', 'raw.strace']) // no temp files left
   })
 
+  it('leaves nothing in the temp directory, even when killed with SIGKILL', async () => {
+    const cwd = tempDir()
+    const tmp = join(cwd, 'tmp')
+    spawnSync('mkdir', [tmp])
+    const r = await runCli(['record', '-q', '-o', 'a.obs.json', '--', 'true'], {cwd, env: {TMPDIR: tmp}})
+    expect(r.status).toBe(0)
+    expect(readdirSync(tmp)).toEqual([])
+    let cli: import('node:child_process').ChildProcess | undefined
+    const done = runCli(['record', '-q', '-o', 'k.obs.json', '--', 'sh', '-c', 'echo > ready; sleep 0.5'], {cwd, env: {TMPDIR: tmp}, onSpawn: (c) => (cli = c)})
+    await waitFor(() => existsSync(join(cwd, 'ready')), 20_000, 'the command to start')
+    await new Promise((res) => setTimeout(res, 100))
+    cli!.kill('SIGKILL')
+    await done
+    expect(readdirSync(tmp)).toEqual([])
+    expect(existsSync(join(cwd, 'k.obs.json'))).toBe(false)
+  })
+
   it("does not leak the trace FIFO into the command's descriptors", async () => {
     const cwd = tempDir()
     const r = await runCli(['record', '-q', '-o', 'fd.obs.json', '--', 'ls', '-l', '/proc/self/fd/'], {cwd})
