@@ -53,6 +53,16 @@ export function validateProfileFile(file: string, opts: {observations?: Observat
 }
 
 export function validateProfileData(data: unknown, file: string, opts: {observations?: Observation[]} = {}): ValidationReport {
+  // An OCI bundle's config.json: check its linux.seccomp, pointers prefixed accordingly.
+  const cfg = data as {ociVersion?: unknown; linux?: {seccomp?: unknown}} | null
+  if (cfg && typeof cfg === 'object' && typeof cfg.ociVersion === 'string') {
+    if (!cfg.linux?.seccomp) {
+      return {file, format: 'unknown', valid: false, errors: [{pointer: '/linux/seccomp', message: 'this runtime-spec config.json has no seccomp profile'}], warnings: []}
+    }
+    const inner = validateProfileData(cfg.linux.seccomp, file, opts)
+    const fix = <T extends {pointer: string}>(x: T): T => ({...x, pointer: `/linux/seccomp${x.pointer}`})
+    return {...inner, errors: inner.errors.map(fix), warnings: inner.warnings.map(fix)}
+  }
   const report: ValidationReport = {file, format: 'unknown', valid: false, errors: [], warnings: []}
   const problems = schemaProblems(data, 'docker')
   if (problems.length) {

@@ -55,6 +55,16 @@ describe('validate (library)', () => {
     expect(codes(data)).toContain(code)
   })
 
+  it("checks an OCI bundle's config.json through its linux.seccomp", () => {
+    const ok = validateProfileData({ociVersion: '1.0.2', process: {}, linux: {seccomp: base(good)}}, 'config.json')
+    expect(ok).toMatchObject({valid: true, format: 'oci', warnings: []})
+    const bad = validateProfileData({ociVersion: '1.0.2', linux: {seccomp: base([{names: ['read'], action: 'SCMP_ACT_ALLOW'}])}}, 'config.json')
+    expect(bad.warnings.map((w) => [w.code, w.pointer])).toContainEqual(['MISSING_EXIT_GROUP', '/linux/seccomp/syscalls'])
+    const none = validateProfileData({ociVersion: '1.0.2', linux: {}}, 'config.json')
+    expect(none.valid).toBe(false)
+    expect(none.errors[0].pointer).toBe('/linux/seccomp')
+  })
+
   it('ARCH_NOT_RECORDED only with observations', () => {
     const d = base(good, {architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']})
     expect(codes(d)).not.toContain('ARCH_NOT_RECORDED')
