@@ -6,7 +6,7 @@
  * to pass on.
  */
 import {closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
-import {basename, dirname, join} from 'node:path'
+import {basename, dirname, join, resolve} from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {SeccompGenError} from '../errors.js'
 import {assertWritable, writeFileAtomic} from '../fsutil.js'
@@ -133,7 +133,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   // 1. Everything that can fail, before the program runs.
   if (opts.output !== '-') assertOutput(opts.output)
   if (opts.rawLog) {
-    if (opts.rawLog === opts.output) throw new SeccompGenError('USAGE', '--raw-log and -o name the same file')
+    if (opts.output !== '-' && resolve(opts.rawLog) === resolve(opts.output)) throw new SeccompGenError('USAGE', '--raw-log and -o name the same file')
     assertOutput(opts.rawLog)
   }
   const strace = resolveStrace()
