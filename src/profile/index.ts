@@ -124,7 +124,7 @@ export async function readInput(path: string): Promise<{observation: Observation
   }
   const {observation, diagnostics} = await observeFile(path)
   const {s, c} = count(observation)
-  const notes = diagnostics.slice(0, 3).map((d) => `${path}${(d as {line?: number}).line ? `:${(d as {line?: number}).line}` : ''}: ${(d as {message?: string}).message ?? d.code}`)
+  const notes = diagnostics.slice(0, 3).map((d) => `${path}:${d.line}: ${d.code} ${JSON.stringify(d.text.slice(0, 80))}`)
   if (diagnostics.length > 3) notes.push(`${path}: ${diagnostics.length - 3} more trace diagnostics`)
   if (c === 0) throw new SeccompGenError('OBSERVATION_INVALID', 'no strace syscall lines found: not an observation file nor an strace log', {file: path})
   return {observation, summary: {file: path, kind: 'strace', syscalls: s, calls: c, unparsed: observation.stats.unparsed}, diagnostics: notes}

@@ -104,6 +104,15 @@ describe('seccomp-gen build', () => {
     expect(loadProfile(p('arch.json')).architectures).toEqual(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'])
   })
 
+  it('an unparsable strace line is reported with its line number, and the build goes on', async () => {
+    writeFileSync(p('mixed.strace'), '100   read(3, "x", 1) = 1\n100   this is not a syscall line\n100   write(1, "x", 1) = 1\n')
+    const r = await runCli(['build', '--json', '-o', p('mixed.json'), p('mixed.strace')])
+    expect(r.status).toBe(0)
+    const j = JSON.parse(r.stdout) as {diagnostics: string[]; inputs: Array<{unparsed: number; calls: number}>}
+    expect(j.inputs[0]).toMatchObject({unparsed: 1, calls: 2})
+    expect(j.diagnostics.some((d) => d.startsWith(`${p('mixed.strace')}:2:`))).toBe(true)
+  })
+
   it('--runtime none --args none --default-action kill-process', async () => {
     const r = await runCli(['build', '-q', '--runtime', 'none', '--args', 'none', '--default-action', 'kill-process', obsFile])
     expect(r.status).toBe(0)
