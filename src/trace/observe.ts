@@ -62,6 +62,7 @@ const FORKS = new Set(['clone', 'clone2', 'clone3', 'fork', 'vfork'])
 const EXEC_PATH_ARG: Record<string, number> = {execve: 0, execveat: 1}
 const MAX_LINE = 4 << 20 // a longer "line" is counted unparsable and skipped, memory stays flat
 const MAX_DIAGNOSTICS = 20
+const STRACE_MSG = Buffer.from('strace: ')
 /** argument text kept for a pending call; beyond this its inspected arguments become unknown */
 const MAX_ARGS_TEXT = 64 << 10
 
@@ -202,6 +203,7 @@ export class Observer {
   private readonly defaultAbi: number
   private readonly modeAbi: [Abi, Abi | undefined, Abi | undefined]
   private lastAbi: number
+  private stitch: Buffer | null = null
   private carry: Buffer | null = null
   private carryLen = 0
   private overlong = false
@@ -325,6 +327,42 @@ export class Observer {
     return ps
   }
 
+  /**
+   * stderr logs: a call started while its process was the only one (no prefix, pid 0 here)
+   * resumes as `[pid N] <... NAME resumed>` once there are several: pid 0 was N.
+   */
+  private adoptUnprefixed(ps: PidState, named: Sys): void {
+    const z = this.states.get(0)!
+    if (z.psys === null || (z.psys !== named && named.name !== '???')) return
+    this.setPending(ps, z.psys, z.pabi, z.ptext, z.pline)
+    ps.abi = z.abi
+    this.takePending(z)
+    this.states.delete(0)
+    this.pids.delete(0)
+    this.stats.processes = this.pids.size
+  }
+
+  /** The pid of an unprefixed line: the only live pid when exactly one is known, else 0. */
+  private soloPid(): number {
+    const n = this.states.size
+    if (n === 1) {
+      if (this.cur !== null && this.states.has(this.cur.pid)) return this.cur.pid
+      for (const p of this.states.keys()) return p
+    }
+    if (n === 2) {
+      // an idle unprefixed state (pid 0) and one live pid: they are the same process
+      const z = this.states.get(0)
+      if (z !== undefined && z.psys === null) {
+        this.states.delete(0)
+        this.pids.delete(0)
+        this.stats.processes = this.pids.size
+        this.cur = null
+        for (const p of this.states.keys()) return p
+      }
+    }
+    return 0
+  }
+
   private setPending(ps: PidState, sys: Sys, abi: number, text: string | null, line: number): void {
     if (ps.psys === null) this.pendingCount++
     ps.psys = sys
@@ -354,9 +392,28 @@ export class Observer {
   private line(b: Buffer, s: number, e: number): void {
     const lineNo = ++this.stats.lines
     const st = this.st
+    if (this.stitch !== null) {
+      // the rest of a line that a `strace: …` message cut (stderr logs)
+      const joined = Buffer.concat([this.stitch, b.subarray(s, e)])
+      this.stitch = null
+      b = joined
+      s = 0
+      e = joined.length
+    }
     this.lastBuf = b
     let kind = lexInto(b, s, e, st)
-    const pid = st.pid >= 0 ? st.pid : 0
+    if (kind === KIND.UNKNOWN) {
+      // On stderr strace prints `strace: Process N attached` in the middle of the line it is
+      // writing; the line goes on after the newline. Keep the head and join it to the next line.
+      const k = b.subarray(s, e).indexOf(STRACE_MSG)
+      if (k > 0) {
+        this.stitch = Buffer.from(b.subarray(s, s + k))
+        return
+      }
+    }
+    // No prefix: a single-process log, an -ff file, or a stderr log while only one process
+    // was traced (strace drops the `[pid N]` prefix then): the one live pid we know, else 0.
+    const pid = st.pid >= 0 ? st.pid : this.soloPid()
     switch (kind) {
       case KIND.CALL: {
         const sys = this.sysnames.getHashed(b, st.nameStart, st.nameEnd, st.nameHash)
@@ -398,6 +455,7 @@ export class Observer {
       case KIND.RESUMED: {
         const named = this.sysnames.getHashed(b, st.nameStart, st.nameEnd, st.nameHash)
         const ps = this.state(pid)
+        if (ps.psys === null && pid > 0 && this.states.has(0)) this.adoptUnprefixed(ps, named)
         const psys = ps.psys
         const keep = psys !== null ? psys.keepArgs || named.keepArgs : named.keepArgs
         if (keep && st.ret !== RET.NONE) {
@@ -595,7 +653,10 @@ export class Observer {
   }
 
   private diag(code: Diagnostic['code'], line: number, text: string): void {
-    if (this.diagnostics.length < MAX_DIAGNOSTICS) this.diagnostics.push({code, line, text})
+    // control bytes escaped so a diagnostic always prints as one line
+    if (this.diagnostics.length < MAX_DIAGNOSTICS) {
+      this.diagnostics.push({code, line, text: text.replace(/[\x00-\x1f\x7f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'))})
+    }
   }
 
   private observation(): Observation {

@@ -193,6 +193,26 @@ describe('Observer: counting, errors, joining', () => {
     expect(o.diagnostics[19]).toMatchObject({code: 'TRACE_UNPARSABLE', line: 20})
   })
 
+  it('stderr-style logs: unprefixed lines belong to the one live process', () => {
+    const {observation, o} = observe([
+      'execve("/bin/sh", ["sh"], 0x7ffe /* 3 vars */) = 0',
+      'clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 124',
+      '[pid 124] read(3,  <unfinished ...>',
+      '[pid 123] wait4(-1,  <unfinished ...>',
+      '[pid 124] <... read resumed>"", 1) = 0',
+      '[pid 124] +++ exited with 0 +++',
+      '<... wait4 resumed>[{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 124',
+      'exit_group(0) = ?',
+    ].join('\n'))
+    expect(observation.abis.x86_64!.syscalls.wait4).toEqual({count: 1})
+    expect(o.diagnostics).toEqual([])
+  })
+
+  it('diagnostics are one line each (control bytes escaped)', () => {
+    const {o} = observe('bad\rline\u0001\n')
+    expect(o.diagnostics[0]!.text).toBe('bad\\x0dline\\x01')
+  })
+
   it('stats are live while pushing', () => {
     const o = new Observer({command: ['t'], host})
     o.push(Buffer.from('1 getpid() = 1\n2 getpid() = 2\n2 getppid'))
@@ -239,6 +259,21 @@ describe.skipIf(!haveStrace)('real strace logs', () => {
     for (const o of obs.slice(1)) expect(shape(o.observation)).toEqual(first)
     expect(obs[0]!.observation.stats.processes).toBeGreaterThanOrEqual(3)
     expect(obs[0]!.observation.execs).toContain('/bin/sh')
+  })
+
+  it('a log captured from stderr (no -o): prefixes come and go, `strace: Process N attached` cuts lines', async () => {
+    const out = join(dir, 'stderr.log')
+    const r = spawnSync('sh', ['-c', `strace -f /bin/sh -c '${script}' 2> "$1"`, 'sh', out], {encoding: 'utf8'})
+    expect(r.status).toBe(0)
+    const text = readFileSync(out, 'latin1')
+    expect(text).toMatch(/^\[pid +\d+\] /m)
+    expect(text).toMatch(/^[a-z_0-9]+\(/m)
+    const {observation, diagnostics} = await observeFile(out, {host})
+    expect(diagnostics).toEqual([])
+    expect(observation.stats.unparsed).toBe(0)
+    const ref = (await observeFile(record('ref.log', []), {host})).observation
+    expect(Object.keys(observation.abis.x86_64!.syscalls).sort()).toEqual(Object.keys(ref.abis.x86_64!.syscalls).sort())
+    expect(observation.abis.x86_64!.syscalls.clone?.args ?? observation.abis.x86_64!.syscalls.vfork).toEqual(ref.abis.x86_64!.syscalls.clone?.args ?? ref.abis.x86_64!.syscalls.vfork)
   })
 
   it('1-byte chunks and one chunk give identical observations', () => {
