@@ -18,7 +18,7 @@ import {packageRoot} from '../profile/paths.js'
 import {normalizeCap, toOci} from '../profile/resolve.js'
 import type {OciSeccomp, SeccompAction} from '../profile/types.js'
 import {compileBpf} from '../../native/compile.js'
-import {SECCOMP_FILTER_FLAGS} from '../../native/libc.js'
+import {SECCOMP_FILTER_FLAGS, inTerminalForeground} from '../../native/libc.js'
 import {archShortName, nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
 import {dockerDefaultCaps} from './caps.js'
 
@@ -188,6 +188,8 @@ export interface RunResult {
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']
+/** Signals a terminal sends to its whole foreground process group (CMD has it already). */
+const TERMINAL_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGINT', 'SIGQUIT'])
 
 /** Exit status as a shell reports it: the code, or 128 + the signal number. */
 export function shellStatus(code: number | null, signal: NodeJS.Signals | null): number {
@@ -196,9 +198,10 @@ export function shellStatus(code: number | null, signal: NodeJS.Signals | null):
 }
 
 /**
- * Run CMD (already found, argv[0] as typed) under the prepared filter with stdio inherited.
- * SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to this process are forwarded to CMD; resolves when
- * CMD ends.
+ * Run CMD (already found, argv[0] as typed) under the prepared filter with stdio inherited;
+ * resolves when CMD ends. SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to this process are forwarded to
+ * CMD, except SIGINT/SIGQUIT while we are the terminal's foreground group: Ctrl-C has then
+ * reached CMD (same process group) already, and forwarding would deliver it twice.
  */
 export function runUnderFilter(prep: PreparedFilter, cmdPath: string, argv: string[]): Promise<RunResult> {
   const child = spawn(
@@ -207,6 +210,7 @@ export function runUnderFilter(prep: PreparedFilter, cmdPath: string, argv: stri
     {stdio: 'inherit', env: process.env},
   )
   const forward = (sig: NodeJS.Signals) => {
+    if (TERMINAL_SIGNALS.has(sig) && inTerminalForeground()) return
     try {
       child.kill(sig)
     } catch { /* already gone */ }

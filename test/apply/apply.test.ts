@@ -206,6 +206,73 @@ describe.runIf(onX64)('apply: exit status', () => {
     expect(r.ms).toBeLessThan(25_000)
   })
 
+  const counter = () => {
+    const f = join(tmp(), 'count-sigint.py')
+    writeFileSync(f, [
+      'import signal, time',
+      'n = 0',
+      'def h(*a):',
+      '    global n',
+      '    n += 1',
+      'signal.signal(signal.SIGINT, h)',
+      'print("ready", flush=True)',
+      'end = time.time() + 1.5',
+      'while time.time() < end:',
+      '    time.sleep(0.05)',
+      'print("sigint", n, flush=True)',
+    ].join('\n'))
+    return f
+  }
+
+  it.runIf(python)('forwards SIGINT sent to apply (no terminal): CMD gets it once', async () => {
+    let out = ''
+    let child: import('node:child_process').ChildProcess | undefined
+    const done = apply([loose(), '--', python!, counter()], {
+      onSpawn: (c) => {
+        child = c
+        c.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+      },
+    })
+    await waitFor(() => out.includes('ready'), 20_000, 'CMD to start')
+    child!.kill('SIGINT')
+    const r = await done
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/sigint 1\n$/)
+  })
+
+  it.runIf(python)('Ctrl-C on a terminal reaches CMD once, not twice (no forwarding of what the terminal sent)', () => {
+    // a pseudo-terminal: apply and CMD in its foreground group, ^C typed once CMD is ready
+    const harness = join(tmp(), 'pty-ctrl-c.py')
+    writeFileSync(harness, [
+      'import os, pty, select, sys, time',
+      'pid, fd = pty.fork()',
+      'if pid == 0:',
+      '    os.execvp(sys.argv[1], sys.argv[1:])',
+      'buf, sent = b"", False',
+      'while True:',
+      '    r, _, _ = select.select([fd], [], [], 20)',
+      '    if not r:',
+      '        break',
+      '    try:',
+      '        d = os.read(fd, 4096)',
+      '    except OSError:',
+      '        break',
+      '    if not d:',
+      '        break',
+      '    buf += d',
+      '    if b"ready" in buf and not sent:',
+      '        time.sleep(0.2)',
+      '        os.write(fd, b"\\x03")',
+      '        sent = True',
+      '_, st = os.waitpid(pid, 0)',
+      'sys.stdout.write(buf.decode(errors="replace"))',
+      'print("status", os.waitstatus_to_exitcode(st))',
+    ].join('\n'))
+    const r = spawnSync(python!, [harness, process.execPath, join(repoRoot, 'bin', 'run.js'), 'apply', loose(), '--', python!, counter()], {encoding: 'utf8', timeout: 60_000})
+    expect(r.stdout).toMatch(/sigint 1\r?\n/)
+    expect(r.stdout).toMatch(/status 0/)
+  })
+
   it('CMD not found → 127; not executable → 126; nothing ran', async () => {
     const nf = await apply([loose(), '--', 'no-such-command-seccomp-gen'])
     expect(nf.status).toBe(127)
