@@ -27,8 +27,7 @@ import {machine, release} from 'node:os'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
-import * as lex from './lex-line.js'
-import {KIND, LexState, MODE, RET, argsEndOf, decodeCString, lexInto, rescanExact, splitArgs} from './lex-line.js'
+import {KIND, LexState, MODE, RET, argAt, argEnd, argsEndOf, decodeCString, lexInto, rescanExact, retValue, splitArgs} from './lex-line.js'
 import {ValueResolver, packageRoot} from './constants.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
@@ -122,8 +121,9 @@ interface PidState {
   psys: Sys | null
   /** ABI the pending call entered with */
   pabi: number
-  /** its argument text so far (only when psys.keepArgs) */
-  ptext: string | null
+  /** its argument bytes so far in pbuf[0, plen) (only when psys.keepArgs; plen -1: none or lost) */
+  pbuf: Buffer | null
+  plen: number
   /** line number of its <unfinished ...> */
   pline: number
 }
@@ -316,7 +316,7 @@ export class Observer {
     if (ps === undefined) {
       const abi = this.childAbi.get(pid) ?? this.lastAbi
       this.childAbi.delete(pid)
-      ps = {pid, abi, psys: null, pabi: 0, ptext: null, pline: 0}
+      ps = {pid, abi, psys: null, pabi: 0, pbuf: null, plen: -1, pline: 0}
       this.states.set(pid, ps)
       if (!this.pids.has(pid)) {
         this.pids.add(pid)
@@ -334,9 +334,8 @@ export class Observer {
   private adoptUnprefixed(ps: PidState, named: Sys): void {
     const z = this.states.get(0)!
     if (z.psys === null || (z.psys !== named && named.name !== '???')) return
-    this.setPending(ps, z.psys, z.pabi, z.ptext, z.pline)
+    this.movePending(z, ps)
     ps.abi = z.abi
-    this.takePending(z)
     this.states.delete(0)
     this.pids.delete(0)
     this.stats.processes = this.pids.size
@@ -363,19 +362,50 @@ export class Observer {
     return 0
   }
 
-  private setPending(ps: PidState, sys: Sys, abi: number, text: string | null, line: number): void {
+  /** Start a pending call; keeps src[s, e) as its argument bytes when the syscall needs them. */
+  private setPending(ps: PidState, sys: Sys, abi: number, src: Buffer | null, s: number, e: number, line: number): void {
     if (ps.psys === null) this.pendingCount++
     ps.psys = sys
     ps.pabi = abi
-    ps.ptext = text
     ps.pline = line
+    ps.plen = -1
+    if (src !== null && sys.keepArgs) this.appendPending(ps, src, s, e, true)
+  }
+
+  /** Append src[s, e) to ps's argument bytes (reusing its buffer); over MAX_ARGS_TEXT they are dropped. */
+  private appendPending(ps: PidState, src: Buffer, s: number, e: number, fresh: boolean): void {
+    const at = fresh ? 0 : ps.plen
+    if (at < 0) return
+    const len = at + (e - s)
+    if (len > MAX_ARGS_TEXT) { ps.plen = -1; return }
+    if (ps.pbuf === null || ps.pbuf.length < len) {
+      const bigger = Buffer.allocUnsafe(Math.max(256, len * 2))
+      if (at > 0) ps.pbuf!.copy(bigger, 0, 0, at)
+      ps.pbuf = bigger
+    }
+    src.copy(ps.pbuf, at, s, e)
+    ps.plen = len
+  }
+
+  /** Move the pending call of `from` to `to` (which has none). */
+  private movePending(from: PidState, to: PidState): void {
+    if (from.psys === null) return
+    if (to.psys === null) this.pendingCount++
+    to.psys = from.psys
+    to.pabi = from.pabi
+    to.pline = from.pline
+    const buf = to.pbuf
+    to.pbuf = from.pbuf
+    to.plen = from.plen
+    from.pbuf = buf
+    this.takePending(from)
   }
 
   /** Drop ps's pending call without counting it. */
   private takePending(ps: PidState): void {
     if (ps.psys === null) return
     ps.psys = null
-    ps.ptext = null
+    ps.plen = -1
     this.pendingCount--
   }
 
@@ -384,9 +414,9 @@ export class Observer {
     const sys = ps.psys
     if (sys === null) return
     const abi = ps.pabi
-    const text = ps.ptext
+    const len = ps.plen
     this.takePending(ps)
-    if (sys.valid) this.foldIncomplete(sys, abi, text)
+    if (sys.valid) this.foldIncomplete(sys, abi, len >= 0 ? ps.pbuf : null, len)
   }
 
   private line(b: Buffer, s: number, e: number): void {
@@ -421,7 +451,7 @@ export class Observer {
         // execve/execveat: exact argument scan (path, `<pid changed to N ...>`); inspected
         // syscalls read their arguments with argAt(), which is exact within [argsStart, argsEnd)
         // (only a successful exec needs its path; `<pid changed to N ...>` only appears on one)
-        const execOk = sys.execArg >= 0 && st.ret === RET.VALUE && lex.retValue(b, st) === 0
+        const execOk = sys.execArg >= 0 && st.ret === RET.VALUE && retValue(b, st) === 0
         if (execOk ? rescanExact(b, st) !== KIND.CALL : sys.inspect !== null && argsEndOf(b, st) < 0) { this.unparsable(b, s, e); return }
         const ps = this.state(pid)
         const abi = ps.abi
@@ -437,7 +467,7 @@ export class Observer {
           }
         }
         if (sys.inspect !== null && sys.execArg < 0) this.foldInline(sys, abi, b)
-        else this.fold(sys, abi, execOk ? b.toString('latin1', st.argsStart, st.argsEnd) : null, true)
+        else this.fold(sys, abi, execOk ? b : null, st.argsStart, st.argsEnd, true)
         if (st.otherPid >= 0) this.rekey(pid, st.otherPid)
         return
       }
@@ -448,7 +478,7 @@ export class Observer {
         const abi = ps.abi
         this.lastAbi = abi
         if (ps.psys !== null) this.closePending(ps)
-        this.setPending(ps, sys, abi, sys.keepArgs ? b.toString('latin1', st.argsStart, st.argsEnd) : null, lineNo)
+        this.setPending(ps, sys, abi, b, st.argsStart, st.argsEnd, lineNo)
         if (st.detached) this.closePending(ps)
         return
       }
@@ -464,13 +494,15 @@ export class Observer {
         }
         if (psys !== null && (psys === named || named.name === '???' || psys.name === '???')) {
           const sys = psys.name === '???' ? named : psys
-          let text = sys.keepArgs && ps.ptext !== null ? ps.ptext + b.toString('latin1', st.argsStart, st.argsEnd) : null
-          if (text !== null && text.length > MAX_ARGS_TEXT) text = null // arguments lost: inspected ones become unknown
-          if (st.stillPending) { ps.psys = sys; ps.ptext = text; return }
+          if (sys.keepArgs) this.appendPending(ps, b, st.argsStart, st.argsEnd, false)
+          else ps.plen = -1
+          if (st.stillPending) { ps.psys = sys; return }
           const abi = ps.pabi
+          const len = ps.plen // -1: arguments lost; inspected ones become unknown
+          const src = len >= 0 ? ps.pbuf : null
           this.takePending(ps)
           if (!sys.valid) return // `???` on both sides: nothing we can name
-          if (st.detached) { this.foldIncomplete(sys, abi, text); return }
+          if (st.detached) { this.foldIncomplete(sys, abi, src, len); return }
           if (sys.plain && st.ret !== RET.ERROR) {
             const acc = sys.accs[abi]
             if (acc !== undefined) {
@@ -479,16 +511,16 @@ export class Observer {
               return
             }
           }
-          this.fold(sys, abi, text, true)
+          this.fold(sys, abi, src, 0, len, true)
         } else {
           if (psys !== null) this.closePending(ps)
           this.diag('TRACE_ORPHAN_RESUMED', lineNo, b.toString('latin1', s, Math.min(e, s + 200)))
           if (!named.valid) return
           const abi = ps.abi
-          if (st.stillPending) { this.setPending(ps, named, abi, null, lineNo); return }
+          if (st.stillPending) { this.setPending(ps, named, abi, null, 0, 0, lineNo); return }
           // inspected positions unknown: we lack the start of the argument list
-          if (st.detached || st.ret === RET.NONE) this.foldIncomplete(named, abi, null)
-          else this.fold(named, abi, null, false)
+          if (st.detached || st.ret === RET.NONE) this.foldIncomplete(named, abi, null, 0)
+          else this.fold(named, abi, null, 0, 0, false)
         }
         if (st.otherPid >= 0) this.rekey(pid, st.otherPid)
         return
@@ -532,24 +564,24 @@ export class Observer {
     if (f === undefined) return
     const t = this.state(to)
     this.closePending(t)
-    if (f.psys !== null) {
-      this.setPending(t, f.psys, f.pabi, f.ptext, f.pline)
-      this.takePending(f)
-    }
+    this.movePending(f, t)
     t.abi = f.abi
     this.states.delete(from)
     this.cur = null
   }
 
-  private foldIncomplete(sys: Sys, abi: number, text: string | null): void {
+  private foldIncomplete(sys: Sys, abi: number, src: Buffer | null, len: number): void {
     const acc = this.acc(sys, abi)
     acc.count++
     this.stats.calls++
-    if (sys.inspect !== null) this.foldArgs(acc, sys, text)
+    if (sys.inspect !== null) this.argsFrom(acc, sys, src, 0, len)
   }
 
-  /** Count one finished call; the return value is in this.st. */
-  private fold(sys: Sys, abi: number, text: string | null, argsKnown: boolean, skipArgs = false): void {
+  /**
+   * Count one finished call; the return value is in this.st, the argument text (when known
+   * and needed) in src[as, ae).
+   */
+  private fold(sys: Sys, abi: number, src: Buffer | null, as: number, ae: number, argsKnown: boolean, skipArgs = false): void {
     const st = this.st
     const acc = this.acc(sys, abi)
     acc.count++
@@ -562,14 +594,15 @@ export class Observer {
         counts[id]!++
       }
     }
-    if (sys.inspect !== null && !skipArgs) this.foldArgs(acc, sys, argsKnown ? text : null)
-    if (sys.execArg >= 0 && text !== null && lex.retValue(this.buf(), st) === 0) {
+    if (sys.inspect !== null && !skipArgs) this.argsFrom(acc, sys, argsKnown ? src : null, as, ae)
+    if (sys.execArg >= 0 && src !== null && retValue(this.buf(), st) === 0) {
+      const text = src.toString('latin1', as, ae)
       const path = decodeCString(splitArgs(text, sys.execArg + 1)[sys.execArg] ?? '')
       if (path !== undefined && path !== '') this.execs.add(path)
     }
     if (sys.forks && st.ret === RET.VALUE) {
       // the child's pid (`-X raw`/`-e raw=` logs print it in hex)
-      const child = lex.retValue(this.buf(), st)
+      const child = retValue(this.buf(), st)
       if (child > 0 && !this.states.has(child)) this.childAbi.set(child, abi)
     }
   }
@@ -577,7 +610,7 @@ export class Observer {
   /** A complete one-line call of an inspected syscall: read the arguments from the bytes. */
   private foldInline(sys: Sys, abi: number, b: Buffer): void {
     const st = this.st
-    this.fold(sys, abi, null, false, true)
+    this.fold(sys, abi, null, 0, 0, false, true)
     this.argsFrom(sys.accs[abi]!, sys, b, st.argsStart, st.argsEnd)
   }
 
@@ -588,9 +621,9 @@ export class Observer {
     const slots = acc.slots!
     for (let k = 0; k < inspect.length; k++) {
       const slot = slots[k]!
-      const a = b === null ? -1 : lex.argAt(b, s, e, inspect[k]![0], sys.labels[k]!)
+      const a = b === null ? -1 : argAt(b, s, e, inspect[k]![0], sys.labels[k]!)
       if (a < 0) { slot.unknown = true; continue }
-      const ae = lex.argEnd
+      const ae = argEnd
       // a text already seen for this argument (the first few kept): already recorded
       const seen = slot.seen
       const len = ae - a
@@ -627,13 +660,6 @@ export class Observer {
 
   private lastBuf: Buffer | null = null
   private buf(): Buffer { return this.lastBuf! }
-
-  /** Inspected arguments from joined text (an unfinished call and its resumption). */
-  private foldArgs(acc: Acc, sys: Sys, text: string | null): void {
-    if (text === null) { this.argsFrom(acc, sys, null, 0, 0); return }
-    const buf = Buffer.from(text, 'latin1')
-    this.argsFrom(acc, sys, buf, 0, buf.length)
-  }
 
   private acc(sys: Sys, abi: number): Acc {
     let a = sys.accs[abi]
