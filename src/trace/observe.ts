@@ -21,10 +21,16 @@
  *   A call's ABI is fixed when it starts (execve is counted in the ABI that entered it).
  * - `+++ superseded by execve in pid N +++` and `<pid changed to N ...>` move the pending call
  *   and ABI of the exec'ing thread to the leader's pid.
+ * - Logs captured from stderr (no -o): lines without a prefix belong to the one live process
+ *   when exactly one is known; a `strace: …` message written inside a line is cut out and the
+ *   line joined with its continuation.
+ * - Speed: the return part of a line is parsed backwards from its end, so the argument text of
+ *   a syscall whose arguments are not read is not scanned (nor checked for balance); the
+ *   arguments of inspected and exec syscalls are scanned exactly (strings, brackets, comments,
+ *   decorations).
  */
-import {createReadStream} from 'node:fs'
+import {createReadStream, readFileSync} from 'node:fs'
 import {machine, release} from 'node:os'
-import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
 import {KIND, LexState, MODE, RET, argAt, argEnd, argsEndOf, decodeCString, lexInto, rescanExact, retValue, splitArgs} from './lex-line.js'
@@ -196,6 +202,7 @@ export class Observer {
   private readonly accs: Array<Map<Sys, Acc>> = ABIS.map(() => new Map())
   private readonly states = new Map<number, PidState>()
   private cur: PidState | null = null
+  /** calls waiting for their `<... resumed>` (all pids) */
   private pendingCount = 0
   private readonly childAbi = new Map<number, number>()
   private readonly pids = new Set<number>()
