@@ -75,6 +75,6 @@ variants.forEach((v, i) => {
 })
 out.push('')
 out.push(`**record / bare strace: ${ratio.toFixed(2)}×** (target ≤ 1.10×: ${ratio <= 1.1 ? 'met' : 'NOT met'}). ` +
-  `record / strace with the same flags to /dev/null: ${(rec / same).toFixed(2)}× (isolates what Node start-up, the FIFO and the parser add; below 1.0 is scheduling noise on a busy machine). Observation written: ${obsBytes} bytes.`)
+  `record / strace with the same flags to /dev/null: ${(rec / same).toFixed(2)}× (isolates what Node start-up, the FIFO and the parser add; a value below 1 means that cost is lost in run-to-run variation). Observation written: ${obsBytes} bytes.`)
 out.push('')
 console.log(out.join('\n'))
