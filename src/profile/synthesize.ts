@@ -11,7 +11,7 @@ import {lookupSyscall, syscallName} from '../../native/libseccomp.js'
 import {archTable, findArch} from './arches.js'
 import {type ArgsLevel, type ArgRule, levelAtLeast, riskOf, ruleData} from './data.js'
 import {errnoName, errnoNumber} from './errno.js'
-import {type RuntimeLayer, runtimeSyscalls} from './layers.js'
+import {type RuntimeLayer, runtimeEnosysProbes, runtimeSyscalls} from './layers.js'
 import type {DockerProfile, SeccompAction, SeccompArg, SyscallRule} from './types.js'
 
 export interface SynthesisOptions {
@@ -230,6 +230,17 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
     if (!knownOnAny(f.name, arches)) { diagnostics.push(`ENOSYS fallback ${f.name} is unknown to this libseccomp for ${arches.join(', ')}; left to the default action`); continue }
     drafts.push({name: f.name, action: 'SCMP_ACT_ERRNO', errnoRet: errnoNumber(data.enosys.errno) ?? ENOSYS, kind: 'enosys', why: f.name})
     placed.add(f.name)
+  }
+  // Runtime layers' ENOSYS probes (e.g. runc's faccessat2): EPERM there stops the container.
+  for (const [name, rts] of [...runtimeEnosysProbes(o.runtimes, o.noNewPrivileges)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (placed.has(name) || !knownOnAny(name, arches)) continue
+    drafts.push({name, action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS, kind: 'enosys', why: `${name} (probed by ${rts.join(', ')})`})
+    placed.add(name)
+  }
+  const eperm = o.runtimes.filter((l) => l.ignoresErrnoRet).map((l) => l.runtime)
+  const errnoDrafts = drafts.filter((d) => d.action === 'SCMP_ACT_ERRNO' && d.errnoRet !== undefined && d.errnoRet !== o.defaultErrno)
+  if (eperm.length && errnoDrafts.length) {
+    diagnostics.push(`${eperm.join(', ')} ignores errnoRet and answers EPERM: ${[...new Set(errnoDrafts.map((d) => d.name))].sort().join(', ')} will not get their errno there, and libc falls back only on ENOSYS`)
   }
 
   let rules = group(drafts, o, layerTitle(o))

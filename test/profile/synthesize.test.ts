@@ -210,6 +210,27 @@ describe('synthesis rules (evaluated, not compared as text)', () => {
     expect(none).toEqual(['exit', 'exit_group', 'restart_syscall', 'rt_sigreturn', 'write'])
   })
 
+  it('rule 6: a layer\'s ENOSYS probes are answered ENOSYS, not allowed (runc probes faccessat2)', () => {
+    const tiny = obs({x86_64: {write: 1}})
+    const runc = listRuntimeLayers().find((l) => l.runtime === 'runc')!
+    expect(runc.enosysProbes.false).toContain('faccessat2')
+    const fake = {...runc, runtime: 'fake', nnp: {true: [], false: []}, enosysProbes: {true: [], false: ['io_uring_setup']}}
+    const p = synth(tiny, {runtimes: [fake]}).profile
+    expect(evaluator(p, {host: 'x86_64'})('x86_64', 'io_uring_setup', []).errno).toBe(38)
+    expect(allowedNames(p)).not.toContain('io_uring_setup')
+    const nnp = synth(tiny, {runtimes: [fake], noNewPrivileges: true}).profile
+    expect(evaluator(nnp, {host: 'x86_64'})('x86_64', 'io_uring_setup', []).errno).toBe(1)
+  })
+
+  it('rule 6: a runtime that ignores errnoRet (runsc) is named next to the errno rules it defeats', () => {
+    const runsc = listRuntimeLayers().filter((l) => l.runtime === 'runsc')
+    expect(runsc[0].ignoresErrnoRet).toBe(true)
+    const withRunsc = synth(obs({x86_64: {write: 1}}), {runtimes: runsc}).diagnostics
+    expect(withRunsc.some((d) => d.startsWith('runsc ignores errnoRet') && d.includes('clone3'))).toBe(true)
+    const runc = listRuntimeLayers().filter((l) => l.runtime === 'runc')
+    expect(synth(obs({x86_64: {write: 1}}), {runtimes: runc}).diagnostics.some((d) => d.includes('ignores errnoRet'))).toBe(false)
+  })
+
   it('rule 7: ABIs come from the recording, --arch adds, the table order is kept', () => {
     const o = obs({x86: {read: 1}, x86_64: {read: 1}})
     expect(synth(o).profile.architectures).toEqual(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'])
