@@ -173,7 +173,8 @@ if (haveLoop) {
     const g = cost(p, 'getppid')
     const d = cost(p, 'denied')
     const x = (v, n) => (Number.isFinite(Number(v)) && n ? (Number(v) / n).toFixed(2) : 'n/a')
-    const ok = p.docker ? '' : Number(g) <= dockerCost.g && Number(d) <= dockerCost.d ? 'yes' : 'no'
+    const measured = Number.isFinite(Number(g)) && Number.isFinite(Number(d))
+    const ok = p.docker ? '' : !measured ? 'n/a' : Number(g) <= dockerCost.g && Number(d) <= dockerCost.d ? 'yes' : 'no'
     out.push(`| ${p.label} | ${g} | ${getppidVerdict(p)} | ${x(g, nat.g)} | ${d} | ${x(d, nat.d)} | ${ok} |`)
   }
   out.push('')
