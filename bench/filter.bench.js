@@ -133,7 +133,7 @@ if (haveLoop) {
 const cost = (p, what) => {
   const r = runs.get(key(p, what))
   if (!r) return 'n/a'
-  if (r.ns.length === 0) return `n/a (${r.fail})`
+  if (r.ns.length === 0) return `n/a (the C loop cannot run under this profile: ${r.fail})`
   return median(r.ns).toFixed(1)
 }
 
