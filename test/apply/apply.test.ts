@@ -4,13 +4,14 @@
  * program run without a filter) so a profile that simply breaks the program cannot pass.
  */
 import {spawnSync} from 'node:child_process'
-import {chmodSync, existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {repoRoot, runCli, waitFor} from '../helpers/cli.js'
 import {realPython, tmp, writeProfile} from './profiles.js'
 
 const onX64 = process.arch === 'x64'
+afterAll(() => rmSync(tmp(), {recursive: true, force: true}))
 const python = realPython()
 const busybox = ['/usr/bin/busybox', '/bin/busybox'].find((p) => existsSync(p)) ?? null
 if (!python) console.warn('apply tests: python3 not found, the socket and W^X tests are skipped')

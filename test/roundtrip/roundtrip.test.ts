@@ -6,15 +6,16 @@
  * (EHWPOISON) as its default, and a second, strace'd re-run counts the calls answered with it.
  */
 import {spawnSync} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 import {cliPath, runCli} from '../helpers/cli.js'
 import {realPython} from '../apply/profiles.js'
 
 const DENIAL_ERRNO = 'EHWPOISON'
 const dir = mkdtempSync(join(tmpdir(), 'seccomp-gen-roundtrip-'))
+afterAll(() => rmSync(dir, {recursive: true, force: true}))
 const haveStrace = spawnSync('strace', ['-V']).status === 0
 const python = realPython()
 if (!haveStrace) console.warn('round-trip tests skipped: strace is not installed (.ci/run installs it)')
