@@ -157,10 +157,19 @@ export function prepareExecv(path: string, argv: string[]): () => string {
   }
 }
 
-/** write(2) of a whole buffer on a raw fd, best effort (used after the filter is loaded). */
-export function rawWrite(fd: number, text: string): void {
+/** write(2) of a buffer on a raw fd, best effort (used after the filter is loaded): bytes written or -1. */
+export function rawWrite(fd: number, text: string): number {
   const buf = Buffer.from(text)
-  load().write(fd, buf, buf.length)
+  return Number(load().write(fd, buf, buf.length))
+}
+
+/** Set FD_CLOEXEC on fd (so an exec closes it); false when fd is not open. */
+export function setCloexec(fd: number): boolean {
+  const l = load()
+  const flags = l.fcntl(fd, F_GETFD)
+  if (flags < 0) return false
+  if (l.fcntl(fd, F_SETFD, 'int', flags | FD_CLOEXEC) < 0) fail('fcntl(F_SETFD)', `fd ${fd}`)
+  return true
 }
 
 /** _exit(2): leave now, no atexit handlers, no Node shutdown. */

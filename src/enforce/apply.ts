@@ -181,10 +181,12 @@ export function execChildPath(): string {
 }
 
 export interface RunResult {
-  /** the exit status to report: CMD's code, or 128+signal */
+  /** the exit status to report: CMD's code, or 128+signal; 4/126/127 when CMD never started */
   status: number
   code: number | null
   signal: NodeJS.Signals | null
+  /** set when CMD never started: the exec child's report (filter not loaded, or execve failed) */
+  failure?: {stage: 'load' | 'exec'; errno?: string; message: string}
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']
@@ -204,11 +206,16 @@ export function shellStatus(code: number | null, signal: NodeJS.Signals | null):
  * reached CMD (same process group) already, and forwarding would deliver it twice.
  */
 export function runUnderFilter(prep: PreparedFilter, cmdPath: string, argv: string[]): Promise<RunResult> {
+  // fd 3: the exec child's error pipe (close-on-exec there, so EOF means CMD started)
   const child = spawn(
     process.execPath,
     [execChildPath(), prep.bpf.toString('base64'), String(prep.loadFlags & ~SECCOMP_FILTER_FLAGS.SECCOMP_FILTER_FLAG_TSYNC!), String(prep.seccompNr), cmdPath, '--', ...argv],
-    {stdio: 'inherit', env: process.env},
+    {stdio: ['inherit', 'inherit', 'inherit', 'pipe'], env: process.env},
   )
+  let report = ''
+  const reportStream = child.stdio[3] as NodeJS.ReadableStream | null
+  reportStream?.setEncoding('utf8')
+  reportStream?.on('data', (d: string) => (report += d))
   const forward = (sig: NodeJS.Signals) => {
     if (TERMINAL_SIGNALS.has(sig) && inTerminalForeground()) return
     try {
@@ -221,9 +228,19 @@ export function runUnderFilter(prep: PreparedFilter, cmdPath: string, argv: stri
       for (const s of FORWARDED) process.off(s, forward)
       reject(new SeccompGenError('IO', `cannot start the exec child: ${err.message}`))
     })
-    child.once('exit', (code, signal) => {
+    // 'close': after the exit and the end of the error pipe, so the report is complete
+    child.once('close', (code, signal) => {
       for (const s of FORWARDED) process.off(s, forward)
-      resolve({status: shellStatus(code, signal), code, signal})
+      const result: RunResult = {status: shellStatus(code, signal), code, signal}
+      const line = report.split('\n').find((l) => l.trim())
+      if (line) {
+        try {
+          result.failure = JSON.parse(line) as RunResult['failure']
+        } catch {
+          result.failure = {stage: 'load', message: line}
+        }
+      }
+      resolve(result)
     })
   })
 }

@@ -294,7 +294,21 @@ describe.runIf(onX64)('apply: exit status', () => {
     chmodSync(junk, 0o755)
     const r = await apply([loose(), '--', junk])
     expect(r.status).toBe(126)
-    expect(r.stderr).toMatch(new RegExp(`seccomp-gen: cannot execute ${junk}: ENOEXEC`))
+    expect(r.stderr).toMatch(new RegExp(`cannot execute ${junk}: ENOEXEC`))
+    expect(r.stderr).toMatch(/EXEC_FAILED/)
+  })
+
+  it("CMD's own 126/127/4 are its status, not taken for apply's failures", async () => {
+    for (const code of [4, 126, 127]) {
+      const r = await apply([loose(), '--', 'sh', '-c', `exit ${code}`])
+      expect(r.status).toBe(code)
+      expect(r.stderr).not.toMatch(/Error|EXEC_FAILED|SECCOMP_ERROR/)
+    }
+  })
+
+  it('the error pipe does not leak into CMD (fd 3 is closed at exec)', async () => {
+    const r = await apply([loose(), '--', 'sh', '-c', 'test -e /proc/self/fd/3 && readlink /proc/self/fd/3 || echo closed'])
+    expect(r.stdout).toBe('closed\n')
   })
 })
 
@@ -324,6 +338,24 @@ describe.runIf(onX64)('apply: pre-flight', () => {
     expect(r.stderr).toMatch(/mmap2 no_such_call/)
     const ok = await apply([p, '--allow-unknown', '--', 'true'])
     expect(ok.status).toBe(0)
+  })
+
+  it('a filter the kernel refuses is SECCOMP_ERROR (exit 4) and CMD never runs; load flags reach seccomp(2)', async () => {
+    const flagged = (flags: string[]) => {
+      const p = join(tmp(), `flags-${flags.join('-')}.json`)
+      writeFileSync(p, JSON.stringify({defaultAction: 'SCMP_ACT_ALLOW', flags, syscalls: [{names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO'}]}))
+      return p
+    }
+    const marker = join(tmp(), 'refused-marker')
+    // WAIT_KILLABLE_RECV without a listener: the kernel says EINVAL at load time
+    const r = await apply([flagged(['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV']), '--', 'touch', marker])
+    expect(r.status).toBe(4)
+    expect(r.stderr).toMatch(/seccomp\(SECCOMP_SET_MODE_FILTER\) failed: EINVAL/)
+    expect(r.stderr).toMatch(/SECCOMP_ERROR/)
+    expect(existsSync(marker)).toBe(false)
+    // LOG and SPEC_ALLOW are accepted and the filter is in force
+    const ok = await apply([flagged(['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW']), '--', 'mkdir', join(tmp(), 'flagged-dir')])
+    expect(ok.stderr).toMatch(/Operation not permitted/)
   })
 
   it('an invalid profile is an error (exit 3), a missing one exit 1', async () => {
