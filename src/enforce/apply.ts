@@ -87,6 +87,9 @@ export function preflight(profilePath: string, opts: PrepareOptions = {}): {prof
   if (!PASSING_ACTIONS.has(exec)) {
     throw new SeccompGenError('PROFILE_DENIES_EXEC', `the profile answers execve with ${exec}: CMD could never start (allow execve)`, where)
   }
+  if (profile.defaultAction === 'SCMP_ACT_NOTIFY') {
+    throw new SeccompGenError('PROFILE_INVALID', 'default action SCMP_ACT_NOTIFY needs a user-space listener; apply cannot serve one', where)
+  }
   for (const r of profile.syscalls ?? []) {
     if (r.action === 'SCMP_ACT_NOTIFY') {
       throw new SeccompGenError('PROFILE_INVALID', `SCMP_ACT_NOTIFY (${r.names.slice(0, 3).join(', ')}…) needs a user-space listener; apply cannot serve one`, where)

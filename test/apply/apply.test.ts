@@ -358,6 +358,19 @@ describe.runIf(onX64)('apply: pre-flight', () => {
     expect(ok.stderr).toMatch(/Operation not permitted/)
   })
 
+  it('SCMP_ACT_NOTIFY (needs a listener apply does not have) is refused before anything runs', async () => {
+    for (const [name, profile] of [
+      ['notify-rule', {defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{names: ['mkdir'], action: 'SCMP_ACT_NOTIFY'}]}],
+      ['notify-default', {defaultAction: 'SCMP_ACT_NOTIFY', syscalls: [{names: ['execve'], action: 'SCMP_ACT_ALLOW'}]}],
+    ] as const) {
+      const p = join(tmp(), `${name}.json`)
+      writeFileSync(p, JSON.stringify(profile))
+      const r = await apply([p, '--', 'true'])
+      expect(r.status, name).toBe(3)
+      expect(r.stderr).toMatch(/listener/)
+    }
+  })
+
   it('an invalid profile is an error (exit 3), a missing one exit 1', async () => {
     const bad = join(tmp(), 'bad.json')
     writeFileSync(bad, JSON.stringify({defaultAction: 'SCMP_ACT_SOMETIMES', syscalls: []}))
