@@ -456,6 +456,136 @@ function closeFromTail(b: Uint8Array, s: number, e: number): boolean {
   return true
 }
 
+/**
+ * The fast lane of lexInto() for the line nearly every strace log is made of: a finished call
+ * with a `PID ` or `[pid N] ` prefix, `NAME(…) = VALUE` or `= -N ENAME (…)`, optionally a
+ * timestamp and a `-T` duration. Returns true with st filled exactly as lexInto() fills it
+ * (kind CALL, argsEnd found lazily), or false, st unspecified, for any other shape (no
+ * prefix, `-Y` comm, `<unfinished ...>`/`<detached ...>`, a decorated or `?` return,
+ * `(INJECTED)`, anything unusual): the caller then runs lexInto(), which decides.
+ *
+ * Kept small and free of rarely taken branches on purpose: V8 optimizes a small, stable
+ * function soon and does not throw it away again, which matters as much as its speed
+ * (see bench/parse.bench.js: most of the cost of a cold parse used to be warm-up).
+ */
+export function lexFast(b: Uint8Array, s: number, e: number, st: LexState): boolean {
+  let c = 0
+  while (e > s && ((c = b[e - 1]!) === SP || c === 0x0d)) e--
+  let i = s
+  while (i < e && ((c = b[i]!) === SP || c === 0x09)) i++
+  if (i >= e) return false
+  // prefix: PID (at most 7 digits, <= pid_max limit) then a space, or "[pid N]"
+  let pid = 0
+  let j = i
+  if (c >= 0x30 && c <= 0x39) {
+    for (; j < e; j++) {
+      const d = b[j]! - 0x30
+      if (d < 0 || d > 9) break
+      pid = pid * 10 + d
+    }
+    if (j - i > 7 || j >= e || b[j] !== SP || pid > 4194304) return false
+  } else {
+    if (c !== 0x5b || !startsWith(b, i, e, L_PID)) return false
+    j = i + L_PID.length
+    while (j < e && b[j] === SP) j++
+    pid = decimal(b, j, e)
+    while (j < e && isDigit(b[j]!)) j++
+    if (pid < 0 || j >= e || b[j] !== 0x5d) return false
+  }
+  i = j + 1
+  while (i < e && b[i] === SP) i++
+  // timestamp
+  if (i < e && isDigit(b[i]!)) {
+    j = i
+    while (j < e && ((c = b[j]!) === 0x3a || c === 0x2e || (c >= 0x30 && c <= 0x39))) j++
+    if (j >= e || b[j] !== SP) return false
+    i = j
+    while (i < e && b[i] === SP) i++
+  }
+  if (i >= e) return false
+  let pending = false
+  if (b[e - 1] === 0x3e) {
+    // a -T duration, else only `<unfinished ...>` may end the line here (checked below)
+    const d = stripDuration(b, i, e)
+    if (d === e) pending = true
+    else if (d <= i || b[d - 1] === 0x3e) return false
+    else e = d
+  }
+  // NAME( or <... NAME resumed>
+  let kind: Kind = KIND.CALL
+  let ns = i
+  c = b[i]!
+  if (c === 0x3c) {
+    if (!startsWith(b, i, e, L_RESUMED_HEAD)) return false
+    kind = KIND.RESUMED
+    ns = i + L_RESUMED_HEAD.length
+    if (ns >= e || NAME_BYTE[(c = b[ns]!)] === 0) return false
+  } else if (!((c >= 0x61 && c <= 0x7a) || c === 0x5f)) return false
+  let h = Math.imul(0x811c9dc5 ^ c, 0x01000193)
+  for (j = ns + 1; j < e; j++) {
+    const d = b[j]!
+    if (NAME_BYTE[d] === 0) break
+    h = Math.imul(h ^ d, 0x01000193)
+  }
+  let as = j + 1
+  if (kind === KIND.CALL) {
+    if (j >= e || b[j] !== 0x28) return false
+  } else {
+    if (!startsWith(b, j, e, L_RESUMED_TAIL)) return false
+    as = j + L_RESUMED_TAIL.length
+  }
+  if (pending) {
+    // NAME(… <unfinished ...>
+    if (kind !== KIND.CALL || !endsWith(b, as, e, L_UNFINISHED)) return false
+    let a = e - L_UNFINISHED.length
+    while (a > as && b[a - 1] === SP) a--
+    resetState(st)
+    st.pid = pid
+    st.nameStart = ns
+    st.nameEnd = j
+    st.nameHash = h
+    st.argsStart = as
+    st.argsEnd = a
+    st.kind = KIND.UNFINISHED
+    return true
+  }
+  // the return part, backwards (closeFromTail() restricted to undecorated returns)
+  let k = e
+  if (b[k - 1] === 0x29) {
+    if (endsWith(b, as, e, L_INJECTED)) return false
+    k = backOverParens(b, as, k)
+    if (k < 0) return false
+    while (k > as && b[k - 1] === SP) k--
+    if (k > as && b[k - 1] === 0x3e) return false
+  }
+  let t = k
+  while (t > as && b[t - 1] !== SP) t--
+  if (t === k) return false
+  if (b[t] === 0x45) {
+    k = t
+    while (k > as && b[k - 1] === SP) k--
+    t = k
+    while (t > as && b[t - 1] !== SP) t--
+    if (t === k) return false
+  }
+  if (b[t] === 0x3f) return false
+  k = t
+  while (k > as && b[k - 1] === SP) k--
+  if (k <= as || b[k - 1] !== 0x3d) return false
+  resetState(st)
+  st.pid = pid
+  st.nameStart = ns
+  st.nameEnd = j
+  st.nameHash = h
+  st.argsStart = as
+  st.argsEnd = -1
+  st.lineEnd = e
+  st.eqPos = k - 1
+  parseValue(b, k, e, st)
+  st.kind = kind
+  return true
+}
+
 /** Lex b[s, e) (one line without its '\n') into st; returns st.kind. Never throws. */
 export function lexInto(b: Uint8Array, s: number, e: number, st: LexState): Kind {
   resetState(st)

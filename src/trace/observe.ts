@@ -33,7 +33,7 @@ import {createReadStream, readFileSync} from 'node:fs'
 import {machine, release} from 'node:os'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
-import {KIND, LexState, MODE, RET, argAt, argEnd, argsEndOf, decodeCString, lexInto, rescanExact, retValue, splitArgs} from './lex-line.js'
+import {KIND, LexState, MODE, RET, argAt, argEnd, argsEndOf, decodeCString, lexFast, lexInto, rescanExact, retValue, splitArgs} from './lex-line.js'
 import {ValueResolver, packageRoot} from './constants.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
@@ -99,6 +99,8 @@ interface Sys {
   noErrors: boolean
   /** no inspected arguments, not exec, not fork: only counts and errors */
   plain: boolean
+  /** foldFast() may count it: valid, not exec, not fork, not sigreturn */
+  fast: boolean
   /** accumulator per ABI index (fast path; the same objects as Observer.accs) */
   accs: Array<Acc | undefined>
 }
@@ -226,7 +228,9 @@ export class Observer {
       const inspect = this.inspected.get(name) ?? null
       const execArg = EXEC_PATH_ARG[name] ?? -1
       const forks = FORKS.has(name)
-      return {name, inspect, plain: inspect === null && execArg < 0 && !forks, labels: (inspect ?? []).map(([, l]) => Buffer.from(l, 'latin1')), execArg, forks, keepArgs: inspect !== null || execArg >= 0, valid: VALID_NAME.test(name), noErrors: NO_ERRORS.has(name), accs: ABIS.map(() => undefined)}
+      const valid = VALID_NAME.test(name)
+      const noErrors = NO_ERRORS.has(name)
+      return {name, inspect, plain: inspect === null && execArg < 0 && !forks, labels: (inspect ?? []).map(([, l]) => Buffer.from(l, 'latin1')), execArg, forks, keepArgs: inspect !== null || execArg >= 0, valid, noErrors, fast: valid && execArg < 0 && !forks && !noErrors, accs: ABIS.map(() => undefined)}
     })
   }
 
@@ -258,13 +262,70 @@ export class Observer {
       }
       s = nl + 1
     }
+    s = this.lines(chunk, s)
+    if (s < n) this.appendCarry(chunk, s, n)
+  }
+
+  /** Every whole line of chunk from s on; returns where the unfinished tail starts. */
+  private lines(chunk: Buffer, s: number): number {
+    const st = this.st
     for (;;) {
       const nl = chunk.indexOf(10, s)
-      if (nl < 0) break
-      this.line(chunk, s, nl)
+      if (nl < 0) return s
+      if (!(this.stitch === null && lexFast(chunk, s, nl, st) && this.foldFast(chunk))) this.line(chunk, s, nl)
       s = nl + 1
     }
-    if (s < n) this.appendCarry(chunk, s, n)
+  }
+
+  /**
+   * The common lines (lexFast() accepted the line; st holds it) of a known pid: a finished
+   * call with no call pending, an `<unfinished ...>` with none pending, and the `<... resumed>`
+   * of the pid's pending call, of a syscall already counted in its ABI and whose argument
+   * text is not kept. Returns false, having changed nothing, for anything else; line() then
+   * does the general work. Must agree with the CALL, UNFINISHED and RESUMED cases of line().
+   */
+  private foldFast(b: Buffer): boolean {
+    const st = this.st
+    const sys = this.sysnames.getHashed(b, st.nameStart, st.nameEnd, st.nameHash)
+    if (!sys.fast) return false
+    const pid = st.pid
+    let ps = this.cur
+    if (ps === null || ps.pid !== pid) {
+      const p = this.states.get(pid)
+      if (p === undefined) return false
+      ps = this.cur = p
+    }
+    const kind = st.kind
+    let abi = ps.abi
+    if (kind === KIND.RESUMED) {
+      if (ps.psys !== sys || sys.keepArgs) return false
+      abi = ps.pabi
+    } else if (ps.psys !== null) return false
+    else if (kind === KIND.UNFINISHED) {
+      this.stats.lines++
+      this.lastAbi = abi
+      this.setPending(ps, sys, abi, b, st.argsStart, st.argsEnd, this.stats.lines)
+      return true
+    }
+    const acc = sys.accs[abi]
+    if (acc === undefined) return false
+    const error = st.ret === RET.ERROR && !st.injected
+    let ae = 0
+    if (sys.inspect !== null) {
+      ae = argsEndOf(b, st)
+      if (ae < 0 || acc.slots === null) return false
+    }
+    this.stats.lines++
+    if (kind === KIND.RESUMED) this.takePending(ps)
+    else this.lastAbi = abi
+    acc.count++
+    this.stats.calls++
+    if (error) {
+      this.lastBuf = b
+      this.countError(acc)
+    }
+    if (ae > 0) this.argsFrom(acc, sys, b, st.argsStart, ae)
+    return true
   }
 
   private appendCarry(chunk: Buffer, s: number, e: number): void {
@@ -593,14 +654,7 @@ export class Observer {
     const acc = this.acc(sys, abi)
     acc.count++
     this.stats.calls++
-    if (st.ret === RET.ERROR && !st.injected && !sys.noErrors) {
-      const id = this.errnames.get(this.buf(), st.errStart, st.errEnd)
-      if (id >= 0) {
-        const counts = acc.errors ?? (acc.errors = [])
-        while (counts.length <= id) counts.push(0)
-        counts[id]!++
-      }
-    }
+    if (st.ret === RET.ERROR && !st.injected && !sys.noErrors) this.countError(acc)
     if (sys.inspect !== null && !skipArgs) this.argsFrom(acc, sys, argsKnown ? src : null, as, ae)
     if (sys.execArg >= 0 && src !== null && retValue(this.buf(), st) === 0) {
       const text = src.toString('latin1', as, ae)
@@ -611,6 +665,17 @@ export class Observer {
       // the child's pid (`-X raw`/`-e raw=` logs print it in hex)
       const child = retValue(this.buf(), st)
       if (child > 0 && !this.states.has(child)) this.childAbi.set(child, abi)
+    }
+  }
+
+  /** Count the errno of the last lexed line (st.errStart…errEnd) in acc. */
+  private countError(acc: Acc): void {
+    const st = this.st
+    const id = this.errnames.get(this.buf(), st.errStart, st.errEnd)
+    if (id >= 0) {
+      const counts = acc.errors ?? (acc.errors = [])
+      while (counts.length <= id) counts.push(0)
+      counts[id]!++
     }
   }
 
