@@ -458,11 +458,12 @@ function closeFromTail(b: Uint8Array, s: number, e: number): boolean {
 
 /**
  * The fast lane of lexInto() for the line nearly every strace log is made of: a finished call
- * with a `PID ` or `[pid N] ` prefix, `NAME(…) = VALUE` or `= -N ENAME (…)`, optionally a
- * timestamp and a `-T` duration. Returns true with st filled exactly as lexInto() fills it
- * (kind CALL, argsEnd found lazily), or false, st unspecified, for any other shape (no
- * prefix, `-Y` comm, `<unfinished ...>`/`<detached ...>`, a decorated or `?` return,
- * `(INJECTED)`, anything unusual): the caller then runs lexInto(), which decides.
+ * or its `<unfinished ...>` half, or a `<... NAME resumed>` that finishes, with a `PID ` or
+ * `[pid N] ` prefix, optionally a timestamp and a `-T` duration. Returns true with st filled
+ * exactly as lexInto() fills it (argsEnd of a finished call found lazily), or false, st
+ * unspecified, for any other shape (no prefix, `-Y` comm, a resumed that is still pending,
+ * `<detached ...>`, `(INJECTED)`, a return part closeFromTail() does not recognise, …): the
+ * caller then runs lexInto(), which decides.
  *
  * Kept small and free of rarely taken branches on purpose: V8 optimizes a small, stable
  * function soon and does not throw it away again, which matters as much as its speed
@@ -503,13 +504,12 @@ export function lexFast(b: Uint8Array, s: number, e: number, st: LexState): bool
     while (i < e && b[i] === SP) i++
   }
   if (i >= e) return false
-  let pending = false
+  // a -T duration; then a line ending in '>' is `<unfinished ...>` or a decorated return
+  let angle = false
   if (b[e - 1] === 0x3e) {
-    // a -T duration, else only `<unfinished ...>` may end the line here (checked below)
-    const d = stripDuration(b, i, e)
-    if (d === e) pending = true
-    else if (d <= i || b[d - 1] === 0x3e) return false
-    else e = d
+    e = stripDuration(b, i, e)
+    if (e <= i) return false
+    angle = b[e - 1] === 0x3e
   }
   // NAME( or <... NAME resumed>
   let kind: Kind = KIND.CALL
@@ -534,9 +534,9 @@ export function lexFast(b: Uint8Array, s: number, e: number, st: LexState): bool
     if (!startsWith(b, j, e, L_RESUMED_TAIL)) return false
     as = j + L_RESUMED_TAIL.length
   }
-  if (pending) {
+  if (angle && endsWith(b, as, e, L_UNFINISHED)) {
     // NAME(… <unfinished ...>
-    if (kind !== KIND.CALL || !endsWith(b, as, e, L_UNFINISHED)) return false
+    if (kind !== KIND.CALL) return false
     let a = e - L_UNFINISHED.length
     while (a > as && b[a - 1] === SP) a--
     resetState(st)
@@ -549,14 +549,19 @@ export function lexFast(b: Uint8Array, s: number, e: number, st: LexState): bool
     st.kind = KIND.UNFINISHED
     return true
   }
-  // the return part, backwards (closeFromTail() restricted to undecorated returns)
+  if (angle && endsWith(b, as, e, L_DETACHED)) return false
+  // the return part, backwards (as closeFromTail(), without `(INJECTED)`)
   let k = e
   if (b[k - 1] === 0x29) {
     if (endsWith(b, as, e, L_INJECTED)) return false
     k = backOverParens(b, as, k)
     if (k < 0) return false
     while (k > as && b[k - 1] === SP) k--
-    if (k > as && b[k - 1] === 0x3e) return false
+  }
+  if (k > as && b[k - 1] === 0x3e) {
+    // -yy: `= 3</etc/passwd>`
+    k = backOverAngle(b, as, k)
+    if (k < 0) return false
   }
   let t = k
   while (t > as && b[t - 1] !== SP) t--
@@ -568,7 +573,6 @@ export function lexFast(b: Uint8Array, s: number, e: number, st: LexState): bool
     while (t > as && b[t - 1] !== SP) t--
     if (t === k) return false
   }
-  if (b[t] === 0x3f) return false
   k = t
   while (k > as && b[k - 1] === SP) k--
   if (k <= as || b[k - 1] !== 0x3d) return false

@@ -99,7 +99,7 @@ interface Sys {
   noErrors: boolean
   /** no inspected arguments, not exec, not fork: only counts and errors */
   plain: boolean
-  /** foldFast() may count it: valid, not exec, not fork, not sigreturn */
+  /** foldFast() may count it: valid, not exec, not fork */
   fast: boolean
   /** accumulator per ABI index (fast path; the same objects as Observer.accs) */
   accs: Array<Acc | undefined>
@@ -230,7 +230,7 @@ export class Observer {
       const forks = FORKS.has(name)
       const valid = VALID_NAME.test(name)
       const noErrors = NO_ERRORS.has(name)
-      return {name, inspect, plain: inspect === null && execArg < 0 && !forks, labels: (inspect ?? []).map(([, l]) => Buffer.from(l, 'latin1')), execArg, forks, keepArgs: inspect !== null || execArg >= 0, valid, noErrors, fast: valid && execArg < 0 && !forks && !noErrors, accs: ABIS.map(() => undefined)}
+      return {name, inspect, plain: inspect === null && execArg < 0 && !forks, labels: (inspect ?? []).map(([, l]) => Buffer.from(l, 'latin1')), execArg, forks, keepArgs: inspect !== null || execArg >= 0, valid, noErrors, fast: valid && execArg < 0 && !forks, accs: ABIS.map(() => undefined)}
     })
   }
 
@@ -298,7 +298,8 @@ export class Observer {
     const kind = st.kind
     let abi = ps.abi
     if (kind === KIND.RESUMED) {
-      if (ps.psys !== sys || sys.keepArgs) return false
+      if (ps.psys !== sys) return false
+      if (sys.keepArgs) return this.resumedArgs(b, ps, sys)
       abi = ps.pabi
     } else if (ps.psys !== null) return false
     else if (kind === KIND.UNFINISHED) {
@@ -309,7 +310,7 @@ export class Observer {
     }
     const acc = sys.accs[abi]
     if (acc === undefined) return false
-    const error = st.ret === RET.ERROR && !st.injected
+    const error = st.ret === RET.ERROR && !st.injected && !sys.noErrors
     let ae = 0
     if (sys.inspect !== null) {
       ae = argsEndOf(b, st)
@@ -325,6 +326,24 @@ export class Observer {
       this.countError(acc)
     }
     if (ae > 0) this.argsFrom(acc, sys, b, st.argsStart, ae)
+    return true
+  }
+
+  /** foldFast() of the `<... NAME resumed>` of an inspected syscall: its arguments are in two parts. */
+  private resumedArgs(b: Buffer, ps: PidState, sys: Sys): boolean {
+    const st = this.st
+    const abi = ps.pabi
+    const acc = sys.accs[abi]
+    if (acc === undefined || acc.slots === null || rescanExact(b, st) !== KIND.RESUMED || st.otherPid >= 0) return false
+    this.stats.lines++
+    this.lastBuf = b
+    this.appendPending(ps, b, st.argsStart, st.argsEnd, false)
+    const len = ps.plen
+    this.takePending(ps)
+    acc.count++
+    this.stats.calls++
+    if (st.ret === RET.ERROR && !st.injected && !sys.noErrors) this.countError(acc)
+    this.argsFrom(acc, sys, len >= 0 ? ps.pbuf : null, 0, len)
     return true
   }
 
