@@ -29,7 +29,8 @@
  *   arguments of inspected and exec syscalls are scanned exactly (strings, brackets, comments,
  *   decorations).
  */
-import {createReadStream, readFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
+import {open} from 'node:fs/promises'
 import {machine, release} from 'node:os'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
@@ -833,11 +834,38 @@ export function hostFacts(): Observation['host'] {
   return {kernel: release(), machine: machine()}
 }
 
+const READ_CHUNK = 1 << 20
+
+/**
+ * Feed a file to `each` in chunks through two reused buffers: the next chunk is read while
+ * the current one is parsed, and no buffer is allocated per chunk (Observer.push copies what
+ * it keeps). Works on regular files and FIFOs alike.
+ */
+async function readChunks(path: string, each: (chunk: Buffer) => void): Promise<void> {
+  const fh = await open(path, 'r')
+  const bufs = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)]
+  let k = 0
+  let next = fh.read(bufs[0]!, 0, READ_CHUNK, null)
+  try {
+    for (;;) {
+      const {bytesRead} = await next
+      if (bytesRead === 0) return
+      const cur = bufs[k]!
+      k ^= 1
+      next = fh.read(bufs[k]!, 0, READ_CHUNK, null)
+      each(bytesRead === READ_CHUNK ? cur : cur.subarray(0, bytesRead))
+    }
+  } finally {
+    await next.catch(() => undefined)
+    await fh.close()
+  }
+}
+
 /** Parse an existing strace log file (any of the supported formats), streaming. */
 export async function observeFile(path: string, opts: Partial<ObserverOptions> = {}): Promise<{observation: Observation; diagnostics: Diagnostic[]}> {
   const obs = new Observer({command: opts.command ?? [path], host: opts.host ?? hostFacts(), strict: opts.strict, defaultAbi: opts.defaultAbi})
   try {
-    for await (const chunk of createReadStream(path, {highWaterMark: 1 << 20})) obs.push(chunk as Buffer)
+    await readChunks(path, (chunk) => obs.push(chunk))
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     throw new SeccompGenError('IO', `cannot read ${path}: ${e.code ?? ''} ${e.message}`.trim(), {file: path})
