@@ -278,10 +278,35 @@ describe('applyToBundle: on any error config.json is untouched', () => {
     })
   })
   const root = process.getuid?.() === 0
-  // root reads any mode; the symlink-loop case above covers "unreadable" for root
-  if (root) console.warn('[skip] mode-000 config.json: running as root, which bypasses file permissions')
-  it.skipIf(root)('an unreadable config.json (no read permission, as a non-root user)', async () => {
-    await failsUntouched('BUNDLE_INVALID', () => chmodSync(join(bundle, 'config.json'), 0))
+  // root reads any mode: as root, the case runs through the CLI as user nobody (setpriv)
+  it('an unreadable config.json (mode 000, read by a non-root user)', async () => {
+    if (!root) {
+      await failsUntouched('BUNDLE_INVALID', () => chmodSync(join(bundle, 'config.json'), 0))
+      return
+    }
+    const open = mkdtempSync(join(tmpdir(), 'sg-nobody-'))
+    try {
+      chmodSync(open, 0o755)
+      const b = join(open, 'bundle')
+      mkdirSync(b)
+      const cfg = join(b, 'config.json')
+      writeFileSync(cfg, runcSpecText())
+      chmodSync(cfg, 0)
+      const prof = join(open, 'profile.json')
+      writeFileSync(prof, profileText(PROFILE))
+      chmodSync(prof, 0o644)
+      const before = readFileSync(cfg)
+      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath,
+        join(repoRoot, 'bin', 'run.js'), 'apply', prof, '--bundle', b], {encoding: 'utf8', env: {...process.env, HOME: open}})
+      expect(r.error).toBeUndefined()
+      expect(r.status).not.toBe(0)
+      expect(r.stderr).toMatch(/config\.json/)
+      expect(r.stderr).toMatch(/EACCES|permission/i)
+      expect(readFileSync(cfg).equals(before)).toBe(true)
+      expect(readdirSync(b)).toEqual(['config.json'])
+    } finally {
+      rmSync(open, {recursive: true, force: true})
+    }
   })
   it('a bundle directory that does not exist', async () => {
     await failsUntouched('BUNDLE_INVALID', undefined, () => join(dir, 'nope'))
