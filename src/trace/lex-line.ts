@@ -585,7 +585,14 @@ export function lexFast(b: Uint8Array, s: number, e: number, st: LexState): bool
   st.argsEnd = -1
   st.lineEnd = e
   st.eqPos = k - 1
-  parseValue(b, k, e, st)
+  c = b[t]!
+  if (c === 0x3f || c === 0x2d) parseValue(b, k, e, st)
+  else {
+    // parseValue() of a plain value; `(INJECTED)` cannot end this line (checked above)
+    st.ret = RET.VALUE
+    st.retStart = t
+    if (c >= 0x30 && c <= 0x39 && !(c === 0x30 && t + 1 < e && (b[t + 1]! | 0x20) === 0x78)) st.retNum = decimal(b, t, e)
+  }
   st.kind = kind
   return true
 }

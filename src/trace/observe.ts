@@ -279,24 +279,27 @@ export class Observer {
   }
 
   /**
-   * The common lines (lexFast() accepted the line; st holds it) of a known pid: a finished
-   * call with no call pending, an `<unfinished ...>` with none pending, and the `<... resumed>`
-   * of the pid's pending call, of a syscall already counted in its ABI and whose argument
-   * text is not kept. Returns false, having changed nothing, for anything else; line() then
-   * does the general work. Must agree with the CALL, UNFINISHED and RESUMED cases of line().
+   * The common lines (lexFast() accepted the line; st holds it): a finished call with no call
+   * pending, an `<unfinished ...>` with none pending, and the `<... resumed>` of the pid's
+   * pending call, of a syscall already counted in its ABI (not exec, not fork). Returns
+   * false for anything else, having changed nothing that line() would not change the same
+   * way first (the pid's state); line() then does the general work. Must agree with the
+   * CALL, UNFINISHED and RESUMED cases of line().
    */
   private foldFast(b: Buffer): boolean {
     const st = this.st
     const sys = this.sysnames.getHashed(b, st.nameStart, st.nameEnd, st.nameHash)
     if (!sys.fast) return false
+    const kind = st.kind
+    let ae = 0
+    if (kind === KIND.CALL && sys.inspect !== null) {
+      // line() finds such a line unparsable before it looks at the pid
+      ae = argsEndOf(b, st)
+      if (ae < 0) return false
+    }
     const pid = st.pid
     let ps = this.cur
-    if (ps === null || ps.pid !== pid) {
-      const p = this.states.get(pid)
-      if (p === undefined) return false
-      ps = this.cur = p
-    }
-    const kind = st.kind
+    if (ps === null || ps.pid !== pid) ps = this.state(pid)
     let abi = ps.abi
     if (kind === KIND.RESUMED) {
       if (ps.psys !== sys) return false
@@ -311,12 +314,8 @@ export class Observer {
     }
     const acc = sys.accs[abi]
     if (acc === undefined) return false
+    if (ae > 0 && acc.slots === null) return false
     const error = st.ret === RET.ERROR && !st.injected && !sys.noErrors
-    let ae = 0
-    if (sys.inspect !== null) {
-      ae = argsEndOf(b, st)
-      if (ae < 0 || acc.slots === null) return false
-    }
     this.stats.lines++
     if (kind === KIND.RESUMED) this.takePending(ps)
     else this.lastAbi = abi
