@@ -4,6 +4,11 @@
  *
  *   bytes --push()--> lines (Buffer.indexOf) --lexInto()--> LexState --assemble--> call --fold--> Observation
  *
+ * Fast lane: ~97% of the lines of real logs (a finished call, an `<unfinished ...>`, the
+ * `<... resumed>` of the pid's pending call) go through lexFast() + foldFast(), which do the
+ * same thing with fewer branches and no per-line allocation; every other line, and any line
+ * the fast lane is unsure of, takes the general path above. Both must give the same output.
+ *
  * Choices where strace's output leaves room (documented in the report and README):
  * - A call is counted once, when it is complete: a finished line, a `<... resumed>` joined to
  *   its `<unfinished ...>`, a `<detached ...>`, a call cut by the process's exit, or (at end())
@@ -28,6 +33,9 @@
  *   a syscall whose arguments are not read is not scanned (nor checked for balance); the
  *   arguments of inspected and exec syscalls are scanned exactly (strings, brackets, comments,
  *   decorations).
+ * - Measured (bench/parse.bench.js, 2-vCPU VM): steady state ≈ 2.7 ms per MiB (≈ 175 ns per
+ *   line: newline search ≈ 16, lexing ≈ 65, folding ≈ 45, the rest on the general path and
+ *   argument values); V8's tier-up costs another ≈ 100–150 ms on the first ≈ 10–30 MiB.
  */
 import {readFileSync} from 'node:fs'
 import {open} from 'node:fs/promises'
