@@ -1,4 +1,13 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+// Error messages are one line: oclif wraps them at the terminal's width, or at 80 columns when
+// stderr is not a terminal (CI logs, pipes). Give it room there; a terminal keeps its own width,
+// and help text (on stdout) keeps oclif's wrapping.
+const wantsHelp = process.argv.slice(2).some((a) => a === '--help' || a === '-h' || a === 'help')
+// oclif reads OCLIF_COLUMNS once, when it loads; it is removed again so CMD's environment
+// (record, apply) stays exactly the caller's.
+const setColumns = !process.env.OCLIF_COLUMNS && !process.stderr.isTTY && !wantsHelp
+if (setColumns) process.env.OCLIF_COLUMNS = '1000'
+const {execute} = await import('@oclif/core')
+if (setColumns) delete process.env.OCLIF_COLUMNS
 
 await execute({dir: import.meta.url})

@@ -94,12 +94,12 @@ dropped, atomic replace); --dry-run shows the change without writing.`
       const found = findCommand(cmd[0]!)
       if ('error' in found) this.error(found.error, {exit: found.exit})
       const r = await runUnderFilter(prep, found.path, cmd)
-      if (r.failure) this.error(r.failure.message, {exit: r.status, code: r.failure.stage === 'load' ? 'SECCOMP_ERROR' : r.status === 127 ? 'CMD_NOT_FOUND' : 'EXEC_FAILED'})
+      if (r.failure) this.error(r.failure.message, {exit: r.status})
       if (r.status !== 0) this.exit(r.status)
     } catch (err) {
       if (err instanceof Error && 'oclif' in err) throw err
       const d = describeError(err)
-      this.error(d.message, {exit: d.exit, code: d.code})
+      this.error(d.message, {exit: d.exit})
     }
   }
 }

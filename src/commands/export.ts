@@ -52,7 +52,7 @@ filter code. The instruction count goes to stderr (or in --json). Kernel load fl
       return {instructions: r.instructions, arches: r.arches, ...(flags.bpf ? {file: flags.bpf} : {}), notes: r.notes, unknownNames: r.unknownNames}
     } catch (err) {
       const d = describeError(err)
-      this.error(d.message, {exit: d.exit, code: d.code})
+      this.error(d.message, {exit: d.exit})
     }
   }
 }

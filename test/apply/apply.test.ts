@@ -295,7 +295,7 @@ describe.runIf(onX64)('apply: exit status', () => {
     const r = await apply([loose(), '--', junk])
     expect(r.status).toBe(126)
     expect(r.stderr).toMatch(new RegExp(`cannot execute ${junk}: ENOEXEC`))
-    expect(r.stderr).toMatch(/EXEC_FAILED/)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1) // one error line, no code/stack lines
   })
 
   it("CMD's own 126/127/4 are its status, not taken for apply's failures", async () => {
@@ -319,7 +319,7 @@ describe.runIf(onX64)('apply: pre-flight', () => {
     const r = await apply([p, '--', 'touch', marker])
     expect(r.status).toBe(3)
     expect(r.stderr).toMatch(/execve/)
-    expect(r.stderr).toMatch(/PROFILE_DENIES_EXEC/)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1) // one error line, no code/stack lines
     expect(existsSync(marker)).toBe(false)
   })
 
@@ -334,7 +334,7 @@ describe.runIf(onX64)('apply: pre-flight', () => {
     const p = writeProfile('unknown-names', {allow: ['mmap', 'no_such_call', 'mmap2']})
     const r = await apply([p, '--', 'true'])
     expect(r.status).toBe(3)
-    expect(r.stderr).toMatch(/PROFILE_UNKNOWN_SYSCALL/)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1) // one error line, no code/stack lines
     expect(r.stderr).toMatch(/mmap2 no_such_call/)
     const ok = await apply([p, '--allow-unknown', '--', 'true'])
     expect(ok.status).toBe(0)
@@ -351,7 +351,7 @@ describe.runIf(onX64)('apply: pre-flight', () => {
     const r = await apply([flagged(['SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV']), '--', 'touch', marker])
     expect(r.status).toBe(4)
     expect(r.stderr).toMatch(/seccomp\(SECCOMP_SET_MODE_FILTER\) failed: EINVAL/)
-    expect(r.stderr).toMatch(/SECCOMP_ERROR/)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1) // one error line, no code/stack lines
     expect(existsSync(marker)).toBe(false)
     // LOG and SPEC_ALLOW are accepted and the filter is in force
     const ok = await apply([flagged(['SECCOMP_FILTER_FLAG_LOG', 'SECCOMP_FILTER_FLAG_SPEC_ALLOW']), '--', 'mkdir', join(tmp(), 'flagged-dir')])
