@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, accessSync, constants, statSync} from 'node:fs'
+import {closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, accessSync, constants, statSync} from 'node:fs'
 import {dirname, basename, join} from 'node:path'
 import {SeccompGenError} from './errors.js'
 
@@ -40,5 +40,15 @@ export function assertWritable(path: string): void {
     if (statSync(path).isDirectory()) throw new SeccompGenError('IO', `cannot write ${path}: it is a directory`)
   } catch (err) {
     if (err instanceof SeccompGenError) throw err
+  }
+}
+
+/** Read a UTF-8 file, or throw SeccompGenError('IO') naming `what` and the errno code. */
+export function readTextFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    throw new SeccompGenError('IO', `cannot read ${what}: ${e.code ?? e.message}`, {file: path})
   }
 }

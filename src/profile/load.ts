@@ -3,7 +3,7 @@
  * (which also accepts podman's profile and plain OCI linux.seccomp), then converted to the
  * shared model with argument values as bigint.
  */
-import {readFileSync} from 'node:fs'
+import {readTextFile} from '../fsutil.js'
 import {SeccompGenError} from '../errors.js'
 import {parseJson64, toU64} from './json64.js'
 import {schemaProblems} from './schema.js'
@@ -14,13 +14,7 @@ type Json = Record<string, unknown>
 
 /** Read, parse and validate a profile file. Errors: SeccompGenError('PROFILE_INVALID' | 'IO'). */
 export function loadProfile(path: string): DockerProfile {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    throw new SeccompGenError('IO', `cannot read profile ${path}: ${e.code ?? e.message}`)
-  }
+  const text = readTextFile(path, 'profile')
   let data: unknown
   try {
     data = parseJson64(text, path)

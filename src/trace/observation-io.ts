@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import AjvModule from 'ajv'
 import type {ErrorObject, ValidateFunction} from 'ajv'
 import {SeccompGenError} from '../errors.js'
+import {readTextFile} from '../fsutil.js'
 import {packageRoot} from './constants.js'
 import type {Abi, AbiObservation, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
@@ -45,13 +46,7 @@ export function validateObservation(data: unknown, source: string): Observation 
 
 /** Read and validate an observation file. */
 export function readObservation(path: string): Observation {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    throw new SeccompGenError('IO', `cannot read ${path}: ${e.code ?? e.message}`, {file: path})
-  }
+  const text = readTextFile(path, 'observation')
   let data: unknown
   try {
     data = JSON.parse(text)
