@@ -102,7 +102,7 @@ CLS[0x3c] = C_LT
 
 const SP = 0x20
 /** bytes of a syscall name as strace prints it: a-z 0-9 _ and ? (for `???`) */
-const NAME_BYTE = new Uint8Array(256)
+export const NAME_BYTE = new Uint8Array(256)
 for (let c = 0x61; c <= 0x7a; c++) NAME_BYTE[c] = 1
 for (let c = 0x30; c <= 0x39; c++) NAME_BYTE[c] = 1
 NAME_BYTE[0x5f] = 1
@@ -112,13 +112,13 @@ const isWordByte = (c: number) =>
   (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f
 const isNameByte = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x3f
 
-function startsWith(b: Uint8Array, i: number, e: number, lit: Uint8Array): boolean {
+export function startsWith(b: Uint8Array, i: number, e: number, lit: Uint8Array): boolean {
   const n = lit.length
   if (i + n > e) return false
   for (let k = 0; k < n; k++) if (b[i + k] !== lit[k]) return false
   return true
 }
-function endsWith(b: Uint8Array, s: number, e: number, lit: Uint8Array): boolean {
+export function endsWith(b: Uint8Array, s: number, e: number, lit: Uint8Array): boolean {
   const n = lit.length
   if (e - n < s) return false
   for (let k = 0; k < n; k++) if (b[e - n + k] !== lit[k]) return false
@@ -126,10 +126,10 @@ function endsWith(b: Uint8Array, s: number, e: number, lit: Uint8Array): boolean
 }
 const lit = (s: string) => Buffer.from(s, 'latin1')
 const L_PID = lit('[pid')
-const L_UNFINISHED = lit('<unfinished ...>')
-const L_DETACHED = lit('<detached ...>')
-const L_RESUMED_HEAD = lit('<... ')
-const L_RESUMED_TAIL = lit(' resumed>')
+export const L_UNFINISHED = lit('<unfinished ...>')
+export const L_DETACHED = lit('<detached ...>')
+export const L_RESUMED_HEAD = lit('<... ')
+export const L_RESUMED_TAIL = lit(' resumed>')
 const L_SIG = lit('--- ')
 const L_EXIT = lit('+++ ')
 const L_EXITED = lit('+++ exited with ')
@@ -142,7 +142,7 @@ const L_32 = lit('32 bit')
 const L_X32 = lit('x32')
 const L_STRACE = lit('strace: ')
 const L_PID_CHANGED = lit('<pid changed to ')
-const L_INJECTED = lit('(INJECTED)')
+export const L_INJECTED = lit('(INJECTED)')
 
 /** Parse an unsigned decimal at i; returns [value, next] or [-1, i] when none. */
 function decimal(b: Uint8Array, i: number, e: number): number {
@@ -272,7 +272,7 @@ function parseValue(b: Uint8Array, i: number, e: number, st: LexState): boolean 
 }
 
 /** Strip a trailing `-T` duration ` <0.000123>` (digits and one dot inside angle brackets). */
-function stripDuration(b: Uint8Array, s: number, e: number): number {
+export function stripDuration(b: Uint8Array, s: number, e: number): number {
   if (e - s < 4 || b[e - 1] !== 0x3e) return e
   let j = e - 2
   while (j > s && (isDigit(b[j]!) || b[j] === 0x2e)) j--
@@ -390,7 +390,7 @@ export function rescanExact(b: Uint8Array, st: LexState): Kind {
 }
 
 /** Walk back over a balanced (…)/[…]/{…} group ending at b[j-1] === ')'; returns its start or -1. */
-function backOverParens(b: Uint8Array, s: number, j: number): number {
+export function backOverParens(b: Uint8Array, s: number, j: number): number {
   let depth = 0
   for (let k = j - 1; k >= s; k--) {
     if (CLS[b[k]!] === 0) continue
@@ -403,7 +403,7 @@ function backOverParens(b: Uint8Array, s: number, j: number): number {
 }
 
 /** Walk back over a decoration `<…>` ending at b[j-1] === '>' (nested, brackets inside); returns its start or -1. */
-function backOverAngle(b: Uint8Array, s: number, j: number): number {
+export function backOverAngle(b: Uint8Array, s: number, j: number): number {
   let angle = 0
   let square = 0
   for (let k = j - 1; k >= s; k--) {

@@ -43,6 +43,7 @@ import {machine, release} from 'node:os'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
 import {KIND, LexState, MODE, RET, argAt, argEnd, argsEndOf, decodeCString, lexFast, lexInto, rescanExact, retValue, splitArgs} from './lex-line.js'
+import {L_DETACHED, L_INJECTED, L_RESUMED_HEAD, L_RESUMED_TAIL, L_UNFINISHED, NAME_BYTE, backOverAngle, backOverParens, endsWith, startsWith, stripDuration} from './lex-line.js'
 import {ValueResolver, packageRoot} from './constants.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
@@ -51,6 +52,11 @@ export interface ObserverOptions {
   host: Observation['host']
   strict?: boolean
   defaultAbi?: Abi
+  /**
+   * @internal Which fast lanes to use (tests compare them with the general path): 'all'
+   * (default), 'lexfast' (lexFast + foldFast only), 'none' (every line through line()).
+   */
+  lanes?: 'all' | 'lexfast' | 'none'
 }
 
 export interface Diagnostic {
@@ -110,6 +116,8 @@ interface Sys {
   plain: boolean
   /** foldFast() may count it: valid, not exec, not fork */
   fast: boolean
+  /** lane() may count it: fast and plain (only counts and errors) */
+  lane: boolean
   /** accumulator per ABI index (fast path; the same objects as Observer.accs) */
   accs: Array<Acc | undefined>
 }
@@ -226,9 +234,13 @@ export class Observer {
   private carryLen = 0
   private overlong = false
   private ended = false
+  private readonly laneOn: boolean
+  private readonly fastOn: boolean
 
   constructor(opts: ObserverOptions) {
     this.opts = opts
+    this.laneOn = (opts.lanes ?? 'all') === 'all'
+    this.fastOn = (opts.lanes ?? 'all') !== 'none'
     const def = opts.defaultAbi ?? abiOfMachine(opts.host.machine)
     this.defaultAbi = ABIS.indexOf(def)
     this.lastAbi = this.defaultAbi
@@ -239,7 +251,7 @@ export class Observer {
       const forks = FORKS.has(name)
       const valid = VALID_NAME.test(name)
       const noErrors = NO_ERRORS.has(name)
-      return {name, inspect, plain: inspect === null && execArg < 0 && !forks, labels: (inspect ?? []).map(([, l]) => Buffer.from(l, 'latin1')), execArg, forks, keepArgs: inspect !== null || execArg >= 0, valid, noErrors, fast: valid && execArg < 0 && !forks, accs: ABIS.map(() => undefined)}
+      return {name, inspect, plain: inspect === null && execArg < 0 && !forks, labels: (inspect ?? []).map(([, l]) => Buffer.from(l, 'latin1')), execArg, forks, keepArgs: inspect !== null || execArg >= 0, valid, noErrors, fast: valid && execArg < 0 && !forks, lane: valid && inspect === null && execArg < 0 && !forks, accs: ABIS.map(() => undefined)}
     })
   }
 
@@ -281,9 +293,150 @@ export class Observer {
     for (;;) {
       const nl = chunk.indexOf(10, s)
       if (nl < 0) return s
-      if (!(this.stitch === null && lexFast(chunk, s, nl, st) && this.foldFast(chunk))) this.line(chunk, s, nl)
+      if (!(this.stitch === null && ((this.laneOn && this.lane(chunk, s, nl)) || (this.fastOn && lexFast(chunk, s, nl, st) && this.foldFast(chunk))))) this.line(chunk, s, nl)
       s = nl + 1
     }
+  }
+
+  /**
+   * The lane: lexFast() and foldFast() in one pass for the lines of syscalls that are only
+   * counted (sys.lane): a finished call (no call pending), its `<unfinished ...>` half, and
+   * the `<... NAME resumed>` of the pid's pending call. Accepts a subset of what lexFast()
+   * accepts (a `PID ` prefix, optional timestamp and `-T` duration) and does exactly what
+   * foldFast() would do with it; no LexState, no allocation, the argument text not visited.
+   * Returns false for anything else, having changed nothing that foldFast() or line() would
+   * not change the same way first (the pid's state).
+   */
+  private lane(b: Buffer, s: number, e: number): boolean {
+    if (e - s < 8) return false
+    let c = b[e - 1]!
+    while (c === 0x20 || c === 0x0d) {
+      if (--e <= s) return false
+      c = b[e - 1]!
+    }
+    let i = s
+    c = b[i]!
+    let pid = 0
+    while (c >= 0x30 && c <= 0x39) {
+      pid = pid * 10 + (c - 0x30)
+      if (++i >= e) return false
+      c = b[i]!
+    }
+    if (i === s || i - s > 7 || c !== 0x20 || pid > 4194304) return false
+    do { if (++i >= e) return false; c = b[i]! } while (c === 0x20)
+    if (c >= 0x30 && c <= 0x39) {
+      // timestamp
+      do { if (++i >= e) return false; c = b[i]! } while ((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x3a)
+      if (c !== 0x20) return false
+      do { if (++i >= e) return false; c = b[i]! } while (c === 0x20)
+    }
+    let angle = false
+    if (b[e - 1] === 0x3e) {
+      e = stripDuration(b, i, e)
+      if (e <= i) return false
+      angle = b[e - 1] === 0x3e
+    }
+    let resumed = false
+    let ns = i
+    if (c === 0x3c) {
+      if (!startsWith(b, i, e, L_RESUMED_HEAD)) return false
+      resumed = true
+      ns = i + L_RESUMED_HEAD.length
+      if (ns >= e || NAME_BYTE[(c = b[ns]!)] === 0) return false
+    } else if (!((c >= 0x61 && c <= 0x7a) || c === 0x5f)) return false
+    let h = Math.imul(0x811c9dc5 ^ c, 0x01000193)
+    let j = ns + 1
+    for (; j < e; j++) {
+      const d = b[j]!
+      // NAME_BYTE, as comparisons (a table imported from another module is reloaded per byte)
+      if (!((d >= 0x61 && d <= 0x7a) || d === 0x5f || (d >= 0x30 && d <= 0x39) || d === 0x3f)) break
+      h = Math.imul(h ^ d, 0x01000193)
+    }
+    let as = j + 1
+    if (!resumed) {
+      if (j >= e || b[j] !== 0x28) return false
+    } else {
+      if (!startsWith(b, j, e, L_RESUMED_TAIL)) return false
+      as = j + L_RESUMED_TAIL.length
+    }
+    const sys = this.sysnames.getHashed(b, ns, j, h)
+    if (!sys.lane) return false
+    let ps = this.cur
+    if (ps === null || ps.pid !== pid) ps = this.state(pid)
+    if (angle) {
+      if (endsWith(b, as, e, L_UNFINISHED)) {
+        // NAME(… <unfinished ...>
+        if (resumed || ps.psys !== null) return false
+        const abi = ps.abi
+        const line = ++this.stats.lines
+        this.lastAbi = abi
+        this.pendingCount++
+        ps.psys = sys
+        ps.pabi = abi
+        ps.pline = line
+        ps.plen = -1
+        return true
+      }
+      if (endsWith(b, as, e, L_DETACHED)) return false
+    }
+    // the return part, backwards (as lexFast())
+    let k = e
+    if (b[k - 1] === 0x29) {
+      if (endsWith(b, as, e, L_INJECTED)) return false
+      k = backOverParens(b, as, k)
+      if (k < 0) return false
+      while (k > as && b[k - 1] === 0x20) k--
+    }
+    if (k > as && b[k - 1] === 0x3e) {
+      k = backOverAngle(b, as, k)
+      if (k < 0) return false
+    }
+    let t = k
+    while (t > as && b[t - 1] !== 0x20) t--
+    if (t === k) return false
+    if (b[t] === 0x45) {
+      k = t
+      while (k > as && b[k - 1] === 0x20) k--
+      t = k
+      while (t > as && b[t - 1] !== 0x20) t--
+      if (t === k) return false
+    }
+    k = t
+    while (k > as && b[k - 1] === 0x20) k--
+    if (k <= as || b[k - 1] !== 0x3d) return false
+    // an error return (as parseValue()): -DIGITS SP ENAME
+    let es = -1
+    let ee = -1
+    if (b[t] === 0x2d && t + 1 < e && (c = b[t + 1]!) >= 0x30 && c <= 0x39) {
+      j = t + 2
+      while (j < e && (c = b[j]!) >= 0x30 && c <= 0x39) j++
+      if (j + 1 < e && b[j] === 0x20 && b[j + 1] === 0x45) {
+        es = j + 1
+        ee = es + 1
+        while (ee < e && ((c = b[ee]!) >= 0x41 && c <= 0x5a || c >= 0x61 && c <= 0x7a || c >= 0x30 && c <= 0x39 || c === 0x5f)) ee++
+      }
+    }
+    let abi = ps.abi
+    if (resumed) {
+      if (ps.psys !== sys) return false
+      abi = ps.pabi
+    } else if (ps.psys !== null) return false
+    const acc = sys.accs[abi]
+    if (acc === undefined) return false
+    this.stats.lines++
+    if (resumed) this.takePending(ps)
+    else this.lastAbi = abi
+    acc.count++
+    this.stats.calls++
+    if (es >= 0 && !sys.noErrors) {
+      const id = this.errnames.get(b, es, ee)
+      if (id >= 0) {
+        const counts = acc.errors ?? (acc.errors = [])
+        while (counts.length <= id) counts.push(0)
+        counts[id]!++
+      }
+    }
+    return true
   }
 
   /**
