@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // Benchmark 1 of issue 2: strace parse throughput and peak RSS.
 //
-// Builds a >= 200 MB strace log by repeating every fixtures/*.strace (plus, when the
-// fixtures are small, logs recorded now with strace in three formats), then measures on the
-// same file in the same run: `wc -l`, a plain Node Buffer.indexOf line count over a
-// createReadStream, and the seccomp-gen Observer over a createReadStream. Each measurement
-// runs in its own child process (so its peak RSS is its own); medians of 3, interleaved.
-// Peak RSS of the Observer is also measured on a quarter-size log to show it stays flat.
+// Builds a strace log (500 MB by default, PARSE_BENCH_MB; the issue asks >= 200 MB) by
+// repeating every fixtures/*.strace (plus, when the fixtures are small, logs recorded now with
+// strace in three formats), then measures on the same file in the same run: `wc -l`, a plain
+// Node Buffer.indexOf line count over a createReadStream, observeFile(path) (what `build`
+// runs on a raw log) and the Observer fed by a createReadStream (what `record` does with
+// strace's pipe). Each measurement runs in its own child process (so its peak RSS is its
+// own; the time includes importing the parser and V8's warm-up); medians of 3, interleaved.
+// Both seccomp-gen readers also run on a quarter-size log: peak RSS stays flat, and the
+// throughput there shows how much of the time is the fixed warm-up.
 // Needs `npx tsc -p .` first (imports ../dist).
 import {spawnSync} from 'node:child_process'
 import {createReadStream, createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, existsSync} from 'node:fs'
@@ -16,7 +19,7 @@ import {fileURLToPath} from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
-const TARGET = Number(process.env.PARSE_BENCH_MB ?? 200) * 1e6
+const TARGET = Number(process.env.PARSE_BENCH_MB ?? 500) * 1e6
 const RUNS = Number(process.env.PARSE_BENCH_RUNS ?? 3)
 
 if (process.argv[2] === '--child') {
@@ -36,6 +39,10 @@ if (process.argv[2] === '--child') {
     for await (const chunk of createReadStream(file, {highWaterMark: 1 << 20})) o.push(chunk)
     const obs = o.end()
     extra = {lines: obs.stats.lines, unparsed: obs.stats.unparsed, calls: o.stats.calls, distinct: o.stats.distinct}
+  } else if (mode === 'observefile') {
+    const {observeFile} = await import(join(root, 'dist/src/trace/observe.js'))
+    const {observation: obs} = await observeFile(file, {command: ['bench'], host: {kernel: 'bench', machine: 'x86_64'}})
+    extra = {lines: obs.stats.lines, unparsed: obs.stats.unparsed}
   }
   const ns = Number(process.hrtime.bigint() - t0)
   const cpu = process.cpuUsage()
@@ -112,51 +119,72 @@ try {
   // warm the page cache so every contender reads from memory
   for await (const _ of createReadStream(big, {highWaterMark: 1 << 22})) { /* read */ }
 
-  const res = {wc: [], indexof: [], observer: []}
+  const res = {wc: [], indexof: [], observefile: [], observer: []}
+  const resSmall = {observefile: [], observer: []}
   for (let k = 0; k < RUNS; k++) {
     res.wc.push(wc(big))
     res.indexof.push(child('indexof', big))
+    res.observefile.push(child('observefile', big))
     res.observer.push(child('observer', big))
   }
-  const rssSmall = []
-  for (let k = 0; k < RUNS; k++) rssSmall.push(child('observer', small).maxRssKiB)
+  for (let k = 0; k < RUNS; k++) {
+    resSmall.observefile.push(child('observefile', small))
+    resSmall.observer.push(child('observer', small))
+  }
 
   const lines = res.wc[0].lines
-  if (res.indexof[0].lines !== lines || res.observer[0].lines !== lines) {
-    throw new Error(`line counts differ: wc ${lines}, indexOf ${res.indexof[0].lines}, observer ${res.observer[0].lines}`)
+  if (res.indexof[0].lines !== lines || res.observer[0].lines !== lines || res.observefile[0].lines !== lines) {
+    throw new Error(`line counts differ: wc ${lines}, indexOf ${res.indexof[0].lines}, observeFile ${res.observefile[0].lines}, observer ${res.observer[0].lines}`)
   }
-  const mbps = (ns) => size / 1e6 / (ns / 1e9)
-  const row = (name, xs, rss) => {
+  const row = (name, xs, rss, bytes = size) => {
+    const mbps = (ns) => bytes / 1e6 / (ns / 1e9)
     const ns = median(xs.map((x) => x.ns))
     const cpuNs = median(xs.map((x) => x.cpuNs))
     return {name, ns, mbps: mbps(ns), cpuNs, cpuMbps: mbps(cpuNs), rss}
   }
+  const rssOf = (xs) => median(xs.map((x) => x.maxRssKiB))
   const rows = [
     row('`wc -l`', res.wc, undefined),
-    row('Node Buffer.indexOf line count (createReadStream, 1 MiB chunks)', res.indexof, median(res.indexof.map((x) => x.maxRssKiB))),
-    row('seccomp-gen Observer (createReadStream, 1 MiB chunks)', res.observer, median(res.observer.map((x) => x.maxRssKiB))),
+    row('Node Buffer.indexOf line count (createReadStream, 1 MiB chunks)', res.indexof, rssOf(res.indexof)),
+    row('seccomp-gen observeFile(path) (two reused 1 MiB buffers; `build` on a raw log)', res.observefile, rssOf(res.observefile)),
+    row('seccomp-gen Observer.push (createReadStream, 1 MiB chunks; as `record` reads strace)', res.observer, rssOf(res.observer)),
+  ]
+  const small2 = [
+    row('seccomp-gen observeFile(path)', resSmall.observefile, rssOf(resSmall.observefile), smallSize),
+    row('seccomp-gen Observer.push (createReadStream)', resSmall.observer, rssOf(resSmall.observer), smallSize),
   ]
   const obs = rows[2]
+  const rssSmall = [small2[0].rss]
+  // `times` reports CPU in 10 ms steps: wc's can round to 0
+  const fmtRate = (x) => (Number.isFinite(x) ? x.toFixed(0) : '—')
   const fmtMB = (kib) => (kib === undefined ? '—' : `${(kib / 1024).toFixed(0)} MB`)
   const out = []
   out.push('### Parse throughput')
   out.push('')
   out.push(`Log: ${(size / 1e6).toFixed(0)} MB, ${lines.toLocaleString('en-US')} lines, built by repeating ` +
     `${parts.length} strace logs (${[...fixtures.map((f) => 'fixtures/' + f.split('/').pop()), ...recorded.map((f) => 'recorded now: ' + f.split('/').pop())].join(', ')}). ` +
-    `Observer: ${res.observer[0].calls.toLocaleString('en-US')} calls, ${res.observer[0].distinct} distinct, ${res.observer[0].unparsed} unparsed lines. ` +
+    `Parser: ${res.observer[0].calls.toLocaleString('en-US')} calls, ${res.observer[0].distinct} distinct, ${res.observer[0].unparsed} unparsed lines. ` +
     `Median of ${RUNS} runs each, interleaved, page cache warm; each Node contender in its own process (peak RSS = its maxRSS).`)
   out.push('')
-  out.push('| Reader | Wall (s) | MB/s (wall) | CPU (s) | MB/s (CPU) | Observer ÷ this (wall) | Peak RSS |')
+  out.push('| Reader | Wall (s) | MB/s (wall) | CPU (s) | MB/s (CPU) | observeFile ÷ this (wall) | Peak RSS |')
   out.push('|---|---:|---:|---:|---:|---:|---:|')
   for (const r of rows) {
-    out.push(`| ${r.name} | ${(r.ns / 1e9).toFixed(3)} | ${r.mbps.toFixed(0)} | ${(r.cpuNs / 1e9).toFixed(3)} | ${r.cpuMbps.toFixed(0)} | ${(obs.mbps / r.mbps).toFixed(2)}× | ${fmtMB(r.rss)} |`)
+    out.push(`| ${r.name} | ${(r.ns / 1e9).toFixed(3)} | ${r.mbps.toFixed(0)} | ${(r.cpuNs / 1e9).toFixed(3)} | ${fmtRate(r.cpuMbps)} | ${(obs.mbps / r.mbps).toFixed(2)}× | ${fmtMB(r.rss)} |`)
   }
   out.push('')
-  out.push(`CPU = user + system time of the process (Node's includes its ~40 ms start-up and module loading); it shows the cost when other work shares the cores (load average now ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs).`)
+  out.push(`CPU = user + system time of the process, all its threads (Node's includes its ~40 ms start-up, module loading, and V8's compiler and GC threads, so it can exceed the wall time); it shows the cost when other work shares the cores (load average now ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs).`)
   out.push('')
-  out.push(`Peak RSS of the Observer: ${fmtMB(median(rssSmall))} on a ${(smallSize / 1e6).toFixed(0)} MB log, ` +
+  out.push(`Same readers on a ${(smallSize / 1e6).toFixed(0)} MB log (the fixed cost — start-up, import, V8 warm-up — weighs more there):`)
+  out.push('')
+  out.push('| Reader | Wall (s) | MB/s (wall) | CPU (s) | MB/s (CPU) | Peak RSS |')
+  out.push('|---|---:|---:|---:|---:|---:|')
+  for (const r of small2) out.push(`| ${r.name} | ${(r.ns / 1e9).toFixed(3)} | ${r.mbps.toFixed(0)} | ${(r.cpuNs / 1e9).toFixed(3)} | ${r.cpuMbps.toFixed(0)} | ${fmtMB(r.rss)} |`)
+  out.push('')
+  const rssBig = Math.max(rows[2].rss, rows[3].rss)
+  out.push(`Peak RSS of observeFile: ${fmtMB(median(rssSmall))} on the ${(smallSize / 1e6).toFixed(0)} MB log, ` +
     `${fmtMB(obs.rss)} on the ${(size / 1e6).toFixed(0)} MB log (flat: memory does not grow with the log). ` +
-    `Target: ≥ 500 MB/s and < 150 MB → ${obs.mbps >= 500 ? 'met' : 'NOT met'} (wall), ${obs.cpuMbps >= 500 ? 'met' : 'NOT met'} (CPU) / ${obs.rss / 1024 < 150 ? 'met' : 'NOT met'}.`)
+    `Target (observeFile, ${(size / 1e6).toFixed(0)} MB log): ≥ 500 MB/s → ${obs.mbps >= 500 ? 'met' : 'NOT met'} (wall), ${obs.cpuMbps >= 500 ? 'met' : 'NOT met'} (CPU); ` +
+    `peak RSS < 150 MB → ${rssBig / 1024 < 150 ? 'met' : 'NOT met'}.`)
   out.push('')
   console.log(out.join('\n'))
 } finally {
