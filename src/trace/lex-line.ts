@@ -363,7 +363,7 @@ export function argsEndOf(b: Uint8Array, st: LexState): number {
 let tailEq = 0
 
 /** Index just past the spaces that end at j (walking back), unrolled for strace's column padding. */
-function backOverSpaces(b: Uint8Array, s: number, j: number): number {
+export function backOverSpaces(b: Uint8Array, s: number, j: number): number {
   while (j - 4 >= s && b[j - 1] === SP && b[j - 2] === SP && b[j - 3] === SP && b[j - 4] === SP) j -= 4
   while (j > s && b[j - 1] === SP) j--
   return j
