@@ -86,47 +86,6 @@ const STRACE_MSG = Buffer.from('strace: ')
 /** argument text kept for a pending call; beyond this its inspected arguments become unknown */
 const MAX_ARGS_TEXT = 64 << 10
 
-/**
- * Lines of every shape the hot paths meet, parsed once per process by a throwaway Observer
- * before the first real one runs (see Observer.prime): the objects get their final shapes
- * and every branch its type feedback while the code is still interpreted, so V8 optimizes
- * the lanes once, early, instead of aborting or deoptimizing them on the first few MiB of a
- * real log (measured: the first 2 MiB cost ~120 ms, the rest ~3–5 ms per MiB).
- */
-const PRIME = [
-  '1 execve("/bin/true", ["true"], 0x7ffd /* 1 var */) = 0',
-  '1 brk(NULL) = 0x55f7',
-  '1 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f26',
-  '1 mmap(0, 0x2000, 0x3, 0x22, 0xffffffff, 0) = 0x7f26',
-  '1 access("/etc/ld.so.preload", R_OK) = -1 ENOENT (No such file or directory)',
-  '1 openat(AT_FDCWD</w>, "/etc/ld.so.cache", O_RDONLY|O_CLOEXEC) = 3</etc/ld.so.cache>',
-  '1 close(3) = 0',
-  '1 mprotect(0x7f26, 16384, PROT_READ) = 0',
-  '1 ioctl(1, TCGETS, 0x7ffd) = -1 ENOTTY (Inappropriate ioctl for device)',
-  '1 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x7f) = 2',
-  '2 set_robust_list(0x7f, 24 <unfinished ...>',
-  '1 wait4(-1,  <unfinished ...>',
-  '2 <... set_robust_list resumed>) = 0',
-  '2 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 3, 0 <unfinished ...>',
-  '2 <... mmap resumed>) = 0x7f00',
-  '2 1700000000.000001 read(3</etc/passwd>, "root:x:0:0"..., 4096) = 4096 <0.000010>',
-  '2 1700000000.000002 socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3<TCP:[1]> <0.000011>',
-  '2 1700000000.000003 rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call) <0.000002>',
-  '2 1700000000.000004 futex(0x7f, FUTEX_WAIT, 2, NULL) = ? ERESTARTSYS (To be restarted if SA_RESTART is set) <0.000003>',
-  '[pid 2] getpid() = 2',
-  '2 write(1, "x", 1) = -1 EAGAIN (Resource temporarily unavailable) (INJECTED)',
-  '2 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED} ---',
-  '2 exit_group(0) = ?',
-  '2 +++ exited with 0 +++',
-  '1 <... wait4 resumed>[{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 2',
-  '[ Process PID=1 runs in 32 bit mode. ]',
-  '1 getpid() = 1',
-  '1 syscall_0x1b6(0x1) = -1 ENOSYS (Function not implemented)',
-  '1 +++ killed by SIGKILL +++',
-  'garbage',
-].join('\n') + '\n'
-let primed = false
-
 /** profiles/inspected-args.json: syscall -> kernel index -> argument name */
 let inspectedCache: Map<string, Array<[number, string]>> | undefined
 function inspectedArgs(): Map<string, Array<[number, string]>> {
@@ -279,10 +238,6 @@ export class Observer {
   private readonly fastOn: boolean
 
   constructor(opts: ObserverOptions) {
-    if (!primed) {
-      primed = true
-      Observer.prime()
-    }
     this.opts = opts
     this.laneOn = (opts.lanes ?? 'all') === 'all'
     this.fastOn = (opts.lanes ?? 'all') !== 'none'
@@ -298,16 +253,6 @@ export class Observer {
       const noErrors = NO_ERRORS.has(name)
       return {name, inspect, plain: inspect === null && execArg < 0 && !forks, labels: (inspect ?? []).map(([, l]) => Buffer.from(l, 'latin1')), execArg, forks, keepArgs: inspect !== null || execArg >= 0, valid, noErrors, fast: valid && execArg < 0 && !forks, lane: valid && inspect === null && execArg < 0 && !forks, accs: ABIS.map(() => undefined)}
     })
-  }
-
-  /** Run PRIME through a throwaway Observer, twice (the second time through the lanes' steady branches). */
-  private static prime(): void {
-    const text = Buffer.from(PRIME + PRIME, 'latin1')
-    for (const lanes of ['all', 'none'] as const) {
-      const o = new Observer({command: [], host: {kernel: '', machine: 'x86_64'}, lanes})
-      o.push(text)
-      o.end()
-    }
   }
 
   /** Feed bytes; lines may span chunks. */
