@@ -202,6 +202,13 @@ class Interner<T> {
   }
 }
 
+/** lane(): name byte -> its 6-bit code (a-z 1-26, _ 27, 0-9 28-37, ? 38), 0 for any other byte */
+const NAME_CODE = new Uint8Array(256)
+for (let c = 0x61; c <= 0x7a; c++) NAME_CODE[c] = c - 0x60
+NAME_CODE[0x5f] = 27
+for (let c = 0x30; c <= 0x39; c++) NAME_CODE[c] = c - 0x14
+NAME_CODE[0x3f] = 38
+
 const VALID_NAME = /^([a-z_][a-z0-9_]*|syscall_0x[0-9a-f]+)$/
 const VALID_ERRNO = /^E[A-Z0-9_]+$/
 
@@ -235,6 +242,9 @@ export class Observer {
   private overlong = false
   private ended = false
   private readonly laneOn: boolean
+  /** lane(): direct-mapped name cache, 1024 entries of [length, packed name words] -> Sys (length 0: empty) */
+  private readonly nameKeys = new Int32Array(1024 * 6)
+  private readonly nameSys: Array<Sys | null> = new Array<Sys | null>(1024).fill(null)
   private readonly fastOn: boolean
 
   constructor(opts: ObserverOptions) {
@@ -345,14 +355,31 @@ export class Observer {
       ns = i + L_RESUMED_HEAD.length
       if (ns >= e || NAME_BYTE[(c = b[ns]!)] === 0) return false
     } else if (!((c >= 0x61 && c <= 0x7a) || c === 0x5f)) return false
-    let h = Math.imul(0x811c9dc5 ^ c, 0x01000193)
-    let j = ns + 1
+    // The name, packed exactly: 6 bits a byte (NAME_CODE), five bytes a
+    // word; w is the word being filled, w0-w3 the last four full ones. Up to 24 bytes the pack
+    // (with the length) is the name itself, so the name cache needs no byte comparison.
+    let w = 0
+    let w0 = 0
+    let w1 = 0
+    let w2 = 0
+    let w3 = 0
+    let left = 5
+    let j = ns
+    const code = NAME_CODE // a local: the table is loaded once, not once a byte
     for (; j < e; j++) {
-      const d = b[j]!
-      // NAME_BYTE, as comparisons (a table imported from another module is reloaded per byte)
-      if (!((d >= 0x61 && d <= 0x7a) || d === 0x5f || (d >= 0x30 && d <= 0x39) || d === 0x3f)) break
-      h = Math.imul(h ^ d, 0x01000193)
+      const v = code[b[j]!]!
+      if (v === 0) break
+      w = (w << 6) | v
+      if (--left === 0) {
+        w3 = w2
+        w2 = w1
+        w1 = w0
+        w0 = w
+        w = 0
+        left = 5
+      }
     }
+    const n = j - ns
     let as = j + 1
     if (!resumed) {
       if (j >= e || b[j] !== 0x28) return false
@@ -360,7 +387,27 @@ export class Observer {
       if (!startsWith(b, j, e, L_RESUMED_TAIL)) return false
       as = j + L_RESUMED_TAIL.length
     }
-    const sys = this.sysnames.getHashed(b, ns, j, h)
+    let x = Math.imul(w ^ n, 0x9e3779b1) ^ w0
+    x = Math.imul(x ^ (x >>> 15), 0x85ebca6b) ^ w1
+    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) ^ w2 ^ w3
+    const at = Math.imul(x ^ (x >>> 16), 0x9e3779b1) >>> 22
+    const slot = at * 6
+    const keys = this.nameKeys
+    let sys: Sys
+    if (keys[slot] === n && keys[slot + 1] === w && keys[slot + 2] === w0 && keys[slot + 3] === w1 && keys[slot + 4] === w2 && keys[slot + 5] === w3) {
+      sys = this.nameSys[at]!
+    } else {
+      sys = this.sysnames.get(b, ns, j)
+      if (n <= 24) {
+        keys[slot] = n
+        keys[slot + 1] = w
+        keys[slot + 2] = w0
+        keys[slot + 3] = w1
+        keys[slot + 4] = w2
+        keys[slot + 5] = w3
+        this.nameSys[at] = sys
+      }
+    }
     if (!sys.fast) return false
     // count-only syscalls take every shape here; inspected ones only a finished call
     const plain = sys.lane
