@@ -4,10 +4,12 @@
  *
  *   bytes --push()--> lines (Buffer.indexOf) --lexInto()--> LexState --assemble--> call --fold--> Observation
  *
- * Fast lane: ~97% of the lines of real logs (a finished call, an `<unfinished ...>`, the
- * `<... resumed>` of the pid's pending call) go through lexFast() + foldFast(), which do the
- * same thing with fewer branches and no per-line allocation; every other line, and any line
- * the fast lane is unsure of, takes the general path above. Both must give the same output.
+ * Fast lanes: ~93% of the lines of the fixtures go through lane(), which lexes and counts in
+ * one pass (a finished call, an `<unfinished ...>` and its `<... resumed>` of a count-only
+ * syscall; a finished call of an inspected one); ~4% more through lexFast() + foldFast()
+ * (inspected calls split in two, other prefixes); every other line, and any line a lane is
+ * unsure of, takes the general path above. All must give the same output
+ * (test/trace/fast-path.test.ts compares them).
  *
  * Choices where strace's output leaves room (documented in the report and README):
  * - A call is counted once, when it is complete: a finished line, a `<... resumed>` joined to
@@ -33,9 +35,11 @@
  *   a syscall whose arguments are not read is not scanned (nor checked for balance); the
  *   arguments of inspected and exec syscalls are scanned exactly (strings, brackets, comments,
  *   decorations).
- * - Measured (bench/parse.bench.js, 2-vCPU VM): steady state ≈ 2.7 ms per MiB (≈ 175 ns per
- *   line: newline search ≈ 16, lexing ≈ 65, folding ≈ 45, the rest on the general path and
- *   argument values); V8's tier-up costs another ≈ 100–150 ms on the first ≈ 10–30 MiB.
+ * - Measured (bench/parse.bench.js, 2-vCPU VM shared with other work): steady state ≈ 3 ms
+ *   per MiB (≈ 190 ns a line all in; Buffer.indexOf ≈ 17 of it). lane() alone, warm, per line:
+ *   ≈ 58 ns for a plain `PID name(…) = N`, ≈ 115 with -ttt/-T/-yy, ≈ 150 with an errno, ≈ 180
+ *   for an inspected call (argument value read). V8's tier-up costs another ≈ 100 ms on the
+ *   first ≈ 2–5 MiB.
  */
 import {readFileSync} from 'node:fs'
 import {open} from 'node:fs/promises'
