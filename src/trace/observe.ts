@@ -4,11 +4,11 @@
  *
  *   bytes --push()--> lines (Buffer.indexOf) --lexInto()--> LexState --assemble--> call --fold--> Observation
  *
- * Fast lanes: ~93% of the lines of the fixtures go through lane(), which lexes and counts in
+ * Fast lanes: ~92% of the lines of the fixtures go through lane(), which lexes and counts in
  * one pass (a finished call, an `<unfinished ...>` and its `<... resumed>` of a count-only
  * syscall; a finished call of an inspected one); ~4% more through lexFast() + foldFast()
- * (inspected calls split in two, other prefixes); every other line, and any line a lane is
- * unsure of, takes the general path above. All must give the same output
+ * (inspected calls split in two, `[pid N]` prefixes, first lines of a pid or syscall); the
+ * other ~4% (exec, fork, exits, signals, anything a lane is unsure of) take the general path. All must give the same output
  * (test/trace/fast-path.test.ts compares them).
  *
  * Choices where strace's output leaves room (documented in the report and README):
