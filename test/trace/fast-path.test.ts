@@ -7,6 +7,7 @@ import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {Observer, type ObserverOptions} from '../../src/trace/observe.js'
 import {serializeObservation} from '../../src/trace/observation-io.js'
+import {rng} from '../helpers/rng.js'
 
 const host = {kernel: '6.1.0-test', machine: 'x86_64'}
 const fx = join(__dirname, '../../fixtures')
@@ -26,14 +27,6 @@ function agree(text: Buffer, chunk?: number): void {
   expect(parse(text, 'all', chunk)).toBe(general)
 }
 
-function rng(seed: number) {
-  let s = seed >>> 0
-  return () => {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0
-    s ^= s >>> 13
-    return (s >>> 0) / 2 ** 32
-  }
-}
 
 // edits aimed at what the lanes look at: prefix, timestamp, name, the return part, markers
 const EDITS: Array<(l: string, r: () => number) => string> = [

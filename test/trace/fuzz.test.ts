@@ -8,6 +8,7 @@ import {describe, expect, it} from 'vitest'
 import {lexLine} from '../../src/trace/lex-line.js'
 import {Observer} from '../../src/trace/observe.js'
 import {serializeObservation, validateObservation} from '../../src/trace/observation-io.js'
+import {rng} from '../helpers/rng.js'
 
 const host = {kernel: '6.1.0-test', machine: 'x86_64'}
 
@@ -26,14 +27,6 @@ function corpus(): string[] {
   return lines.filter((l) => l !== '')
 }
 
-function rng(seed: number) {
-  let s = seed >>> 0
-  return () => {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0
-    s ^= s >>> 13
-    return (s >>> 0) / 2 ** 32
-  }
-}
 
 const SPECIAL = ['"', '(', ')', '[', ']', '{', '}', '<', '>', '\\', ',', ' = ', '/*', '*/', '<unfinished ...>', '<... ', ' resumed>', '+++ ', '--- ', '\u0000', '\u00ff', '\r', '=']
 
