@@ -2,10 +2,8 @@
  * ajv validation against the project's own profile schemas (schemas/docker-profile.schema.json,
  * schemas/oci-seccomp.schema.json). Problems come back as values with a JSON pointer.
  */
-import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
-import {schemasDir} from './paths.js'
+import type {ErrorObject, ValidateFunction} from 'ajv'
+import {schemaValidator} from '../validators.js'
 
 export type ProfileFormat = 'docker' | 'oci'
 
@@ -15,18 +13,8 @@ export interface SchemaProblem {
   message: string
 }
 
-const validators = new Map<ProfileFormat, ValidateFunction>()
-
 function validator(format: ProfileFormat): ValidateFunction {
-  let v = validators.get(format)
-  if (!v) {
-    const file = format === 'docker' ? 'docker-profile.schema.json' : 'oci-seccomp.schema.json'
-    const schema = JSON.parse(readFileSync(join(schemasDir(), file), 'utf8')) as object
-    const ajv = new Ajv({allErrors: true, strict: false})
-    v = ajv.compile(schema)
-    validators.set(format, v)
-  }
-  return v
+  return schemaValidator(format === 'docker' ? 'docker-profile' : 'oci-seccomp', true)
 }
 
 /** ajv cannot type-check bigint; a number copy is exact enough for range and type checks. */

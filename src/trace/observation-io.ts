@@ -5,24 +5,14 @@
  * execs sorted, two-space JSON with a trailing newline. The same observation always gives
  * the same bytes, so recordings diff and hash cleanly.
  */
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
-import AjvModule from 'ajv'
 import type {ErrorObject, ValidateFunction} from 'ajv'
 import {SeccompGenError} from '../errors.js'
 import {readTextFile} from '../fsutil.js'
-import {packageRoot} from './constants.js'
+import {schemaValidator} from '../validators.js'
 import type {Abi, AbiObservation, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
-type AjvCtor = new (opts?: object) => {compile: (schema: object) => ValidateFunction}
-const Ajv = ((AjvModule as unknown as {default?: AjvCtor}).default ?? (AjvModule as unknown as AjvCtor))
-
-let validator: ValidateFunction | undefined
 function compiled(): ValidateFunction {
-  if (validator) return validator
-  const schema = JSON.parse(readFileSync(join(packageRoot(), 'schemas', 'observation.schema.json'), 'utf8')) as object
-  validator = new Ajv({allErrors: false, strict: false}).compile(schema)
-  return validator
+  return schemaValidator('observation', false)
 }
 
 function describe(err: ErrorObject): string {
