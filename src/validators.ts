@@ -8,7 +8,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import type {ValidateFunction} from 'ajv'
-import {packageRoot, schemasDir} from './profile/paths.js'
+import {packageRoot, schemasDir} from './paths.js'
 
 const require = createRequire(import.meta.url)
 const cache = new Map<string, ValidateFunction>()

@@ -11,7 +11,7 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
-import {profilesDir} from './paths.js'
+import {profilesDir} from '../paths.js'
 
 export interface RuntimeLayer {
   runtime: string

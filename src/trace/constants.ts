@@ -17,31 +17,17 @@
  * Results are unsigned 64-bit, written as lowercase hex ("0x80000"); negative decimals are
  * taken as the 64-bit two's complement (strace prints `-1` for an int register holding -1).
  */
-import {readdirSync, readFileSync, existsSync} from 'node:fs'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {profilesDir} from '../paths.js'
 
 const U64 = (1n << 64n) - 1n
-
-let rootCache: string | undefined
-/** The package root (the directory holding package.json), from src/ or dist/src/ alike. */
-export function packageRoot(): string {
-  if (rootCache) return rootCache
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (let k = 0; k < 8; k++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'profiles'))) return (rootCache = dir)
-    const up = dirname(dir)
-    if (up === dir) break
-    dir = up
-  }
-  throw new Error('seccomp-gen: cannot find the package root (profiles/ next to package.json)')
-}
 
 let table: Map<string, bigint> | undefined
 /** All profiles/constants/*.json tables, merged. A name defined twice with different values is dropped (ambiguous). */
 export function constantTable(): Map<string, bigint> {
   if (table) return table
-  const dir = join(packageRoot(), 'profiles', 'constants')
+  const dir = join(profilesDir(), 'constants')
   const t = new Map<string, bigint>()
   const ambiguous = new Set<string>()
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {

@@ -48,7 +48,9 @@ import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
 import {KIND, LexState, MODE, RET, argAt, argEnd, argsEndOf, decodeCString, lexFast, lexInto, rescanExact, retValue, splitArgs} from './lex-line.js'
 import {L_DETACHED, L_INJECTED, L_RESUMED_HEAD, L_RESUMED_TAIL, L_UNFINISHED, NAME_BYTE, backOverAngle, backOverParens, backOverSpaces, endsWith, startsWith, stripDuration} from './lex-line.js'
-import {ValueResolver, packageRoot} from './constants.js'
+import {ValueResolver} from './constants.js'
+import {profilesDir} from '../paths.js'
+import {archTable} from '../profile/arches.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
 export interface ObserverOptions {
@@ -94,7 +96,7 @@ const MAX_ARGS_TEXT = 64 << 10
 let inspectedCache: Map<string, Array<[number, string]>> | undefined
 function inspectedArgs(): Map<string, Array<[number, string]>> {
   if (inspectedCache) return inspectedCache
-  const data = JSON.parse(readFileSync(join(packageRoot(), 'profiles', 'inspected-args.json'), 'utf8')) as {syscalls: Record<string, Record<string, string>>}
+  const data = JSON.parse(readFileSync(join(profilesDir(), 'inspected-args.json'), 'utf8')) as {syscalls: Record<string, Record<string, string>>}
   const m = new Map<string, Array<[number, string]>>()
   for (const [name, args] of Object.entries(data.syscalls)) {
     m.set(name, Object.entries(args).filter(([k]) => /^[0-5]$/.test(k)).map(([k, v]) => [Number(k), v] as [number, string]))
@@ -773,15 +775,7 @@ export class Observer {
         const abi = ps.abi
         this.lastAbi = abi
         if (ps.psys !== null) this.closePending(ps)
-        if (sys.plain && st.ret !== RET.ERROR) {
-          // the common case: nothing to record but the count
-          const acc = sys.accs[abi]
-          if (acc !== undefined) {
-            acc.count++
-            this.stats.calls++
-            return
-          }
-        }
+        if (this.countPlain(sys, abi)) return
         if (sys.inspect !== null && sys.execArg < 0) this.foldInline(sys, abi, b)
         else this.fold(sys, abi, execOk ? b : null, st.argsStart, st.argsEnd, true)
         if (st.otherPid >= 0) this.rekey(pid, st.otherPid)
@@ -819,14 +813,7 @@ export class Observer {
           this.takePending(ps)
           if (!sys.valid) return // `???` on both sides: nothing we can name
           if (st.detached) { this.foldIncomplete(sys, abi, src, len); return }
-          if (sys.plain && st.ret !== RET.ERROR) {
-            const acc = sys.accs[abi]
-            if (acc !== undefined) {
-              acc.count++
-              this.stats.calls++
-              return
-            }
-          }
+          if (this.countPlain(sys, abi)) return
           this.fold(sys, abi, src, 0, len, true)
         } else {
           if (psys !== null) this.closePending(ps)
@@ -884,6 +871,19 @@ export class Observer {
     t.abi = f.abi
     this.states.delete(from)
     this.cur = null
+  }
+
+  /**
+   * The common case of a completed call: a count-only syscall that did not fail, whose tally
+   * for this ABI exists already; nothing to record but the count. False: use fold().
+   */
+  private countPlain(sys: Sys, abi: number): boolean {
+    if (!sys.plain || this.st.ret === RET.ERROR) return false
+    const acc = sys.accs[abi]
+    if (acc === undefined) return false
+    acc.count++
+    this.stats.calls++
+    return true
   }
 
   private foldIncomplete(sys: Sys, abi: number, src: Buffer | null, len: number): void {
@@ -1046,16 +1046,11 @@ export function hexCompare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
+/** The observation ABI of a `uname -m` machine name (profiles/arches.json), x86_64 when unknown. */
 export function abiOfMachine(m: string): Abi {
-  switch (m) {
-    case 'x86_64': case 'amd64': return 'x86_64'
-    case 'i386': case 'i486': case 'i586': case 'i686': return 'x86'
-    case 'aarch64': case 'arm64': return 'aarch64'
-    case 'riscv64': return 'riscv64'
-    case 'ppc64le': return 'ppc64le'
-    case 's390x': return 's390x'
-    default: return m.startsWith('arm') ? 'arm' : 'x86_64'
-  }
+  const abi = archTable().find((a) => a.uname.includes(m))?.abi as Abi | undefined
+  if (abi) return abi
+  return m.startsWith('arm') ? 'arm' : 'x86_64'
 }
 
 export function hostFacts(): Observation['host'] {

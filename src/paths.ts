@@ -1,6 +1,6 @@
 /**
- * Where the shipped data lives. Source runs from src/profile (vitest) and compiled code from
- * dist/src/profile, so we walk up to the package root instead of counting '..'.
+ * Where the shipped data lives. Source runs from src/ (vitest) and compiled code from dist/src/,
+ * so we walk up to the package root instead of counting '..'.
  */
 import {existsSync, readFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
