@@ -43,7 +43,6 @@
  */
 import {readFileSync} from 'node:fs'
 import {open} from 'node:fs/promises'
-import {machine, release} from 'node:os'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
 import {KIND, LexState, MODE, RET, argAt, argEnd, argsEndOf, decodeCString, lexFast, lexInto, rescanExact, retValue, splitArgs} from './lex-line.js'
@@ -51,6 +50,7 @@ import {L_DETACHED, L_INJECTED, L_RESUMED_HEAD, L_RESUMED_TAIL, L_UNFINISHED, NA
 import {ValueResolver} from './constants.js'
 import {profilesDir} from '../paths.js'
 import {archTable} from '../profile/arches.js'
+import {hostFacts} from './host.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
 export interface ObserverOptions {
@@ -1051,10 +1051,6 @@ export function abiOfMachine(m: string): Abi {
   const abi = archTable().find((a) => a.uname.includes(m))?.abi as Abi | undefined
   if (abi) return abi
   return m.startsWith('arm') ? 'arm' : 'x86_64'
-}
-
-export function hostFacts(): Observation['host'] {
-  return {kernel: release(), machine: machine()}
 }
 
 const READ_CHUNK = 1 << 20
