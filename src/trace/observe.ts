@@ -51,6 +51,7 @@ import {ValueResolver} from './constants.js'
 import {profilesDir} from '../paths.js'
 import {archTable} from '../profile/arches.js'
 import {hostFacts} from './host.js'
+import {LANE, LaneScanner, REC, R_ARGS, R_ARGS_END, R_ERR, R_ERR_END, R_ID, R_KIND, R_NAME, R_NAME_END, R_NEWLINE, R_PID, R_START} from './lane-wasm.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
 export interface ObserverOptions {
@@ -60,9 +61,10 @@ export interface ObserverOptions {
   defaultAbi?: Abi
   /**
    * @internal Which fast lanes to use (tests compare them with the general path): 'all'
-   * (default), 'lexfast' (lexFast + foldFast only), 'none' (every line through line()).
+   * (default: the lane lexed by lane.wasm when it loads, else 'js'), 'js' (the lane lexed in
+   * TypeScript), 'lexfast' (lexFast + foldFast only), 'none' (every line through line()).
    */
-  lanes?: 'all' | 'lexfast' | 'none'
+  lanes?: 'all' | 'js' | 'lexfast' | 'none'
 }
 
 export interface Diagnostic {
@@ -252,11 +254,18 @@ export class Observer {
   private readonly nameKeys = new Int32Array(1024 * 6)
   private readonly nameSys: Array<Sys | null> = new Array<Sys | null>(1024).fill(null)
   private readonly fastOn: boolean
+  /** the lane's lexer in WebAssembly (null: lane() lexes in TypeScript) */
+  private readonly wasm: LaneScanner | null
+  /** lane.wasm's name ids -> Sys, for the scanner's generation idGen */
+  private idSys: Sys[] = []
+  private idGen = -1
 
   constructor(opts: ObserverOptions) {
     this.opts = opts
-    this.laneOn = (opts.lanes ?? 'all') === 'all'
-    this.fastOn = (opts.lanes ?? 'all') !== 'none'
+    const lanes = opts.lanes ?? 'all'
+    this.laneOn = lanes === 'all' || lanes === 'js'
+    this.fastOn = lanes !== 'none'
+    this.wasm = lanes === 'all' ? LaneScanner.shared() : null
     const def = opts.defaultAbi ?? abiOfMachine(opts.host.machine)
     this.defaultAbi = ABIS.indexOf(def)
     this.lastAbi = this.defaultAbi
@@ -305,6 +314,96 @@ export class Observer {
 
   /** Every whole line of chunk from s on; returns where the unfinished tail starts. */
   private lines(chunk: Buffer, s: number): number {
+    const w = this.wasm
+    if (w === null) return this.linesJs(chunk, s)
+    // lane.wasm lexes the lines into records; laneRec() does the rest of lane() with them
+    const st = this.st
+    const fast = this.fastOn
+    w.load(chunk, s, chunk.length)
+    if (w.generation !== this.idGen) {
+      this.idSys = []
+      this.idGen = w.generation
+    }
+    let from = 0
+    for (;;) {
+      const n = w.scan(from)
+      if (n === 0) break
+      const r = w.rec
+      for (let p = 0; p < n * REC; p += REC) {
+        const ls = s + r[p + R_START]!
+        const nl = s + r[p + R_NEWLINE]!
+        if (!(this.stitch === null && ((r[p + R_KIND] !== LANE.OTHER && this.laneRec(chunk, s, r, p)) || (fast && lexFast(chunk, ls, nl, st) && this.foldFast(chunk))))) this.line(chunk, ls, nl)
+      }
+      from = r[(n - 1) * REC + R_NEWLINE]! + 1
+    }
+    return s + from
+  }
+
+  /**
+   * lane() from the record at r[p] (lexed by lane.wasm; offsets relative to base): the same
+   * decisions on the same line, from the name lookup on.
+   */
+  private laneRec(b: Buffer, base: number, r: Int32Array, p: number): boolean {
+    const id = r[p + R_ID]!
+    let sys = this.idSys[id]
+    if (sys === undefined) sys = this.idSys[id] = this.sysnames.get(b, base + r[p + R_NAME]!, base + r[p + R_NAME_END]!)
+    if (!sys.fast) return false
+    const kind = r[p + R_KIND]!
+    const pid = r[p + R_PID]!
+    const plain = sys.lane
+    if (kind === LANE.UNFINISHED) {
+      if (!plain) return false
+      let ps = this.cur
+      if (ps === null || ps.pid !== pid) ps = this.state(pid)
+      if (ps.psys !== null) return false
+      const abi = ps.abi
+      const line = ++this.stats.lines
+      this.lastAbi = abi
+      this.pendingCount++
+      ps.psys = sys
+      ps.pabi = abi
+      ps.pline = line
+      ps.plen = -1
+      return true
+    }
+    const resumed = kind === LANE.RESUMED
+    if (resumed && !plain) return false
+    let ae = -1
+    if (!plain) {
+      ae = r[p + R_ARGS_END]!
+      if (ae < 0) return false
+      ae += base
+    }
+    let ps = this.cur
+    if (ps === null || ps.pid !== pid) ps = this.state(pid)
+    let abi = ps.abi
+    if (resumed) {
+      if (ps.psys !== sys) return false
+      abi = ps.pabi
+    } else if (ps.psys !== null) return false
+    const acc = sys.accs[abi]
+    if (acc === undefined) return false
+    if (ae >= 0 && acc.slots === null) return false
+    this.stats.lines++
+    if (resumed) this.takePending(ps)
+    else this.lastAbi = abi
+    acc.count++
+    this.stats.calls++
+    const es = r[p + R_ERR]!
+    if (es >= 0 && !sys.noErrors) {
+      const eid = this.errnames.get(b, base + es, base + r[p + R_ERR_END]!)
+      if (eid >= 0) {
+        const counts = acc.errors ?? (acc.errors = [])
+        while (counts.length <= eid) counts.push(0)
+        counts[eid]!++
+      }
+    }
+    if (ae >= 0) this.argsFrom(acc, sys, b, base + r[p + R_ARGS]!, ae)
+    return true
+  }
+
+  /** lines() without lane.wasm. */
+  private linesJs(chunk: Buffer, s: number): number {
     const st = this.st
     for (;;) {
       const nl = chunk.indexOf(10, s)

@@ -24,6 +24,7 @@ function parse(text: Buffer, lanes: ObserverOptions['lanes'], chunk = 1 << 20): 
 function agree(text: Buffer, chunk?: number): void {
   const general = parse(text, 'none', chunk)
   expect(parse(text, 'lexfast', chunk)).toBe(general)
+  expect(parse(text, 'js', chunk)).toBe(general)
   expect(parse(text, 'all', chunk)).toBe(general)
 }
 

@@ -1,0 +1,373 @@
+// AssemblyScript, compiled to dist/src/trace/lane.wasm by scripts/build-wasm.js.
+//
+// The byte work of Observer.lane() (src/trace/observe.ts) over a whole chunk at once: find
+// every line, and for the lines of the lane's shapes (`PID [TIMESTAMP ]NAME(… = RET[ ERRNO …]
+// [<DURATION>]`, its `<unfinished ...>` half, `PID <... NAME resumed>… = RET`) lex the pid,
+// the name (interned here: an id per distinct name), the argument bounds and the errno into a
+// record. The rest of lane() (per-pid state, counting) stays in TypeScript and reads the
+// records. A line of any other shape gets kind OTHER and takes lexFast()/line() as before, so
+// this lexer only has to agree with lane() on the lines it accepts; test/trace/fast-path.test.ts
+// compares the outputs.
+//
+// Speed: a line is about 65 bytes, and byte loops of varying length (pid, name, the return
+// value) cost a mispredicted branch each. So the head of a line (64 bytes) and its tail (64
+// bytes before the end) are classified with SIMD into bit masks (digits, spaces, name bytes,
+// brackets), and positions are found with ctz/clz. Whatever falls outside a window takes the
+// byte loop that the masks stand for, so the result is the same as lane()'s.
+
+// record: REC i32 fields per line, offsets relative to the input
+// [kind, start, newline, pid, name id, name start, name end, args start, args end (')' or -1), errno start (-1), errno end, 0]
+const REC: i32 = 12
+const OTHER: i32 = 0
+const CALL: i32 = 1
+const UNFINISHED: i32 = 2
+const RESUMED: i32 = 3
+
+// the name intern table: open addressing, SLOTS slots of 32 bytes: the name's bytes as two
+// little-endian words (zero-padded; name bytes are never 0), its length, id + 1 (0: empty)
+const SLOTS: i32 = 4096
+const MAX_IDS: i32 = 2048
+/** longer names are left to lexFast() */
+const MAX_NAME: u32 = 16
+const table = memory.data(SLOTS * 32)
+let ids: i32 = 0
+
+/** The first byte JavaScript may use for input and records. */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~15
+}
+
+/** How many names are interned. */
+export function names(): i32 {
+  return ids
+}
+
+/** Forget every interned name (the table is full: ids start again from 0). */
+export function reset(): void {
+  memory.fill(table, 0, SLOTS * 32)
+  ids = 0
+}
+
+@inline function byte(p: usize): u32 {
+  return <u32>load<u8>(p)
+}
+@inline function isDigit(c: u32): bool {
+  return c - 0x30 < 10
+}
+/** a-z 0-9 _ ? (what strace prints in a syscall name, `???` included) */
+@inline function isNameByte(c: u32): bool {
+  return c - 0x61 < 26 || c - 0x30 < 10 || c == 0x5f || c == 0x3f
+}
+@inline function isWordByte(c: u32): bool {
+  return c - 0x61 < 26 || c - 0x41 < 26 || c - 0x30 < 10 || c == 0x5f
+}
+
+// --- 64-byte class masks: bit x is byte p + x -------------------------------------------
+@inline function bits(a: v128, b: v128, c: v128, d: v128): u64 {
+  return <u64><u32>i8x16.bitmask(a) | (<u64><u32>i8x16.bitmask(b) << 16) | (<u64><u32>i8x16.bitmask(c) << 32) | (<u64><u32>i8x16.bitmask(d) << 48)
+}
+@inline function vDigit(v: v128): v128 {
+  return i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x30)), i8x16.splat(10))
+}
+@inline function vSpace(v: v128): v128 {
+  return i8x16.eq(v, i8x16.splat(0x20))
+}
+@inline function vName(v: v128): v128 {
+  return v128.or(v128.or(i8x16.lt_u(i8x16.sub(v, i8x16.splat(0x61)), i8x16.splat(26)), vDigit(v)), v128.or(i8x16.eq(v, i8x16.splat(0x5f)), i8x16.eq(v, i8x16.splat(0x3f))))
+}
+@inline function vStamp(v: v128): v128 {
+  return v128.or(vDigit(v), v128.or(i8x16.eq(v, i8x16.splat(0x2e)), i8x16.eq(v, i8x16.splat(0x3a))))
+}
+/** ( ) [ ] { } " : what backOverParens() looks at */
+@inline function vBracket(v: v128): v128 {
+  const p = v128.or(i8x16.eq(v, i8x16.splat(0x28)), i8x16.eq(v, i8x16.splat(0x29)))
+  const q = v128.or(i8x16.eq(v, i8x16.splat(0x5b)), i8x16.eq(v, i8x16.splat(0x5d)))
+  const r = v128.or(i8x16.eq(v, i8x16.splat(0x7b)), i8x16.eq(v, i8x16.splat(0x7d)))
+  return v128.or(v128.or(p, q), v128.or(r, i8x16.eq(v, i8x16.splat(0x22))))
+}
+function spaceMask(p: usize): u64 {
+  return bits(vSpace(v128.load(p)), vSpace(v128.load(p, 16)), vSpace(v128.load(p, 32)), vSpace(v128.load(p, 48)))
+}
+function bracketMask(p: usize): u64 {
+  return bits(vBracket(v128.load(p)), vBracket(v128.load(p, 16)), vBracket(v128.load(p, 32)), vBracket(v128.load(p, 48)))
+}
+/** bits [0, x), x in 0..64 */
+@inline function below(x: usize): u64 {
+  return x >= 64 ? <u64>-1 : (<u64>1 << <u64>x) - 1
+}
+/** the first position >= x (x < 64) whose bit is clear; 64 when none */
+@inline function firstClear(m: u64, x: usize): usize {
+  return <usize>ctz(~m & (<u64>-1 << <u64>x))
+}
+
+// --- backwards from k, as lane()'s loops, with the tail window [wb, wb + 64) --------------
+/** `while (k > lo && b[k - 1] != ' ') k--` */
+function backToSpace(sp: u64, wb: usize, lo: usize, k: usize): usize {
+  if (k > wb) {
+    let m = sp & below(k - wb)
+    if (lo > wb) m &= ~below(lo - wb)
+    if (m != 0) return wb + 64 - <usize>clz(m)
+    if (lo >= wb) return lo
+    k = wb
+  }
+  while (k > lo && byte(k - 1) != 0x20) k--
+  return k
+}
+/** `while (k > lo && b[k - 1] == ' ') k--` */
+function backOverSpaces(sp: u64, wb: usize, lo: usize, k: usize): usize {
+  if (k > wb) {
+    let m = ~sp & below(k - wb)
+    if (lo > wb) m &= ~below(lo - wb)
+    if (m != 0) return wb + 64 - <usize>clz(m)
+    if (lo >= wb) return lo
+    k = wb
+  }
+  while (k > lo && byte(k - 1) == 0x20) k--
+  return k
+}
+
+// `<... `, ` resumed>`, `<unfinished ...>`, `<detached ...>`, `(INJECTED)`
+const L_RESUMED_TAIL = memory.data<u8>([0x20, 0x72, 0x65, 0x73, 0x75, 0x6d, 0x65, 0x64, 0x3e])
+const L_UNFINISHED = memory.data<u8>([0x3c, 0x75, 0x6e, 0x66, 0x69, 0x6e, 0x69, 0x73, 0x68, 0x65, 0x64, 0x20, 0x2e, 0x2e, 0x2e, 0x3e])
+const L_DETACHED = memory.data<u8>([0x3c, 0x64, 0x65, 0x74, 0x61, 0x63, 0x68, 0x65, 0x64, 0x20, 0x2e, 0x2e, 0x2e, 0x3e])
+const L_INJECTED = memory.data<u8>([0x28, 0x49, 0x4e, 0x4a, 0x45, 0x43, 0x54, 0x45, 0x44, 0x29])
+
+/** [p, p + n) equals lit (8 <= n <= 16): two overlapping words */
+@inline function same(p: usize, lit: usize, n: usize): bool {
+  return load<u64>(p) == load<u64>(lit) && load<u64>(p + n - 8) == load<u64>(lit + n - 8)
+}
+/** as endsWith(b, s, e, lit) */
+@inline function endsWith(s: usize, e: usize, lit: usize, n: usize): bool {
+  return e >= s + n && same(e - n, lit, n)
+}
+
+/** The id of the name whose bytes are the words w0 w1 and whose length is n; -1 when the table is full. */
+function intern(w0: u64, w1: u64, n: u32): i32 {
+  let h = (w0 * 0x9e3779b97f4a7c15) ^ (w1 * 0xc2b2ae3d27d4eb4f) ^ <u64>n
+  h ^= h >> 31
+  let slot = <i32>(h * 0x94d049bb133111eb >> 52) & (SLOTS - 1)
+  for (;;) {
+    const t = table + (<usize>slot << 5)
+    const v = load<i32>(t, 20)
+    if (v == 0) break
+    if (load<u64>(t) == w0 && load<u64>(t, 8) == w1 && load<u32>(t, 16) == n) return v - 1
+    slot = (slot + 1) & (SLOTS - 1)
+  }
+  if (ids >= MAX_IDS) return -1
+  const t = table + (<usize>slot << 5)
+  store<u64>(t, w0)
+  store<u64>(t, w1, 8)
+  store<u32>(t, n, 16)
+  store<i32>(t, ++ids, 20)
+  return ids - 1
+}
+
+/** As stripDuration() in lex-line.ts: the end of the line without a trailing ` <0.000123>`. */
+function stripDuration(s: usize, e: usize): usize {
+  if (e - s < 4 || byte(e - 1) != 0x3e) return e
+  let j = e - 2
+  while (j > s && (isDigit(byte(j)) || byte(j) == 0x2e)) j--
+  if (j < e - 2 && byte(j) == 0x3c && j > s && byte(j - 1) == 0x20) {
+    j--
+    while (j > s && byte(j - 1) == 0x20) j--
+    return j
+  }
+  return e
+}
+
+/** As backOverParens() in lex-line.ts; returns the start or -1. */
+function backOverParens(s: usize, j: usize): isize {
+  let depth = 0
+  for (let k = <isize>j - 1; k >= <isize>s; k--) {
+    const c = byte(<usize>k)
+    if (c == 0x29 || c == 0x5d || c == 0x7d) depth++
+    else if (c == 0x28 || c == 0x5b || c == 0x7b) { if (--depth == 0) return k }
+    else if (c == 0x22) return -1
+  }
+  return -1
+}
+
+/** backOverParens(lo, k) (b[k - 1] is ')'): the nearest bracket below k - 1 from the window's mask, else the loop. */
+function parensBack(wb: usize, lo: usize, k: usize): isize {
+  const top = k - 1
+  if (top > wb) {
+    let m = bracketMask(wb) & below(top - wb)
+    if (lo > wb) m &= ~below(lo - wb)
+    if (m != 0) {
+      const q = wb + 63 - <usize>clz(m)
+      const c = byte(q)
+      if (c == 0x28 || c == 0x5b || c == 0x7b) return <isize>q
+      if (c == 0x22) return -1
+      return backOverParens(lo, k) // nested: the loop counts depth
+    }
+    if (lo >= wb) return -1
+  }
+  return backOverParens(lo, k)
+}
+
+/** As backOverAngle() in lex-line.ts. */
+function backOverAngle(s: usize, j: usize): isize {
+  let angle = 0
+  let square = 0
+  for (let k = <isize>j - 1; k >= <isize>s; k--) {
+    const c = byte(<usize>k)
+    if (c == 0x5d) square++
+    else if (c == 0x5b) { if (square > 0) square-- }
+    else if (c == 0x22) return -1
+    else if (square == 0) {
+      if (c == 0x3e) angle++
+      else if (c == 0x3c) { if (--angle == 0) return k }
+    }
+  }
+  return -1
+}
+
+/** Lex the line [s, e) (e: its newline) into the record at r; returns its kind. Mirrors Observer.lane(). */
+function lane(base: usize, s: usize, e: usize, r: usize): i32 {
+  if (e - s < 8) return OTHER
+  let c = byte(e - 1)
+  while (c == 0x20 || c == 0x0d) {
+    if (--e <= s) return OTHER
+    c = byte(e - 1)
+  }
+  // the head: pid, spaces, timestamp, name, from masks of [s, s + 64)
+  const v0 = v128.load(s)
+  const v1 = v128.load(s, 16)
+  const v2 = v128.load(s, 32)
+  const v3 = v128.load(s, 48)
+  const p = firstClear(bits(vDigit(v0), vDigit(v1), vDigit(v2), vDigit(v3)), 0)
+  if (p == 0 || p > 7 || s + p >= e || byte(s + p) != 0x20) return OTHER
+  let pid: u32 = 0
+  for (let q: usize = 0; q < p; q++) pid = pid * 10 + (byte(s + q) - 0x30)
+  if (pid > 4194304) return OTHER
+  const sp = bits(vSpace(v0), vSpace(v1), vSpace(v2), vSpace(v3))
+  let i = firstClear(sp, p)
+  if (i >= 64 || s + i >= e) return OTHER
+  c = byte(s + i)
+  if (isDigit(c)) {
+    // -t/-tt/-ttt timestamp
+    const q = firstClear(bits(vStamp(v0), vStamp(v1), vStamp(v2), vStamp(v3)), i)
+    if (q >= 64 || s + q >= e || byte(s + q) != 0x20) return OTHER
+    i = firstClear(sp, q)
+    if (i >= 64 || s + i >= e) return OTHER
+    c = byte(s + i)
+  }
+  i += s
+  let angle = false
+  if (byte(e - 1) == 0x3e) {
+    e = stripDuration(i, e)
+    if (e <= i) return OTHER
+    angle = byte(e - 1) == 0x3e
+  }
+  let resumed = false
+  let ns = i
+  if (c == 0x3c) {
+    // `<... `
+    if (i + 5 > e || load<u32>(i) != 0x2e2e2e3c || byte(i + 4) != 0x20) return OTHER
+    resumed = true
+    ns = i + 5
+    if (ns >= e || !isNameByte(byte(ns))) return OTHER
+  } else if (!(c - 0x61 < 26 || c == 0x5f)) return OTHER
+  // the name ends at the first byte that is not a name byte (the one at e never is: a space,
+  // CR or newline)
+  if (ns - s >= 64) return OTHER
+  const j = s + firstClear(bits(vName(v0), vName(v1), vName(v2), vName(v3)), ns - s)
+  if (j >= s + 64) return OTHER
+  const n = <u32>(j - ns)
+  if (n > MAX_NAME) return OTHER
+  let args = j + 1
+  if (!resumed) {
+    if (j >= e || byte(j) != 0x28) return OTHER
+  } else {
+    if (j + 9 > e || !same(j, L_RESUMED_TAIL, 9)) return OTHER
+    args = j + 9
+  }
+  const w0 = n >= 8 ? load<u64>(ns) : load<u64>(ns) & ((<u64>1 << (<u64>n << 3)) - 1)
+  const w1 = n <= 8 ? 0 : n >= 16 ? load<u64>(ns, 8) : load<u64>(ns, 8) & ((<u64>1 << (<u64>(n - 8) << 3)) - 1)
+  const id = intern(w0, w1, n)
+  if (id < 0) return OTHER
+  store<i32>(r, <i32>pid, 12)
+  store<i32>(r, id, 16)
+  store<i32>(r, <i32>(ns - base), 20)
+  store<i32>(r, <i32>(j - base), 24)
+  store<i32>(r, <i32>(args - base), 28)
+  if (angle) {
+    if (endsWith(args, e, L_UNFINISHED, 16)) return resumed ? OTHER : UNFINISHED
+    if (endsWith(args, e, L_DETACHED, 14)) return OTHER
+  }
+  // the return part, backwards (as lane()), with the spaces of [e - 64, e)
+  const wb = e - 64
+  const tsp = spaceMask(wb)
+  let k = e
+  if (byte(k - 1) == 0x29) {
+    if (endsWith(args, e, L_INJECTED, 10)) return OTHER
+    const q = parensBack(wb, args, k)
+    if (q < 0) return OTHER
+    k = backOverSpaces(tsp, wb, args, <usize>q)
+  }
+  if (k > args && byte(k - 1) == 0x3e) {
+    const q = backOverAngle(args, k)
+    if (q < 0) return OTHER
+    k = <usize>q
+  }
+  let t = backToSpace(tsp, wb, args, k)
+  if (t == k) return OTHER
+  if (byte(t) == 0x45) {
+    k = backOverSpaces(tsp, wb, args, t)
+    t = backToSpace(tsp, wb, args, k)
+    if (t == k) return OTHER
+  }
+  k = backOverSpaces(tsp, wb, args, t)
+  if (k <= args || byte(k - 1) != 0x3d) return OTHER
+  // an error return: -DIGITS SP ENAME
+  let es: i32 = -1
+  let ee: i32 = -1
+  if (byte(t) == 0x2d && t + 1 < e && isDigit(byte(t + 1))) {
+    let q = t + 2
+    while (q < e && isDigit(byte(q))) q++
+    if (q + 1 < e && byte(q) == 0x20 && byte(q + 1) == 0x45) {
+      let x = q + 2
+      while (x < e && isWordByte(byte(x))) x++
+      es = <i32>(q + 1 - base)
+      ee = <i32>(x - base)
+    }
+  }
+  // the arguments end at the ')' before ' = ' (argsEndOf()), else -1
+  const a = backOverSpaces(tsp, wb, args, k - 1)
+  store<i32>(r, a <= args || byte(a - 1) != 0x29 ? -1 : <i32>(a - 1 - base), 32)
+  store<i32>(r, es, 36)
+  store<i32>(r, ee, 40)
+  return resumed ? RESUMED : CALL
+}
+
+/**
+ * Records for the whole lines of [inp + from, inp + len), at most max of them, at out; their
+ * offsets are relative to inp. Returns how many; the next line starts after the last record's
+ * newline. The input must be followed by 128 readable bytes (the vector loads read ahead).
+ */
+export function scan(inp: usize, from: i32, len: i32, out: usize, max: i32): i32 {
+  const end = inp + <usize>len
+  const nlv = i8x16.splat(10)
+  let s = inp + <usize>from
+  let count = 0
+  while (count < max) {
+    let p = s
+    let nl = end
+    while (p + 16 <= end) {
+      const m = i8x16.bitmask(i8x16.eq(v128.load(p), nlv))
+      if (m != 0) { nl = p + <usize>ctz(m); break }
+      p += 16
+    }
+    if (nl == end) {
+      while (p < end) { if (load<u8>(p) == 10) { nl = p; break } p++ }
+      if (nl == end) break
+    }
+    const r = out + <usize>(count * REC * 4)
+    store<i32>(r, <i32>(s - inp), 4)
+    store<i32>(r, <i32>(nl - inp), 8)
+    store<i32>(r, lane(inp, s, nl, r))
+    count++
+    s = nl + 1
+  }
+  return count
+}
