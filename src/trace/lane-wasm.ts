@@ -30,20 +30,24 @@ export const R_ERR_END = 10
 /** kinds */
 export const LANE = {OTHER: 0, CALL: 1, UNFINISHED: 2, RESUMED: 3} as const
 
-/** records per scan() call: bounds the record area whatever the chunk holds */
-const MAX_RECORDS = 4096
 /** bytes the scanner may read past the input (its vector loads) */
 const PAD = 128
-
-/** when lane.wasm holds this many names, start afresh (one scan() adds at most 1024 more before its table is full) */
+/** when lane.wasm holds this many names, start afresh (one chunk adds at most 1024 more before its table is full) */
 const RESET_AT = 1024
+const PIDS = 4096
+const ABIS = 8
 
 interface Exports {
   memory: WebAssembly.Memory
   heapBase(): number
   names(): number
   reset(): void
-  scan(inp: number, from: number, len: number, out: number, max: number): number
+  pidTable(): number
+  okTable(): number
+  countTable(): number
+  statusBlock(): number
+  dirtyList(): number
+  scan(inp: number, from: number, len: number, out: number, mayCount: number): number
 }
 
 let compiled: WebAssembly.Module | null | undefined
@@ -61,25 +65,37 @@ export function laneModule(): WebAssembly.Module | null {
 }
 
 export class LaneScanner {
-  /** the records of the last scan() */
-  rec: Int32Array
-  /** changes when the name ids are reassigned */
+  /** the record of the last scan() that returned 1 */
+  rec!: Int32Array
+  /**
+   * [pid generation, lines taken by the last scan(), ABI of the last call started (set before
+   * scan()), next offset, calls counted, dirty pids, line number before the scan (set before)]
+   */
+  status!: Int32Array
+  /** pids whose pending call lane.wasm changed in the last scan() (status[5] of them) */
+  dirty!: Int32Array
+  /** per (name id * 8 + ABI): calls counted in lane.wasm, not yet taken */
+  counts!: Int32Array
+  /** per (name id * 8 + ABI): 1 when lane.wasm may count that syscall in that ABI */
+  ok!: Uint8Array
+  /** changes when the name ids are reassigned (ok and counts are cleared then) */
   generation = 0
+  private pids!: Int32Array
   private readonly ex: Exports
   private readonly out: number
   private readonly inp: number
-  private u8: Uint8Array
+  private u8!: Uint8Array
   private len = 0
+  private owner: object | null = null
 
   private constructor(mod: WebAssembly.Module) {
     const inst = new WebAssembly.Instance(mod, {env: {abort: () => { throw new Error('lane.wasm aborted') }}})
     this.ex = inst.exports as unknown as Exports
     const base = this.ex.heapBase()
     this.out = base
-    this.inp = base + MAX_RECORDS * REC * 4
+    this.inp = base + 64
     this.grow(1 << 20)
-    this.u8 = new Uint8Array(this.ex.memory.buffer)
-    this.rec = new Int32Array(this.ex.memory.buffer, this.out, MAX_RECORDS * REC)
+    this.views()
   }
 
   /** The process's scanner, or null when the WebAssembly module is not available (the TypeScript lane is used). */
@@ -89,14 +105,37 @@ export class LaneScanner {
     return (shared = mod === null ? null : new LaneScanner(mod))
   }
 
+  private views(): void {
+    const buf = this.ex.memory.buffer
+    this.u8 = new Uint8Array(buf)
+    this.rec = new Int32Array(buf, this.out, REC)
+    this.status = new Int32Array(buf, this.ex.statusBlock(), 8)
+    this.dirty = new Int32Array(buf, this.ex.dirtyList(), 4096)
+    this.counts = new Int32Array(buf, this.ex.countTable(), 2048 * ABIS)
+    this.ok = new Uint8Array(buf, this.ex.okTable(), 2048 * ABIS)
+    this.pids = new Int32Array(buf, this.ex.pidTable(), PIDS * 6)
+  }
+
   private grow(len: number): void {
     const need = this.inp + len + PAD
     const mem = this.ex.memory
     if (need > mem.buffer.byteLength) {
       mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536))
-      this.u8 = new Uint8Array(mem.buffer)
-      this.rec = new Int32Array(mem.buffer, this.out, MAX_RECORDS * REC)
+      this.views()
     }
+  }
+
+  /**
+   * Make `who` the user of the tables (Observers take turns; each empties them when it takes
+   * over). True when they were emptied: `who` must forget what it had enabled.
+   */
+  claim(who: object): boolean {
+    if (this.owner === who) return false
+    this.owner = who
+    this.ok.fill(0)
+    this.counts.fill(0)
+    this.invalidatePids()
+    return true
   }
 
   /** Copy src[s, e) in as the input of the following scan() calls. */
@@ -110,11 +149,41 @@ export class LaneScanner {
     this.u8.set(src.subarray(s, e), this.inp)
   }
 
+  /** See scan() in src/trace/wasm/lane.ts: 1 with a record in this.rec, 0 at the end. */
+  scan(from: number, mayCount: boolean): number {
+    return this.ex.scan(this.inp, from, this.len, this.out, mayCount ? 1 : 0)
+  }
+
   /**
-   * Records (in this.rec) for the whole lines of the input from offset `from` on; returns how
-   * many, at most MAX_RECORDS (call again from after the last one's newline for more).
+   * What Observer knows of pid now: its ABI index, and its pending call when that is one
+   * lane.wasm could have started (a count-only syscall: name id, ABI, line number), else -1.
    */
-  scan(from: number): number {
-    return this.ex.scan(this.inp, from, this.len, this.out, MAX_RECORDS)
+  setPid(pid: number, abi: number, pend = -1, pabi = 0, pline = 0): void {
+    const t = (pid & (PIDS - 1)) * 6
+    const p = this.pids
+    p[t] = pid
+    p[t + 1] = this.status[0]!
+    p[t + 2] = abi
+    p[t + 3] = pend
+    p[t + 4] = pabi
+    p[t + 5] = pline
+  }
+
+  /** Leave pid to Observer (its pending call is one lane.wasm cannot finish). */
+  forgetPid(pid: number): void {
+    const t = (pid & (PIDS - 1)) * 6
+    if (this.pids[t] === pid) this.pids[t + 1] = (this.status[0]! - 1) | 0
+  }
+
+  /** The pending call lane.wasm left for pid (which it took lines of): [name id or -1, ABI, line]. */
+  pending(pid: number): [number, number, number] {
+    const t = (pid & (PIDS - 1)) * 6
+    const p = this.pids
+    return [p[t + 3]!, p[t + 4]!, p[t + 5]!]
+  }
+
+  /** Forget every pid (the general path may have changed any of them). */
+  invalidatePids(): void {
+    this.status[0] = (this.status[0]! + 1) | 0
   }
 }

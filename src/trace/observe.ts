@@ -259,6 +259,8 @@ export class Observer {
   /** lane.wasm's name ids -> Sys, for the scanner's generation idGen */
   private idSys: Sys[] = []
   private idGen = -1
+  /** the (name id * 8 + ABI) lane.wasm may count, with the tally its counts go to */
+  private readonly enabled: Array<[number, Acc]> = []
 
   constructor(opts: ObserverOptions) {
     this.opts = opts
@@ -316,27 +318,73 @@ export class Observer {
   private lines(chunk: Buffer, s: number): number {
     const w = this.wasm
     if (w === null) return this.linesJs(chunk, s)
-    // lane.wasm lexes the lines into records; laneRec() does the rest of lane() with them
-    const st = this.st
-    const fast = this.fastOn
+    // lane.wasm counts the commonest lines itself and stops at each other line with its
+    // record; laneRec() does the rest of lane() with it
+    if (w.claim(this)) this.enabled.length = 0
     w.load(chunk, s, chunk.length)
     if (w.generation !== this.idGen) {
       this.idSys = []
       this.idGen = w.generation
+      this.enabled.length = 0
     }
+    const st = this.st
+    const fast = this.fastOn
+    const r = w.rec
+    const status = w.status
     let from = 0
     for (;;) {
-      const n = w.scan(from)
-      if (n === 0) break
-      const r = w.rec
-      for (let p = 0; p < n * REC; p += REC) {
-        const ls = s + r[p + R_START]!
-        const nl = s + r[p + R_NEWLINE]!
-        if (!(this.stitch === null && ((r[p + R_KIND] !== LANE.OTHER && this.laneRec(chunk, s, r, p)) || (fast && lexFast(chunk, ls, nl, st) && this.foldFast(chunk))))) this.line(chunk, ls, nl)
+      status[2] = this.lastAbi
+      status[6] = this.stats.lines
+      const got = w.scan(from, this.stitch === null)
+      const taken = status[1]!
+      if (taken > 0) {
+        this.stats.lines += taken
+        this.stats.calls += status[4]!
+        this.lastAbi = status[2]!
+        if (status[5]! > 0) this.syncDirty(w, status[5]!)
       }
-      from = r[(n - 1) * REC + R_NEWLINE]! + 1
+      from = status[3]!
+      if (got === 0) break
+      const ls = s + r[R_START]!
+      const nl = s + r[R_NEWLINE]!
+      if (this.stitch === null && r[R_KIND] !== LANE.OTHER && this.laneRec(chunk, s, r, 0)) continue
+      if (this.stitch === null && fast && lexFast(chunk, ls, nl, st) && this.foldFast(chunk)) {
+        const ps = this.cur!
+        if (ps.psys === null) w.setPid(ps.pid, ps.abi)
+        else w.forgetPid(ps.pid)
+        continue
+      }
+      this.line(chunk, ls, nl)
+    }
+    // take lane.wasm's counts
+    const counts = w.counts
+    for (const [k, acc] of this.enabled) {
+      const n = counts[k]!
+      if (n !== 0) {
+        acc.count += n
+        counts[k] = 0
+      }
     }
     return s + from
+  }
+
+  /** Copy the pending calls that lane.wasm started or finished into the pids' states. */
+  private syncDirty(w: LaneScanner, n: number): void {
+    const dirty = w.dirty
+    for (let q = 0; q < n; q++) {
+      const pid = dirty[q]!
+      const ps = this.states.get(pid)!
+      const [pend, pabi, pline] = w.pending(pid)
+      if (pend < 0) {
+        if (ps.psys !== null) this.takePending(ps)
+      } else {
+        if (ps.psys === null) this.pendingCount++
+        ps.psys = this.idSys[pend]!
+        ps.pabi = pabi
+        ps.pline = pline
+        ps.plen = -1
+      }
+    }
   }
 
   /**
@@ -364,6 +412,7 @@ export class Observer {
       ps.pabi = abi
       ps.pline = line
       ps.plen = -1
+      this.wasm!.setPid(pid, abi, id, abi, line)
       return true
     }
     const resumed = kind === LANE.RESUMED
@@ -399,6 +448,16 @@ export class Observer {
       }
     }
     if (ae >= 0) this.argsFrom(acc, sys, b, base + r[p + R_ARGS]!, ae)
+    const w = this.wasm!
+    w.setPid(pid, ps.abi)
+    if (plain) {
+      // lane.wasm may count this syscall in this ABI from now on
+      const k = id * 8 + abi
+      if (w.ok[k] === 0) {
+        w.ok[k] = 1
+        this.enabled.push([k, acc])
+      }
+    }
     return true
   }
 
@@ -837,6 +896,8 @@ export class Observer {
   }
 
   private line(b: Buffer, s: number, e: number): void {
+    // what lane.wasm knows of the pids may be wrong after this line
+    if (this.wasm !== null) this.wasm.invalidatePids()
     const lineNo = ++this.stats.lines
     const st = this.st
     if (this.stitch !== null) {

@@ -6,6 +6,7 @@ import {readFileSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {Observer, type ObserverOptions} from '../../src/trace/observe.js'
+import {LaneScanner} from '../../src/trace/lane-wasm.js'
 import {serializeObservation} from '../../src/trace/observation-io.js'
 import {rng} from '../helpers/rng.js'
 
@@ -116,7 +117,7 @@ describe('fast lanes agree with the general path', () => {
     // count the lines the lane accepts, and break it once (the line is then counted twice)
     const text = readFileSync(join(fx, 'tar-gzip.strace'))
     type Lane = (b: Buffer, s: number, e: number) => boolean
-    const o = new Observer({command: ['t'], host})
+    const o = new Observer({command: ['t'], host, lanes: 'js'})
     const inner = o as unknown as {lane: Lane}
     const lane = inner.lane.bind(o)
     let taken = 0
@@ -136,5 +137,35 @@ describe('fast lanes agree with the general path', () => {
     expect(taken).toBeGreaterThan(1000)
     expect(broken).toBe(true)
     expect(out).not.toBe(parse(text, 'none'))
+  })
+
+  it('lane.wasm is built and takes lines, and a miscount in it is caught', () => {
+    const w = LaneScanner.shared()
+    expect(w, 'dist/src/trace/lane.wasm missing: run npm run build').not.toBeNull()
+    const text = readFileSync(join(fx, 'node-workers.strace'))
+    const scan = w!.scan.bind(w)
+    let taken = 0
+    let broken = false
+    w!.scan = (from, mayCount) => {
+      const got = scan(from, mayCount)
+      taken += w!.status[1]!
+      if (!broken && w!.status[4]! > 0) {
+        // one more call than lane.wasm saw, in whatever tally it counted into
+        const k = w!.counts.findIndex((n) => n > 0)
+        w!.counts[k]!++
+        broken = true
+      }
+      return got
+    }
+    try {
+      const o = new Observer({command: ['t'], host})
+      o.push(text)
+      const out = serializeObservation(o.end()) + JSON.stringify(o.diagnostics) + JSON.stringify(o.stats)
+      expect(taken).toBeGreaterThan(1000)
+      expect(broken).toBe(true)
+      expect(out).not.toBe(parse(text, 'none'))
+    } finally {
+      w!.scan = scan
+    }
   })
 })

@@ -32,6 +32,42 @@ const MAX_NAME: u32 = 16
 const table = memory.data(SLOTS * 32)
 let ids: i32 = 0
 
+// Counting in here: a finished call of a count-only syscall without an error, and the two
+// halves (`<unfinished ...>`, `<... resumed>`) of one, of a pid whose state Observer shared.
+// TypeScript owns the state and says what is safe:
+// - pids: PIDS direct-mapped slots [pid, generation, ABI index, pending name id or -1, its ABI,
+//   its line number], as Observer last left that pid; a slot of another generation means
+//   "unknown" (Observer bumps the generation whenever the general path may have changed any pid)
+// - ok: per (name id, ABI) 1 when Observer counts that syscall in that ABI with only a count
+// - counts: per (name id, ABI) the calls counted here since Observer last took them
+// - dirty: the pids whose pending call changed here (Observer copies them back)
+// - status: [generation, lines taken by the last scan(), ABI of the last call started,
+//   next offset, calls counted, dirty pids, line number before the scan]
+const PIDS: i32 = 4096
+const ABIS: i32 = 8
+const MAX_DIRTY: i32 = 4096
+const pids = memory.data(PIDS * 24)
+const ok = memory.data(MAX_IDS * ABIS)
+const counts = memory.data(MAX_IDS * ABIS * 4)
+const dirty = memory.data(MAX_DIRTY * 4)
+const status = memory.data(32)
+
+export function dirtyList(): usize {
+  return dirty
+}
+export function pidTable(): usize {
+  return pids
+}
+export function okTable(): usize {
+  return ok
+}
+export function countTable(): usize {
+  return counts
+}
+export function statusBlock(): usize {
+  return status
+}
+
 /** The first byte JavaScript may use for input and records. */
 export function heapBase(): usize {
   return (__heap_base + 15) & ~15
@@ -45,6 +81,8 @@ export function names(): i32 {
 /** Forget every interned name (the table is full: ids start again from 0). */
 export function reset(): void {
   memory.fill(table, 0, SLOTS * 32)
+  memory.fill(ok, 0, MAX_IDS * ABIS)
+  memory.fill(counts, 0, MAX_IDS * ABIS * 4)
   ids = 0
 }
 
@@ -341,16 +379,25 @@ function lane(base: usize, s: usize, e: usize, r: usize): i32 {
 }
 
 /**
- * Records for the whole lines of [inp + from, inp + len), at most max of them, at out; their
- * offsets are relative to inp. Returns how many; the next line starts after the last record's
- * newline. The input must be followed by 128 readable bytes (the vector loads read ahead).
+ * Go through the lines of [inp + from, inp + len): take the ones that are safe to take here
+ * (see the tables above; only when mayCount), and stop at the first other line with its
+ * record at out (offsets relative to inp). Returns 1 with a record, 0 at the end of the whole
+ * lines; status says what was taken and where the next line starts. The input must be
+ * followed by 128 readable bytes (the vector loads read ahead).
  */
-export function scan(inp: usize, from: i32, len: i32, out: usize, max: i32): i32 {
+export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32): i32 {
   const end = inp + <usize>len
   const nlv = i8x16.splat(10)
+  const gen = load<i32>(status)
+  const line0 = load<i32>(status, 24)
   let s = inp + <usize>from
-  let count = 0
-  while (count < max) {
+  let lines = 0
+  let calls = 0
+  let nd = 0
+  let last = load<i32>(status, 8)
+  let kind = OTHER
+  let done = false
+  while (!done) {
     let p = s
     let nl = end
     while (p + 16 <= end) {
@@ -360,14 +407,71 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, max: i32): i32
     }
     if (nl == end) {
       while (p < end) { if (load<u8>(p) == 10) { nl = p; break } p++ }
-      if (nl == end) break
+      if (nl == end) { kind = -1; done = true; continue }
     }
-    const r = out + <usize>(count * REC * 4)
-    store<i32>(r, <i32>(s - inp), 4)
-    store<i32>(r, <i32>(nl - inp), 8)
-    store<i32>(r, lane(inp, s, nl, r))
-    count++
+    kind = lane(inp, s, nl, out)
+    if (kind != OTHER && mayCount != 0) {
+      const pid = load<i32>(out, 12)
+      const t = pids + <usize>((pid & (PIDS - 1)) * 24)
+      if (load<i32>(t) == pid && load<i32>(t, 4) == gen) {
+        const id = load<i32>(out, 16)
+        const pend = load<i32>(t, 12)
+        if (kind == CALL) {
+          if (pend < 0 && load<i32>(out, 36) < 0) {
+            const abi = load<i32>(t, 8)
+            const k = <usize>(id * ABIS + abi)
+            if (load<u8>(ok + k) != 0) {
+              const c = counts + (k << 2)
+              store<i32>(c, load<i32>(c) + 1)
+              lines++
+              calls++
+              last = abi
+              s = nl + 1
+              continue
+            }
+          }
+        } else if (nd < MAX_DIRTY) {
+          if (kind == UNFINISHED) {
+            const abi = load<i32>(t, 8)
+            if (pend < 0 && load<u8>(ok + <usize>(id * ABIS + abi)) != 0) {
+              lines++
+              store<i32>(t, id, 12)
+              store<i32>(t, abi, 16)
+              store<i32>(t, line0 + lines, 20)
+              store<i32>(dirty + (<usize>nd << 2), pid)
+              nd++
+              last = abi
+              s = nl + 1
+              continue
+            }
+          } else if (pend == id && load<i32>(out, 36) < 0) {
+            // RESUMED, no error
+            const k = <usize>(id * ABIS + load<i32>(t, 16))
+            if (load<u8>(ok + k) != 0) {
+              const c = counts + (k << 2)
+              store<i32>(c, load<i32>(c) + 1)
+              lines++
+              calls++
+              store<i32>(t, -1, 12)
+              store<i32>(dirty + (<usize>nd << 2), pid)
+              nd++
+              s = nl + 1
+              continue
+            }
+          }
+        }
+      }
+    }
+    store<i32>(out, kind)
+    store<i32>(out, <i32>(s - inp), 4)
+    store<i32>(out, <i32>(nl - inp), 8)
     s = nl + 1
+    done = true
   }
-  return count
+  store<i32>(status, lines, 4)
+  store<i32>(status, last, 8)
+  store<i32>(status, <i32>(s - inp), 12)
+  store<i32>(status, calls, 16)
+  store<i32>(status, nd, 20)
+  return kind < 0 ? 0 : 1
 }
