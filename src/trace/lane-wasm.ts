@@ -27,6 +27,7 @@ export const R_ARGS = 7
 export const R_ARGS_END = 8
 export const R_ERR = 9
 export const R_ERR_END = 10
+export const R_ERR_ID = 11
 /** kinds */
 export const LANE = {OTHER: 0, CALL: 1, UNFINISHED: 2, RESUMED: 3} as const
 
@@ -47,6 +48,9 @@ interface Exports {
   countTable(): number
   statusBlock(): number
   dirtyList(): number
+  errOkTable(): number
+  errTable(): number
+  clearErrors(): void
   scan(inp: number, from: number, len: number, out: number, mayCount: number): number
 }
 
@@ -78,6 +82,10 @@ export class LaneScanner {
   counts!: Int32Array
   /** per (name id * 8 + ABI): 1 when lane.wasm may count that syscall in that ABI */
   ok!: Uint8Array
+  /** per errno id: 1 when lane.wasm may count that errno */
+  errOk!: Uint8Array
+  /** lane.wasm's errno tallies: [(name id * 8 + ABI) * 2048 + errno id + 1, count] per slot */
+  errs!: Int32Array
   /** changes when the name ids are reassigned (ok and counts are cleared then) */
   generation = 0
   private pids!: Int32Array
@@ -114,6 +122,8 @@ export class LaneScanner {
     this.counts = new Int32Array(buf, this.ex.countTable(), 2048 * ABIS)
     this.ok = new Uint8Array(buf, this.ex.okTable(), 2048 * ABIS)
     this.pids = new Int32Array(buf, this.ex.pidTable(), PIDS * 6)
+    this.errOk = new Uint8Array(buf, this.ex.errOkTable(), 2048)
+    this.errs = new Int32Array(buf, this.ex.errTable(), 4096 * 2)
   }
 
   private grow(len: number): void {
@@ -134,6 +144,8 @@ export class LaneScanner {
     this.owner = who
     this.ok.fill(0)
     this.counts.fill(0)
+    this.errOk.fill(0)
+    this.ex.clearErrors()
     this.invalidatePids()
     return true
   }
@@ -180,6 +192,11 @@ export class LaneScanner {
     const t = (pid & (PIDS - 1)) * 6
     const p = this.pids
     return [p[t + 3]!, p[t + 4]!, p[t + 5]!]
+  }
+
+  /** Empty the errno tallies (after Observer took them). */
+  clearErrors(): void {
+    this.ex.clearErrors()
   }
 
   /** Forget every pid (the general path may have changed any of them). */

@@ -51,7 +51,7 @@ import {ValueResolver} from './constants.js'
 import {profilesDir} from '../paths.js'
 import {archTable} from '../profile/arches.js'
 import {hostFacts} from './host.js'
-import {LANE, LaneScanner, REC, R_ARGS, R_ARGS_END, R_ERR, R_ERR_END, R_ID, R_KIND, R_NAME, R_NAME_END, R_NEWLINE, R_PID, R_START} from './lane-wasm.js'
+import {LANE, LaneScanner, REC, R_ARGS, R_ARGS_END, R_ERR, R_ERR_END, R_ERR_ID, R_ID, R_KIND, R_NAME, R_NAME_END, R_NEWLINE, R_PID, R_START} from './lane-wasm.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
 export interface ObserverOptions {
@@ -261,6 +261,10 @@ export class Observer {
   private idGen = -1
   /** the (name id * 8 + ABI) lane.wasm may count, with the tally its counts go to */
   private readonly enabled: Array<[number, Acc]> = []
+  /** the same tallies by (name id * 8 + ABI) */
+  private kAcc: Acc[] = []
+  /** lane.wasm errno ids -> index into errnoNames */
+  private errOf: number[] = []
 
   constructor(opts: ObserverOptions) {
     this.opts = opts
@@ -320,12 +324,12 @@ export class Observer {
     if (w === null) return this.linesJs(chunk, s)
     // lane.wasm counts the commonest lines itself and stops at each other line with its
     // record; laneRec() does the rest of lane() with it
-    if (w.claim(this)) this.enabled.length = 0
+    if (w.claim(this)) this.forgetWasm()
     w.load(chunk, s, chunk.length)
     if (w.generation !== this.idGen) {
       this.idSys = []
       this.idGen = w.generation
-      this.enabled.length = 0
+      this.forgetWasm()
     }
     const st = this.st
     const fast = this.fastOn
@@ -365,7 +369,26 @@ export class Observer {
         counts[k] = 0
       }
     }
+    const errs = w.errs
+    for (let q = 0; q < errs.length; q += 2) {
+      const n = errs[q + 1]!
+      if (n === 0) continue
+      const key = errs[q]! - 1
+      const acc = this.kAcc[key >>> 11]!
+      const idx = this.errOf[key & 2047]!
+      const tally = acc.errors ?? (acc.errors = [])
+      while (tally.length <= idx) tally.push(0)
+      tally[idx]! += n
+    }
+    w.clearErrors()
     return s + from
+  }
+
+  /** lane.wasm emptied its tables: forget what we had enabled there. */
+  private forgetWasm(): void {
+    this.enabled.length = 0
+    this.kAcc = []
+    this.errOf = []
   }
 
   /** Copy the pending calls that lane.wasm started or finished into the pids' states. */
@@ -439,23 +462,30 @@ export class Observer {
     acc.count++
     this.stats.calls++
     const es = r[p + R_ERR]!
+    const w = this.wasm!
     if (es >= 0 && !sys.noErrors) {
       const eid = this.errnames.get(b, base + es, base + r[p + R_ERR_END]!)
       if (eid >= 0) {
         const counts = acc.errors ?? (acc.errors = [])
         while (counts.length <= eid) counts.push(0)
         counts[eid]!++
+        // lane.wasm may count this errno from now on
+        const x = r[p + R_ERR_ID]!
+        if (x >= 0 && w.errOk[x] === 0) {
+          this.errOf[x] = eid
+          w.errOk[x] = 1
+        }
       }
     }
     if (ae >= 0) this.argsFrom(acc, sys, b, base + r[p + R_ARGS]!, ae)
-    const w = this.wasm!
     w.setPid(pid, ps.abi)
     if (plain) {
       // lane.wasm may count this syscall in this ABI from now on
       const k = id * 8 + abi
       if (w.ok[k] === 0) {
-        w.ok[k] = 1
+        w.ok[k] = sys.noErrors ? 3 : 1
         this.enabled.push([k, acc])
+        this.kAcc[k] = acc
       }
     }
     return true

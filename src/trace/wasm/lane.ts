@@ -16,7 +16,7 @@
 // byte loop that the masks stand for, so the result is the same as lane()'s.
 
 // record: REC i32 fields per line, offsets relative to the input
-// [kind, start, newline, pid, name id, name start, name end, args start, args end (')' or -1), errno start (-1), errno end, 0]
+// [kind, start, newline, pid, name id, name start, name end, args start, args end (')' or -1), errno start (-1), errno end, errno id (-1)]
 const REC: i32 = 12
 const OTHER: i32 = 0
 const CALL: i32 = 1
@@ -39,6 +39,9 @@ let ids: i32 = 0
 //   its line number], as Observer last left that pid; a slot of another generation means
 //   "unknown" (Observer bumps the generation whenever the general path may have changed any pid)
 // - ok: per (name id, ABI) 1 when Observer counts that syscall in that ABI with only a count
+//   (3: and its errors are not errors: rt_sigreturn)
+// - errOk: per errno id, 1 when Observer counts that errno (a valid name it has an index for)
+// - errs: open addressing, ERR_SLOTS slots [(name id, ABI) * 2048 + errno id + 1, count]
 // - counts: per (name id, ABI) the calls counted here since Observer last took them
 // - dirty: the pids whose pending call changed here (Observer copies them back)
 // - status: [generation, lines taken by the last scan(), ABI of the last call started,
@@ -50,6 +53,49 @@ const pids = memory.data(PIDS * 24)
 const ok = memory.data(MAX_IDS * ABIS)
 const counts = memory.data(MAX_IDS * ABIS * 4)
 const dirty = memory.data(MAX_DIRTY * 4)
+const ERR_SLOTS: i32 = 4096
+const errOk = memory.data(MAX_IDS)
+const errs = memory.data(ERR_SLOTS * 8)
+let errUsed: i32 = 0
+
+export function errOkTable(): usize {
+  return errOk
+}
+export function errTable(): usize {
+  return errs
+}
+/** Empty the errno tallies (Observer has taken them, or another Observer takes over). */
+export function clearErrors(): void {
+  memory.fill(errs, 0, ERR_SLOTS * 8)
+  errUsed = 0
+}
+
+/** Count errno id e for the tally k; false when the table is too full (Observer counts it). */
+function countError(k: i32, e: i32): bool {
+  const key = k * MAX_IDS + e + 1
+  let slot = (key * 0x9e3779b1) >>> 20 & (ERR_SLOTS - 1)
+  for (;;) {
+    const t = errs + (<usize>slot << 3)
+    const v = load<i32>(t)
+    if (v == key) { store<i32>(t, load<i32>(t, 4) + 1, 4); return true }
+    if (v == 0) {
+      if (errUsed >= ERR_SLOTS / 2) return false
+      errUsed++
+      store<i32>(t, key)
+      store<i32>(t, 1, 4)
+      return true
+    }
+    slot = (slot + 1) & (ERR_SLOTS - 1)
+  }
+  return false // not reached: the table is never more than half full
+}
+
+/** Whether a finished call of tally k (ok value okv) with the error in the record at out may be counted here; counts the error. */
+@inline function errorTaken(out: usize, k: i32, okv: u32): bool {
+  if (load<i32>(out, 36) < 0 || (okv & 2) != 0) return true
+  const e = load<i32>(out, 44)
+  return e >= 0 && load<u8>(errOk + <usize>e) != 0 && countError(k, e)
+}
 const status = memory.data(32)
 
 export function dirtyList(): usize {
@@ -83,6 +129,8 @@ export function reset(): void {
   memory.fill(table, 0, SLOTS * 32)
   memory.fill(ok, 0, MAX_IDS * ABIS)
   memory.fill(counts, 0, MAX_IDS * ABIS * 4)
+  memory.fill(errOk, 0, MAX_IDS)
+  clearErrors()
   ids = 0
 }
 
@@ -198,6 +246,14 @@ function intern(w0: u64, w1: u64, n: u32): i32 {
   store<u32>(t, n, 16)
   store<i32>(t, ++ids, 20)
   return ids - 1
+}
+
+/** The id of the bytes [p, p + n) (1 <= n <= 16), or -1 (longer, or the table is full). */
+function internBytes(p: usize, n: u32): i32 {
+  if (n > MAX_NAME || n == 0) return -1
+  const w0 = n >= 8 ? load<u64>(p) : load<u64>(p) & ((<u64>1 << (<u64>n << 3)) - 1)
+  const w1 = n <= 8 ? 0 : n >= 16 ? load<u64>(p, 8) : load<u64>(p, 8) & ((<u64>1 << (<u64>(n - 8) << 3)) - 1)
+  return intern(w0, w1, n)
 }
 
 /** As stripDuration() in lex-line.ts: the end of the line without a trailing ` <0.000123>`. */
@@ -320,9 +376,7 @@ function lane(base: usize, s: usize, e: usize, r: usize): i32 {
     if (j + 9 > e || !same(j, L_RESUMED_TAIL, 9)) return OTHER
     args = j + 9
   }
-  const w0 = n >= 8 ? load<u64>(ns) : load<u64>(ns) & ((<u64>1 << (<u64>n << 3)) - 1)
-  const w1 = n <= 8 ? 0 : n >= 16 ? load<u64>(ns, 8) : load<u64>(ns, 8) & ((<u64>1 << (<u64>(n - 8) << 3)) - 1)
-  const id = intern(w0, w1, n)
+  const id = internBytes(ns, n)
   if (id < 0) return OTHER
   store<i32>(r, <i32>pid, 12)
   store<i32>(r, id, 16)
@@ -375,6 +429,8 @@ function lane(base: usize, s: usize, e: usize, r: usize): i32 {
   store<i32>(r, a <= args || byte(a - 1) != 0x29 ? -1 : <i32>(a - 1 - base), 32)
   store<i32>(r, es, 36)
   store<i32>(r, ee, 40)
+  // the errno's id (interned like the names; ERRNO names never equal syscall names)
+  store<i32>(r, es < 0 ? -1 : internBytes(base + <usize>es, <u32>(ee - es)), 44)
   return resumed ? RESUMED : CALL
 }
 
@@ -417,10 +473,11 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
         const id = load<i32>(out, 16)
         const pend = load<i32>(t, 12)
         if (kind == CALL) {
-          if (pend < 0 && load<i32>(out, 36) < 0) {
+          if (pend < 0) {
             const abi = load<i32>(t, 8)
             const k = <usize>(id * ABIS + abi)
-            if (load<u8>(ok + k) != 0) {
+            const okv = <u32>load<u8>(ok + k)
+            if (okv != 0 && errorTaken(out, <i32>k, okv)) {
               const c = counts + (k << 2)
               store<i32>(c, load<i32>(c) + 1)
               lines++
@@ -444,10 +501,11 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
               s = nl + 1
               continue
             }
-          } else if (pend == id && load<i32>(out, 36) < 0) {
-            // RESUMED, no error
+          } else if (pend == id) {
+            // RESUMED
             const k = <usize>(id * ABIS + load<i32>(t, 16))
-            if (load<u8>(ok + k) != 0) {
+            const okv = <u32>load<u8>(ok + k)
+            if (okv != 0 && errorTaken(out, <i32>k, okv)) {
               const c = counts + (k << 2)
               store<i32>(c, load<i32>(c) + 1)
               lines++
