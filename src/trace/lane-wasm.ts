@@ -15,7 +15,7 @@ import {join} from 'node:path'
 import {packageRoot} from '../paths.js'
 
 /** Record layout (Int32 fields; offsets are relative to the start of the loaded input). */
-export const REC = 12
+export const REC = 14
 export const R_KIND = 0
 export const R_START = 1
 export const R_NEWLINE = 2
@@ -28,6 +28,8 @@ export const R_ARGS_END = 8
 export const R_ERR = 9
 export const R_ERR_END = 10
 export const R_ERR_ID = 11
+export const R_ARGV = 12
+export const R_ARGV_END = 13
 /** kinds */
 export const LANE = {OTHER: 0, CALL: 1, UNFINISHED: 2, RESUMED: 3} as const
 
@@ -51,6 +53,9 @@ interface Exports {
   errOkTable(): number
   errTable(): number
   clearErrors(): void
+  clearTallies(): void
+  inspTable(): number
+  remember(k: number, inp: number, s: number, e: number): void
   scan(inp: number, from: number, len: number, out: number, mayCount: number): number
 }
 
@@ -86,6 +91,8 @@ export class LaneScanner {
   errOk!: Uint8Array
   /** lane.wasm's errno tallies: [(name id * 8 + ABI) * 2048 + errno id + 1, count] per slot */
   errs!: Int32Array
+  /** per name id: the index + 1 of its one inspected argument (0: none) */
+  insp!: Uint8Array
   /** changes when the name ids are reassigned (ok and counts are cleared then) */
   generation = 0
   private pids!: Int32Array
@@ -124,6 +131,7 @@ export class LaneScanner {
     this.pids = new Int32Array(buf, this.ex.pidTable(), PIDS * 6)
     this.errOk = new Uint8Array(buf, this.ex.errOkTable(), 2048)
     this.errs = new Int32Array(buf, this.ex.errTable(), 4096 * 2)
+    this.insp = new Uint8Array(buf, this.ex.inspTable(), 2048)
   }
 
   private grow(len: number): void {
@@ -145,7 +153,7 @@ export class LaneScanner {
     this.ok.fill(0)
     this.counts.fill(0)
     this.errOk.fill(0)
-    this.ex.clearErrors()
+    this.ex.clearTallies()
     this.invalidatePids()
     return true
   }
@@ -192,6 +200,11 @@ export class LaneScanner {
     const t = (pid & (PIDS - 1)) * 6
     const p = this.pids
     return [p[t + 3]!, p[t + 4]!, p[t + 5]!]
+  }
+
+  /** Observer recorded the argument text at input offsets [s, e) for tally k. */
+  remember(k: number, s: number, e: number): void {
+    this.ex.remember(k, this.inp, s, e)
   }
 
   /** Empty the errno tallies (after Observer took them). */

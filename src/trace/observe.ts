@@ -51,7 +51,7 @@ import {ValueResolver} from './constants.js'
 import {profilesDir} from '../paths.js'
 import {archTable} from '../profile/arches.js'
 import {hostFacts} from './host.js'
-import {LANE, LaneScanner, REC, R_ARGS, R_ARGS_END, R_ERR, R_ERR_END, R_ERR_ID, R_ID, R_KIND, R_NAME, R_NAME_END, R_NEWLINE, R_PID, R_START} from './lane-wasm.js'
+import {LANE, LaneScanner, REC, R_ARGS, R_ARGS_END, R_ARGV, R_ARGV_END, R_ERR, R_ERR_END, R_ERR_ID, R_ID, R_KIND, R_NAME, R_NAME_END, R_NEWLINE, R_PID, R_START} from './lane-wasm.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
 export interface ObserverOptions {
@@ -417,7 +417,11 @@ export class Observer {
   private laneRec(b: Buffer, base: number, r: Int32Array, p: number): boolean {
     const id = r[p + R_ID]!
     let sys = this.idSys[id]
-    if (sys === undefined) sys = this.idSys[id] = this.sysnames.get(b, base + r[p + R_NAME]!, base + r[p + R_NAME_END]!)
+    if (sys === undefined) {
+      sys = this.idSys[id] = this.sysnames.get(b, base + r[p + R_NAME]!, base + r[p + R_NAME_END]!)
+      // lane.wasm can check the argument of a syscall with one inspected argument
+      if (sys.fast && sys.inspect !== null && sys.inspect.length === 1) this.wasm!.insp[id] = sys.inspect[0]![0] + 1
+    }
     if (!sys.fast) return false
     const kind = r[p + R_KIND]!
     const pid = r[p + R_PID]!
@@ -479,14 +483,16 @@ export class Observer {
     }
     if (ae >= 0) this.argsFrom(acc, sys, b, base + r[p + R_ARGS]!, ae)
     w.setPid(pid, ps.abi)
-    if (plain) {
-      // lane.wasm may count this syscall in this ABI from now on
+    if (plain || (ae >= 0 && !resumed && w.insp[id] !== 0)) {
+      // lane.wasm may count this syscall in this ABI from now on (an inspected one: when its
+      // argument text is one recorded already)
       const k = id * 8 + abi
       if (w.ok[k] === 0) {
-        w.ok[k] = sys.noErrors ? 3 : 1
+        w.ok[k] = (sys.noErrors ? 3 : 1) | (plain ? 0 : 4)
         this.enabled.push([k, acc])
         this.kAcc[k] = acc
       }
+      if (!plain && r[p + R_ARGV]! >= 0) w.remember(k, r[p + R_ARGV]!, r[p + R_ARGV_END]!)
     }
     return true
   }

@@ -16,8 +16,9 @@
 // byte loop that the masks stand for, so the result is the same as lane()'s.
 
 // record: REC i32 fields per line, offsets relative to the input
-// [kind, start, newline, pid, name id, name start, name end, args start, args end (')' or -1), errno start (-1), errno end, errno id (-1)]
-const REC: i32 = 12
+// [kind, start, newline, pid, name id, name start, name end, args start, args end (')' or -1),
+//  errno start (-1), errno end, errno id (-1), inspected argument start (-1), its end]
+const REC: i32 = 14
 const OTHER: i32 = 0
 const CALL: i32 = 1
 const UNFINISHED: i32 = 2
@@ -70,6 +71,12 @@ export function clearErrors(): void {
   errUsed = 0
 }
 
+/** Another Observer takes over: its tallies are others. */
+export function clearTallies(): void {
+  clearErrors()
+  clearVals()
+}
+
 /** Count errno id e for the tally k; false when the table is too full (Observer counts it). */
 function countError(k: i32, e: i32): bool {
   const key = k * MAX_IDS + e + 1
@@ -89,6 +96,129 @@ function countError(k: i32, e: i32): bool {
   }
   return false // not reached: the table is never more than half full
 }
+
+// Inspected arguments (syscalls with one inspected argument, e.g. mmap's prot): insp[name id]
+// is its index + 1 (0: none), set by Observer; vals holds the (tally, argument text) pairs
+// Observer has recorded: a call whose argument text is among them adds nothing but its count.
+// ok[k] has bit 4 for such a tally.
+const insp = memory.data(MAX_IDS)
+const VAL_SLOTS: i32 = 4096
+const MAX_VAL: i32 = 32
+const vals = memory.data(VAL_SLOTS * 40)
+let valsUsed: i32 = 0
+
+export function inspTable(): usize {
+  return insp
+}
+
+@inline function valHash(k: i32, p: usize, n: i32): i32 {
+  let h: u32 = 0x811c9dc5 ^ <u32>k
+  for (let i = 0; i < n; i++) h = (h ^ <u32>load<u8>(p + <usize>i)) * 0x01000193
+  return <i32>(h >>> 20) & (VAL_SLOTS - 1)
+}
+
+/** Whether (tally k, the text [p, p + n)) is among the recorded values. */
+function valSeen(k: i32, p: usize, n: i32): bool {
+  if (n > MAX_VAL) return false
+  let slot = valHash(k, p, n)
+  for (;;) {
+    const t = vals + <usize>(slot * 40)
+    const v = load<i32>(t)
+    if (v == 0) return false
+    if (v == k + 1 && load<i32>(t, 4) == n && memory.compare(t + 8, p, <usize>n) == 0) return true
+    slot = (slot + 1) & (VAL_SLOTS - 1)
+  }
+  return false
+}
+
+/** Observer recorded the argument text [inp + s, inp + e) for tally k. */
+export function remember(k: i32, inp: usize, s: i32, e: i32): void {
+  const n = e - s
+  const p = inp + <usize>s
+  if (n > MAX_VAL || n <= 0 || valsUsed >= VAL_SLOTS / 2 || valSeen(k, p, n)) return
+  let slot = valHash(k, p, n)
+  for (;;) {
+    const t = vals + <usize>(slot * 40)
+    if (load<i32>(t) == 0) {
+      store<i32>(t, k + 1)
+      store<i32>(t, n, 4)
+      memory.copy(t + 8, p, <usize>n)
+      valsUsed++
+      return
+    }
+    slot = (slot + 1) & (VAL_SLOTS - 1)
+  }
+}
+
+/** Forget the recorded values (the tallies change meaning). */
+function clearVals(): void {
+  memory.fill(vals, 0, VAL_SLOTS * 40)
+  valsUsed = 0
+}
+
+/**
+ * As argAt() in lex-line.ts for an unlabelled argument list without decorations or comments:
+ * argument `index` of [s, e), trimmed, into the record at out (fields 48, 52). False when
+ * argAt() could answer otherwise (labelled arguments, `<`, `/*`, no such argument, empty).
+ */
+function argSpan(s: usize, e: usize, index: i32, out: usize): bool {
+  let depth = 0
+  let n = 0
+  let a = s
+  let i = s
+  let first = true
+  while (i <= e) {
+    const c = i < e ? byte(i) : 0x2c
+    if (c == 0x2c && depth == 0) {
+      let x = a
+      let y = i
+      while (x < y && byte(x) == 0x20) x++
+      while (y > x && byte(y - 1) == 0x20) y--
+      if (first) {
+        // argAt() reads `name=value` lists by label
+        let q = x
+        while (q < y && isWordByte(byte(q))) q++
+        if (q > x && q < y && byte(q) == 0x3d) return false
+        first = false
+      }
+      if (n == index) {
+        if (x == y) return false
+        store<i32>(out, <i32>x, 48)
+        store<i32>(out, <i32>y, 52)
+        return true
+      }
+      if (i >= e) return false
+      n++
+      a = i + 1
+    } else if (c == 0x22) {
+      i++
+      while (i < e && byte(i) != 0x22) i += byte(i) == 0x5c ? 2 : 1
+    } else if (c == 0x28 || c == 0x5b || c == 0x7b) depth++
+    else if (c == 0x29 || c == 0x5d || c == 0x7d) depth--
+    else if (c == 0x3c || (c == 0x2f && i + 1 < e && byte(i + 1) == 0x2a)) return false
+    i++
+  }
+  return false
+}
+
+/** The inspected argument of the CALL record at out (name id) was recorded for tally k already. */
+function inspectedSeen(out: usize, id: i32, k: i32): bool {
+  const ae = load<i32>(out, 32)
+  const idx = <i32>load<u8>(insp + <usize>id) - 1
+  if (ae < 0 || idx < 0) return false
+  const base = inpBase
+  if (!argSpan(base + <usize>load<i32>(out, 28), base + <usize>ae, idx, out)) return false
+  const x = load<i32>(out, 48)
+  const y = load<i32>(out, 52)
+  if (valSeen(k, <usize>x, y - x)) return true
+  // a new value: Observer records it; the span goes with the record (relative to the input)
+  store<i32>(out, x - <i32>base, 48)
+  store<i32>(out, y - <i32>base, 52)
+  spanKept = true
+  return false
+}
+let inpBase: usize = 0
+let spanKept = false
 
 /** Whether a finished call of tally k (ok value okv) with the error in the record at out may be counted here; counts the error. */
 @inline function errorTaken(out: usize, k: i32, okv: u32): bool {
@@ -130,7 +260,9 @@ export function reset(): void {
   memory.fill(ok, 0, MAX_IDS * ABIS)
   memory.fill(counts, 0, MAX_IDS * ABIS * 4)
   memory.fill(errOk, 0, MAX_IDS)
+  memory.fill(insp, 0, MAX_IDS)
   clearErrors()
+  clearVals()
   ids = 0
 }
 
@@ -453,6 +585,7 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
   let last = load<i32>(status, 8)
   let kind = OTHER
   let done = false
+  inpBase = inp
   while (!done) {
     let p = s
     let nl = end
@@ -465,6 +598,7 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
       while (p < end) { if (load<u8>(p) == 10) { nl = p; break } p++ }
       if (nl == end) { kind = -1; done = true; continue }
     }
+    spanKept = false
     kind = lane(inp, s, nl, out)
     if (kind != OTHER && mayCount != 0) {
       const pid = load<i32>(out, 12)
@@ -477,7 +611,7 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
             const abi = load<i32>(t, 8)
             const k = <usize>(id * ABIS + abi)
             const okv = <u32>load<u8>(ok + k)
-            if (okv != 0 && errorTaken(out, <i32>k, okv)) {
+            if (okv != 0 && ((okv & 4) == 0 || inspectedSeen(out, id, <i32>k)) && errorTaken(out, <i32>k, okv)) {
               const c = counts + (k << 2)
               store<i32>(c, load<i32>(c) + 1)
               lines++
@@ -490,7 +624,8 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
         } else if (nd < MAX_DIRTY) {
           if (kind == UNFINISHED) {
             const abi = load<i32>(t, 8)
-            if (pend < 0 && load<u8>(ok + <usize>(id * ABIS + abi)) != 0) {
+            const okv = <u32>load<u8>(ok + <usize>(id * ABIS + abi))
+            if (pend < 0 && okv != 0 && (okv & 4) == 0) {
               lines++
               store<i32>(t, id, 12)
               store<i32>(t, abi, 16)
@@ -505,7 +640,7 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
             // RESUMED
             const k = <usize>(id * ABIS + load<i32>(t, 16))
             const okv = <u32>load<u8>(ok + k)
-            if (okv != 0 && errorTaken(out, <i32>k, okv)) {
+            if (okv != 0 && (okv & 4) == 0 && errorTaken(out, <i32>k, okv)) {
               const c = counts + (k << 2)
               store<i32>(c, load<i32>(c) + 1)
               lines++
@@ -519,6 +654,10 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
           }
         }
       }
+    }
+    if (!spanKept) {
+      store<i32>(out, -1, 48)
+      store<i32>(out, -1, 52)
     }
     store<i32>(out, kind)
     store<i32>(out, <i32>(s - inp), 4)
