@@ -931,9 +931,27 @@ export class Observer {
     if (sys.valid) this.foldIncomplete(sys, abi, len >= 0 ? ps.pbuf : null, len)
   }
 
+  /** The general path for one line. */
   private line(b: Buffer, s: number, e: number): void {
-    // what lane.wasm knows of the pids may be wrong after this line
-    if (this.wasm !== null) this.wasm.invalidatePids()
+    this.linePid = -1
+    this.general(b, s, e)
+    // what lane.wasm knows of the pids this line may have changed is stale now: the line's
+    // pid, the other pid it names (exec's `<pid changed to N ...>`, a mode switch,
+    // `superseded by execve in pid N`), and pid 0 (unprefixed lines)
+    const w = this.wasm
+    if (w !== null && this.linePid >= 0) {
+      if (this.st.otherPid >= 0) w.forgetPid(this.st.otherPid)
+      w.forgetPid(0)
+      const ps = this.states.get(this.linePid)
+      if (ps !== undefined && ps.psys === null) w.setPid(ps.pid, ps.abi)
+      else w.forgetPid(this.linePid)
+    }
+  }
+
+  /** the pid line() worked on (-1: none, it changed no pid) */
+  private linePid = -1
+
+  private general(b: Buffer, s: number, e: number): void {
     const lineNo = ++this.stats.lines
     const st = this.st
     if (this.stitch !== null) {
@@ -957,7 +975,9 @@ export class Observer {
     }
     // No prefix: a single-process log, an -ff file, or a stderr log while only one process
     // was traced (strace drops the `[pid N]` prefix then): the one live pid we know, else 0.
+    this.linePid = 0
     const pid = st.pid >= 0 ? st.pid : this.soloPid()
+    this.linePid = pid
     switch (kind) {
       case KIND.CALL: {
         const sys = this.sysnames.getHashed(b, st.nameStart, st.nameEnd, st.nameHash)
