@@ -95,7 +95,11 @@ export class LaneScanner {
   insp!: Uint8Array
   /** changes when the name ids are reassigned (ok and counts are cleared then) */
   generation = 0
-  private pids!: Int32Array
+  /**
+   * lane.wasm's pid slots (16 i32): [pid, generation, ABI, pending id, its ABI, its line, known
+   * id, known line, argument text length (-1: none kept), its start, its end]
+   */
+  pids!: Int32Array
   private readonly ex: Exports
   private readonly out: number
   private readonly inp: number
@@ -128,7 +132,7 @@ export class LaneScanner {
     this.dirty = new Int32Array(buf, this.ex.dirtyList(), 4096)
     this.counts = new Int32Array(buf, this.ex.countTable(), 2048 * ABIS)
     this.ok = new Uint8Array(buf, this.ex.okTable(), 2048 * ABIS)
-    this.pids = new Int32Array(buf, this.ex.pidTable(), PIDS * 6)
+    this.pids = new Int32Array(buf, this.ex.pidTable(), PIDS * 16)
     this.errOk = new Uint8Array(buf, this.ex.errOkTable(), 2048)
     this.errs = new Int32Array(buf, this.ex.errTable(), 4096 * 2)
     this.insp = new Uint8Array(buf, this.ex.inspTable(), 2048)
@@ -179,27 +183,32 @@ export class LaneScanner {
    * lane.wasm could have started (a count-only syscall: name id, ABI, line number), else -1.
    */
   setPid(pid: number, abi: number, pend = -1, pabi = 0, pline = 0): void {
-    const t = (pid & (PIDS - 1)) * 6
+    const t = (pid & (PIDS - 1)) << 4
     const p = this.pids
+    p[t + 8] = -1
     p[t] = pid
     p[t + 1] = this.status[0]!
     p[t + 2] = abi
     p[t + 3] = pend
     p[t + 4] = pabi
     p[t + 5] = pline
+    p[t + 6] = pend
+    p[t + 7] = pline
   }
 
   /** Leave pid to Observer (its pending call is one lane.wasm cannot finish). */
   forgetPid(pid: number): void {
-    const t = (pid & (PIDS - 1)) * 6
+    const t = (pid & (PIDS - 1)) << 4
     if (this.pids[t] === pid) this.pids[t + 1] = (this.status[0]! - 1) | 0
   }
 
-  /** The pending call lane.wasm left for pid (which it took lines of): [name id or -1, ABI, line]. */
-  pending(pid: number): [number, number, number] {
-    const t = (pid & (PIDS - 1)) * 6
-    const p = this.pids
-    return [p[t + 3]!, p[t + 4]!, p[t + 5]!]
+  /**
+   * The slot of pid in this.pids: [3] pending name id or -1, [4] its ABI, [5] its line, [8]
+   * the length of its argument text lane.wasm kept track of (-1: none), [9] and [10] its
+   * bounds in the input of the last scan().
+   */
+  slotOf(pid: number): number {
+    return (pid & (PIDS - 1)) << 4
   }
 
   /** Observer recorded the argument text at input offsets [s, e) for tally k. */

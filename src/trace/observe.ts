@@ -345,7 +345,7 @@ export class Observer {
         this.stats.lines += taken
         this.stats.calls += status[4]!
         this.lastAbi = status[2]!
-        if (status[5]! > 0) this.syncDirty(w, status[5]!)
+        if (status[5]! > 0) this.syncDirty(w, status[5]!, chunk, s)
       }
       from = status[3]!
       if (got === 0) break
@@ -391,21 +391,27 @@ export class Observer {
     this.errOf = []
   }
 
-  /** Copy the pending calls that lane.wasm started or finished into the pids' states. */
-  private syncDirty(w: LaneScanner, n: number): void {
+  /**
+   * Copy the pending calls that lane.wasm started or finished into the pids' states (with the
+   * argument text of an inspected one, from chunk at base + the offsets lane.wasm gives).
+   */
+  private syncDirty(w: LaneScanner, n: number, chunk: Buffer, base: number): void {
     const dirty = w.dirty
+    const slots = w.pids
     for (let q = 0; q < n; q++) {
       const pid = dirty[q]!
       const ps = this.states.get(pid)!
-      const [pend, pabi, pline] = w.pending(pid)
+      const t = w.slotOf(pid)
+      const pend = slots[t + 3]!
       if (pend < 0) {
         if (ps.psys !== null) this.takePending(ps)
       } else {
         if (ps.psys === null) this.pendingCount++
         ps.psys = this.idSys[pend]!
-        ps.pabi = pabi
-        ps.pline = pline
+        ps.pabi = slots[t + 4]!
+        ps.pline = slots[t + 5]!
         ps.plen = -1
+        if (slots[t + 8]! >= 0) this.appendPending(ps, chunk, base + slots[t + 9]!, base + slots[t + 10]!, true)
       }
     }
   }

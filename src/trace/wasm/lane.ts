@@ -36,9 +36,11 @@ let ids: i32 = 0
 // Counting in here: a finished call of a count-only syscall without an error, and the two
 // halves (`<unfinished ...>`, `<... resumed>`) of one, of a pid whose state Observer shared.
 // TypeScript owns the state and says what is safe:
-// - pids: PIDS direct-mapped slots [pid, generation, ABI index, pending name id or -1, its ABI,
-//   its line number], as Observer last left that pid; a slot of another generation means
-//   "unknown" (Observer bumps the generation whenever the general path may have changed any pid)
+// - pids: PIDS direct-mapped slots of 16 i32: [pid, generation, ABI index, pending name id or
+//   -1, its ABI, its line number, the pending id and line number Observer knows, for a pending
+//   call with an inspected argument: its argument text's length (else -1), start and end
+//   (offsets in this scan's input)], as Observer last left that pid and as we changed it
+//   since; a slot of another generation means the pid is unknown here
 // - ok: per (name id, ABI) 1 when Observer counts that syscall in that ABI with only a count
 //   (3: and its errors are not errors: rt_sigreturn)
 // - errOk: per errno id, 1 when Observer counts that errno (a valid name it has an index for)
@@ -50,7 +52,7 @@ let ids: i32 = 0
 const PIDS: i32 = 4096
 const ABIS: i32 = 8
 const MAX_DIRTY: i32 = 4096
-const pids = memory.data(PIDS * 24)
+const pids = memory.data(PIDS * 64)
 const ok = memory.data(MAX_IDS * ABIS)
 const counts = memory.data(MAX_IDS * ABIS * 4)
 const dirty = memory.data(MAX_DIRTY * 4)
@@ -219,6 +221,60 @@ function inspectedSeen(out: usize, id: i32, k: i32): bool {
 }
 let inpBase: usize = 0
 let spanKept = false
+
+/** foldFast() keeps at most this much argument text of a pending call (MAX_ARGS_TEXT) */
+const MAX_ARGS_TEXT: i32 = 64 << 10
+
+/**
+ * The UNFINISHED record at out of a syscall with an inspected argument: taken (as foldFast()
+ * would: the pending call with its argument text, which Observer copies when it must take
+ * the call over), with what the RESUMED half needs to be taken too, in the pid slot t: the
+ * text's length and bounds, and whether the argument's text is one recorded for tally k
+ * already: 1 when it ends at a comma here, 2 when it is the last one so far (whole only if
+ * the other half adds no text), 0 when not recorded or not found.
+ */
+function unfinishedKeep(out: usize, id: i32, k: i32, t: usize): bool {
+  const idx = <i32>load<u8>(insp + <usize>id) - 1
+  if (idx < 0) return false
+  const base = inpBase
+  const as = load<i32>(out, 28)
+  const ae = load<i32>(out, 32)
+  if (ae - as > MAX_ARGS_TEXT) return false
+  let seen = 0
+  if (argSpan(base + <usize>as, base + <usize>ae, idx, out)) {
+    const x = load<i32>(out, 48)
+    const y = load<i32>(out, 52)
+    if (valSeen(k, <usize>x, y - x)) seen = y == <i32>(base + <usize>ae) ? 2 : 1
+  }
+  store<i32>(t, ae - as, 32)
+  store<i32>(t, as, 36)
+  store<i32>(t, ae, 40)
+  store<i32>(t, seen, 44)
+  return true
+}
+
+/**
+ * The RESUMED record at out of an inspected call taken at its start (pid slot t): taken when
+ * the argument was found recorded then (and, when it was the last, this half adds no text),
+ * its argument text has nothing for the exact scan to decide (no quote, bracket, comment or
+ * decoration: the ')' found from the end is the first one) and the whole text stays within
+ * MAX_ARGS_TEXT.
+ */
+function resumedSimple(out: usize, t: usize): bool {
+  const ulen = load<i32>(t, 32)
+  const seen = load<i32>(t, 44)
+  if (ulen < 0 || seen == 0) return false
+  const base = inpBase
+  const as = load<i32>(out, 28)
+  const ae = load<i32>(out, 32)
+  if (ae < 0 || ulen + (ae - as) > MAX_ARGS_TEXT || (seen == 2 && ae != as)) return false
+  for (let p = base + <usize>as; p < base + <usize>ae; p++) {
+    const c = byte(p)
+    if (c == 0x22 || c == 0x28 || c == 0x29 || c == 0x5b || c == 0x5d || c == 0x7b || c == 0x7d || c == 0x3c || c == 0x3e || c == 0x2f) return false
+  }
+  return true
+}
+
 
 /** Whether a finished call of tally k (ok value okv) with the error in the record at out may be counted here; counts the error. */
 @inline function errorTaken(out: usize, k: i32, okv: u32): bool {
@@ -516,7 +572,14 @@ function lane(base: usize, s: usize, e: usize, r: usize): i32 {
   store<i32>(r, <i32>(j - base), 24)
   store<i32>(r, <i32>(args - base), 28)
   if (angle) {
-    if (endsWith(args, e, L_UNFINISHED, 16)) return resumed ? OTHER : UNFINISHED
+    if (endsWith(args, e, L_UNFINISHED, 16)) {
+      if (resumed) return OTHER
+      // the argument text so far: up to the spaces before `<unfinished ...>` (as lexFast())
+      let a = e - 16
+      while (a > args && byte(a - 1) == 0x20) a--
+      store<i32>(r, <i32>(a - base), 32)
+      return UNFINISHED
+    }
     if (endsWith(args, e, L_DETACHED, 14)) return OTHER
   }
   // the return part, backwards (as lane()), with the spaces of [e - 64, e)
@@ -602,7 +665,7 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
     kind = lane(inp, s, nl, out)
     if (kind != OTHER && mayCount != 0) {
       const pid = load<i32>(out, 12)
-      const t = pids + <usize>((pid & (PIDS - 1)) * 24)
+      const t = pids + <usize>((pid & (PIDS - 1)) << 6)
       if (load<i32>(t) == pid && load<i32>(t, 4) == gen) {
         const id = load<i32>(out, 16)
         const pend = load<i32>(t, 12)
@@ -624,8 +687,10 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
         } else if (nd < MAX_DIRTY) {
           if (kind == UNFINISHED) {
             const abi = load<i32>(t, 8)
-            const okv = <u32>load<u8>(ok + <usize>(id * ABIS + abi))
-            if (pend < 0 && okv != 0 && (okv & 4) == 0) {
+            const k = id * ABIS + abi
+            const okv = <u32>load<u8>(ok + <usize>k)
+            if (pend < 0 && okv != 0 && ((okv & 4) == 0 || unfinishedKeep(out, id, k, t))) {
+              if ((okv & 4) == 0) store<i32>(t, -1, 32)
               lines++
               store<i32>(t, id, 12)
               store<i32>(t, abi, 16)
@@ -640,7 +705,7 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
             // RESUMED
             const k = <usize>(id * ABIS + load<i32>(t, 16))
             const okv = <u32>load<u8>(ok + k)
-            if (okv != 0 && (okv & 4) == 0 && errorTaken(out, <i32>k, okv)) {
+            if (okv != 0 && ((okv & 4) == 0 || resumedSimple(out, t)) && errorTaken(out, <i32>k, okv)) {
               const c = counts + (k << 2)
               store<i32>(c, load<i32>(c) + 1)
               lines++
@@ -665,10 +730,25 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
     s = nl + 1
     done = true
   }
+  // keep the dirty pids whose pending call differs from what Observer knows (a call that
+  // started and ended within this scan changes nothing there), each once
+  let kept = 0
+  for (let q = 0; q < nd; q++) {
+    const pid = load<i32>(dirty + (<usize>q << 2))
+    const t = pids + <usize>((pid & (PIDS - 1)) << 6)
+    const pend = load<i32>(t, 12)
+    const pline = load<i32>(t, 20)
+    if (pend != load<i32>(t, 24) || (pend >= 0 && pline != load<i32>(t, 28))) {
+      store<i32>(t, pend, 24)
+      store<i32>(t, pline, 28)
+      store<i32>(dirty + (<usize>kept << 2), pid)
+      kept++
+    }
+  }
   store<i32>(status, lines, 4)
   store<i32>(status, last, 8)
   store<i32>(status, <i32>(s - inp), 12)
   store<i32>(status, calls, 16)
-  store<i32>(status, nd, 20)
+  store<i32>(status, kept, 20)
   return kind < 0 ? 0 : 1
 }
