@@ -97,6 +97,53 @@ describe('fast lanes agree with the general path', () => {
     agree(Buffer.from(mixed.join('\n'), 'latin1'), 4096)
   })
 
+  it('lane.wasm state handed over: split calls with inspected arguments, exits and signals while pending, pids reused', () => {
+    // lines lane.wasm takes (after the first of a kind) mixed with ones it must hand to the
+    // general path in between: the pending call and its argument text must move over exactly
+    const warm = [
+      '100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000',
+      '100 mprotect(0x7f0000000000, 4096, PROT_READ) = 0',
+      '100 read(3, "x", 1) = 1',
+      '100 openat(AT_FDCWD, "/nope", O_RDONLY) = -1 ENOENT (No such file or directory)',
+    ]
+    const body = [
+      '100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>',
+      '101 read(3, "x", 1) = 1',
+      '100 <... mmap resumed>) = 0x7f0000001000',
+      '100 mprotect(0x7f0000000000, 4096, PROT_READ <unfinished ...>',
+      '100 <... mprotect resumed>) = 0',
+      '100 mprotect(0x7f0000000000, 4096, PROT_READ <unfinished ...>',
+      '100 <... mprotect resumed>|PROT_WRITE) = 0',
+      '100 mmap(NULL, 8192, PROT_EXEC, MAP_PRIVATE, -1, 0 <unfinished ...>',
+      '100 <... mmap resumed>) = 0x7f0000002000',
+      '100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>',
+      '101 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED} ---',
+      '100 <... mmap resumed>) = 0x7f0000003000',
+      '100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>',
+      '100 +++ exited with 0 +++',
+      '100 read(3, "y", 1) = 1',
+      '100 openat(AT_FDCWD, "/nope", O_RDONLY <unfinished ...>',
+      '101 openat(AT_FDCWD, "/nope", O_RDONLY) = -1 EACCES (Permission denied)',
+      '100 <... openat resumed>) = -1 ENOENT (No such file or directory)',
+      '100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>',
+      '100 <... mmap resumed>"odd") = 0x7f0000004000',
+      '100 read(3, <unfinished ...>',
+      '101 +++ killed by SIGKILL +++',
+      '100 <... read resumed>"z", 1) = 1',
+      '100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>',
+    ]
+    // (a syscall's second finished call lets lane.wasm count it)
+    const text = Buffer.from([...warm, ...warm, ...body, ...body, ...warm, ...body].join('\n') + '\n', 'latin1')
+    for (const chunk of [1 << 20, 4096, 301, 97, 13]) agree(text, chunk)
+    // lane.wasm did take lines of this log
+    const w = LaneScanner.shared()!
+    const scan = w.scan.bind(w)
+    let taken = 0
+    w.scan = (from, mayCount) => { const got = scan(from, mayCount); taken += w.status[1]!; return got }
+    try { parse(text, 'all') } finally { w.scan = scan }
+    expect(taken).toBeGreaterThan(20)
+  })
+
   it('mutated lines (seeded)', () => {
     const lines = fixtures.flatMap((f) => readFileSync(join(fx, f), 'latin1').split('\n')).filter((l) => l !== '')
     const r = rng(20261125)
