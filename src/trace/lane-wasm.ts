@@ -50,6 +50,7 @@ interface Exports {
   countTable(): number
   statusBlock(): number
   dirtyList(): number
+  exitedList(): number
   errOkTable(): number
   errTable(): number
   clearErrors(): void
@@ -78,11 +79,14 @@ export class LaneScanner {
   rec!: Int32Array
   /**
    * [pid generation, lines taken by the last scan(), ABI of the last call started (set before
-   * scan()), next offset, calls counted, dirty pids, line number before the scan (set before)]
+   * scan()), next offset, calls counted, dirty pids, line number before the scan (set before),
+   * exited pids]
    */
   status!: Int32Array
   /** pids whose pending call lane.wasm changed in the last scan() (status[5] of them) */
   dirty!: Int32Array
+  /** pids whose exit lane.wasm took in the last scan() (status[7] of them), in order */
+  exited!: Int32Array
   /** per (name id * 8 + ABI): calls counted in lane.wasm, not yet taken */
   counts!: Int32Array
   /** per (name id * 8 + ABI): 1 when lane.wasm may count that syscall in that ABI */
@@ -130,6 +134,7 @@ export class LaneScanner {
     this.rec = new Int32Array(buf, this.out, REC)
     this.status = new Int32Array(buf, this.ex.statusBlock(), 8)
     this.dirty = new Int32Array(buf, this.ex.dirtyList(), 4096)
+    this.exited = new Int32Array(buf, this.ex.exitedList(), 4096)
     this.counts = new Int32Array(buf, this.ex.countTable(), 2048 * ABIS)
     this.ok = new Uint8Array(buf, this.ex.okTable(), 2048 * ABIS)
     this.pids = new Int32Array(buf, this.ex.pidTable(), PIDS * 16)

@@ -346,6 +346,7 @@ export class Observer {
         this.stats.calls += status[4]!
         this.lastAbi = status[2]!
         if (status[5]! > 0) this.syncDirty(w, status[5]!, chunk, s)
+        if (status[7]! > 0) this.syncExited(w, status[7]!)
       }
       from = status[3]!
       if (got === 0) break
@@ -414,6 +415,17 @@ export class Observer {
         if (slots[t + 8]! >= 0) this.appendPending(ps, chunk, base + slots[t + 9]!, base + slots[t + 10]!, true)
       }
     }
+  }
+
+  /** Drop the states of the pids whose exit lane.wasm took (as line() does; none had a call pending). */
+  private syncExited(w: LaneScanner, n: number): void {
+    const exited = w.exited
+    for (let q = 0; q < n; q++) {
+      const pid = exited[q]!
+      this.states.delete(pid)
+      this.childAbi.delete(pid)
+    }
+    this.cur = null
   }
 
   /**

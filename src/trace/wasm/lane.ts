@@ -23,6 +23,9 @@ const OTHER: i32 = 0
 const CALL: i32 = 1
 const UNFINISHED: i32 = 2
 const RESUMED: i32 = 3
+/** `--- SIG… ---` and `+++ exited with N +++` / `+++ killed by SIG… +++` (only counted here) */
+const SIGNAL: i32 = 4
+const EXIT: i32 = 5
 
 // the name intern table: open addressing, SLOTS slots of 32 bytes: the name's bytes as two
 // little-endian words (zero-padded; name bytes are never 0), its length, id + 1 (0: empty)
@@ -47,8 +50,10 @@ let ids: i32 = 0
 // - errs: open addressing, ERR_SLOTS slots [(name id, ABI) * 2048 + errno id + 1, count]
 // - counts: per (name id, ABI) the calls counted here since Observer last took them
 // - dirty: the pids whose pending call changed here (Observer copies them back)
+// - exited: the pids whose `+++ exited …`/`+++ killed …` line was taken here, in order
+//   (Observer drops their state, after the dirty ones)
 // - status: [generation, lines taken by the last scan(), ABI of the last call started,
-//   next offset, calls counted, dirty pids, line number before the scan]
+//   next offset, calls counted, dirty pids, line number before the scan, exited pids]
 const PIDS: i32 = 4096
 const ABIS: i32 = 8
 const MAX_DIRTY: i32 = 4096
@@ -56,6 +61,11 @@ const pids = memory.data(PIDS * 64)
 const ok = memory.data(MAX_IDS * ABIS)
 const counts = memory.data(MAX_IDS * ABIS * 4)
 const dirty = memory.data(MAX_DIRTY * 4)
+const exited = memory.data(MAX_DIRTY * 4)
+
+export function exitedList(): usize {
+  return exited
+}
 const ERR_SLOTS: i32 = 4096
 const errOk = memory.data(MAX_IDS)
 const errs = memory.data(ERR_SLOTS * 8)
@@ -504,6 +514,23 @@ function backOverAngle(s: usize, j: usize): isize {
   return -1
 }
 
+// `--- `, `+++ exited with `, `+++ killed by ` (as lexInto() tells them)
+const L_EXITED = memory.data<u8>([0x2b, 0x2b, 0x2b, 0x20, 0x65, 0x78, 0x69, 0x74, 0x65, 0x64, 0x20, 0x77, 0x69, 0x74, 0x68, 0x20])
+const L_KILLED = memory.data<u8>([0x2b, 0x2b, 0x2b, 0x20, 0x6b, 0x69, 0x6c, 0x6c, 0x65, 0x64, 0x20, 0x62, 0x79, 0x20])
+
+/**
+ * A line whose text (after the pid and timestamp) starts at i with '-' or '+': SIGNAL or EXIT
+ * as lexInto() would classify it, else OTHER. A line ending in '>' is left to lexInto() (its
+ * `-T` duration stripping could change the answer).
+ */
+function markerLine(i: usize, e: usize): i32 {
+  if (byte(e - 1) == 0x3e) return OTHER
+  if (byte(i) == 0x2d) return i + 4 <= e && load<u32>(i) == 0x202d2d2d ? SIGNAL : OTHER
+  if (e >= i + 16 && same(i, L_EXITED, 16)) return EXIT
+  if (e >= i + 14 && same(i, L_KILLED, 14)) return EXIT
+  return OTHER
+}
+
 /** Lex the line [s, e) (e: its newline) into the record at r; returns its kind. Mirrors Observer.lane(). */
 function lane(base: usize, s: usize, e: usize, r: usize): i32 {
   if (e - s < 8) return OTHER
@@ -535,6 +562,10 @@ function lane(base: usize, s: usize, e: usize, r: usize): i32 {
     c = byte(s + i)
   }
   i += s
+  if (c == 0x2d || c == 0x2b) {
+    store<i32>(r, <i32>pid, 12)
+    return markerLine(i, e)
+  }
   let angle = false
   if (byte(e - 1) == 0x3e) {
     e = stripDuration(i, e)
@@ -645,6 +676,7 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
   let lines = 0
   let calls = 0
   let nd = 0
+  let nx = 0
   let last = load<i32>(status, 8)
   let kind = OTHER
   let done = false
@@ -669,7 +701,23 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
       if (load<i32>(t) == pid && load<i32>(t, 4) == gen) {
         const id = load<i32>(out, 16)
         const pend = load<i32>(t, 12)
-        if (kind == CALL) {
+        if (kind == SIGNAL) {
+          // the general path only makes sure the pid has a state
+          lines++
+          s = nl + 1
+          continue
+        }
+        if (kind == EXIT) {
+          // the pid's state goes (Observer drops it); nothing was pending
+          if (pend < 0 && nx < MAX_DIRTY) {
+            lines++
+            store<i32>(exited + (<usize>nx << 2), pid)
+            nx++
+            store<i32>(t, gen - 1, 4)
+            s = nl + 1
+            continue
+          }
+        } else if (kind == CALL) {
           if (pend < 0) {
             const abi = load<i32>(t, 8)
             const k = <usize>(id * ABIS + abi)
@@ -724,7 +772,7 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
       store<i32>(out, -1, 48)
       store<i32>(out, -1, 52)
     }
-    store<i32>(out, kind)
+    store<i32>(out, kind >= SIGNAL ? OTHER : kind)
     store<i32>(out, <i32>(s - inp), 4)
     store<i32>(out, <i32>(nl - inp), 8)
     s = nl + 1
@@ -750,5 +798,6 @@ export function scan(inp: usize, from: i32, len: i32, out: usize, mayCount: i32)
   store<i32>(status, <i32>(s - inp), 12)
   store<i32>(status, calls, 16)
   store<i32>(status, kept, 20)
+  store<i32>(status, nx, 28)
   return kind < 0 ? 0 : 1
 }
