@@ -123,43 +123,56 @@ export function inspTable(): usize {
   return insp
 }
 
-@inline function valHash(k: i32, p: usize, n: i32): i32 {
-  let h: u32 = 0x811c9dc5 ^ <u32>k
-  for (let i = 0; i < n; i++) h = (h ^ <u32>load<u8>(p + <usize>i)) * 0x01000193
-  return <i32>(h >>> 20) & (VAL_SLOTS - 1)
+/** Bytes [8i, 8i + 8) of the text [p, p + n), zero-padded (argument text never has a 0 byte; the length is compared too). */
+@inline function word(p: usize, n: i32, i: i32): u64 {
+  const left = n - (i << 3)
+  if (left <= 0) return 0
+  const w = load<u64>(p + (<usize>i << 3))
+  return left >= 8 ? w : w & ((<u64>1 << (<u64>left << 3)) - 1)
 }
 
-/** Whether (tally k, the text [p, p + n)) is among the recorded values. */
-function valSeen(k: i32, p: usize, n: i32): bool {
-  if (n > MAX_VAL) return false
-  let slot = valHash(k, p, n)
+/** The slot where (tally k, text [p, p + n)) is, or the empty one where it would go; -1 when too long. */
+function valSlot(k: i32, p: usize, n: i32): i32 {
+  if (n > MAX_VAL) return -1
+  const w0 = word(p, n, 0)
+  const w1 = word(p, n, 1)
+  const w2 = word(p, n, 2)
+  const w3 = word(p, n, 3)
+  let h = (w0 * 0x9e3779b97f4a7c15) ^ (w1 * 0xc2b2ae3d27d4eb4f) ^ (w2 * 0x165667b19e3779f9) ^ (w3 * 0x27d4eb2f165667c5) ^ (<u64>k << 8) ^ <u64>n
+  h ^= h >> 29
+  let slot = <i32>(h * 0x94d049bb133111eb >> 52) & (VAL_SLOTS - 1)
   for (;;) {
     const t = vals + <usize>(slot * 40)
     const v = load<i32>(t)
-    if (v == 0) return false
-    if (v == k + 1 && load<i32>(t, 4) == n && memory.compare(t + 8, p, <usize>n) == 0) return true
+    if (v == 0) break
+    if (v == k + 1 && load<i32>(t, 4) == n && load<u64>(t, 8) == w0 && load<u64>(t, 16) == w1 && load<u64>(t, 24) == w2 && load<u64>(t, 32) == w3) break
     slot = (slot + 1) & (VAL_SLOTS - 1)
   }
-  return false
+  return slot
+}
+
+/** Whether (tally k, the text [p, p + n)) is among the recorded values. */
+@inline function valSeen(k: i32, p: usize, n: i32): bool {
+  const slot = valSlot(k, p, n)
+  return slot >= 0 && load<i32>(vals + <usize>(slot * 40)) != 0
 }
 
 /** Observer recorded the argument text [inp + s, inp + e) for tally k. */
 export function remember(k: i32, inp: usize, s: i32, e: i32): void {
   const n = e - s
   const p = inp + <usize>s
-  if (n > MAX_VAL || n <= 0 || valsUsed >= VAL_SLOTS / 2 || valSeen(k, p, n)) return
-  let slot = valHash(k, p, n)
-  for (;;) {
-    const t = vals + <usize>(slot * 40)
-    if (load<i32>(t) == 0) {
-      store<i32>(t, k + 1)
-      store<i32>(t, n, 4)
-      memory.copy(t + 8, p, <usize>n)
-      valsUsed++
-      return
-    }
-    slot = (slot + 1) & (VAL_SLOTS - 1)
-  }
+  if (n <= 0 || valsUsed >= VAL_SLOTS / 2) return
+  const slot = valSlot(k, p, n)
+  if (slot < 0) return
+  const t = vals + <usize>(slot * 40)
+  if (load<i32>(t) != 0) return
+  store<i32>(t, k + 1)
+  store<i32>(t, n, 4)
+  store<u64>(t, word(p, n, 0), 8)
+  store<u64>(t, word(p, n, 1), 16)
+  store<u64>(t, word(p, n, 2), 24)
+  store<u64>(t, word(p, n, 3), 32)
+  valsUsed++
 }
 
 /** Forget the recorded values (the tallies change meaning). */
@@ -180,6 +193,12 @@ function argSpan(s: usize, e: usize, index: i32, out: usize): bool {
   let i = s
   let first = true
   while (i <= e) {
+    // skip to the next byte argAt() looks at (, " brackets < /), 16 at a time
+    while (i + 16 <= e) {
+      const m = i8x16.bitmask(vSpecial(v128.load(i)))
+      if (m != 0) { i += <usize>ctz(m); break }
+      i += 16
+    }
     const c = i < e ? byte(i) : 0x2c
     if (c == 0x2c && depth == 0) {
       let x = a
@@ -369,6 +388,10 @@ export function reset(): void {
   const r = v128.or(i8x16.eq(v, i8x16.splat(0x7b)), i8x16.eq(v, i8x16.splat(0x7d)))
   return v128.or(v128.or(p, q), v128.or(r, i8x16.eq(v, i8x16.splat(0x22))))
 }
+/** , " ( ) [ ] { } < / : what argAt() stops at */
+@inline function vSpecial(v: v128): v128 {
+  return v128.or(vBracket(v), v128.or(v128.or(i8x16.eq(v, i8x16.splat(0x2c)), i8x16.eq(v, i8x16.splat(0x3c))), i8x16.eq(v, i8x16.splat(0x2f))))
+}
 function spaceMask(p: usize): u64 {
   return bits(vSpace(v128.load(p)), vSpace(v128.load(p, 16)), vSpace(v128.load(p, 32)), vSpace(v128.load(p, 48)))
 }
@@ -386,7 +409,7 @@ function bracketMask(p: usize): u64 {
 
 // --- backwards from k, as lane()'s loops, with the tail window [wb, wb + 64) --------------
 /** `while (k > lo && b[k - 1] != ' ') k--` */
-function backToSpace(sp: u64, wb: usize, lo: usize, k: usize): usize {
+@inline function backToSpace(sp: u64, wb: usize, lo: usize, k: usize): usize {
   if (k > wb) {
     let m = sp & below(k - wb)
     if (lo > wb) m &= ~below(lo - wb)
@@ -398,7 +421,7 @@ function backToSpace(sp: u64, wb: usize, lo: usize, k: usize): usize {
   return k
 }
 /** `while (k > lo && b[k - 1] == ' ') k--` */
-function backOverSpaces(sp: u64, wb: usize, lo: usize, k: usize): usize {
+@inline function backOverSpaces(sp: u64, wb: usize, lo: usize, k: usize): usize {
   if (k > wb) {
     let m = ~sp & below(k - wb)
     if (lo > wb) m &= ~below(lo - wb)
@@ -447,7 +470,7 @@ function intern(w0: u64, w1: u64, n: u32): i32 {
 }
 
 /** The id of the bytes [p, p + n) (1 <= n <= 16), or -1 (longer, or the table is full). */
-function internBytes(p: usize, n: u32): i32 {
+@inline function internBytes(p: usize, n: u32): i32 {
   if (n > MAX_NAME || n == 0) return -1
   const w0 = n >= 8 ? load<u64>(p) : load<u64>(p) & ((<u64>1 << (<u64>n << 3)) - 1)
   const w1 = n <= 8 ? 0 : n >= 16 ? load<u64>(p, 8) : load<u64>(p, 8) & ((<u64>1 << (<u64>(n - 8) << 3)) - 1)
@@ -544,7 +567,8 @@ function lane(base: usize, s: usize, e: usize, r: usize): i32 {
   const v1 = v128.load(s, 16)
   const v2 = v128.load(s, 32)
   const v3 = v128.load(s, 48)
-  const p = firstClear(bits(vDigit(v0), vDigit(v1), vDigit(v2), vDigit(v3)), 0)
+  // (a pid has at most 7 digits: the first 16 bytes tell)
+  const p = <usize>ctz(~<u32>i8x16.bitmask(vDigit(v0)))
   if (p == 0 || p > 7 || s + p >= e || byte(s + p) != 0x20) return OTHER
   let pid: u32 = 0
   for (let q: usize = 0; q < p; q++) pid = pid * 10 + (byte(s + q) - 0x30)
