@@ -562,25 +562,29 @@ function lane(base: usize, s: usize, e: usize, r: usize): i32 {
     if (--e <= s) return OTHER
     c = byte(e - 1)
   }
-  // the head: pid, spaces, timestamp, name, from masks of [s, s + 64)
+  // the head: pid, spaces, timestamp, name, from masks of [s, s + 32) (of [s, s + 64) when a
+  // position is not found in the first 32 bytes)
   const v0 = v128.load(s)
   const v1 = v128.load(s, 16)
-  const v2 = v128.load(s, 32)
-  const v3 = v128.load(s, 48)
   // (a pid has at most 7 digits: the first 16 bytes tell)
   const p = <usize>ctz(~<u32>i8x16.bitmask(vDigit(v0)))
   if (p == 0 || p > 7 || s + p >= e || byte(s + p) != 0x20) return OTHER
   let pid: u32 = 0
   for (let q: usize = 0; q < p; q++) pid = pid * 10 + (byte(s + q) - 0x30)
   if (pid > 4194304) return OTHER
-  const sp = bits(vSpace(v0), vSpace(v1), vSpace(v2), vSpace(v3))
+  let sp = <u64><u32>i8x16.bitmask(vSpace(v0)) | (<u64><u32>i8x16.bitmask(vSpace(v1)) << 16) | (<u64>0xffffffff << 32)
   let i = firstClear(sp, p)
+  if (i >= 32) {
+    sp = bits(vSpace(v0), vSpace(v1), vSpace(v128.load(s, 32)), vSpace(v128.load(s, 48)))
+    i = firstClear(sp, p)
+  }
   if (i >= 64 || s + i >= e) return OTHER
   c = byte(s + i)
   if (isDigit(c)) {
     // -t/-tt/-ttt timestamp
-    const q = firstClear(bits(vStamp(v0), vStamp(v1), vStamp(v2), vStamp(v3)), i)
+    const q = firstClear(bits(vStamp(v0), vStamp(v1), vStamp(v128.load(s, 32)), vStamp(v128.load(s, 48))), i)
     if (q >= 64 || s + q >= e || byte(s + q) != 0x20) return OTHER
+    sp = bits(vSpace(v0), vSpace(v1), vSpace(v128.load(s, 32)), vSpace(v128.load(s, 48)))
     i = firstClear(sp, q)
     if (i >= 64 || s + i >= e) return OTHER
     c = byte(s + i)
@@ -608,8 +612,10 @@ function lane(base: usize, s: usize, e: usize, r: usize): i32 {
   // the name ends at the first byte that is not a name byte (the one at e never is: a space,
   // CR or newline)
   if (ns - s >= 64) return OTHER
-  const j = s + firstClear(bits(vName(v0), vName(v1), vName(v2), vName(v3)), ns - s)
-  if (j >= s + 64) return OTHER
+  let j = ns - s < 32 ? firstClear(<u64><u32>i8x16.bitmask(vName(v0)) | (<u64><u32>i8x16.bitmask(vName(v1)) << 16), ns - s) : 32
+  if (j >= 32) j = firstClear(bits(vName(v0), vName(v1), vName(v128.load(s, 32)), vName(v128.load(s, 48))), ns - s)
+  if (j >= 64) return OTHER
+  j += s
   const n = <u32>(j - ns)
   if (n > MAX_NAME) return OTHER
   let args = j + 1
