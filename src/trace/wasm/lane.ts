@@ -392,11 +392,13 @@ export function reset(): void {
 @inline function vSpecial(v: v128): v128 {
   return v128.or(vBracket(v), v128.or(v128.or(i8x16.eq(v, i8x16.splat(0x2c)), i8x16.eq(v, i8x16.splat(0x3c))), i8x16.eq(v, i8x16.splat(0x2f))))
 }
+/** the spaces of [p, p + 32) */
 function spaceMask(p: usize): u64 {
-  return bits(vSpace(v128.load(p)), vSpace(v128.load(p, 16)), vSpace(v128.load(p, 32)), vSpace(v128.load(p, 48)))
+  return <u64><u32>i8x16.bitmask(vSpace(v128.load(p))) | (<u64><u32>i8x16.bitmask(vSpace(v128.load(p, 16))) << 16)
 }
+/** the brackets of [p, p + 32) */
 function bracketMask(p: usize): u64 {
-  return bits(vBracket(v128.load(p)), vBracket(v128.load(p, 16)), vBracket(v128.load(p, 32)), vBracket(v128.load(p, 48)))
+  return <u64><u32>i8x16.bitmask(vBracket(v128.load(p))) | (<u64><u32>i8x16.bitmask(vBracket(v128.load(p, 16))) << 16)
 }
 /** bits [0, x), x in 0..64 */
 @inline function below(x: usize): u64 {
@@ -407,7 +409,7 @@ function bracketMask(p: usize): u64 {
   return <usize>ctz(~m & (<u64>-1 << <u64>x))
 }
 
-// --- backwards from k, as lane()'s loops, with the tail window [wb, wb + 64) --------------
+// --- backwards from k, as lane()'s loops, with the tail window [wb, wb + 32) --------------
 /** `while (k > lo && b[k - 1] != ' ') k--` */
 @inline function backToSpace(sp: u64, wb: usize, lo: usize, k: usize): usize {
   if (k > wb) {
@@ -643,8 +645,8 @@ function lane(base: usize, s: usize, e: usize, r: usize): i32 {
     }
     if (endsWith(args, e, L_DETACHED, 14)) return OTHER
   }
-  // the return part, backwards (as lane()), with the spaces of [e - 64, e)
-  const wb = e - 64
+  // the return part, backwards (as lane()), with the spaces of the window [e - 32, e)
+  const wb = e - 32
   const tsp = spaceMask(wb)
   let k = e
   if (byte(k - 1) == 0x29) {
