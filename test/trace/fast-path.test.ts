@@ -144,6 +144,35 @@ describe('fast lanes agree with the general path', () => {
     expect(taken).toBeGreaterThan(20)
   })
 
+  it('Observers that take turns with the one lane.wasm give what each gives alone', () => {
+    // lane.wasm is shared by every Observer of the process (record and build may parse several
+    // logs at once): each must find its own state whatever the others did in between
+    const a = readFileSync(join(fx, 'node-workers.strace'))
+    const b = readFileSync(join(fx, 'tar-gzip.strace'))
+    const alone = [parse(a, 'none'), parse(b, 'none')]
+    const oa = new Observer({command: ['t'], host})
+    const ob = new Observer({command: ['t'], host})
+    const step = 3001
+    for (let i = 0; i < Math.max(a.length, b.length); i += step) {
+      if (i < a.length) oa.push(a.subarray(i, Math.min(a.length, i + step)))
+      if (i < b.length) ob.push(b.subarray(i, Math.min(b.length, i + step)))
+    }
+    const out = [oa, ob].map((o) => serializeObservation(o.end()) + JSON.stringify(o.diagnostics) + JSON.stringify(o.stats))
+    expect(out).toEqual(alone)
+  })
+
+  it('lane.wasm starting its name table afresh (thousands of names) changes nothing', () => {
+    const lines: string[] = []
+    for (let n = 0; n < 3000; n++) {
+      const name = `call_${n.toString(36)}`
+      lines.push(`7 ${name}(1) = 0`, `7 read(3, "x", 1) = 1`, `7 ${name}(2) = -1 EPERM (Operation not permitted)`, `7 ${name}(3 <unfinished ...>`, `8 mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 3, 0) = 0x1000`, `7 <... ${name} resumed>) = 0`)
+    }
+    const w = LaneScanner.shared()!
+    const before = w.generation
+    agree(Buffer.from(lines.join('\n') + '\n', 'latin1'), 65536)
+    expect(w.generation).toBeGreaterThan(before)
+  })
+
   it('mutated lines (seeded)', () => {
     const lines = fixtures.flatMap((f) => readFileSync(join(fx, f), 'latin1').split('\n')).filter((l) => l !== '')
     const r = rng(20261125)
