@@ -4,12 +4,20 @@
  *
  *   bytes --push()--> lines (Buffer.indexOf) --lexInto()--> LexState --assemble--> call --fold--> Observation
  *
- * Fast lanes: ~92% of the lines of the fixtures go through lane(), which lexes and counts in
- * one pass (a finished call, an `<unfinished ...>` and its `<... resumed>` of a count-only
- * syscall; a finished call of an inspected one); ~4% more through lexFast() + foldFast()
- * (inspected calls split in two, `[pid N]` prefixes, first lines of a pid or syscall); the
- * other ~4% (exec, fork, exits, signals, anything a lane is unsure of) take the general path. All must give the same output
- * (test/trace/fast-path.test.ts compares them).
+ * Fast lanes, all giving what the general path gives (test/trace/fast-path.test.ts compares
+ * them on fixtures, mixed and cut logs, and seeded mutations):
+ * - lane.wasm (src/trace/wasm/lane.ts, see lane-wasm.ts) goes through a whole chunk and takes
+ *   ~95% of the lines of the fixtures itself: finished calls and the two halves of split ones
+ *   of pids whose state Observer shared with it, their errnos, inspected argument values it
+ *   was told are recorded already, signals and exits. Its tallies are taken at the end of
+ *   each chunk; the pending calls it started or finished are copied back after each scan.
+ *   It stops at every other line with a record of what it lexed: laneRec() does lane()'s
+ *   work from it, and shares what it leaves (the pid's state, a syscall that may be counted
+ *   in an ABI, an errno, an argument value) for the lines after.
+ * - lane() is the same in TypeScript, for when lane.wasm is not there (and the 'js' lanes).
+ * - lexFast() + foldFast(): inspected calls split in two, `[pid N]` prefixes, first lines of
+ *   a pid or syscall.
+ * - the general path: exec, fork, anything a lane is unsure of.
  *
  * Choices where strace's output leaves room (documented in the report and README):
  * - A call is counted once, when it is complete: a finished line, a `<... resumed>` joined to
@@ -35,11 +43,10 @@
  *   a syscall whose arguments are not read is not scanned (nor checked for balance); the
  *   arguments of inspected and exec syscalls are scanned exactly (strings, brackets, comments,
  *   decorations).
- * - Measured (bench/parse.bench.js, 2-vCPU VM shared with other work): steady state ≈ 3 ms
- *   per MiB (≈ 190 ns a line all in; Buffer.indexOf ≈ 17 of it). lane() alone, warm, per line:
- *   ≈ 58 ns for a plain `PID name(…) = N`, ≈ 115 with -ttt/-T/-yy, ≈ 150 with an errno, ≈ 180
- *   for an inspected call (argument value read). V8's tier-up costs another ≈ 100 ms on the
- *   first ≈ 2–5 MiB.
+ * - Measured (2-vCPU VM shared with other work, whose speed varies by up to 1.7× in phases):
+ *   steady state ≈ 1.4 ms per MiB (≈ 90 ns a line), of which lane.wasm ≈ 1.0; the TypeScript
+ *   lane alone was ≈ 3 ms per MiB. V8's tier-up of the rarely called general path costs
+ *   another ≈ 100 ms over the first ≈ 20 MiB.
  */
 import {readFileSync} from 'node:fs'
 import {open} from 'node:fs/promises'
