@@ -5,12 +5,13 @@
 // repeating every fixtures/*.strace (plus, when the fixtures are small, logs recorded now with
 // strace in three formats), then measures on the same file in the same run: `wc -l`, a plain
 // Node Buffer.indexOf line count over a createReadStream, observeFile(path) (what `build`
-// runs on a raw log) and the Observer fed by a createReadStream (what `record` does with
-// strace's pipe). Each measurement runs in its own child process (so its peak RSS is its
+// runs on a raw log), the Observer fed by a createReadStream (what `record` does with
+// strace's pipe), and observeFile with the TypeScript lane only (the parser without
+// lane.wasm, as it was before it: the gain, measured in the same run). Each measurement runs in its own child process (so its peak RSS is its
 // own; the time includes importing the parser and V8's warm-up); medians of 3, interleaved.
 // Both seccomp-gen readers also run on a quarter-size log: peak RSS stays flat, and the
 // throughput there shows how much of the time is the fixed warm-up.
-// Needs `npx tsc -p .` first (imports ../dist).
+// Needs `npm run build` first (imports ../dist, and dist/src/trace/lane.wasm).
 import {spawnSync} from 'node:child_process'
 import {createReadStream, createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, existsSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
@@ -39,9 +40,10 @@ if (process.argv[2] === '--child') {
     for await (const chunk of createReadStream(file, {highWaterMark: 1 << 20})) o.push(chunk)
     const obs = o.end()
     extra = {lines: obs.stats.lines, unparsed: obs.stats.unparsed, calls: o.stats.calls, distinct: o.stats.distinct}
-  } else if (mode === 'observefile') {
+  } else if (mode === 'observefile' || mode === 'observefile-js') {
     const {observeFile} = await import(join(root, 'dist/src/trace/observe.js'))
-    const {observation: obs} = await observeFile(file, {command: ['bench'], host: {kernel: 'bench', machine: 'x86_64'}})
+    const lanes = mode === 'observefile-js' ? 'js' : undefined
+    const {observation: obs} = await observeFile(file, {command: ['bench'], host: {kernel: 'bench', machine: 'x86_64'}, lanes})
     extra = {lines: obs.stats.lines, unparsed: obs.stats.unparsed}
   }
   const ns = Number(process.hrtime.bigint() - t0)
@@ -119,13 +121,14 @@ try {
   // warm the page cache so every contender reads from memory
   for await (const _ of createReadStream(big, {highWaterMark: 1 << 22})) { /* read */ }
 
-  const res = {wc: [], indexof: [], observefile: [], observer: []}
+  const res = {wc: [], indexof: [], observefile: [], observer: [], observefileJs: []}
   const resSmall = {observefile: [], observer: []}
   for (let k = 0; k < RUNS; k++) {
     res.wc.push(wc(big))
     res.indexof.push(child('indexof', big))
     res.observefile.push(child('observefile', big))
     res.observer.push(child('observer', big))
+    res.observefileJs.push(child('observefile-js', big))
   }
   for (let k = 0; k < RUNS; k++) {
     resSmall.observefile.push(child('observefile', small))
@@ -133,7 +136,7 @@ try {
   }
 
   const lines = res.wc[0].lines
-  if (res.indexof[0].lines !== lines || res.observer[0].lines !== lines || res.observefile[0].lines !== lines) {
+  if (res.indexof[0].lines !== lines || res.observer[0].lines !== lines || res.observefile[0].lines !== lines || res.observefileJs[0].lines !== lines) {
     throw new Error(`line counts differ: wc ${lines}, indexOf ${res.indexof[0].lines}, observeFile ${res.observefile[0].lines}, observer ${res.observer[0].lines}`)
   }
   const row = (name, xs, rss, bytes = size) => {
@@ -148,6 +151,7 @@ try {
     row('Node Buffer.indexOf line count (createReadStream, 1 MiB chunks)', res.indexof, rssOf(res.indexof)),
     row('seccomp-gen observeFile(path) (two reused 1 MiB buffers; `build` on a raw log)', res.observefile, rssOf(res.observefile)),
     row('seccomp-gen Observer.push (createReadStream, 1 MiB chunks; as `record` reads strace)', res.observer, rssOf(res.observer)),
+    row('seccomp-gen observeFile(path) with the TypeScript lane only (no lane.wasm; the parser before it)', res.observefileJs, rssOf(res.observefileJs)),
   ]
   const small2 = [
     row('seccomp-gen observeFile(path)', resSmall.observefile, rssOf(resSmall.observefile), smallSize),

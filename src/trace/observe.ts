@@ -1323,7 +1323,7 @@ async function readChunks(path: string, each: (chunk: Buffer) => void): Promise<
 
 /** Parse an existing strace log file (any of the supported formats), streaming. */
 export async function observeFile(path: string, opts: Partial<ObserverOptions> = {}): Promise<{observation: Observation; diagnostics: Diagnostic[]}> {
-  const obs = new Observer({command: opts.command ?? [path], host: opts.host ?? hostFacts(), strict: opts.strict, defaultAbi: opts.defaultAbi})
+  const obs = new Observer({command: opts.command ?? [path], host: opts.host ?? hostFacts(), strict: opts.strict, defaultAbi: opts.defaultAbi, lanes: opts.lanes})
   try {
     await readChunks(path, (chunk) => obs.push(chunk))
   } catch (err) {
