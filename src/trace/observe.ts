@@ -453,18 +453,9 @@ export class Observer {
     const plain = sys.lane
     if (kind === LANE.UNFINISHED) {
       if (!plain) return false
-      let ps = this.cur
-      if (ps === null || ps.pid !== pid) ps = this.state(pid)
-      if (ps.psys !== null) return false
-      const abi = ps.abi
-      const line = ++this.stats.lines
-      this.lastAbi = abi
-      this.pendingCount++
-      ps.psys = sys
-      ps.pabi = abi
-      ps.pline = line
-      ps.plen = -1
-      this.wasm!.setPid(pid, abi, id, abi, line)
+      const ps = this.laneUnfinished(sys, pid)
+      if (ps === null) return false
+      this.wasm!.setPid(pid, ps.abi, id, ps.pabi, ps.pline)
       return true
     }
     const resumed = kind === LANE.RESUMED
@@ -475,39 +466,18 @@ export class Observer {
       if (ae < 0) return false
       ae += base
     }
-    let ps = this.cur
-    if (ps === null || ps.pid !== pid) ps = this.state(pid)
-    let abi = ps.abi
-    if (resumed) {
-      if (ps.psys !== sys) return false
-      abi = ps.pabi
-    } else if (ps.psys !== null) return false
-    const acc = sys.accs[abi]
-    if (acc === undefined) return false
-    if (ae >= 0 && acc.slots === null) return false
-    this.stats.lines++
-    if (resumed) this.takePending(ps)
-    else this.lastAbi = abi
-    acc.count++
-    this.stats.calls++
     const es = r[p + R_ERR]!
+    const acc = this.laneFold(b, sys, pid, resumed, base + r[p + R_ARGS]!, ae, es < 0 ? -1 : base + es, base + r[p + R_ERR_END]!)
+    if (acc === null) return false
+    const abi = this.laneAbi
     const w = this.wasm!
-    if (es >= 0 && !sys.noErrors) {
-      const eid = this.errnames.get(b, base + es, base + r[p + R_ERR_END]!)
-      if (eid >= 0) {
-        const counts = acc.errors ?? (acc.errors = [])
-        while (counts.length <= eid) counts.push(0)
-        counts[eid]!++
-        // lane.wasm may count this errno from now on
-        const x = r[p + R_ERR_ID]!
-        if (x >= 0 && w.errOk[x] === 0) {
-          this.errOf[x] = eid
-          w.errOk[x] = 1
-        }
-      }
+    const x = r[p + R_ERR_ID]!
+    if (this.laneErrno >= 0 && x >= 0 && w.errOk[x] === 0) {
+      // lane.wasm may count this errno from now on
+      this.errOf[x] = this.laneErrno
+      w.errOk[x] = 1
     }
-    if (ae >= 0) this.argsFrom(acc, sys, b, base + r[p + R_ARGS]!, ae)
-    w.setPid(pid, ps.abi)
+    w.setPid(pid, this.cur!.abi)
     if (plain || (ae >= 0 && !resumed && w.insp[id] !== 0)) {
       // lane.wasm may count this syscall in this ABI from now on (an inspected one: when its
       // argument text is one recorded already)
@@ -640,18 +610,7 @@ export class Observer {
       if (endsWith(b, as, e, L_UNFINISHED)) {
         // NAME(… <unfinished ...>
         if (resumed || !plain) return false
-        let ps = this.cur
-        if (ps === null || ps.pid !== pid) ps = this.state(pid)
-        if (ps.psys !== null) return false
-        const abi = ps.abi
-        const line = ++this.stats.lines
-        this.lastAbi = abi
-        this.pendingCount++
-        ps.psys = sys
-        ps.pabi = abi
-        ps.pline = line
-        ps.plen = -1
-        return true
+        return this.laneUnfinished(sys, pid) !== null
       }
       if (endsWith(b, as, e, L_DETACHED)) return false
     }
@@ -701,31 +660,68 @@ export class Observer {
       if (ae <= as || b[ae - 1] !== 0x29) return false
       ae--
     }
+    return this.laneFold(b, sys, pid, resumed, as, ae, es, ee) !== null
+  }
+
+  /**
+   * The `NAME(… <unfinished ...>` of a count-only syscall (lane(), laneRec()): start the
+   * pending call unless the pid has one. Returns the pid's state, or null (only the state was
+   * made).
+   */
+  private laneUnfinished(sys: Sys, pid: number): PidState | null {
+    let ps = this.cur
+    if (ps === null || ps.pid !== pid) ps = this.state(pid)
+    if (ps.psys !== null) return null
+    const abi = ps.abi
+    const line = ++this.stats.lines
+    this.lastAbi = abi
+    this.pendingCount++
+    ps.psys = sys
+    ps.pabi = abi
+    ps.pline = line
+    ps.plen = -1
+    return ps
+  }
+
+  /** the ABI and errno index (-1: none) of the last laneFold() */
+  private laneAbi = 0
+  private laneErrno = -1
+
+  /**
+   * A finished call or the `<... resumed>` of the pid's pending call (lane(), laneRec()): count
+   * it, its errno b[es, ee) (es -1: none) and its inspected arguments in b[as, ae) (ae -1: not
+   * inspected). Returns the tally counted into, or null when this is not the lane's (only the
+   * pid's state was made).
+   */
+  private laneFold(b: Buffer, sys: Sys, pid: number, resumed: boolean, as: number, ae: number, es: number, ee: number): Acc | null {
     let ps = this.cur
     if (ps === null || ps.pid !== pid) ps = this.state(pid)
     let abi = ps.abi
     if (resumed) {
-      if (ps.psys !== sys) return false
+      if (ps.psys !== sys) return null
       abi = ps.pabi
-    } else if (ps.psys !== null) return false
+    } else if (ps.psys !== null) return null
     const acc = sys.accs[abi]
-    if (acc === undefined) return false
-    if (ae >= 0 && acc.slots === null) return false
+    if (acc === undefined) return null
+    if (ae >= 0 && acc.slots === null) return null
     this.stats.lines++
     if (resumed) this.takePending(ps)
     else this.lastAbi = abi
     acc.count++
     this.stats.calls++
+    this.laneAbi = abi
+    this.laneErrno = -1
     if (es >= 0 && !sys.noErrors) {
       const id = this.errnames.get(b, es, ee)
       if (id >= 0) {
         const counts = acc.errors ?? (acc.errors = [])
         while (counts.length <= id) counts.push(0)
         counts[id]!++
+        this.laneErrno = id
       }
     }
     if (ae >= 0) this.argsFrom(acc, sys, b, as, ae)
-    return true
+    return acc
   }
 
   /**
