@@ -125,7 +125,12 @@ export class LaneScanner {
   static shared(): LaneScanner | null {
     if (shared !== undefined) return shared
     const mod = laneModule()
-    return (shared = mod === null ? null : new LaneScanner(mod))
+    try {
+      shared = mod === null ? null : new LaneScanner(mod)
+    } catch {
+      shared = null // an engine that cannot run it (no SIMD): the TypeScript lane does the work
+    }
+    return shared
   }
 
   private views(): void {
