@@ -1,14 +1,18 @@
 /**
- * The WebAssembly half of Observer's lane (source: src/trace/wasm/lane.ts, AssemblyScript,
- * compiled by `npm run build` to dist/src/trace/lane.wasm). It finds the lines of a chunk and
- * lexes the ones of the lane's shapes into fixed-size records; Observer reads the records and
- * keeps the per-pid state and the counts in TypeScript.
+ * The WebAssembly half of Observer's lanes (source: src/trace/wasm/lane.ts, AssemblyScript,
+ * compiled by `npm run build` to dist/src/trace/lane.wasm). scan() goes through a chunk's
+ * lines, counts the ones Observer has said are safe to count there (tables in its memory,
+ * written through the views below), and stops at each other line with a record of what it
+ * lexed. Observer stays the owner of the state: it shares what lane.wasm may rely on (a pid's
+ * ABI and pending call, which syscalls and errnos may be counted in which ABI, the argument
+ * values recorded), copies back what lane.wasm changed after each scan() (pending calls,
+ * exits), and takes its tallies at the end of each chunk.
  *
  * One scanner per process, shared by every Observer: an instance per Observer would reserve a
- * wasm memory each (gigabytes of address space, freed only by GC). Sharing is safe because an
- * Observer reads the records of a scan before it returns to the event loop. The name ids stay
- * valid until the intern table fills; then it is emptied and `generation` changes, and each
- * Observer forgets its id -> syscall map.
+ * wasm memory each (gigabytes of address space, freed only by GC). Observers take turns with
+ * claim(), which empties the tables of the one before; a turn never spans an await. The name
+ * ids stay valid until the intern table fills; then it is emptied and `generation` changes,
+ * and each Observer forgets what it knew by id.
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
