@@ -146,6 +146,15 @@ describe('fast lanes agree with the general path', () => {
       '100 <... read resumed>"z", 1) = 1',
       '100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>',
     ]
+    // a call lane.wasm started, copied over, finished, and the same syscall started again and
+    // never finished: the line number in the diagnostic is the second one's
+    const again = [...warm, ...warm,
+      '100 read(3, <unfinished ...>',
+      '102 execve("/bin/true", ["true"], 0x7ffc /* 1 var */) = 0',
+      '100 <... read resumed>"x", 1) = 1',
+      '100 read(3, <unfinished ...>',
+    ]
+    agree(Buffer.from(again.join('\n') + '\n', 'latin1'))
     // (a syscall's second finished call lets lane.wasm count it)
     const text = Buffer.from([...warm, ...warm, ...body, ...body, ...warm, ...body].join('\n') + '\n', 'latin1')
     for (const chunk of [1 << 20, 4096, 301, 97, 13]) agree(text, chunk)
