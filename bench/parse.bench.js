@@ -23,9 +23,17 @@ const root = join(here, '..')
 const TARGET = Number(process.env.PARSE_BENCH_MB ?? 500) * 1e6
 const RUNS = Number(process.env.PARSE_BENCH_RUNS ?? 3)
 
+/** CPU time of this process's main thread so far, ns (/proc: 10 ms steps) — the thread the parser runs on */
+function mainThreadNs() {
+  const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+  const x = f.slice(f.lastIndexOf(')') + 2).split(' ')
+  return (Number(x[11]) + Number(x[12])) * 1e7
+}
+
 if (process.argv[2] === '--child') {
   const [, , , mode, file] = process.argv
   const t0 = process.hrtime.bigint()
+  const m0 = mainThreadNs()
   let extra = {}
   if (mode === 'indexof') {
     let lines = 0
@@ -48,7 +56,7 @@ if (process.argv[2] === '--child') {
   }
   const ns = Number(process.hrtime.bigint() - t0)
   const cpu = process.cpuUsage()
-  process.stdout.write(JSON.stringify({ns, cpuNs: (cpu.user + cpu.system) * 1000, maxRssKiB: process.resourceUsage().maxRSS, ...extra}))
+  process.stdout.write(JSON.stringify({ns, cpuNs: (cpu.user + cpu.system) * 1000, mainNs: mainThreadNs() - m0, maxRssKiB: process.resourceUsage().maxRSS, ...extra}))
   process.exit(0)
 }
 
@@ -143,7 +151,8 @@ try {
     const mbps = (ns) => bytes / 1e6 / (ns / 1e9)
     const ns = median(xs.map((x) => x.ns))
     const cpuNs = median(xs.map((x) => x.cpuNs))
-    return {name, ns, mbps: mbps(ns), cpuNs, cpuMbps: mbps(cpuNs), rss}
+    const mainNs = xs[0].mainNs === undefined ? NaN : median(xs.map((x) => x.mainNs))
+    return {name, ns, mbps: mbps(ns), cpuNs, cpuMbps: mbps(cpuNs), mainNs, mainMbps: mbps(mainNs), rss}
   }
   const rssOf = (xs) => median(xs.map((x) => x.maxRssKiB))
   const rows = [
@@ -170,13 +179,14 @@ try {
     `Parser: ${res.observer[0].calls.toLocaleString('en-US')} calls, ${res.observer[0].distinct} distinct, ${res.observer[0].unparsed} unparsed lines. ` +
     `Median of ${RUNS} runs each, interleaved, page cache warm; each Node contender in its own process (peak RSS = its maxRSS).`)
   out.push('')
-  out.push('| Reader | Wall (s) | MB/s (wall) | CPU (s) | MB/s (CPU) | observeFile ÷ this (wall) | Peak RSS |')
-  out.push('|---|---:|---:|---:|---:|---:|---:|')
+  const fmtS = (ns) => (Number.isFinite(ns) ? (ns / 1e9).toFixed(3) : '—')
+  out.push('| Reader | Wall (s) | MB/s (wall) | CPU, main thread (s) | MB/s (main thread) | CPU, all threads (s) | MB/s (all threads) | observeFile ÷ this (wall) | Peak RSS |')
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const r of rows) {
-    out.push(`| ${r.name} | ${(r.ns / 1e9).toFixed(3)} | ${r.mbps.toFixed(0)} | ${(r.cpuNs / 1e9).toFixed(3)} | ${fmtRate(r.cpuMbps)} | ${(obs.mbps / r.mbps).toFixed(2)}× | ${fmtMB(r.rss)} |`)
+    out.push(`| ${r.name} | ${(r.ns / 1e9).toFixed(3)} | ${r.mbps.toFixed(0)} | ${fmtS(r.mainNs)} | ${fmtRate(r.mainMbps)} | ${(r.cpuNs / 1e9).toFixed(3)} | ${fmtRate(r.cpuMbps)} | ${(obs.mbps / r.mbps).toFixed(2)}× | ${fmtMB(r.rss)} |`)
   }
   out.push('')
-  out.push(`CPU = user + system time of the process, all its threads (Node's includes its ~40 ms start-up, module loading, and V8's compiler and GC threads, so it can exceed the wall time); it shows the cost when other work shares the cores (load average now ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs).`)
+  out.push(`CPU, main thread = user + system time of the thread that runs the parser (from /proc, 10 ms steps): the single core the parse takes. CPU, all threads = the whole process: Node's ~40 ms start-up and module loading, V8's compiler and GC threads, libuv's file-read thread; it can exceed the wall time, and shows the cost when other work shares the cores (load average now ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs).`)
   out.push('')
   out.push(`Same readers on a ${(smallSize / 1e6).toFixed(0)} MB log (the fixed cost — start-up, import, V8 warm-up — weighs more there):`)
   out.push('')
@@ -187,7 +197,7 @@ try {
   const rssBig = Math.max(rows[2].rss, rows[3].rss)
   out.push(`Peak RSS of observeFile: ${fmtMB(median(rssSmall))} on the ${(smallSize / 1e6).toFixed(0)} MB log, ` +
     `${fmtMB(obs.rss)} on the ${(size / 1e6).toFixed(0)} MB log (flat: memory does not grow with the log). ` +
-    `Target (observeFile, ${(size / 1e6).toFixed(0)} MB log): ≥ 500 MB/s → ${obs.mbps >= 500 ? 'met' : 'NOT met'} (wall), ${obs.cpuMbps >= 500 ? 'met' : 'NOT met'} (CPU); ` +
+    `Target (observeFile, ${(size / 1e6).toFixed(0)} MB log): ≥ 500 MB/s → ${obs.mbps >= 500 ? 'met' : 'NOT met'} (wall), ${obs.mainMbps >= 500 ? 'met' : 'NOT met'} (main-thread CPU), ${obs.cpuMbps >= 500 ? 'met' : 'NOT met'} (CPU of all threads); ` +
     `peak RSS < 150 MB → ${rssBig / 1024 < 150 ? 'met' : 'NOT met'}.`)
   out.push('')
   console.log(out.join('\n'))
