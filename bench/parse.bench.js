@@ -8,7 +8,8 @@
 // runs on a raw log), the Observer fed by a createReadStream (what `record` does with
 // strace's pipe), and observeFile with the TypeScript lane only (the parser without
 // lane.wasm, as it was before it: the gain, measured in the same run). Each measurement runs in its own child process (so its peak RSS is its
-// own; the time includes importing the parser and V8's warm-up); medians of 3, interleaved.
+// own; the time includes importing the parser and V8's warm-up); medians of 5, interleaved,
+// with the range of the runs (this VM's speed moves in phases).
 // Both seccomp-gen readers also run on a quarter-size log: peak RSS stays flat, and the
 // throughput there shows how much of the time is the fixed warm-up.
 // Needs `npm run build` first (imports ../dist, and dist/src/trace/lane.wasm).
@@ -21,7 +22,7 @@ import {fileURLToPath} from 'node:url'
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
 const TARGET = Number(process.env.PARSE_BENCH_MB ?? 500) * 1e6
-const RUNS = Number(process.env.PARSE_BENCH_RUNS ?? 3)
+const RUNS = Number(process.env.PARSE_BENCH_RUNS ?? 5)
 
 /** CPU time of this process's main thread so far, ns (/proc: 10 ms steps) — the thread the parser runs on */
 function mainThreadNs() {
@@ -152,7 +153,8 @@ try {
     const ns = median(xs.map((x) => x.ns))
     const cpuNs = median(xs.map((x) => x.cpuNs))
     const mainNs = xs[0].mainNs === undefined ? NaN : median(xs.map((x) => x.mainNs))
-    return {name, ns, mbps: mbps(ns), cpuNs, cpuMbps: mbps(cpuNs), mainNs, mainMbps: mbps(mainNs), rss}
+    const walls = xs.map((x) => mbps(x.ns))
+    return {name, ns, mbps: mbps(ns), lo: Math.min(...walls), hi: Math.max(...walls), cpuNs, cpuMbps: mbps(cpuNs), mainNs, mainMbps: mbps(mainNs), rss}
   }
   const rssOf = (xs) => median(xs.map((x) => x.maxRssKiB))
   const rows = [
@@ -180,10 +182,10 @@ try {
     `Median of ${RUNS} runs each, interleaved, page cache warm; each Node contender in its own process (peak RSS = its maxRSS).`)
   out.push('')
   const fmtS = (ns) => (Number.isFinite(ns) ? (ns / 1e9).toFixed(3) : '—')
-  out.push('| Reader | Wall (s) | MB/s (wall) | CPU, main thread (s) | MB/s (main thread) | CPU, all threads (s) | MB/s (all threads) | observeFile ÷ this (wall) | Peak RSS |')
-  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+  out.push('| Reader | Wall (s) | MB/s (wall) | MB/s (wall), range of the runs | CPU, main thread (s) | MB/s (main thread) | CPU, all threads (s) | MB/s (all threads) | observeFile ÷ this (wall) | Peak RSS |')
+  out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const r of rows) {
-    out.push(`| ${r.name} | ${(r.ns / 1e9).toFixed(3)} | ${r.mbps.toFixed(0)} | ${fmtS(r.mainNs)} | ${fmtRate(r.mainMbps)} | ${(r.cpuNs / 1e9).toFixed(3)} | ${fmtRate(r.cpuMbps)} | ${(obs.mbps / r.mbps).toFixed(2)}× | ${fmtMB(r.rss)} |`)
+    out.push(`| ${r.name} | ${(r.ns / 1e9).toFixed(3)} | ${r.mbps.toFixed(0)} | ${r.lo.toFixed(0)}–${r.hi.toFixed(0)} | ${fmtS(r.mainNs)} | ${fmtRate(r.mainMbps)} | ${(r.cpuNs / 1e9).toFixed(3)} | ${fmtRate(r.cpuMbps)} | ${(obs.mbps / r.mbps).toFixed(2)}× | ${fmtMB(r.rss)} |`)
   }
   out.push('')
   out.push(`CPU, main thread = user + system time of the thread that runs the parser (from /proc, 10 ms steps): the single core the parse takes. CPU, all threads = the whole process: Node's ~40 ms start-up and module loading, V8's compiler and GC threads, libuv's file-read thread; it can exceed the wall time, and shows the cost when other work shares the cores (load average now ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs).`)
