@@ -359,8 +359,8 @@ export function argsEndOf(b: Uint8Array, st: LexState): number {
   return (st.argsEnd = j - 1)
 }
 
-/** Index of the '=' found by the last successful closeFromTail(). */
-let tailEq = 0
+/** Index of the '=' found by the last successful returnBack(). */
+export let tailEq = 0
 
 /** Index just past the spaces that end at j (walking back), unrolled for strace's column padding. */
 export function backOverSpaces(b: Uint8Array, s: number, j: number): number {
@@ -390,7 +390,7 @@ export function rescanExact(b: Uint8Array, st: LexState): Kind {
 }
 
 /** Walk back over a balanced (…)/[…]/{…} group ending at b[j-1] === ')'; returns its start or -1. */
-export function backOverParens(b: Uint8Array, s: number, j: number): number {
+function backOverParens(b: Uint8Array, s: number, j: number): number {
   let depth = 0
   for (let k = j - 1; k >= s; k--) {
     if (CLS[b[k]!] === 0) continue
@@ -403,7 +403,7 @@ export function backOverParens(b: Uint8Array, s: number, j: number): number {
 }
 
 /** Walk back over a decoration `<…>` ending at b[j-1] === '>' (nested, brackets inside); returns its start or -1. */
-export function backOverAngle(b: Uint8Array, s: number, j: number): number {
+function backOverAngle(b: Uint8Array, s: number, j: number): number {
   let angle = 0
   let square = 0
   for (let k = j - 1; k >= s; k--) {
@@ -427,33 +427,45 @@ export function backOverAngle(b: Uint8Array, s: number, j: number): number {
 function closeFromTail(b: Uint8Array, s: number, e: number): boolean {
   let j = e
   if (endsWith(b, s, j, L_INJECTED)) { j -= L_INJECTED.length; while (j > s && b[j - 1] === SP) j-- }
+  return returnBack(b, s, j) >= 0
+}
+
+/**
+ * The return part of a call line backwards from j (its end, `(INJECTED)` left to the caller):
+ * an optional `(…)` annotation, an optional `-yy` decoration `<…>`, the value token(s) (`N`,
+ * `?`, `-1 ENAME`, `? ENAME`), then ' = '. Returns where the value token starts, with tailEq
+ * set to the index of the '='; -1 when the text does not have that shape. Used by
+ * closeFromTail(), lexFast() and Observer.lane().
+ */
+export function returnBack(b: Uint8Array, s: number, j: number): number {
   if (j > s && b[j - 1] === 0x29) {
     const k = backOverParens(b, s, j)
-    if (k < 0) return false
+    if (k < 0) return -1
     j = k
     while (j > s && b[j - 1] === SP) j--
   }
   if (j > s && b[j - 1] === 0x3e) {
+    // -yy: `= 3</etc/passwd>`
     const k = backOverAngle(b, s, j)
-    if (k < 0) return false
+    if (k < 0) return -1
     j = k
   }
   // value token(s): NUMBER | ? | -1 ENAME | ? ENAME
   let t = j
   while (t > s && b[t - 1] !== SP) t--
-  if (t === j) return false
+  if (t === j) return -1
   if (b[t] === 0x45) {
     j = t
     while (j > s && b[j - 1] === SP) j--
     t = j
     while (t > s && b[t - 1] !== SP) t--
-    if (t === j) return false
+    if (t === j) return -1
   }
   j = t
   while (j > s && b[j - 1] === SP) j--
-  if (j <= s || b[j - 1] !== 0x3d) return false
+  if (j <= s || b[j - 1] !== 0x3d) return -1
   tailEq = j - 1
-  return true
+  return t
 }
 
 /**
@@ -551,31 +563,10 @@ export function lexFast(b: Uint8Array, s: number, e: number, st: LexState): bool
   }
   if (angle && endsWith(b, as, e, L_DETACHED)) return false
   // the return part, backwards (as closeFromTail(), without `(INJECTED)`)
-  let k = e
-  if (b[k - 1] === 0x29) {
-    if (endsWith(b, as, e, L_INJECTED)) return false
-    k = backOverParens(b, as, k)
-    if (k < 0) return false
-    while (k > as && b[k - 1] === SP) k--
-  }
-  if (k > as && b[k - 1] === 0x3e) {
-    // -yy: `= 3</etc/passwd>`
-    k = backOverAngle(b, as, k)
-    if (k < 0) return false
-  }
-  let t = k
-  while (t > as && b[t - 1] !== SP) t--
-  if (t === k) return false
-  if (b[t] === 0x45) {
-    k = t
-    while (k > as && b[k - 1] === SP) k--
-    t = k
-    while (t > as && b[t - 1] !== SP) t--
-    if (t === k) return false
-  }
-  k = t
-  while (k > as && b[k - 1] === SP) k--
-  if (k <= as || b[k - 1] !== 0x3d) return false
+  if (endsWith(b, as, e, L_INJECTED)) return false
+  const t = returnBack(b, as, e)
+  if (t < 0) return false
+  const k = tailEq + 1
   resetState(st)
   st.pid = pid
   st.nameStart = ns

@@ -53,7 +53,7 @@ import {open} from 'node:fs/promises'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
 import {KIND, LexState, MODE, RET, argAt, argEnd, argsEndOf, decodeCString, lexFast, lexInto, rescanExact, retValue, splitArgs} from './lex-line.js'
-import {L_DETACHED, L_INJECTED, L_RESUMED_HEAD, L_RESUMED_TAIL, L_UNFINISHED, NAME_BYTE, backOverAngle, backOverParens, backOverSpaces, endsWith, startsWith, stripDuration} from './lex-line.js'
+import {L_DETACHED, L_INJECTED, L_RESUMED_HEAD, L_RESUMED_TAIL, L_UNFINISHED, NAME_BYTE, backOverSpaces, endsWith, returnBack, startsWith, stripDuration, tailEq} from './lex-line.js'
 import {ValueResolver} from './constants.js'
 import {profilesDir} from '../paths.js'
 import {archTable} from '../profile/arches.js'
@@ -616,30 +616,10 @@ export class Observer {
     }
     if (resumed && !plain) return false
     // the return part, backwards (as lexFast())
-    let k = e
-    if (b[k - 1] === 0x29) {
-      if (endsWith(b, as, e, L_INJECTED)) return false
-      k = backOverParens(b, as, k)
-      if (k < 0) return false
-      while (k > as && b[k - 1] === 0x20) k--
-    }
-    if (k > as && b[k - 1] === 0x3e) {
-      k = backOverAngle(b, as, k)
-      if (k < 0) return false
-    }
-    let t = k
-    while (t > as && b[t - 1] !== 0x20) t--
-    if (t === k) return false
-    if (b[t] === 0x45) {
-      k = t
-      while (k > as && b[k - 1] === 0x20) k--
-      t = k
-      while (t > as && b[t - 1] !== 0x20) t--
-      if (t === k) return false
-    }
-    k = t
-    while (k > as && b[k - 1] === 0x20) k--
-    if (k <= as || b[k - 1] !== 0x3d) return false
+    if (endsWith(b, as, e, L_INJECTED)) return false
+    const t = returnBack(b, as, e)
+    if (t < 0) return false
+    const k = tailEq + 1
     // an error return (as parseValue()): -DIGITS SP ENAME
     let es = -1
     let ee = -1
