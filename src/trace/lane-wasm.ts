@@ -58,6 +58,7 @@ interface Exports {
   errOkTable(): number
   errTable(): number
   clearErrors(): void
+  errorsUsed(): number
   clearTallies(): void
   inspTable(): number
   remember(k: number, inp: number, s: number, e: number): void
@@ -228,6 +229,11 @@ export class LaneScanner {
   /** Observer recorded the argument text at input offsets [s, e) for tally k. */
   remember(k: number, s: number, e: number): void {
     this.ex.remember(k, this.inp, s, e)
+  }
+
+  /** Whether lane.wasm holds errno tallies. */
+  hasErrors(): boolean {
+    return this.ex.errorsUsed() > 0
   }
 
   /** Empty the errno tallies (after Observer took them). */

@@ -377,18 +377,20 @@ export class Observer {
         counts[k] = 0
       }
     }
-    const errs = w.errs
-    for (let q = 0; q < errs.length; q += 2) {
-      const n = errs[q + 1]!
-      if (n === 0) continue
-      const key = errs[q]! - 1
-      const acc = this.kAcc[key >>> 11]!
-      const idx = this.errOf[key & 2047]!
-      const tally = acc.errors ?? (acc.errors = [])
-      while (tally.length <= idx) tally.push(0)
-      tally[idx]! += n
+    if (w.hasErrors()) {
+      const errs = w.errs
+      for (let q = 0; q < errs.length; q += 2) {
+        const n = errs[q + 1]!
+        if (n === 0) continue
+        const key = errs[q]! - 1
+        const acc = this.kAcc[key >>> 11]!
+        const idx = this.errOf[key & 2047]!
+        const tally = acc.errors ?? (acc.errors = [])
+        while (tally.length <= idx) tally.push(0)
+        tally[idx]! += n
+      }
+      w.clearErrors()
     }
-    w.clearErrors()
     return s + from
   }
 

@@ -77,8 +77,14 @@ export function errOkTable(): usize {
 export function errTable(): usize {
   return errs
 }
+/** How many (tally, errno) slots are in use (0: nothing to take). */
+export function errorsUsed(): i32 {
+  return errUsed
+}
+
 /** Empty the errno tallies (Observer has taken them, or another Observer takes over). */
 export function clearErrors(): void {
+  if (errUsed == 0) return
   memory.fill(errs, 0, ERR_SLOTS * 8)
   errUsed = 0
 }
