@@ -359,7 +359,15 @@ export class Observer {
       if (got === 0) break
       const ls = s + r[R_START]!
       const nl = s + r[R_NEWLINE]!
-      if (this.stitch === null && r[R_KIND] !== LANE.OTHER && this.laneRec(chunk, s, r, 0)) continue
+      if (this.stitch === null && r[R_KIND] !== LANE.OTHER) {
+        if (this.laneRec(chunk, s, r, 0)) continue
+        // lane.wasm lexed the name as lexFast() would: foldFast() leaves such a syscall
+        // (exec, fork, an invalid name) to line(), so it need not be lexed twice
+        if (!this.idSys[r[R_ID]!]!.fast) {
+          this.line(chunk, ls, nl)
+          continue
+        }
+      }
       if (this.stitch === null && fast && lexFast(chunk, ls, nl, st) && this.foldFast(chunk)) {
         const ps = this.cur!
         if (ps.psys === null) w.setPid(ps.pid, ps.abi)
