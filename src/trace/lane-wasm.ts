@@ -114,6 +114,10 @@ export class LaneScanner {
   private readonly inp: number
   private u8!: Uint8Array
   private len = 0
+  /** where the input of the following scan() calls starts (this.inp, or inside it: see inputView()) */
+  private at = 0
+  /** inputView()'s Buffer while the memory's buffer is the same */
+  private view: Buffer | null = null
   private owner: object | null = null
 
   private constructor(mod: WebAssembly.Module) {
@@ -177,20 +181,39 @@ export class LaneScanner {
     return true
   }
 
-  /** Copy src[s, e) in as the input of the following scan() calls. */
+  /**
+   * The input area as a Buffer of n bytes, to read a chunk straight into: load() of a chunk
+   * that lies there copies nothing. Valid until the next call of load() with other bytes, or
+   * of inputView() (a larger n moves the memory: take the view anew for every chunk).
+   */
+  inputView(n: number): Buffer {
+    this.grow(n)
+    const buf = this.ex.memory.buffer
+    const v = this.view
+    if (v !== null && v.buffer === buf && v.length >= n) return v.length === n ? v : v.subarray(0, n)
+    return (this.view = Buffer.from(buf, this.inp, n))
+  }
+
+  /** src[s, e) is the input of the following scan() calls (copied in, unless it lies in inputView() already). */
   load(src: Uint8Array, s: number, e: number): void {
     if (this.ex.names() >= RESET_AT) {
       this.ex.reset()
       this.generation++
     }
     this.len = e - s
+    const buf = this.ex.memory.buffer
+    if (src.buffer === buf && src.byteOffset === this.inp && e <= buf.byteLength - this.inp - PAD) {
+      this.at = this.inp + s
+      return
+    }
     this.grow(this.len)
+    this.at = this.inp
     this.u8.set(src.subarray(s, e), this.inp)
   }
 
   /** See scan() in src/trace/wasm/lane.ts: 1 with a record in this.rec, 0 at the end. */
   scan(from: number, mayCount: boolean): number {
-    return this.ex.scan(this.inp, from, this.len, this.out, mayCount ? 1 : 0)
+    return this.ex.scan(this.at, from, this.len, this.out, mayCount ? 1 : 0)
   }
 
   /**
@@ -228,7 +251,7 @@ export class LaneScanner {
 
   /** Observer recorded the argument text at input offsets [s, e) for tally k. */
   remember(k: number, s: number, e: number): void {
-    this.ex.remember(k, this.inp, s, e)
+    this.ex.remember(k, this.at, s, e)
   }
 
   /** Whether lane.wasm holds errno tallies. */

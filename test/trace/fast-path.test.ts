@@ -2,10 +2,12 @@
 // (every line through lexInto + line()) gives: same observation bytes, same diagnostics.
 // Checked on every fixture, on logs mixed from fixtures (interleaved pids, chunk cuts), and on
 // seeded mutations of real lines aimed at the shapes the lanes decide on.
-import {readFileSync, readdirSync} from 'node:fs'
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {Observer, type ObserverOptions} from '../../src/trace/observe.js'
+import {Observer, observeFile, type ObserverOptions} from '../../src/trace/observe.js'
 import {LaneScanner} from '../../src/trace/lane-wasm.js'
 import {serializeObservation} from '../../src/trace/observation-io.js'
 import {rng} from '../helpers/rng.js'
@@ -165,6 +167,50 @@ describe('fast lanes agree with the general path', () => {
     w.scan = (from, mayCount) => { const got = scan(from, mayCount); taken += w.status[1]!; return got }
     try { parse(text, 'all') } finally { w.scan = scan }
     expect(taken).toBeGreaterThan(20)
+  })
+
+  it('observeFile() reading a file straight into lane.wasm, and a FIFO through buffers, gives what the general path gives', async () => {
+    // 3+ MiB: lines cut at the 1 MiB reads, pending calls and argument texts across them,
+    // while another Observer uses lane.wasm between the reads
+    const texts = fixtures.map((f) => readFileSync(join(fx, f), 'latin1'))
+    const lists = texts.map((t) => t.split('\n'))
+    const mixed: string[] = []
+    for (let i = 0; lists.some((l) => i < l.length); i++) for (const l of lists) if (i < l.length) mixed.push(l[i]!)
+    const one = Buffer.from(texts.join('\n') + '\n' + mixed.join('\n') + '\n', 'latin1')
+    const text = Buffer.concat(Array.from({length: Math.ceil((3.3 * (1 << 20)) / one.length)}, () => one))
+    const alone = (t: Buffer, command: string) => {
+      const o = new Observer({command: [command], host, lanes: 'none'})
+      o.push(t)
+      return serializeObservation(o.end()) + JSON.stringify(o.diagnostics)
+    }
+    const general = alone(text, 't')
+    const dir = mkdtempSync(join(tmpdir(), 'sg-observefile-'))
+    try {
+      const file = join(dir, 'log.strace')
+      writeFileSync(file, text)
+      const canon = (r: Awaited<ReturnType<typeof observeFile>>) =>
+        serializeObservation(r.observation) + JSON.stringify(r.diagnostics)
+      const opts = {command: ['t'], host}
+      const other = new Observer({command: ['o'], host})
+      const b = readFileSync(join(fx, 'tar-gzip.strace'))
+      const [got] = await Promise.all([observeFile(file, opts), (async () => {
+        for (let i = 0; i < b.length; i += 4096) {
+          other.push(b.subarray(i, i + 4096))
+          await new Promise((r) => setImmediate(r))
+        }
+      })()])
+      expect(canon(got)).toBe(general)
+      expect(serializeObservation(other.end()) + JSON.stringify(other.diagnostics)).toBe(alone(b, 'o'))
+      const fifo = join(dir, 'log.fifo')
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
+      const writer = spawn('sh', ['-c', 'cat "$1" > "$2"', 'sh', file, fifo], {stdio: 'ignore'})
+      const exited = new Promise((r) => writer.once('exit', r))
+      const viaFifo = await observeFile(fifo, opts)
+      expect(await exited).toBe(0)
+      expect(canon(viaFifo)).toBe(general)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('Observers that take turns with the one lane.wasm give what each gives alone', () => {
