@@ -19,7 +19,7 @@ import {join} from 'node:path'
 import {packageRoot} from '../paths.js'
 
 /** Record layout (Int32 fields; offsets are relative to the start of the loaded input). */
-export const REC = 14
+export const REC = 15
 export const R_KIND = 0
 export const R_START = 1
 export const R_NEWLINE = 2
@@ -34,6 +34,7 @@ export const R_ERR_END = 10
 export const R_ERR_ID = 11
 export const R_ARGV = 12
 export const R_ARGV_END = 13
+export const R_RET = 14
 /** kinds */
 export const LANE = {OTHER: 0, CALL: 1, UNFINISHED: 2, RESUMED: 3} as const
 

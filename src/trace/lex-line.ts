@@ -145,7 +145,7 @@ const L_PID_CHANGED = lit('<pid changed to ')
 export const L_INJECTED = lit('(INJECTED)')
 
 /** Parse an unsigned decimal at i; returns [value, next] or [-1, i] when none. */
-function decimal(b: Uint8Array, i: number, e: number): number {
+export function decimal(b: Uint8Array, i: number, e: number): number {
   let v = 0
   let j = i
   while (j < e && isDigit(b[j]!) && j - i < 15) v = v * 10 + (b[j++]! - 0x30)
@@ -335,7 +335,22 @@ export function retValue(b: Uint8Array, st: LexState): number {
   if (st.ret !== RET.VALUE) return NaN
   if (!Number.isNaN(st.retNum)) return st.retNum
   const i = st.retStart
-  const e = st.lineEnd > i ? st.lineEnd : b.length
+  return hexValue(b, i, st.lineEnd > i ? st.lineEnd : b.length)
+}
+
+/**
+ * The number of the return value token at i (line end e) that is not an error (`-1 ENAME`):
+ * what parseValue() and retValue() make of it; NaN for `?` and for what is no number.
+ */
+export function valueAt(b: Uint8Array, i: number, e: number): number {
+  const c = b[i]!
+  if (c === 0x2d) return i + 1 < e && isDigit(b[i + 1]!) ? -decimal(b, i + 1, e) : NaN
+  if (isDigit(c) && !(c === 0x30 && i + 1 < e && (b[i + 1] === 0x78 || b[i + 1] === 0x58))) return decimal(b, i, e)
+  return hexValue(b, i, e)
+}
+
+/** A `0x…` value at i (at most 13 hex digits read), else NaN. */
+function hexValue(b: Uint8Array, i: number, e: number): number {
   if (!(i + 2 < e && b[i] === 0x30 && (b[i + 1] === 0x78 || b[i + 1] === 0x58))) return NaN
   let v = 0
   let j = i + 2

@@ -52,13 +52,13 @@ import {readFileSync, readSync} from 'node:fs'
 import {open, type FileHandle} from 'node:fs/promises'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
-import {KIND, LexState, MODE, RET, argAt, argEnd, argsEndOf, decodeCString, lexFast, lexInto, rescanExact, retValue, splitArgs} from './lex-line.js'
+import {KIND, LexState, MODE, RET, argAt, argEnd, argsEndOf, decodeCString, lexFast, lexInto, rescanExact, retValue, splitArgs, valueAt} from './lex-line.js'
 import {L_DETACHED, L_INJECTED, L_RESUMED_HEAD, L_RESUMED_TAIL, L_UNFINISHED, NAME_BYTE, backOverSpaces, endsWith, returnBack, startsWith, stripDuration, tailEq} from './lex-line.js'
 import {ValueResolver} from './constants.js'
 import {profilesDir} from '../paths.js'
 import {archTable} from '../profile/arches.js'
 import {hostFacts} from './host.js'
-import {LANE, LaneScanner, REC, R_ARGS, R_ARGS_END, R_ARGV, R_ARGV_END, R_ERR, R_ERR_END, R_ERR_ID, R_ID, R_KIND, R_NAME, R_NAME_END, R_NEWLINE, R_PID, R_START} from './lane-wasm.js'
+import {LANE, LaneScanner, REC, R_ARGS, R_ARGS_END, R_ARGV, R_ARGV_END, R_ERR, R_ERR_END, R_ERR_ID, R_ID, R_KIND, R_NAME, R_NAME_END, R_NEWLINE, R_PID, R_RET, R_START} from './lane-wasm.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
 export interface ObserverOptions {
@@ -465,7 +465,7 @@ export class Observer {
       // lane.wasm can check the argument of a syscall with one inspected argument
       if (sys.fast && sys.inspect !== null && sys.inspect.length === 1) this.wasm!.insp[id] = sys.inspect[0]![0] + 1
     }
-    if (!sys.fast) return false
+    if (!sys.fast) return sys.valid && (sys.forks || sys.execArg >= 0) && this.laneProc(b, base, r, p, sys)
     const kind = r[p + R_KIND]!
     const pid = r[p + R_PID]!
     const plain = sys.lane
@@ -507,6 +507,55 @@ export class Observer {
       }
       if (!plain && r[p + R_ARGV]! >= 0) w.remember(k, r[p + R_ARGV]!, r[p + R_ARGV_END]!)
     }
+    return true
+  }
+
+  /**
+   * laneRec() for an exec or a fork (line() takes these otherwise), what general() does with
+   * the lines that are most of them: the `<unfinished ...>` half (its argument text kept, as
+   * foldFast() keeps it), a fork's finished call (its inspected arguments, the child's ABI)
+   * and an exec's failed one (count and errno). Not: `<... resumed>` halves (their argument
+   * text is re-lexed exactly), a successful exec (its path), and, to be safe, an argument
+   * text with a '<' (decorations, `<pid changed to N ...>`: line() decides what they mean).
+   */
+  private laneProc(b: Buffer, base: number, r: Int32Array, p: number, sys: Sys): boolean {
+    const kind = r[p + R_KIND]!
+    if (kind === LANE.RESUMED) return false
+    const as = base + r[p + R_ARGS]!
+    let ae = r[p + R_ARGS_END]!
+    const es = r[p + R_ERR]!
+    if (kind === LANE.CALL && (sys.execArg >= 0 ? es < 0 || sys.inspect !== null : sys.inspect !== null && ae < 0)) return false
+    ae = ae < 0 ? base + r[p + R_NEWLINE]! : base + ae
+    for (let i = as; i < ae; i++) if (b[i] === 0x3c) return false
+    const pid = r[p + R_PID]!
+    let ps = this.cur
+    if (ps === null || ps.pid !== pid) ps = this.state(pid)
+    if (ps.psys !== null) return false
+    const abi = ps.abi
+    const line = ++this.stats.lines
+    this.lastAbi = abi
+    if (kind === LANE.UNFINISHED) {
+      this.setPending(ps, sys, abi, b, as, ae, line)
+      this.wasm!.forgetPid(pid)
+      return true
+    }
+    const acc = this.acc(sys, abi)
+    acc.count++
+    this.stats.calls++
+    if (es >= 0 && !sys.noErrors) {
+      const id = this.errnames.get(b, base + es, base + r[p + R_ERR_END]!)
+      if (id >= 0) {
+        const counts = acc.errors ?? (acc.errors = [])
+        while (counts.length <= id) counts.push(0)
+        counts[id]!++
+      }
+    }
+    if (sys.inspect !== null) this.argsFrom(acc, sys, b, as, ae)
+    if (sys.forks && es < 0) {
+      const child = valueAt(b, base + r[p + R_RET]!, base + r[p + R_NEWLINE]!)
+      if (child > 0 && !this.states.has(child)) this.childAbi.set(child, abi)
+    }
+    this.wasm!.setPid(pid, abi)
     return true
   }
 

@@ -157,6 +157,34 @@ describe('fast lanes agree with the general path', () => {
       '100 read(3, <unfinished ...>',
     ]
     agree(Buffer.from(again.join('\n') + '\n', 'latin1'))
+    // execs and forks lane.wasm lexes and laneProc() takes (or leaves to line()): the
+    // inspected flags last, a child whose ABI comes from its parent (a 32-bit one), failed
+    // execs, split ones, and `<pid changed to N ...>` where only line() reads it
+    const procs = [
+      '[ Process PID=300 runs in 32 bit mode. ]',
+      '300 clone(child_stack=NULL, flags=CLONE_VM|SIGCHLD) = 301',
+      '301 getpid() = 301',
+      '300 clone(child_stack=NULL, flags=CLONE_VM|CLONE_VFORK|SIGCHLD) = 0x12f',
+      '303 getpid() = 303',
+      '300 vfork( <unfinished ...>',
+      '300 <... vfork resumed>) = 304',
+      '304 execve("/nope/x", ["x"], 0x7ffc /* 1 var */) = -1 ENOENT (No such file or directory)',
+      '304 execve("/nope/y", ["y"], 0x7ffc /* 1 var */ <unfinished ...>',
+      '300 clone(child_stack=NULL, flags=CLONE_FILES <unfinished ...>',
+      '304 <... execve resumed>) = -1 EACCES (Permission denied)',
+      '300 <... clone resumed>|SIGCHLD) = 305',
+      '300 clone(child_stack=NULL, flags=CLONE_VM) = 306 <0.000100>',
+      '100 read(3, "x", 1) = 1',
+      '306 getpid() = 306',
+      '[ Process PID=305 runs in 64 bit mode. ]',
+      '305 execve("/bin/z", ["z"], 0x7ffc /* 1 var */ <pid changed to 300 ...>) = -1 ENOENT (No such file or directory)',
+      '300 getppid() = 1',
+      '300 clone(child_stack=NULL, flags=SIGCHLD) = ?',
+      '300 clone(child_stack=NULL, flags=SIGCHLD) = -1 EAGAIN (Resource temporarily unavailable)',
+      '305 getpid() = 305',
+    ]
+    const procText = Buffer.from([...warm, ...procs, ...procs.map((l) => l.replace(/\b30(\d)\b/g, '40$1'))].join('\n') + '\n', 'latin1')
+    for (const chunk of [1 << 20, 301, 13]) agree(procText, chunk)
     // (a syscall's second finished call lets lane.wasm count it)
     const text = Buffer.from([...warm, ...warm, ...body, ...body, ...warm, ...body].join('\n') + '\n', 'latin1')
     for (const chunk of [1 << 20, 4096, 301, 97, 13]) agree(text, chunk)

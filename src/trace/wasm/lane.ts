@@ -17,8 +17,9 @@
 
 // record: REC i32 fields per line, offsets relative to the input
 // [kind, start, newline, pid, name id, name start, name end, args start, args end (')' or -1),
-//  errno start (-1), errno end, errno id (-1), inspected argument start (-1), its end]
-const REC: i32 = 14
+//  errno start (-1), errno end, errno id (-1), inspected argument start (-1), its end,
+//  return value start (CALL, RESUMED)]
+const REC: i32 = 15
 const OTHER: i32 = 0
 const CALL: i32 = 1
 const UNFINISHED: i32 = 2
@@ -675,6 +676,7 @@ function lane(base: usize, s: usize, e: usize, r: usize): i32 {
   }
   k = backOverSpaces(tsp, wb, args, t)
   if (k <= args || byte(k - 1) != 0x3d) return OTHER
+  store<i32>(r, <i32>(t - base), 56)
   // an error return: -DIGITS SP ENAME
   let es: i32 = -1
   let ee: i32 = -1
