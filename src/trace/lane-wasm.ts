@@ -112,13 +112,17 @@ export class LaneScanner {
   pids!: Int32Array
   private readonly ex: Exports
   private readonly out: number
-  private readonly inp: number
+  /** the area load() copies input into (its capacity without the PAD bytes after it) */
+  private inp: number
+  private cap: number
+  /** the two areas of lease() (capacity leaseCap each), and whether a reader holds them */
+  private areas = [0, 0]
+  private leaseCap = 0
+  private leased = false
   private u8!: Uint8Array
   private len = 0
-  /** where the input of the following scan() calls starts (this.inp, or inside it: see inputView()) */
+  /** where the input of the following scan() calls starts (in one of the areas) */
   private at = 0
-  /** inputView()'s Buffer while the memory's buffer is the same */
-  private view: Buffer | null = null
   private owner: object | null = null
 
   private constructor(mod: WebAssembly.Module) {
@@ -127,7 +131,8 @@ export class LaneScanner {
     const base = this.ex.heapBase()
     this.out = base
     this.inp = base + 64
-    this.grow(1 << 20)
+    this.cap = 1 << 20
+    this.grow(this.inp + this.cap + PAD)
     this.views()
   }
 
@@ -158,13 +163,20 @@ export class LaneScanner {
     this.insp = new Uint8Array(buf, this.ex.inspTable(), 2048)
   }
 
-  private grow(len: number): void {
-    const need = this.inp + len + PAD
+  /** Make the memory at least `need` bytes (its buffer changes then: the views are made anew). */
+  private grow(need: number): void {
     const mem = this.ex.memory
     if (need > mem.buffer.byteLength) {
       mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536))
       this.views()
     }
+  }
+
+  /** A new area of n bytes (+ PAD) at the end of the memory; returns its start. */
+  private area(n: number): number {
+    const at = this.ex.memory.buffer.byteLength
+    this.grow(at + n + PAD)
+    return at
   }
 
   /**
@@ -183,31 +195,44 @@ export class LaneScanner {
   }
 
   /**
-   * The input area as a Buffer of n bytes, to read a chunk straight into: load() of a chunk
-   * that lies there copies nothing. Valid until the next call of load() with other bytes, or
-   * of inputView() (a larger n moves the memory: take the view anew for every chunk).
+   * Two areas of n bytes in lane.wasm's memory for one reader at a time to read chunks into
+   * (one read while the other is parsed): load() of a chunk that lies in one copies nothing.
+   * Null while another reader holds them. view(k) is area k as a Buffer; take it anew for
+   * every read (the memory's buffer changes when the memory grows; the bytes stay in place).
    */
-  inputView(n: number): Buffer {
-    this.grow(n)
-    const buf = this.ex.memory.buffer
-    const v = this.view
-    if (v !== null && v.buffer === buf && v.length >= n) return v.length === n ? v : v.subarray(0, n)
-    return (this.view = Buffer.from(buf, this.inp, n))
+  lease(n: number): {view: (k: number) => Buffer; release: () => void} | null {
+    if (this.leased) return null
+    if (n > this.leaseCap) {
+      this.areas = [this.area(n), this.area(n)]
+      this.leaseCap = n
+    }
+    this.leased = true
+    const at = this.areas
+    return {
+      view: (k) => Buffer.from(this.ex.memory.buffer, at[k]!, n),
+      release: () => { this.leased = false },
+    }
   }
 
-  /** src[s, e) is the input of the following scan() calls (copied in, unless it lies in inputView() already). */
+  /** src[s, e) is the input of the following scan() calls (copied in, unless it lies in a lease() area). */
   load(src: Uint8Array, s: number, e: number): void {
     if (this.ex.names() >= RESET_AT) {
       this.ex.reset()
       this.generation++
     }
     this.len = e - s
-    const buf = this.ex.memory.buffer
-    if (src.buffer === buf && src.byteOffset === this.inp && e <= buf.byteLength - this.inp - PAD) {
-      this.at = this.inp + s
-      return
+    if (src.buffer === this.ex.memory.buffer && e <= this.leaseCap) {
+      const o = src.byteOffset
+      if (o === this.areas[0] || o === this.areas[1]) {
+        this.at = o + s
+        return
+      }
     }
-    this.grow(this.len)
+    if (this.len > this.cap) {
+      // a larger chunk than any before: a new copy area (the lease areas stay where they are)
+      this.inp = this.area(this.len)
+      this.cap = this.len
+    }
     this.at = this.inp
     this.u8.set(src.subarray(s, e), this.inp)
   }

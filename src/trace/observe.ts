@@ -48,8 +48,8 @@
  *   lane alone was ≈ 3 ms per MiB. V8's tier-up of the rarely called general path costs
  *   another ≈ 100 ms over the first ≈ 20 MiB.
  */
-import {readFileSync, readSync} from 'node:fs'
-import {open, type FileHandle} from 'node:fs/promises'
+import {readFileSync} from 'node:fs'
+import {open} from 'node:fs/promises'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
 import {KIND, LexState, MODE, RET, argAt, argEnd, argsEndOf, decodeCString, lexFast, lexInto, rescanExact, retValue, splitArgs, valueAt} from './lex-line.js'
@@ -295,11 +295,12 @@ export class Observer {
 
   /** Feed bytes; lines may span chunks. */
   /**
-   * A buffer of n bytes to read the next chunk into before push(), when this Observer has
-   * one that spares push() a copy (lane.wasm's input), else null. Take it anew for each chunk.
+   * Two buffers of n bytes to read chunks into for push() (one read while the other is
+   * parsed) that spare push() a copy (lane.wasm's input), or null (no lane.wasm, or another
+   * reader has them). See LaneScanner.lease().
    */
-  inputBuffer(n: number): Buffer | null {
-    return this.wasm === null ? null : this.wasm.inputView(n)
+  leaseInput(n: number): {view: (k: number) => Buffer; release: () => void} | null {
+    return this.wasm === null ? null : this.wasm.lease(n)
   }
 
   push(chunk: Buffer): void {
@@ -1340,47 +1341,31 @@ export function abiOfMachine(m: string): Abi {
 const READ_CHUNK = 1 << 20
 
 /**
- * Feed a file to obs in chunks, no buffer allocated per chunk (Observer.push copies what it
- * keeps). A regular file is read synchronously straight into lane.wasm's input (no copy, no
- * wait for a thread; the event loop runs every 64 MiB); anything else (a FIFO, a terminal)
- * through two buffers, the next chunk read while the current one is parsed.
+ * Feed a file to obs in chunks through two buffers, the next chunk read while the current
+ * one is parsed: lane.wasm's own input areas when it has them free (push() copies nothing),
+ * else two reused buffers. No buffer is allocated per chunk (Observer.push copies what it
+ * keeps). Works on regular files and FIFOs alike.
  */
 async function readChunks(path: string, obs: Observer): Promise<void> {
   const fh = await open(path, 'r')
-  try {
-    if ((await fh.stat()).isFile()) await readFile(fh, obs)
-    else await readStream(fh, obs)
-  } finally {
-    await fh.close()
-  }
-}
-
-async function readFile(fh: FileHandle, obs: Observer): Promise<void> {
-  let own: Buffer | null = null
-  for (let k = 1; ; k++) {
-    const buf = obs.inputBuffer(READ_CHUNK) ?? (own ??= Buffer.allocUnsafeSlow(READ_CHUNK))
-    const n = readSync(fh.fd, buf, 0, READ_CHUNK, null)
-    if (n === 0) return
-    obs.push(n === READ_CHUNK ? buf : buf.subarray(0, n))
-    if ((k & 63) === 0) await new Promise((r) => setImmediate(r))
-  }
-}
-
-async function readStream(fh: FileHandle, obs: Observer): Promise<void> {
-  const bufs = [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)]
+  const lease = obs.leaseInput(READ_CHUNK)
+  const own = lease === null ? [Buffer.allocUnsafeSlow(READ_CHUNK), Buffer.allocUnsafeSlow(READ_CHUNK)] : null
+  const buf = (k: number): Buffer => (own !== null ? own[k]! : lease!.view(k))
   let k = 0
-  let next = fh.read(bufs[0]!, 0, READ_CHUNK, null)
+  let next = fh.read(buf(0), 0, READ_CHUNK, null)
   try {
     for (;;) {
       const {bytesRead} = await next
       if (bytesRead === 0) return
-      const cur = bufs[k]!
+      const cur = buf(k)
       k ^= 1
-      next = fh.read(bufs[k]!, 0, READ_CHUNK, null)
+      next = fh.read(buf(k), 0, READ_CHUNK, null)
       obs.push(bytesRead === READ_CHUNK ? cur : cur.subarray(0, bytesRead))
     }
   } finally {
     await next.catch(() => undefined)
+    lease?.release()
+    await fh.close()
   }
 }
 

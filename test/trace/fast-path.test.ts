@@ -197,7 +197,7 @@ describe('fast lanes agree with the general path', () => {
     expect(taken).toBeGreaterThan(20)
   })
 
-  it('observeFile() reading a file straight into lane.wasm, and a FIFO through buffers, gives what the general path gives', async () => {
+  it('observeFile() reading straight into lane.wasm (files, FIFOs, two at once, another Observer in between) gives what the general path gives', async () => {
     // 3+ MiB: lines cut at the 1 MiB reads, pending calls and argument texts across them,
     // while another Observer uses lane.wasm between the reads
     const texts = fixtures.map((f) => readFileSync(join(fx, f), 'latin1'))
@@ -228,6 +228,9 @@ describe('fast lanes agree with the general path', () => {
         }
       })()])
       expect(canon(got)).toBe(general)
+      // two at once: one reads into lane.wasm's areas, the other through its own buffers
+      const both = await Promise.all([observeFile(file, opts), observeFile(file, opts)])
+      expect(both.map(canon)).toEqual([general, general])
       expect(serializeObservation(other.end()) + JSON.stringify(other.diagnostics)).toBe(alone(b, 'o'))
       const fifo = join(dir, 'log.fifo')
       expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
