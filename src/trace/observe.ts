@@ -1190,8 +1190,7 @@ export class Observer {
     if (st.ret === RET.ERROR && !st.injected && !sys.noErrors) this.countError(acc)
     if (sys.inspect !== null && !skipArgs) this.argsFrom(acc, sys, argsKnown ? src : null, as, ae)
     if (sys.execArg >= 0 && src !== null && retValue(this.buf(), st) === 0) {
-      const text = src.toString('latin1', as, ae)
-      const path = decodeCString(splitArgs(text, sys.execArg + 1)[sys.execArg] ?? '')
+      const path = decodeCString(execPathArg(src, as, ae, sys.execArg))
       if (path !== undefined && path !== '') this.execs.add(path)
     }
     if (sys.forks && st.ret === RET.VALUE) {
@@ -1367,6 +1366,20 @@ async function readChunks(path: string, obs: Observer): Promise<void> {
     lease?.release()
     await fh.close()
   }
+}
+
+/**
+ * The text of exec's path argument (index n) in the argument text [as, ae) of src, as
+ * splitArgs() gives it. The usual case, a quoted string first and then a comma, without
+ * making a string of the whole argument text (environment comments, argv arrays).
+ */
+function execPathArg(src: Buffer, as: number, ae: number, n: number): string {
+  if (n === 0 && src[as] === 0x22) {
+    let i = as + 1
+    while (i < ae && src[i] !== 0x22) i += src[i] === 0x5c ? 2 : 1
+    if (i + 1 < ae && src[i + 1] === 0x2c) return src.toString('latin1', as, i + 1)
+  }
+  return splitArgs(src.toString('latin1', as, ae), n + 1)[n] ?? ''
 }
 
 /** Parse an existing strace log file (any of the supported formats), streaming. */
