@@ -514,14 +514,15 @@ export class Observer {
   /**
    * laneRec() for an exec or a fork (line() takes these otherwise), what general() does with
    * the lines that are most of them: the `<unfinished ...>` half (its argument text kept, as
-   * foldFast() keeps it), a fork's finished call (its inspected arguments, the child's ABI)
-   * and an exec's failed one (count and errno). Not: `<... resumed>` halves (their argument
-   * text is re-lexed exactly), a successful exec (its path), and, to be safe, an argument
-   * text with a '<' (decorations, `<pid changed to N ...>`: line() decides what they mean).
+   * foldFast() keeps it), a fork's finished call (its inspected arguments, the child's ABI),
+   * an exec's failed one (count and errno), and the `<... resumed>` half of the pid's
+   * pending one (laneResumed()). Not: a successful exec's finished call (its path), and, to
+   * be safe, an argument text with a '<' (decorations, `<pid changed to N ...>`: line()
+   * decides what they mean).
    */
   private laneProc(b: Buffer, base: number, r: Int32Array, p: number, sys: Sys): boolean {
     const kind = r[p + R_KIND]!
-    if (kind === LANE.RESUMED) return false
+    if (kind === LANE.RESUMED) return this.laneResumed(b, base, r, p, sys)
     const as = base + r[p + R_ARGS]!
     let ae = r[p + R_ARGS_END]!
     const es = r[p + R_ERR]!
@@ -557,6 +558,57 @@ export class Observer {
       if (child > 0 && !this.states.has(child)) this.childAbi.set(child, abi)
     }
     this.wasm!.setPid(pid, abi)
+    return true
+  }
+
+  /**
+   * The `<... NAME resumed>` of an exec or fork pending for the pid, as general() takes it,
+   * when its argument text leaves nothing for rescanExact() to decide (no quote, bracket,
+   * comment or decoration: it ends at the ')' before ` = `): joined to the pending text, then
+   * fold() (inspected arguments, the exec's path, the child's ABI).
+   */
+  private laneResumed(b: Buffer, base: number, r: Int32Array, p: number, sys: Sys): boolean {
+    const pid = r[p + R_PID]!
+    let ps = this.cur
+    if (ps === null || ps.pid !== pid) ps = this.state(pid)
+    if (ps.psys !== sys) return false
+    let ae = r[p + R_ARGS_END]!
+    if (ae < 0) return false
+    ae += base
+    const as = base + r[p + R_ARGS]!
+    if (sys.keepArgs) {
+      for (let i = as; i < ae; i++) {
+        const c = b[i]!
+        if (c === 0x22 || c === 0x28 || c === 0x29 || c === 0x5b || c === 0x5d || c === 0x7b || c === 0x7d || c === 0x3c || c === 0x3e || c === 0x2f) return false
+      }
+    }
+    this.stats.lines++
+    if (sys.keepArgs) this.appendPending(ps, b, as, ae, false)
+    else ps.plen = -1
+    const abi = ps.pabi
+    const len = ps.plen
+    const src = len >= 0 ? ps.pbuf : null
+    this.takePending(ps)
+    const acc = this.acc(sys, abi)
+    acc.count++
+    this.stats.calls++
+    const es = r[p + R_ERR]!
+    if (es >= 0 && !sys.noErrors) {
+      const id = this.errnames.get(b, base + es, base + r[p + R_ERR_END]!)
+      if (id >= 0) {
+        const counts = acc.errors ?? (acc.errors = [])
+        while (counts.length <= id) counts.push(0)
+        counts[id]!++
+      }
+    }
+    if (sys.inspect !== null) this.argsFrom(acc, sys, src, 0, len)
+    const value = es < 0 ? valueAt(b, base + r[p + R_RET]!, base + r[p + R_NEWLINE]!) : NaN
+    if (sys.execArg >= 0 && src !== null && value === 0) {
+      const path = decodeCString(execPathArg(src, 0, len, sys.execArg))
+      if (path !== undefined && path !== '') this.execs.add(path)
+    }
+    if (sys.forks && value > 0 && !this.states.has(value)) this.childAbi.set(value, abi)
+    this.wasm!.setPid(pid, ps.abi)
     return true
   }
 

@@ -182,6 +182,13 @@ describe('fast lanes agree with the general path', () => {
       '300 clone(child_stack=NULL, flags=SIGCHLD) = ?',
       '300 clone(child_stack=NULL, flags=SIGCHLD) = -1 EAGAIN (Resource temporarily unavailable)',
       '305 getpid() = 305',
+      // resumed texts the exact scan reads otherwise than the ')' found from the end
+      '300 clone(child_stack=NULL, flags=CLONE_VM <unfinished ...>',
+      '300 <... clone resumed>|SIGCHLD, x) y) = 308',
+      '300 clone(child_stack=NULL, flags=CLONE_VM <unfinished ...>',
+      '300 <... clone resumed>|(SIGCHLD) = 309',
+      '300 clone(child_stack=NULL, flags=CLONE_VM <unfinished ...>',
+      '300 <... clone resumed>, tls="a)b") = 310',
     ]
     const procText = Buffer.from([...warm, ...procs, ...procs.map((l) => l.replace(/\b30(\d)\b/g, '40$1'))].join('\n') + '\n', 'latin1')
     for (const chunk of [1 << 20, 301, 13]) agree(procText, chunk)
