@@ -225,6 +225,19 @@ function scanArgs(b: Uint8Array, i: number, e: number, depth: number, st: LexSta
   return -1
 }
 
+const scratch = new LexState()
+
+/**
+ * Where the exact scan of a call's argument text from s (as rescanExact() does it) finds the
+ * ')' that closes the call, searching below e; -1 when not there, or when the text holds a
+ * `<pid changed to N ...>`.
+ */
+export function argsCloseExact(b: Uint8Array, s: number, e: number): number {
+  scratch.otherPid = -1
+  const close = scanArgs(b, s, e, 1, scratch)
+  return scratch.otherPid >= 0 ? -1 : close
+}
+
 /** Parse `= ret…` starting at the first byte after ')'. Returns false when no '=' follows. */
 function parseReturn(b: Uint8Array, i: number, e: number, st: LexState): boolean {
   while (i < e && b[i] === SP) i++

@@ -52,7 +52,7 @@ import {readFileSync} from 'node:fs'
 import {open} from 'node:fs/promises'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
-import {KIND, LexState, MODE, RET, argAt, argEnd, argsEndOf, decodeCString, lexFast, lexInto, rescanExact, retValue, splitArgs, valueAt} from './lex-line.js'
+import {KIND, LexState, MODE, RET, argAt, argEnd, argsCloseExact, argsEndOf, decodeCString, lexFast, lexInto, rescanExact, retValue, splitArgs, valueAt} from './lex-line.js'
 import {L_DETACHED, L_INJECTED, L_RESUMED_HEAD, L_RESUMED_TAIL, L_UNFINISHED, NAME_BYTE, backOverSpaces, endsWith, returnBack, startsWith, stripDuration, tailEq} from './lex-line.js'
 import {ValueResolver} from './constants.js'
 import {profilesDir} from '../paths.js'
@@ -515,10 +515,10 @@ export class Observer {
    * laneRec() for an exec or a fork (line() takes these otherwise), what general() does with
    * the lines that are most of them: the `<unfinished ...>` half (its argument text kept, as
    * foldFast() keeps it), a fork's finished call (its inspected arguments, the child's ABI),
-   * an exec's failed one (count and errno), and the `<... resumed>` half of the pid's
-   * pending one (laneResumed()). Not: a successful exec's finished call (its path), and, to
-   * be safe, an argument text with a '<' (decorations, `<pid changed to N ...>`: line()
-   * decides what they mean).
+   * an exec's finished one (count and errno; the path of a successful one when the exact
+   * scan of its argument text ends where lane.wasm found the end), and the `<... resumed>`
+   * half of the pid's pending one (laneResumed()). Not, to be safe: an argument text with a
+   * '<' (decorations, `<pid changed to N ...>`: line() decides what they mean).
    */
   private laneProc(b: Buffer, base: number, r: Int32Array, p: number, sys: Sys): boolean {
     const kind = r[p + R_KIND]!
@@ -526,7 +526,11 @@ export class Observer {
     const as = base + r[p + R_ARGS]!
     let ae = r[p + R_ARGS_END]!
     const es = r[p + R_ERR]!
-    if (kind === LANE.CALL && (sys.execArg >= 0 ? es < 0 || sys.inspect !== null : sys.inspect !== null && ae < 0)) return false
+    if (kind === LANE.CALL && sys.inspect !== null && (ae < 0 || sys.execArg >= 0)) return false
+    const value = kind === LANE.CALL && es < 0 ? valueAt(b, base + r[p + R_RET]!, base + r[p + R_NEWLINE]!) : NaN
+    // a successful exec: general() scans its argument text exactly (rescanExact())
+    const execOk = sys.execArg >= 0 && value === 0
+    if (execOk && (ae < 0 || argsCloseExact(b, as, base + ae + 1) !== base + ae)) return false
     ae = ae < 0 ? base + r[p + R_NEWLINE]! : base + ae
     for (let i = as; i < ae; i++) if (b[i] === 0x3c) return false
     const pid = r[p + R_PID]!
@@ -553,10 +557,11 @@ export class Observer {
       }
     }
     if (sys.inspect !== null) this.argsFrom(acc, sys, b, as, ae)
-    if (sys.forks && es < 0) {
-      const child = valueAt(b, base + r[p + R_RET]!, base + r[p + R_NEWLINE]!)
-      if (child > 0 && !this.states.has(child)) this.childAbi.set(child, abi)
+    if (execOk) {
+      const path = decodeCString(execPathArg(b, as, ae, sys.execArg))
+      if (path !== undefined && path !== '') this.execs.add(path)
     }
+    if (sys.forks && value > 0 && !this.states.has(value)) this.childAbi.set(value, abi)
     this.wasm!.setPid(pid, abi)
     return true
   }

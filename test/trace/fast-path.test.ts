@@ -189,6 +189,11 @@ describe('fast lanes agree with the general path', () => {
       '300 <... clone resumed>|(SIGCHLD) = 309',
       '300 clone(child_stack=NULL, flags=CLONE_VM <unfinished ...>',
       '300 <... clone resumed>, tls="a)b") = 310',
+      // successful execs: the exact scan of the argument text decides where it ends
+      '306 execve("/bin/a", ["a"], 0x7ffc /* 1 var */) x) = 0',
+      '306 execve("/bin/b(", ["b)"], 0x7ffc /* ) */) = 0',
+      '306 execve("/bin/c\\"", ["c"], 0x7ffc /* 1 var */) = 0',
+      '306 execve("/bin/d", ["d"], 0x7ffc /* 1 var */) = ?',
     ]
     const procText = Buffer.from([...warm, ...procs, ...procs.map((l) => l.replace(/\b30(\d)\b/g, '40$1'))].join('\n') + '\n', 'latin1')
     for (const chunk of [1 << 20, 301, 13]) agree(procText, chunk)
