@@ -247,6 +247,7 @@ export class Observer {
   private pendingCount = 0
   private readonly childAbi = new Map<number, number>()
   private readonly pids = new Set<number>()
+  private readonly pathCache = new Map<string, string | undefined>()
   private readonly execs = new Set<string>()
   private readonly defaultAbi: number
   private readonly modeAbi: [Abi, Abi | undefined, Abi | undefined]
@@ -558,7 +559,7 @@ export class Observer {
     }
     if (sys.inspect !== null) this.argsFrom(acc, sys, b, as, ae)
     if (execOk) {
-      const path = decodeCString(execPathArg(b, as, ae, sys.execArg))
+      const path = this.execPath(b, as, ae, sys.execArg)
       if (path !== undefined && path !== '') this.execs.add(path)
     }
     if (sys.forks && value > 0 && !this.states.has(value)) this.childAbi.set(value, abi)
@@ -609,12 +610,25 @@ export class Observer {
     if (sys.inspect !== null) this.argsFrom(acc, sys, src, 0, len)
     const value = es < 0 ? valueAt(b, base + r[p + R_RET]!, base + r[p + R_NEWLINE]!) : NaN
     if (sys.execArg >= 0 && src !== null && value === 0) {
-      const path = decodeCString(execPathArg(src, 0, len, sys.execArg))
+      const path = this.execPath(src, 0, len, sys.execArg)
       if (path !== undefined && path !== '') this.execs.add(path)
     }
     if (sys.forks && value > 0 && !this.states.has(value)) this.childAbi.set(value, abi)
     this.wasm!.setPid(pid, ps.abi)
     return true
+  }
+
+  /** exec's path argument (execPathArg()) decoded; the same texts come again and again, so a cache */
+  private execPath(src: Buffer, as: number, ae: number, n: number): string | undefined {
+    const raw = execPathArg(src, as, ae, n)
+    const cache = this.pathCache
+    let path = cache.get(raw)
+    if (path === undefined && !cache.has(raw)) {
+      path = decodeCString(raw)
+      if (cache.size >= 4096) cache.clear()
+      cache.set(raw, path)
+    }
+    return path
   }
 
   /** lines() without lane.wasm. */
@@ -1247,7 +1261,7 @@ export class Observer {
     if (st.ret === RET.ERROR && !st.injected && !sys.noErrors) this.countError(acc)
     if (sys.inspect !== null && !skipArgs) this.argsFrom(acc, sys, argsKnown ? src : null, as, ae)
     if (sys.execArg >= 0 && src !== null && retValue(this.buf(), st) === 0) {
-      const path = decodeCString(execPathArg(src, as, ae, sys.execArg))
+      const path = this.execPath(src, as, ae, sys.execArg)
       if (path !== undefined && path !== '') this.execs.add(path)
     }
     if (sys.forks && st.ret === RET.VALUE) {
