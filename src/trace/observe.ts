@@ -531,9 +531,11 @@ export class Observer {
     const value = kind === LANE.CALL && es < 0 ? valueAt(b, base + r[p + R_RET]!, base + r[p + R_NEWLINE]!) : NaN
     // a successful exec: general() scans its argument text exactly (rescanExact())
     const execOk = sys.execArg >= 0 && value === 0
-    if (execOk && (ae < 0 || argsCloseExact(b, as, base + ae + 1) !== base + ae)) return false
+    if (execOk && ae < 0) return false
     ae = ae < 0 ? base + r[p + R_NEWLINE]! : base + ae
-    for (let i = as; i < ae; i++) if (b[i] === 0x3c) return false
+    // (indexOf: exec's argument text can be long, and this runs before V8 optimizes it)
+    if (b.subarray(as, ae).indexOf(0x3c) >= 0) return false
+    if (execOk && argsCloseExact(b, as, ae + 1) !== ae) return false
     const pid = r[p + R_PID]!
     let ps = this.cur
     if (ps === null || ps.pid !== pid) ps = this.state(pid)
