@@ -118,6 +118,7 @@ describe('fast lanes agree with the general path', () => {
     // general path in between: the pending call and its argument text must move over exactly
     const warm = [
       '100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000',
+      '100 mmap(NULL, 8192, PROT_EXEC, MAP_PRIVATE, -1, 0) = 0x7f0000005000',
       '100 mprotect(0x7f0000000000, 4096, PROT_READ) = 0',
       '100 read(3, "x", 1) = 1',
       '100 openat(AT_FDCWD, "/nope", O_RDONLY) = -1 ENOENT (No such file or directory)',
@@ -143,6 +144,9 @@ describe('fast lanes agree with the general path', () => {
       '100 <... openat resumed>) = -1 ENOENT (No such file or directory)',
       '100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>',
       '100 <... mmap resumed>"odd") = 0x7f0000004000',
+      // a comma inside a quoted argument: the third argument is PROT_WRITE, not PROT_EXEC
+      '100 mmap("a,b", PROT_EXEC, PROT_WRITE, MAP_PRIVATE, -1, 0) = 0x7f0000006000',
+      '100 mmap([1, 2], PROT_EXEC, PROT_NONE, MAP_PRIVATE, -1, 0) = 0x7f0000007000',
       '100 read(3, <unfinished ...>',
       '101 +++ killed by SIGKILL +++',
       '100 <... read resumed>"z", 1) = 1',

@@ -194,6 +194,38 @@ function clearVals(): void {
  * argAt() could answer otherwise (labelled arguments, `<`, `/*`, no such argument, empty).
  */
 function argSpan(s: usize, e: usize, index: i32, out: usize): bool {
+  // the usual case first: within the first 32 bytes, argument `index` ends at a comma (or at
+  // e) and nothing before its end is a quote, bracket, '<', '/' or '=' (the loop below would
+  // only split at the commas there)
+  if (e > s) {
+    const v0 = v128.load(s)
+    const v1 = v128.load(s, 16)
+    const n = e - s
+    const live: u64 = n >= 32 ? 0xffffffff : ((<u64>1 << <u64>n) - 1)
+    let commas = (<u64><u32>i8x16.bitmask(i8x16.eq(v0, i8x16.splat(0x2c))) | (<u64><u32>i8x16.bitmask(i8x16.eq(v1, i8x16.splat(0x2c))) << 16)) & live
+    const odd = (<u64><u32>i8x16.bitmask(vOdd(v0)) | (<u64><u32>i8x16.bitmask(vOdd(v1)) << 16)) & live
+    // the start of argument `index`: after its index-th comma
+    let a: usize = 0
+    for (let q = 0; q < index; q++) {
+      if (commas == 0) { a = 64; break }
+      a = <usize>ctz(commas) + 1
+      commas &= commas - 1
+    }
+    if (a < 64) {
+      // its end: the next comma, else e (when e is within the window)
+      let z: usize = commas != 0 ? <usize>ctz(commas) : (n < 32 ? n : 64)
+      if (z < 64 && (odd & below(z)) == 0) {
+        let x = s + a
+        let y = s + z
+        while (x < y && byte(x) == 0x20) x++
+        while (y > x && byte(y - 1) == 0x20) y--
+        if (x == y) return false
+        store<i32>(out, <i32>x, 48)
+        store<i32>(out, <i32>y, 52)
+        return true
+      }
+    }
+  }
   let depth = 0
   let n = 0
   let a = s
@@ -394,6 +426,10 @@ export function reset(): void {
   const q = v128.or(i8x16.eq(v, i8x16.splat(0x5b)), i8x16.eq(v, i8x16.splat(0x5d)))
   const r = v128.or(i8x16.eq(v, i8x16.splat(0x7b)), i8x16.eq(v, i8x16.splat(0x7d)))
   return v128.or(v128.or(p, q), v128.or(r, i8x16.eq(v, i8x16.splat(0x22))))
+}
+/** " ( ) [ ] { } < / = : what makes argSpan() take its loop */
+@inline function vOdd(v: v128): v128 {
+  return v128.or(vBracket(v), v128.or(v128.or(i8x16.eq(v, i8x16.splat(0x3d)), i8x16.eq(v, i8x16.splat(0x3c))), i8x16.eq(v, i8x16.splat(0x2f))))
 }
 /** , " ( ) [ ] { } < / : what argAt() stops at */
 @inline function vSpecial(v: v128): v128 {
