@@ -160,7 +160,7 @@ try {
   const rows = [
     row('`wc -l`', res.wc, undefined),
     row('Node Buffer.indexOf line count (createReadStream, 1 MiB chunks)', res.indexof, rssOf(res.indexof)),
-    row('seccomp-gen observeFile(path) (1 MiB reads into the two input areas of lane.wasm; `build` on a raw log)', res.observefile, rssOf(res.observefile)),
+    row('seccomp-gen observeFile(path) (4 MiB reads into the two input areas of lane.wasm; `build` on a raw log)', res.observefile, rssOf(res.observefile)),
     row('seccomp-gen Observer.push (createReadStream, 1 MiB chunks; as `record` reads strace)', res.observer, rssOf(res.observer)),
     row('seccomp-gen observeFile(path) with the TypeScript lane only (no lane.wasm; the parser before it)', res.observefileJs, rssOf(res.observefileJs)),
   ]

@@ -1410,7 +1410,7 @@ export function abiOfMachine(m: string): Abi {
   return m.startsWith('arm') ? 'arm' : 'x86_64'
 }
 
-const READ_CHUNK = 1 << 20
+const READ_CHUNK = 4 << 20
 
 /**
  * Feed a file to obs in chunks through two buffers, the next chunk read while the current

@@ -214,14 +214,14 @@ describe('fast lanes agree with the general path', () => {
   })
 
   it('observeFile() reading straight into lane.wasm (files, FIFOs, two at once, another Observer in between) gives what the general path gives', async () => {
-    // 3+ MiB: lines cut at the 1 MiB reads, pending calls and argument texts across them,
+    // 9+ MiB: lines cut at the 4 MiB reads, pending calls and argument texts across them,
     // while another Observer uses lane.wasm between the reads
     const texts = fixtures.map((f) => readFileSync(join(fx, f), 'latin1'))
     const lists = texts.map((t) => t.split('\n'))
     const mixed: string[] = []
     for (let i = 0; lists.some((l) => i < l.length); i++) for (const l of lists) if (i < l.length) mixed.push(l[i]!)
     const one = Buffer.from(texts.join('\n') + '\n' + mixed.join('\n') + '\n', 'latin1')
-    const text = Buffer.concat(Array.from({length: Math.ceil((3.3 * (1 << 20)) / one.length)}, () => one))
+    const text = Buffer.concat(Array.from({length: Math.ceil((9.3 * (1 << 20)) / one.length)}, () => one))
     const alone = (t: Buffer, command: string) => {
       const o = new Observer({command: [command], host, lanes: 'none'})
       o.push(t)
