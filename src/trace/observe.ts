@@ -402,10 +402,7 @@ export class Observer {
         if (n === 0) continue
         const key = errs[q]! - 1
         const acc = this.kAcc[key >>> 11]!
-        const idx = this.errOf[key & 2047]!
-        const tally = acc.errors ?? (acc.errors = [])
-        while (tally.length <= idx) tally.push(0)
-        tally[idx]! += n
+        this.tallyError(acc, this.errOf[key & 2047]!, n)
       }
       w.clearErrors()
     }
@@ -548,23 +545,7 @@ export class Observer {
       this.wasm!.forgetPid(pid)
       return true
     }
-    const acc = this.acc(sys, abi)
-    acc.count++
-    this.stats.calls++
-    if (es >= 0 && !sys.noErrors) {
-      const id = this.errnames.get(b, base + es, base + r[p + R_ERR_END]!)
-      if (id >= 0) {
-        const counts = acc.errors ?? (acc.errors = [])
-        while (counts.length <= id) counts.push(0)
-        counts[id]!++
-      }
-    }
-    if (sys.inspect !== null) this.argsFrom(acc, sys, b, as, ae)
-    if (execOk) {
-      const path = this.execPath(b, as, ae, sys.execArg)
-      if (path !== undefined && path !== '') this.execs.add(path)
-    }
-    if (sys.forks && value > 0 && !this.states.has(value)) this.childAbi.set(value, abi)
+    this.foldRec(b, base, r, p, sys, abi, b, as, ae, value)
     this.wasm!.setPid(pid, abi)
     return true
   }
@@ -597,27 +578,37 @@ export class Observer {
     const len = ps.plen
     const src = len >= 0 ? ps.pbuf : null
     this.takePending(ps)
+    const value = r[p + R_ERR]! < 0 ? valueAt(b, base + r[p + R_RET]!, base + r[p + R_NEWLINE]!) : NaN
+    this.foldRec(b, base, r, p, sys, abi, src, 0, len, value)
+    this.wasm!.setPid(pid, ps.abi)
+    return true
+  }
+
+  /**
+   * fold() for an exec or fork taken from lane.wasm's record at r[p] (laneProc(),
+   * laneResumed()): count it and its errno, read its inspected arguments from src[as, ae)
+   * (null: unknown), then procEffects() with its return value.
+   */
+  private foldRec(b: Buffer, base: number, r: Int32Array, p: number, sys: Sys, abi: number, src: Buffer | null, as: number, ae: number, value: number): void {
     const acc = this.acc(sys, abi)
     acc.count++
     this.stats.calls++
     const es = r[p + R_ERR]!
-    if (es >= 0 && !sys.noErrors) {
-      const id = this.errnames.get(b, base + es, base + r[p + R_ERR_END]!)
-      if (id >= 0) {
-        const counts = acc.errors ?? (acc.errors = [])
-        while (counts.length <= id) counts.push(0)
-        counts[id]!++
-      }
-    }
-    if (sys.inspect !== null) this.argsFrom(acc, sys, src, 0, len)
-    const value = es < 0 ? valueAt(b, base + r[p + R_RET]!, base + r[p + R_NEWLINE]!) : NaN
+    if (es >= 0 && !sys.noErrors) this.countErrno(acc, b, base + es, base + r[p + R_ERR_END]!)
+    if (sys.inspect !== null) this.argsFrom(acc, sys, src, as, ae)
+    this.procEffects(sys, abi, src, as, ae, value)
+  }
+
+  /**
+   * What a counted exec or fork leaves besides its count: an exec's path when it returned 0
+   * (from its argument text src[as, ae)), a fork's child ABI (value: the child's pid).
+   */
+  private procEffects(sys: Sys, abi: number, src: Buffer | null, as: number, ae: number, value: number): void {
     if (sys.execArg >= 0 && src !== null && value === 0) {
-      const path = this.execPath(src, 0, len, sys.execArg)
+      const path = this.execPath(src, as, ae, sys.execArg)
       if (path !== undefined && path !== '') this.execs.add(path)
     }
     if (sys.forks && value > 0 && !this.states.has(value)) this.childAbi.set(value, abi)
-    this.wasm!.setPid(pid, ps.abi)
-    return true
   }
 
   /** exec's path argument (execPathArg()) decoded; the same texts come again and again, so a cache */
@@ -831,16 +822,7 @@ export class Observer {
     acc.count++
     this.stats.calls++
     this.laneAbi = abi
-    this.laneErrno = -1
-    if (es >= 0 && !sys.noErrors) {
-      const id = this.errnames.get(b, es, ee)
-      if (id >= 0) {
-        const counts = acc.errors ?? (acc.errors = [])
-        while (counts.length <= id) counts.push(0)
-        counts[id]!++
-        this.laneErrno = id
-      }
-    }
+    this.laneErrno = es >= 0 && !sys.noErrors ? this.countErrno(acc, b, es, ee) : -1
     if (ae >= 0) this.argsFrom(acc, sys, b, as, ae)
     return acc
   }
@@ -1262,26 +1244,27 @@ export class Observer {
     this.stats.calls++
     if (st.ret === RET.ERROR && !st.injected && !sys.noErrors) this.countError(acc)
     if (sys.inspect !== null && !skipArgs) this.argsFrom(acc, sys, argsKnown ? src : null, as, ae)
-    if (sys.execArg >= 0 && src !== null && retValue(this.buf(), st) === 0) {
-      const path = this.execPath(src, as, ae, sys.execArg)
-      if (path !== undefined && path !== '') this.execs.add(path)
-    }
-    if (sys.forks && st.ret === RET.VALUE) {
-      // the child's pid (`-X raw`/`-e raw=` logs print it in hex)
-      const child = retValue(this.buf(), st)
-      if (child > 0 && !this.states.has(child)) this.childAbi.set(child, abi)
-    }
+    // (a fork's child pid: `-X raw`/`-e raw=` logs print it in hex; retValue() reads both)
+    if (sys.execArg >= 0 || sys.forks) this.procEffects(sys, abi, src, as, ae, retValue(this.buf(), st))
   }
 
   /** Count the errno of the last lexed line (st.errStart…errEnd) in acc. */
   private countError(acc: Acc): void {
-    const st = this.st
-    const id = this.errnames.get(this.buf(), st.errStart, st.errEnd)
-    if (id >= 0) {
-      const counts = acc.errors ?? (acc.errors = [])
-      while (counts.length <= id) counts.push(0)
-      counts[id]!++
-    }
+    this.countErrno(acc, this.buf(), this.st.errStart, this.st.errEnd)
+  }
+
+  /** Count the errno named by b[s, e) in acc when it is one we know; returns its index, or -1. */
+  private countErrno(acc: Acc, b: Buffer, s: number, e: number): number {
+    const id = this.errnames.get(b, s, e)
+    if (id >= 0) this.tallyError(acc, id, 1)
+    return id
+  }
+
+  /** Add n to acc's count of errno index id. */
+  private tallyError(acc: Acc, id: number, n: number): void {
+    const counts = acc.errors ?? (acc.errors = [])
+    while (counts.length <= id) counts.push(0)
+    counts[id]! += n
   }
 
   /** A complete one-line call of an inspected syscall: read the arguments from the bytes. */
