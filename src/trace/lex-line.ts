@@ -145,7 +145,7 @@ const L_PID_CHANGED = lit('<pid changed to ')
 export const L_INJECTED = lit('(INJECTED)')
 
 /** Parse an unsigned decimal at i; returns [value, next] or [-1, i] when none. */
-export function decimal(b: Uint8Array, i: number, e: number): number {
+function decimal(b: Uint8Array, i: number, e: number): number {
   let v = 0
   let j = i
   while (j < e && isDigit(b[j]!) && j - i < 15) v = v * 10 + (b[j++]! - 0x30)
