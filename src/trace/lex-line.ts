@@ -5,7 +5,7 @@
  * `lexInto()` fills a reusable `LexState` with offsets. `lexLine()` is the convenient,
  * allocating form used by tests and tools (`TraceLine` union).
  *
- * Grammar (strace 4.x–6.x output; see STYLE.md §5):
+ * Grammar (strace 4.x–6.x output, every line kind strace writes with -f and -o or to stderr):
  *
  *   line      := SP* [prefix] [timestamp] body [SP+ "<" secs ">"]        -T duration at the end
  *   prefix    := "[pid" SP+ PID "]" SP+ | PID ["<" comm ">"] SP+           -f -o gives bare PID

@@ -19,7 +19,7 @@
  *   a pid or syscall.
  * - the general path: exec, fork, anything a lane is unsure of.
  *
- * Choices where strace's output leaves room (documented in the report and README):
+ * Choices where strace's output leaves room:
  * - A call is counted once, when it is complete: a finished line, a `<... resumed>` joined to
  *   its `<unfinished ...>`, a `<detached ...>`, a call cut by the process's exit, or (at end())
  *   a call that never resumed. A `<... NAME resumed>` with no pending call (log started

@@ -5,7 +5,8 @@ import {join} from 'node:path'
 import {runCli} from '../helpers/cli.js'
 import {serializeObservation} from '../../src/trace/observation-io.js'
 import {validateProfileData, validateProfileFile} from '../../src/profile/validate.js'
-import {anchors, obs} from '../profile/helpers.js'
+import {anchors} from '../helpers/anchors.js'
+import {obs} from '../profile/helpers.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'sg-validate-'))
 const write = (name: string, data: unknown) => { const p = join(tmp, name); writeFileSync(p, typeof data === 'string' ? data : JSON.stringify(data)); return p }

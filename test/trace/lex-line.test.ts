@@ -1,4 +1,4 @@
-// One case per line kind of STYLE.md §5 (strace output the parser must accept).
+// One case per line kind of the grammar in src/trace/lex-line.ts (strace output the parser must accept).
 import {describe, expect, it} from 'vitest'
 import {argAt, argEnd, decodeCString, lexLine, splitArgs} from '../../src/trace/lex-line.js'
 
