@@ -71,7 +71,8 @@ export function errnoWords(err: unknown): string {
   const code = typeof err === 'string' ? err : (err as NodeJS.ErrnoException | undefined)?.code
   const errno = code ? (osConstants.errno as Record<string, number>)[code] : undefined
   const words = code === 'EISDIR' ? 'is a directory' : errno === undefined ? undefined : getSystemErrorMap().get(-errno)?.[1]
-  return words ?? code ?? String((err as Error | undefined)?.message ?? err)
+  if (words) return words
+  return typeof err === 'string' ? err : String((err as Error | undefined)?.message ?? err)
 }
 
 /** The exit code and one-line message for any thrown value. */
@@ -81,7 +82,7 @@ export function describeError(err: unknown): {message: string; exit: number; cod
     return {message: `${where}${err.message}`, exit: err.exit, code: err.code}
   }
   const e = err as NodeJS.ErrnoException
-  if (e && typeof e.code === 'string' && typeof e.message === 'string') {
+  if (e && typeof e.code === 'string' && e.code in osConstants.errno) {
     return {message: `${e.path ? `${e.path}: ` : ''}${errnoWords(e)}`, exit: EXIT.FAILURE, code: 'IO'}
   }
   return {message: String((err as Error)?.message ?? err), exit: EXIT.FAILURE, code: 'INTERNAL'}
