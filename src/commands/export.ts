@@ -33,7 +33,7 @@ filter code. The instruction count goes to stderr (or in --json). Kernel load fl
     optimize: Flags.boolean({description: 'binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2)', default: false}),
   }
 
-  async run(): Promise<{instructions: number; arches: string[]; file?: string; notes: string[]; unknownNames: string[]}> {
+  async run(): Promise<{instructions: number; arches: string[]; file?: string; notes: string[]; warnings: string[]; unknownNames: string[]; newerNames: string[]}> {
     const {args, flags} = await this.parse(Export)
     if (!flags.bpf && !flags.pfc) this.error('say what to export: --bpf FILE or --pfc', {exit: 2})
     try {
@@ -46,10 +46,11 @@ filter code. The instruction count goes to stderr (or in --json). Kernel load fl
       })
       if (!this.jsonEnabled()) {
         if (r.pfc !== undefined) process.stdout.write(r.pfc)
+        for (const w of r.warnings) this.logToStderr(`seccomp-gen: warning: ${w}`)
         for (const n of r.notes) this.logToStderr(`seccomp-gen: ${n}`)
         this.logToStderr(`seccomp-gen: ${r.instructions} BPF instructions (${r.arches.join(', ')})${flags.bpf ? ` written to ${flags.bpf}` : ''}`)
       }
-      return {instructions: r.instructions, arches: r.arches, ...(flags.bpf ? {file: flags.bpf} : {}), notes: r.notes, unknownNames: r.unknownNames}
+      return {instructions: r.instructions, arches: r.arches, ...(flags.bpf ? {file: flags.bpf} : {}), notes: r.notes, warnings: r.warnings, unknownNames: r.unknownNames, newerNames: r.newerNames}
     } catch (err) {
       const d = describeError(err)
       this.error(d.message, {exit: d.exit})

@@ -17,7 +17,7 @@ import {loadProfile} from '../profile/load.js'
 import {packageRoot} from '../paths.js'
 import {normalizeCap, toOci} from '../profile/resolve.js'
 import type {OciSeccomp, SeccompAction} from '../profile/types.js'
-import {compileBpf} from '../../native/compile.js'
+import {WARNING_NOTES, compileBpf} from '../../native/compile.js'
 import {SECCOMP_FILTER_FLAGS, inTerminalForeground} from '../../native/libc.js'
 import {archShortName, nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
 import {dockerDefaultCaps} from './caps.js'
@@ -41,7 +41,7 @@ export interface PreparedFilter {
   seccompNr: number
   arches: string[]
   notes: string[]
-  /** worth saying even without -v: rules that contradict each other */
+  /** worth saying even without -v (WARNING_NOTES) */
   warnings: string[]
 }
 
@@ -129,8 +129,8 @@ export function prepareFilter(profilePath: string, opts: PrepareOptions = {}): P
     loadFlags: c.loadFlags,
     seccompNr,
     arches: c.arches,
-    notes: [...notes, ...c.notes.filter((n) => n.kind !== 'conflict').map((n) => n.message)],
-    warnings: c.notes.filter((n) => n.kind === 'conflict').map((n) => n.message),
+    notes: [...notes, ...c.notes.filter((n) => !WARNING_NOTES.has(n.kind)).map((n) => n.message)],
+    warnings: c.notes.filter((n) => WARNING_NOTES.has(n.kind)).map((n) => n.message),
   }
 }
 

@@ -60,6 +60,8 @@ import {archTable} from '../profile/arches.js'
 import {hostFacts} from './host.js'
 import {LANE, LaneScanner, REC, R_ARGS, R_ARGS_END, R_ARGV, R_ARGV_END, R_ERR, R_ERR_END, R_ERR_ID, R_ID, R_KIND, R_NAME, R_NAME_END, R_NEWLINE, R_PID, R_RET, R_START} from './lane-wasm.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
+import {addSyscall} from './observation-io.js'
+import {nameRawSyscall} from '../syscall-table.js'
 
 export interface ObserverOptions {
   command: string[]
@@ -1364,7 +1366,8 @@ export class Observer {
           }
           o.args = args
         }
-        syscalls[sys.name] = o
+        // a number strace could not name is written under the kernel table's name for it
+        addSyscall(syscalls, nameRawSyscall(ABIS[i]!, sys.name), o)
       }
       abis[ABIS[i]!] = {syscalls}
     })

@@ -22,7 +22,7 @@ describe('validate (library)', () => {
     const r = validateProfileFile(join(anchors, f))
     expect(r.errors).toEqual([])
     expect(r.valid).toBe(true)
-    expect(r.warnings.filter((w) => w.code !== 'UNKNOWN_SYSCALL' && w.code !== 'RISKY_SYSCALL')).toEqual([])
+    expect(r.warnings.filter((w) => !['UNKNOWN_SYSCALL', 'NEWER_SYSCALL', 'RISKY_SYSCALL'].includes(w.code))).toEqual([])
   })
 
   it('RISKY_SYSCALL: podman allows unshare and mount outright; Docker gates them on CAP_SYS_ADMIN', () => {
