@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+// First: take the caller's process state (ignored signals, open-files limit) that the
+// bin/seccomp-gen launcher passed in the environment, before any child could inherit it.
+await import('../dist/src/caller.js')
 // Error messages are one line: oclif wraps them at the terminal's width, or at 80 columns when
 // stderr is not a terminal (CI logs, pipes). Give it room there; a terminal keeps its own width,
 // and help text (on stdout) keeps oclif's wrapping.
