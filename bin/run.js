@@ -11,6 +11,9 @@ const wantsHelp = process.argv.slice(2).some((a) => a === '--help' || a === '-h'
 const setColumns = !process.env.OCLIF_COLUMNS && !process.stderr.isTTY && !wantsHelp
 if (setColumns) process.env.OCLIF_COLUMNS = '1000'
 const {execute} = await import('@oclif/core')
+// `help COMMAND`, `-h`, and CMD's own --help kept for CMD: src/cli-argv.ts.
+const {commandLine} = await import('../dist/src/cli-argv.js')
+const args = await commandLine(process.argv.slice(2))
 if (setColumns) delete process.env.OCLIF_COLUMNS
 
-await execute({dir: import.meta.url})
+await execute({dir: import.meta.url, args})
