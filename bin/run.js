@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import {fileURLToPath} from 'node:url'
 // First: take the caller's process state (ignored signals, open-files limit) that the
 // bin/seccomp-gen launcher passed in the environment, before any child could inherit it.
 await import('../dist/src/caller.js')
@@ -16,4 +17,6 @@ const {commandLine} = await import('../dist/src/cli-argv.js')
 const args = await commandLine(process.argv.slice(2))
 if (setColumns) delete process.env.OCLIF_COLUMNS
 
-await execute({dir: import.meta.url, args})
+// No user plugins: oclif would read ~/.local/share/seccomp-gen/package.json for them, and warn
+// (EACCES) on every run whose HOME the user cannot read, e.g. `sudo -u nobody` keeping HOME=/root.
+await execute({args, loadOptions: {root: fileURLToPath(import.meta.url), userPlugins: false}})
