@@ -47,6 +47,8 @@ export interface StraceRunOptions {
   target: TraceTarget
   /** every byte strace writes, in order, as it arrives */
   onChunk: (chunk: Buffer) => void
+  /** where the program's stdout goes: ours (default), or our stderr when our stdout carries data */
+  programStdout?: 'stdout' | 'stderr'
 }
 
 export interface StraceRunResult {
@@ -65,6 +67,8 @@ export interface StraceRunResult {
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
+/** How long strace may take to end by itself after a stop signal, once the program has exited. */
+const DETACH_GRACE_MS = 1000
 
 /** True when this process is in its terminal's foreground process group. */
 function inForegroundGroup(): boolean {
@@ -251,11 +255,18 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
       },
     )
 
+    const out = opts.programStdout === 'stderr' ? 2 : 'inherit'
     const {child, failure} = spawnAsCaller(opts.strace, [opts.strace, ...args], {
-      stdio: attach ? ['ignore', 'inherit', 'pipe'] : ['inherit', 'inherit', 'inherit'],
+      stdio: attach ? ['ignore', out, 'pipe'] : ['inherit', out, 'inherit'],
       dieWithUs: true,
     })
     let detached: StraceRunResult['detached']
+    let detachTimer: NodeJS.Timeout | undefined
+    const detach = () => {
+      if (exited || child.pid === undefined) return
+      detached = tracedBy(child.pid)
+      child.kill('SIGKILL')
+    }
 
     const onSignal = (sig: NodeJS.Signals) => {
       if (callerIgnores(sig)) return
@@ -267,11 +278,10 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
       }
       const kids = childrenOf(child.pid)
       if (kids.length === 0) {
-        // The program has exited; what strace still waits for is left running, untraced.
-        if (detached === undefined) {
-          detached = tracedBy(child.pid)
-          child.kill('SIGKILL')
-        }
+        // The program has exited (maybe of this very signal: a Ctrl-C reaches the whole
+        // process group). strace ends by itself if nothing else is traced; otherwise what it
+        // still waits for is left running, untraced, after a grace second.
+        detachTimer ??= setTimeout(detach, DETACH_GRACE_MS)
         return
       }
       if (sig === 'SIGINT' && inForegroundGroup()) return
@@ -287,6 +297,7 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
 
     const finish = () => {
       if (!exited || !ended) return
+      if (detachTimer) clearTimeout(detachTimer)
       for (const s of FORWARDED) process.off(s, onSignal)
       cleanup()
       const notStarted = failure()

@@ -3,7 +3,7 @@
  * Each test runs in its own temp directory.
  */
 import {spawn, spawnSync} from 'node:child_process'
-import {chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Ajv} from 'ajv'
@@ -312,7 +312,11 @@ describe('record reports bad input in one line, before running anything', () => 
 
   it('strace missing: says so and how to install it', async () => {
     const cwd = tempDir()
-    const r = await runCli(['record', '-o', 'm.obs.json', '--', '/bin/true'], {cwd, env: {PATH: join(cwd, 'empty-path')}})
+    // a PATH with node (the seccomp-gen command runs on it) and nothing else
+    const bin = join(cwd, 'node-only')
+    mkdirSync(bin)
+    symlinkSync(process.execPath, join(bin, 'node'))
+    const r = await runCli(['record', '-o', 'm.obs.json', '--', '/bin/true'], {cwd, env: {PATH: bin}})
     expect(r.status).toBe(1)
     expect(oneError(r)).toMatch(/strace is not installed.*apt-get install strace/)
   })
