@@ -1,6 +1,6 @@
 import {Args, Command, Flags} from '@oclif/core'
 import {describeError} from '../errors.js'
-import {assertWritable, writeFileAtomic} from '../fsutil.js'
+import {checkOutput, writeOutput} from '../output.js'
 import {buildProfile, DEFAULT_ACTIONS, DEFAULT_RUNTIMES, type BuildResult} from '../profile/index.js'
 
 export default class Build extends Command {
@@ -44,7 +44,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
   async run(): Promise<Omit<BuildResult, 'text' | 'profile' | 'oci'> & {output: string; profile?: string}> {
     const {argv, flags} = await this.parse(Build)
     try {
-      if (flags.output) assertWritable(flags.output)
+      if (flags.output) checkOutput(flags.output)
       const r = await buildProfile({
         inputs: argv as string[],
         format: flags.format as 'docker' | 'oci',
@@ -57,7 +57,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
         arches: flags.arch ?? [],
         caps: flags.caps === undefined ? undefined : flags.caps.split(',').map((s) => s.trim()).filter(Boolean),
       })
-      if (flags.output) writeFileAtomic(flags.output, r.text)
+      if (flags.output) writeOutput(flags.output, r.text)
       else if (!this.jsonEnabled()) process.stdout.write(r.text)
       if (!this.jsonEnabled() && !flags.quiet) {
         for (const d of r.diagnostics) this.logToStderr(`seccomp-gen: ${d}`)

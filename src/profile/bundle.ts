@@ -6,12 +6,13 @@
  * the arch map reduced to the host, Moby-only fields dropped (resolve.ts toOci). The result is
  * checked against the runtime-spec shape of linux.seccomp (schemas/oci-seccomp.schema.json) and
  * the rest of config.json gets a minimal shape check. config.json is read losslessly (json64:
- * u64 values, key order) and replaced atomically; on any error it is left byte-identical.
+ * u64 values, key order) and replaced atomically (output.ts: through a symlink, keeping mode and
+ * owner); on any error it is left byte-identical.
  */
-import {chownSync, readFileSync, realpathSync, statSync} from 'node:fs'
+import {readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
-import {writeFileAtomic} from '../fsutil.js'
+import {writeOutput} from '../output.js'
 import {parseJson64, stringifyJson64} from './json64.js'
 import {loadProfile} from './load.js'
 import {toOci} from './resolve.js'
@@ -42,7 +43,7 @@ const OTHER_PLATFORMS = ['windows', 'solaris', 'vm', 'freebsd', 'zos']
 
 export async function applyToBundle(profilePath: string, bundleDir: string, opts: ApplyToBundleOptions): Promise<ApplyToBundleResult> {
   const where = join(bundleDir, 'config.json')
-  const {configPath, text, config, mode, uid, gid} = readBundleConfig(bundleDir)
+  const {text, config} = readBundleConfig(bundleDir)
   const linux = config.linux
   if (linux !== undefined && !isObject(linux)) bundleError(where, '/linux must be an object')
 
@@ -65,10 +66,7 @@ export async function applyToBundle(profilePath: string, bundleDir: string, opts
   if (isObject(linux)) linux.seccomp = seccomp
   else config.linux = {seccomp}
   const out = stringifyJson64Indented(config, detectIndent(text))
-  writeFileAtomic(configPath, out, mode)
-  if (typeof process.getuid === 'function' && (uid !== process.getuid() || gid !== process.getgid?.())) {
-    try { chownSync(configPath, uid, gid) } catch { /* keep our ownership; the content is what matters */ }
-  }
+  writeOutput(where, out)
   return {changed: true, summary: `set linux.seccomp in ${where}: ${shape}`}
 }
 
@@ -76,7 +74,7 @@ function bundleError(file: string, message: string): never {
   throw new SeccompGenError('BUNDLE_INVALID', message, {file})
 }
 
-function readBundleConfig(bundleDir: string): {configPath: string; text: string; config: Json; mode: number; uid: number; gid: number} {
+function readBundleConfig(bundleDir: string): {text: string; config: Json} {
   let dirStat
   try {
     dirStat = statSync(bundleDir)
@@ -85,15 +83,11 @@ function readBundleConfig(bundleDir: string): {configPath: string; text: string;
   }
   if (!dirStat.isDirectory()) throw new SeccompGenError('BUNDLE_INVALID', `bundle ${bundleDir} is not a directory`)
   const given = join(bundleDir, 'config.json')
-  let configPath: string
   let text: string
-  let st
   try {
-    // Write through a symlinked config.json to its target, never replace the link.
-    configPath = realpathSync(given)
-    st = statSync(configPath)
-    if (!st.isFile()) bundleError(given, 'is not a regular file')
-    text = readFileSync(configPath, 'utf8')
+    // through a symlinked config.json to its target (writeOutput writes through it the same way)
+    if (!statSync(given).isFile()) bundleError(given, 'is not a regular file')
+    text = readFileSync(given, 'utf8')
   } catch (err) {
     if (err instanceof SeccompGenError) throw err
     const e = err as NodeJS.ErrnoException
@@ -108,7 +102,7 @@ function readBundleConfig(bundleDir: string): {configPath: string; text: string;
     throw new SeccompGenError('BUNDLE_INVALID', e.message, {file: given, line: e.line})
   }
   checkConfigShape(config, given)
-  return {configPath, text, config: config as Json, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid}
+  return {text, config: config as Json}
 }
 
 /**
