@@ -3,7 +3,8 @@ import {SeccompGenCommand} from '../command.js'
 import {SeccompGenError} from '../errors.js'
 import {parseCaps, rulesClosedByCaps, type ClosedRule} from '../enforce/caps.js'
 import {countsFrom} from '../enforce/counts.js'
-import {findCommand, nativeArchAbi, prepareFilter, runUnderFilter} from '../enforce/apply.js'
+import {findCommand} from '../shell.js'
+import {nativeArchAbi, prepareFilter, runUnderFilter} from '../enforce/apply.js'
 import {loadProfile} from '../profile/load.js'
 
 export default class Apply extends SeccompGenCommand {

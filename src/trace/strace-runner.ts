@@ -31,10 +31,11 @@
  * they were.
  */
 import {spawnSync} from 'node:child_process'
-import {closeSync, constants as fsc, mkdtempSync, openSync, readFileSync, readSync, rmSync} from 'node:fs'
-import {constants as osc, tmpdir} from 'node:os'
+import {closeSync, constants as fsc, mkdtempSync, openSync, readSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {callerIgnores} from '../caller.js'
+import {inTerminalForeground, shellStatus} from '../shell.js'
 import {SeccompGenError} from '../errors.js'
 import {spawnAsCaller} from '../../native/exec.js'
 import {childrenOf, ptraceDenialCause, tracedBy} from './host.js'
@@ -69,21 +70,6 @@ export interface StraceRunResult {
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
 /** How long strace may take to end by itself after a stop signal, once the program has exited. */
 const DETACH_GRACE_MS = 1000
-
-/** True when this process is in its terminal's foreground process group. */
-function inForegroundGroup(): boolean {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    // fields after the name: state ppid pgrp session tty_nr tpgid
-    const pgrp = Number(f[2])
-    const ttyNr = Number(f[4])
-    const tpgid = Number(f[5])
-    return ttyNr !== 0 && tpgid === pgrp
-  } catch {
-    return false
-  }
-}
 
 function makeFifo(): {dir: string; path: string} {
   const dir = mkdtempSync(join(tmpdir(), 'seccomp-gen-'))
@@ -284,7 +270,7 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
         detachTimer ??= setTimeout(detach, DETACH_GRACE_MS)
         return
       }
-      if (sig === 'SIGINT' && inForegroundGroup()) return
+      if (sig === 'SIGINT' && inTerminalForeground()) return
       for (const k of kids) {
         try {
           process.kill(k, sig)
@@ -304,7 +290,7 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
       if (notStarted) failed ??= new SeccompGenError('STRACE_MISSING', `cannot run ${opts.strace}: ${notStarted.message}`)
       if (failed) return reject(failed)
       const {code, signal} = exited
-      const exit = code ?? 128 + (signal ? (osc.signals[signal] ?? 0) : 0)
+      const exit = shellStatus(code, signal)
       resolve({exit, code, signal, signals, ...(detached ? {detached} : {})})
     }
 

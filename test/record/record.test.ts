@@ -283,7 +283,7 @@ describe('record reports bad input in one line, before running anything', () => 
     chmodSync(join(cwd, 'script.sh'), 0o644)
     const r = await runCli(['record', '-o', 'ne.obs.json', '--', './script.sh'], {cwd})
     expect(r.status).toBe(126)
-    expect(oneError(r)).toContain('permission denied')
+    expect(oneError(r)).toBe('./script.sh: Permission denied')
     // executable, but neither ELF nor #!: execve would fail with ENOEXEC
     chmodSync(join(cwd, 'script.sh'), 0o755)
     const r2 = await runCli(['record', '-o', 'ne.obs.json', '--', './script.sh'], {cwd})
