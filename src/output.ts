@@ -3,8 +3,11 @@
  * apply --bundle's config.json), so that writing behaves the way users know from shell
  * redirection and from `install` or an editor:
  *
- * - a device, FIFO or socket, and a descriptor link (/dev/stdout, /dev/stderr, /dev/fd/N,
- *   /proc/<pid>/fd/N) is opened and written in place, never replaced;
+ * - a device, FIFO or socket is opened and written in place, never replaced;
+ * - a link to one of our own descriptors (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N)
+ *   is written through that descriptor, as `-o -` writes stdout: whatever it is (pipe, socket,
+ *   terminal, a file opened by the shell) it gets the bytes where it stands; another process's
+ *   /proc/<pid>/fd/N is opened like a device;
  * - a symlink is followed and its target replaced (the link stays); a dangling link creates
  *   the file it points to, as `>` would;
  * - a regular file is replaced atomically (a temp file in the same directory, fsync, rename):
@@ -22,8 +25,8 @@
  */
 import {randomBytes} from 'node:crypto'
 import {
-  accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync,
-  realpathSync, renameSync, unlinkSync, writeSync, type Stats,
+  accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, readFileSync,
+  readlinkSync, realpathSync, renameSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs'
 import {constants as osConstants} from 'node:os'
 import {basename, dirname, join, resolve} from 'node:path'
@@ -42,6 +45,8 @@ export interface OutputTarget {
   existing?: Stats
   /** direct: the path is a FIFO */
   fifo?: boolean
+  /** direct: the path names this descriptor of our own process, written as it is */
+  fd?: number
 }
 
 /** A file being written: write() any number of times, then commit(), or abort() to leave the target as it was. */
@@ -55,9 +60,12 @@ export interface OutputWriter {
 const MAX_LINKS = 40
 
 /** A link that names an open descriptor of a process: /proc/<pid>/fd/N (what /dev/stdout and /dev/fd/N lead to). */
-const FD_LINK = /^\/proc\/(?:self|thread-self|\d+)(?:\/task\/\d+)?\/fd\/\d+$/
+const FD_LINK = /^\/proc\/(self|thread-self|\d+)(?:\/task\/\d+)?\/fd\/(\d+)$/
 
-/** Direct targets: no create, no truncate (a descriptor link to a regular file gets appended to, like the stream it is). */
+/** The access-mode bits of open flags (Node does not export the constant). */
+const O_ACCMODE = 0o3
+
+/** Direct targets: no create, no truncate (another process's descriptor link to a regular file gets appended to, like the stream it is). */
 const DIRECT_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_NOCTTY
 
 /** Follow `given` to the file a write would reach and decide how to write it. */
@@ -67,12 +75,13 @@ export function resolveOutput(given: string): OutputTarget {
   let path = resolve(given)
   for (let hop = 0; hop <= MAX_LINKS; hop++) {
     path = join(realDirectory(given, dirname(path)), basename(path))
-    if (FD_LINK.test(path)) return {given, path, how: 'direct', fifo: false}
+    const link = FD_LINK.exec(path)
+    if (link) return {given, path, how: 'direct', fifo: false, fd: link[1] === String(process.pid) ? Number(link[2]) : undefined}
     const st = lstatIfExists(given, path)
     if (!st) return {given, path, how: 'replace'}
     if (st.isSymbolicLink()) {
-      const link = path
-      path = resolve(dirname(link), attempt(given, () => readlinkSync(link)))
+      const from = path
+      path = resolve(dirname(from), attempt(given, () => readlinkSync(from)))
       continue
     }
     if (st.isDirectory()) fail(given, 'EISDIR')
@@ -86,6 +95,7 @@ export function resolveOutput(given: string): OutputTarget {
 export function checkOutput(given: string): OutputTarget {
   const target = resolveOutput(given)
   if (target.how === 'replace') proveReplace(target)
+  else if (target.fd !== undefined) checkDescriptor(target.given, target.fd)
   else if (target.fifo) attempt(given, () => accessSync(target.path, constants.W_OK))
   else closeSync(attempt(given, () => openSync(target.path, DIRECT_FLAGS | constants.O_NONBLOCK)))
   return target
@@ -159,9 +169,12 @@ class ReplaceWriter implements OutputWriter {
 /** Writes straight into a device, FIFO, socket or descriptor link. */
 class DirectWriter implements OutputWriter {
   private fd: number
+  /** false for one of our own descriptors: written, never closed */
+  private readonly owned: boolean
 
   constructor(private readonly target: OutputTarget) {
-    this.fd = attempt(target.given, () => openSync(target.path, DIRECT_FLAGS))
+    this.owned = target.fd === undefined
+    this.fd = target.fd ?? attempt(target.given, () => openSync(target.path, DIRECT_FLAGS))
   }
 
   write(data: string | Uint8Array): void {
@@ -176,11 +189,11 @@ class DirectWriter implements OutputWriter {
   commit(): void {
     const fd = this.fd
     this.fd = -1
-    if (fd >= 0) attempt(this.target.given, () => closeSync(fd))
+    if (fd >= 0 && this.owned) attempt(this.target.given, () => closeSync(fd))
   }
 
   abort(): void {
-    if (this.fd >= 0) closeQuietly(this.fd)
+    if (this.fd >= 0 && this.owned) closeQuietly(this.fd)
     this.fd = -1
   }
 }
@@ -204,6 +217,15 @@ function proveReplace(target: OutputTarget): void {
   }
 }
 
+/** One of our own descriptors must be open for writing (its flags in /proc/self/fdinfo/N). */
+function checkDescriptor(given: string, fd: number): void {
+  const info = attempt(given, () => readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1'))
+  const flags = parseInt(/^flags:\s*([0-7]+)/m.exec(info)?.[1] ?? '0', 8)
+  if ((flags & O_ACCMODE) === constants.O_RDONLY) {
+    throw new SeccompGenError('IO', `cannot write ${given}: descriptor ${fd} is open for reading only`)
+  }
+}
+
 /** The replaced file's owner (where we may set it), then its mode (after chown, which clears set-id bits). */
 function keepOwnerAndMode(fd: number, old: Stats): void {
   const now = fstatSync(fd)
@@ -221,11 +243,25 @@ function tempName(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
 }
 
+/**
+ * Write every byte. A descriptor we share (stdout) may be non-blocking (Node makes pipes and
+ * sockets so): when it is full, wait a moment for the reader, as a blocking write would.
+ */
 function writeAll(fd: number, data: string | Uint8Array): void {
   const buf = typeof data === 'string' ? Buffer.from(data) : data
   let off = 0
-  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off)
+  while (off < buf.length) {
+    try {
+      off += writeSync(fd, buf, off, buf.length - off)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
+      Atomics.wait(PAUSE, 0, 0, 5)
+    }
+  }
 }
+
+/** Something to sleep on synchronously (Atomics.wait with a timeout). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4))
 
 /** The rename itself survives a crash once the directory is synced (not every file system can: best effort). */
 function syncDirectory(dir: string): void {
