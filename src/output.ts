@@ -16,10 +16,11 @@
  *
  * checkOutput() proves, before any work is done, that the write will be possible: for a file to
  * replace it creates a temp file and renames it (so a directory that refuses either, like /proc,
- * fails up front); a direct target is opened for writing and closed. A FIFO is the exception: it
- * is not opened by the check (opening would block without a reader, and closing the write end
- * would end a waiting reader's input), only its write permission is checked; the real write
- * blocks until a reader comes, as `> fifo` does.
+ * fails up front); one of our own descriptors must be open for writing; any other direct target
+ * is opened for writing (without blocking) and closed. A FIFO is the exception: it is not opened
+ * by the check (opening would block without a reader, and closing the write end would end a
+ * waiting reader's input), only its write permission is checked; the real write blocks until a
+ * reader comes, as `> fifo` does.
  *
  * Errors are one sentence naming the path as given and the cause in words, never a temp file.
  */
@@ -28,10 +29,8 @@ import {
   accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, lstatSync, openSync, readFileSync,
   readlinkSync, realpathSync, renameSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs'
-import {constants as osConstants} from 'node:os'
 import {basename, dirname, join, resolve} from 'node:path'
-import {getSystemErrorMap} from 'node:util'
-import {SeccompGenError} from './errors.js'
+import {errnoWords, SeccompGenError} from './errors.js'
 
 /** Where writing to a path really goes, and how. */
 export interface OutputTarget {
@@ -314,17 +313,5 @@ function attempt<T>(given: string, call: () => T, creatingIn?: string): T {
 }
 
 function fail(given: string, err: unknown): never {
-  const words = (typeof err === 'string' ? err : (err as NodeJS.ErrnoException)?.code) === 'EISDIR' ? 'it is a directory' : errnoWords(err)
-  throw new SeccompGenError('IO', `cannot write ${given}: ${words}`)
-}
-
-/**
- * An errno in words ("no such file or directory"), from an error or a code name.
- * TODO: use the errors.ts helper once it exists (another change adds one there).
- */
-function errnoWords(err: unknown): string {
-  const code = typeof err === 'string' ? err : (err as NodeJS.ErrnoException)?.code
-  const errno = code ? (osConstants.errno as Record<string, number>)[code] : undefined
-  const words = errno === undefined ? undefined : getSystemErrorMap().get(-errno)?.[1]
-  return words ?? code ?? String((err as Error)?.message ?? err)
+  throw new SeccompGenError('IO', `cannot write ${given}: ${errnoWords(err)}`)
 }
