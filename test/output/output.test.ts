@@ -265,6 +265,15 @@ describe('through the CLI', () => {
     expect(existsSync(join(d, 'ran'))).toBe(false)
   })
 
+  it('record --raw-log through a link to the -o file: refused as the same file, before the command runs', async () => {
+    const d = dir()
+    symlinkSync('o.json', join(d, 'same'))
+    const r = await runCli(['record', '-o', 'o.json', '--raw-log', 'same', '--', 'touch', 'ran'], {cwd: d})
+    expect(r.status).toBe(2)
+    expect(oneError(r)).toBe('--raw-log and -o name the same file')
+    expect(readdirSync(d)).toEqual(['same'])
+  })
+
   it('record -o /dev/null as root: /dev/null stays the same character device', async () => {
     const before = statSync('/dev/null')
     const r = await runCli(['record', '-q', '-o', '/dev/null', '--', 'true'], {cwd: dir()})
