@@ -228,6 +228,21 @@ describe('writeOutput and openOutput', () => {
     expect(temps(d)).toEqual([])
   })
 
+  it('one of our own non-blocking descriptors (a pipe to a child, as Node makes them): every byte arrives', async () => {
+    const wc = spawn('wc', ['-c'], {stdio: ['pipe', 'pipe', 'inherit']})
+    let counted = ''
+    wc.stdout.setEncoding('utf8').on('data', (s: string) => (counted += s))
+    const closed = new Promise((res) => wc.on('close', res))
+    // Node's own handle on the pipe (internal, but the only way to name that descriptor)
+    const fd = (wc.stdin as unknown as {_handle: {fd: number}})._handle.fd
+    expect(resolveOutput(`/dev/fd/${fd}`)).toMatchObject({how: 'direct', fd})
+    // 4 MiB: far more than the pipe holds, so the writes meet EAGAIN until wc reads
+    writeOutput(`/dev/fd/${fd}`, Buffer.alloc(4 << 20, 'x'))
+    wc.stdin.end()
+    await closed
+    expect(counted.trim()).toBe(String(4 << 20))
+  })
+
   it('streamed in pieces, then aborted: the existing file is untouched and no temp file is left', () => {
     const d = dir()
     const f = join(d, 'log')
