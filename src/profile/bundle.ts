@@ -11,7 +11,7 @@
  */
 import {readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
-import {SeccompGenError} from '../errors.js'
+import {errnoWords, SeccompGenError} from '../errors.js'
 import {writeOutput} from '../output.js'
 import {parseJson64, stringifyJson64} from './json64.js'
 import {loadProfile} from './load.js'
@@ -91,7 +91,7 @@ function readBundleConfig(bundleDir: string): {text: string; config: Json} {
   } catch (err) {
     if (err instanceof SeccompGenError) throw err
     const e = err as NodeJS.ErrnoException
-    const why = e.code === 'ENOENT' ? 'no config.json in the bundle (create one with `runc spec`)' : `cannot read it (${e.code ?? e.message})`
+    const why = e.code === 'ENOENT' ? 'no config.json in the bundle (create one with `runc spec`)' : `cannot read it (${errnoWords(e)})`
     bundleError(given, why)
   }
   let config: unknown

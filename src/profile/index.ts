@@ -5,7 +5,7 @@
  * Writes nothing itself: the command writes the returned text atomically or to stdout.
  */
 import {closeSync, openSync, readSync} from 'node:fs'
-import {SeccompGenError} from '../errors.js'
+import {errnoWords, SeccompGenError} from '../errors.js'
 import type {Observation} from '../trace/observation.js'
 import {looksLikeObservation, mergeObservations, readObservation} from '../trace/observation-io.js'
 import {observeFile} from '../trace/observe.js'
@@ -89,8 +89,7 @@ function firstBytes(path: string, n = 4096): Buffer {
   try {
     fd = openSync(path, 'r')
   } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    throw new SeccompGenError('IO', `cannot read input: ${e.code === 'EISDIR' ? 'it is a directory' : e.code ?? e.message}`, {file: path})
+    throw new SeccompGenError('IO', `cannot read input: ${errnoWords(err)}`, {file: path})
   }
   try {
     const buf = Buffer.alloc(n)
@@ -98,8 +97,7 @@ function firstBytes(path: string, n = 4096): Buffer {
     try {
       got = readSync(fd, buf, 0, n, 0)
     } catch (err) {
-      const e = err as NodeJS.ErrnoException
-      throw new SeccompGenError('IO', `cannot read input: ${e.code === 'EISDIR' ? 'it is a directory' : e.code ?? e.message}`, {file: path})
+      throw new SeccompGenError('IO', `cannot read input: ${errnoWords(err)}`, {file: path})
     }
     return buf.subarray(0, got)
   } finally {

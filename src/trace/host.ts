@@ -7,7 +7,7 @@
 import {spawnSync} from 'node:child_process'
 import {readdirSync, readFileSync} from 'node:fs'
 import {machine, release} from 'node:os'
-import {SeccompGenError} from '../errors.js'
+import {errnoWords, SeccompGenError} from '../errors.js'
 import {execFormatOk, findCommand} from '../shell.js'
 
 /** The command exists but cannot be executed: a shell's exit 126. */
@@ -106,7 +106,7 @@ export function probeStrace(strace: string): StraceProbe {
     timeout: 30_000,
   })
   if (r.error) {
-    throw new SeccompGenError('STRACE_MISSING', `cannot run ${strace}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`)
+    throw new SeccompGenError('STRACE_MISSING', `cannot run ${strace}: ${errnoWords(r.error)}`)
   }
   const version = (r.stdout ?? '').split('\n')[0].trim()
   if (r.status === 0 && version) return {version}

@@ -51,7 +51,7 @@
 import {read, readFileSync} from 'node:fs'
 import {open} from 'node:fs/promises'
 import {join} from 'node:path'
-import {SeccompGenError} from '../errors.js'
+import {errnoWords, SeccompGenError} from '../errors.js'
 import {KIND, LexState, MODE, RET, argAt, argEnd, argsCloseExact, argsEndOf, decodeCString, lexFast, lexInto, rescanExact, retValue, splitArgs, valueAt} from './lex-line.js'
 import {L_DETACHED, L_INJECTED, L_RESUMED_HEAD, L_RESUMED_TAIL, L_UNFINISHED, NAME_BYTE, backOverSpaces, endsWith, returnBack, startsWith, stripDuration, tailEq} from './lex-line.js'
 import {ValueResolver} from './constants.js'
@@ -1451,8 +1451,7 @@ export async function observeFile(path: string, opts: Partial<ObserverOptions> =
   try {
     await readChunks(path, obs)
   } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    throw new SeccompGenError('IO', `cannot read ${path}: ${e.code ?? ''} ${e.message}`.trim(), {file: path})
+    throw new SeccompGenError('IO', `cannot read ${path}: ${errnoWords(err)}`, {file: path})
   }
   try {
     const observation = obs.end()
