@@ -12,7 +12,7 @@ import {SeccompGenError} from '../errors.js'
 import {loadProfile} from '../profile/load.js'
 import {callerIgnores} from '../caller.js'
 import {inTerminalForeground, shellStatus} from '../shell.js'
-import {normalizeCap, toOci} from '../profile/resolve.js'
+import {toOci} from '../profile/resolve.js'
 import type {OciSeccomp, SeccompAction} from '../profile/types.js'
 import {WARNING_NOTES, compileBpf} from '../../native/compile.js'
 import {spawnAsCaller, type ExecFailure} from '../../native/exec.js'
@@ -49,12 +49,6 @@ const PASSING_ACTIONS: ReadonlySet<SeccompAction> = new Set(['SCMP_ACT_ALLOW', '
 /** This host's ABI as observation files name it ("x86_64"). */
 export function nativeArchAbi(): string {
   return archShortName(nativeArch())
-}
-
-/** "CAP_A,b" → normalized list; undefined → Docker's default set. */
-export function parseCaps(flag: string | undefined): string[] {
-  if (flag === undefined) return dockerDefaultCaps()
-  return flag.split(',').map((c) => c.trim()).filter(Boolean).map(normalizeCap)
 }
 
 /**
