@@ -55,8 +55,9 @@ export abstract class SeccompGenCommand extends Command {
 
 type ParseError = Errors.CLIError & {parse: unknown; args?: Array<{name?: string} | string>}
 
+/** oclif's parse errors; a flag's own parse failure ("Parsing --pid …") carries only the trailer. */
 function isParseError(err: unknown): err is ParseError {
-  return err instanceof Errors.CLIError && 'parse' in err
+  return err instanceof Errors.CLIError && ('parse' in err || err.message.endsWith('\nSee more help with --help'))
 }
 
 /**

@@ -57,13 +57,16 @@ describe('missing arguments, bad flags and help', () => {
     expect(r.stdout).toBe('')
   })
 
-  it('an unknown flag and a bad option value: one line each, exit 2', async () => {
+  it('an unknown flag, a bad option value, a value that is not a number: one line each, exit 2', async () => {
     const unknown = await runCli(['build', '--nope', observation])
     expect(unknown.status).toBe(EXIT.USAGE)
     expect(oneLine(unknown)).toMatch(/^Nonexistent flag: --nope \(see: seccomp-gen build --help\)$/)
     const bad = await runCli(['build', '--format', 'yaml', observation])
     expect(bad.status).toBe(EXIT.USAGE)
     expect(oneLine(bad)).toMatch(/--format=yaml to be one of: docker, oci/)
+    const notInt = await runCli(['record', '--pid', 'abc'])
+    expect(notInt.status).toBe(EXIT.USAGE)
+    expect(oneLine(notInt)).toBe('--pid: Expected an integer but received: abc (see: seccomp-gen record --help)')
   })
 
   it('--json: a missing argument is one small JSON error with code USAGE, exit 2', async () => {
