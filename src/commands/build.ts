@@ -4,7 +4,7 @@ import {SeccompGenError} from '../errors.js'
 import {parseCaps} from '../enforce/caps.js'
 import type {FileKind} from '../file-kind.js'
 import {checkOutput, writeOutput} from '../output.js'
-import {buildProfile, DEFAULT_ACTIONS, DEFAULT_RUNTIMES, type BuildResult} from '../profile/index.js'
+import {buildProfile, DEFAULT_ACTIONS, DEFAULT_RUNTIMES, type BuildResult} from '../build/pipeline.js'
 
 export default class Build extends SeccompGenCommand {
   static override recordingKinds: FileKind[] = ['observation', 'strace-log']

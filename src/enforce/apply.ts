@@ -13,8 +13,10 @@ import {loadProfile} from '../profile/load.js'
 import {callerIgnores} from '../caller.js'
 import {inTerminalForeground, shellStatus} from '../shell.js'
 import {toOci} from '../profile/resolve.js'
-import type {OciSeccomp, SeccompAction} from '../profile/types.js'
-import {WARNING_NOTES, compileBpf} from '../../native/compile.js'
+import {evaluate} from '../profile/evaluate.js'
+import {callRuns} from '../actions.js'
+import type {OciSeccomp} from '../profile/types.js'
+import {WARNING_NOTES, compileBpf} from './compile.js'
 import {spawnAsCaller, type ExecFailure} from '../../native/exec.js'
 import {SECCOMP_FILTER_FLAGS} from '../../native/libc.js'
 import {archShortName, nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
@@ -43,23 +45,9 @@ export interface PreparedFilter {
   warnings: string[]
 }
 
-/** Actions under which a call goes on (LOG allows and logs). */
-const PASSING_ACTIONS: ReadonlySet<SeccompAction> = new Set(['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG'])
-
 /** This host's ABI as observation files name it ("x86_64"). */
 export function nativeArchAbi(): string {
   return archShortName(nativeArch())
-}
-
-/**
- * What the filter does with execve on the native arch, for a process that calls it with
- * arbitrary pointers: the first unconditional rule naming it, else the default action.
- */
-export function execveAction(p: OciSeccomp): SeccompAction {
-  for (const r of p.syscalls ?? []) {
-    if (r.names.includes('execve') && !(r.args && r.args.length)) return r.action
-  }
-  return p.defaultAction
 }
 
 /** Read, validate, resolve and check a profile for apply; throws with one clear message. */
@@ -75,8 +63,8 @@ export function preflight(profilePath: string, opts: PrepareOptions = {}): {prof
   if (listed.length && !listed.includes(nativeArchToken())) {
     throw new SeccompGenError('PROFILE_DENIES_EXEC', `the profile does not list this host's arch ${native} (${(profile.architectures ?? []).join(', ')}): CMD could never start`, where)
   }
-  const exec = execveAction(profile)
-  if (!PASSING_ACTIONS.has(exec)) {
+  const exec = evaluate(profile, native, 'execve', [], {host: native}).action
+  if (!callRuns(exec)) {
     throw new SeccompGenError('PROFILE_DENIES_EXEC', `the profile answers execve with ${exec}: CMD could never start (allow execve)`, where)
   }
   if (profile.defaultAction === 'SCMP_ACT_NOTIFY') {

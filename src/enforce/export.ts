@@ -5,7 +5,7 @@
 import {checkOutput, writeOutput} from '../output.js'
 import {loadProfile} from '../profile/load.js'
 import {toOci} from '../profile/resolve.js'
-import {type CompiledFilter, WARNING_NOTES, compileBpf, compilePfc} from '../../native/compile.js'
+import {type CompiledFilter, WARNING_NOTES, compileBpf, compilePfc} from './compile.js'
 import {dockerDefaultCaps} from './caps.js'
 
 export interface ExportOptions {

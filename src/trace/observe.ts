@@ -56,7 +56,7 @@ import {KIND, LexState, MODE, RET, argAt, argEnd, argsCloseExact, argsEndOf, dec
 import {L_DETACHED, L_INJECTED, L_RESUMED_HEAD, L_RESUMED_TAIL, L_UNFINISHED, NAME_BYTE, backOverSpaces, endsWith, returnBack, startsWith, stripDuration, tailEq} from './lex-line.js'
 import {ValueResolver} from './constants.js'
 import {profilesDir} from '../paths.js'
-import {archTable} from '../profile/arches.js'
+import {archTable} from '../arches.js'
 import {hostFacts} from './host.js'
 import {LANE, LaneScanner, REC, R_ARGS, R_ARGS_END, R_ARGV, R_ARGV_END, R_ERR, R_ERR_END, R_ERR_ID, R_ID, R_KIND, R_NAME, R_NAME_END, R_NEWLINE, R_PID, R_RET, R_START} from './lane-wasm.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'

@@ -13,11 +13,13 @@ import {readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {errnoWords, SeccompGenError} from '../errors.js'
 import {writeOutput} from '../output.js'
-import {parseJson64, stringifyJson64} from './json64.js'
-import {loadProfile} from './load.js'
-import {toOci} from './resolve.js'
-import {schemaProblems} from './schema.js'
-import type {OciSeccomp} from './types.js'
+import {parseJson64, stringifyJson64} from '../profile/json64.js'
+import {loadProfile} from '../profile/load.js'
+import {toOci} from '../profile/resolve.js'
+import {schemaProblems} from '../profile/schema.js'
+import type {OciSeccomp} from '../profile/types.js'
+import {evaluate} from '../profile/evaluate.js'
+import {callRuns, type SeccompAction} from '../actions.js'
 
 export interface ApplyToBundleOptions {
   dryRun: boolean
@@ -50,7 +52,7 @@ export async function applyToBundle(profilePath: string, bundleDir: string, opts
   const bounding = boundingCaps(config, where)
   const profile = loadProfile(profilePath)
   const seccomp = toOci(profile, {caps: bounding, arch: opts.arch})
-  checkSeccomp(seccomp, profilePath)
+  checkSeccomp(seccomp, profilePath, opts.arch ?? process.arch)
 
   const before = isObject(linux) && isObject(linux.seccomp) ? (linux.seccomp as Json) : undefined
   const changed = before === undefined || stringifyJson64(before) !== stringifyJson64(seccomp)
@@ -129,19 +131,16 @@ function boundingCaps(config: Json, file: string): string[] {
   return b as string[]
 }
 
-function checkSeccomp(seccomp: OciSeccomp, profilePath: string): void {
+function checkSeccomp(seccomp: OciSeccomp, profilePath: string, arch: string): void {
   const problems = schemaProblems(seccomp, 'oci')
   if (problems.length) {
     const p = problems[0]
     throw new SeccompGenError('PROFILE_INVALID', `resolved linux.seccomp ${p.pointer || '/'}: ${p.message}`, {file: profilePath})
   }
   // A runtime loads the filter and then execs the container's process: without execve it can never start.
-  const permissive = (a: string) => a === 'SCMP_ACT_ALLOW' || a === 'SCMP_ACT_LOG' || a === 'SCMP_ACT_TRACE' || a === 'SCMP_ACT_NOTIFY'
-  if (!permissive(seccomp.defaultAction)) {
-    const execAllowed = (seccomp.syscalls ?? []).some((r) => permissive(r.action) && r.names.includes('execve'))
-    if (!execAllowed) {
-      throw new SeccompGenError('PROFILE_DENIES_EXEC', 'the profile (resolved for this bundle) denies execve: the runtime could never start the container process', {file: profilePath})
-    }
+  const exec = evaluate(seccomp, arch, 'execve', [], {host: arch}).action
+  if (!callRuns(exec, {listener: seccomp.listenerPath !== undefined})) {
+    throw new SeccompGenError('PROFILE_DENIES_EXEC', `the profile (resolved for this bundle) answers execve with ${exec}: the runtime could never start the container process`, {file: profilePath})
   }
 }
 
@@ -179,7 +178,7 @@ function shapeOf(s: Json | OciSeccomp | undefined): Shape | undefined {
     const ns = Array.isArray(r.names) ? (r.names as string[]) : typeof r.name === 'string' ? [r.name] : []
     for (const n of ns) {
       names.add(n)
-      if (r.action === 'SCMP_ACT_ALLOW' || r.action === 'SCMP_ACT_LOG') allowed.add(n)
+      if (callRuns(r.action as SeccompAction)) allowed.add(n)
     }
   }
   return {
