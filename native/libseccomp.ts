@@ -9,6 +9,7 @@
 import koffi from 'koffi'
 import {SeccompGenError} from '../src/errors.js'
 import type {SeccompAction, SeccompOp} from '../src/actions.js'
+import type {SyscallLookup, SyscallResolver} from '../src/syscall-table.js'
 
 // ---------------------------------------------------------------------------------------------
 // Constants from <seccomp.h> (libseccomp 2.5). Kept as tables, not as code.
@@ -254,21 +255,6 @@ export function nativeArch(): string {
   return archProfileName(name)
 }
 
-export type SyscallKind =
-  /** a real syscall number on this arch */
-  | 'direct'
-  /** reached through socketcall(2)/ipc(2) on this arch; nr is libseccomp's negative pseudo number */
-  | 'multiplexed'
-  /** libseccomp knows the name, but the syscall does not exist on this arch */
-  | 'absent'
-  /** libseccomp does not know the name at all */
-  | 'unknown'
-
-export interface SyscallLookup {
-  kind: SyscallKind
-  nr: number | null
-}
-
 /** The full answer for one name on one arch (see SyscallKind). */
 export function lookupSyscall(name: string, arch: string | number): SyscallLookup {
   const tok = typeof arch === 'number' ? arch : requireArchToken(arch)
@@ -294,6 +280,12 @@ export function lookupSyscall(name: string, arch: string | number): SyscallLooku
  */
 export function resolveSyscall(name: string, arch: string): number | null {
   return lookupSyscall(name, arch).nr
+}
+
+/** libseccomp as the syscall-name oracle synthesis and validate take (src/syscall-table.ts). */
+export const libseccompSyscalls: SyscallResolver = {
+  lookup: lookupSyscall,
+  name: (nr, arch) => syscallName(nr, arch),
 }
 
 /**

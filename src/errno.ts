@@ -1,6 +1,7 @@
 /** errno names <-> numbers (generic Linux ABI), from profiles/errno.json. */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {SeccompGenError} from './errors.js'
 import {profilesDir} from './paths.js'
 
 let byName: Map<string, number> | undefined
@@ -19,6 +20,13 @@ export function errnoNumber(name: string): number | undefined {
   load()
   if (/^[0-9]+$/.test(name)) return Number(name)
   return byName!.get(name.toUpperCase())
+}
+
+/** errno number for a name the table must have (ENOSYS); a missing one is a broken install. */
+export function requireErrno(name: string): number {
+  const n = errnoNumber(name)
+  if (n === undefined) throw new SeccompGenError('INTERNAL', `profiles/errno.json has no ${name}`)
+  return n
 }
 
 export function errnoName(n: number): string | undefined {

@@ -9,6 +9,7 @@ import {errnoWords, SeccompGenError} from '../errors.js'
 import type {Observation} from '../trace/observation.js'
 import {looksLikeObservation, mergeObservations, readObservation} from '../trace/observation-io.js'
 import {observeFile} from '../trace/observe.js'
+import {libseccompSyscalls} from '../../native/libseccomp.js'
 import {findArch} from '../arches.js'
 import {type ArgsLevel, ARGS_LEVELS, defaultCaps} from '../profile/data.js'
 import {errnoNumber} from '../errno.js'
@@ -149,6 +150,7 @@ export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
     args: chk.args,
     arches: o.arches ?? [],
     bases: base,
+    syscalls: libseccompSyscalls,
   })
   diagnostics.push(...syn.diagnostics)
   const stats = {...syn.stats, runtimes: chk.runtimes.map((l) => l.runtime), args: chk.args}

@@ -7,6 +7,7 @@ import type {Observation, SyscallObservation} from '../../src/trace/observation.
 import {listRuntimeLayers} from '../../src/profile/layers.js'
 import {anchors} from '../helpers/anchors.js'
 import {synthesize, type SynthesisOptions} from '../../src/profile/synthesize.js'
+import {libseccompSyscalls} from '../../native/libseccomp.js'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -39,6 +40,7 @@ export const defaults = (): SynthesisOptions => ({
   noNewPrivileges: false,
   args: 'safe',
   arches: [],
+  syscalls: libseccompSyscalls,
 })
 
 export function synth(o: Observation, over: Partial<SynthesisOptions> = {}) {
