@@ -5,7 +5,7 @@
  */
 import koffi from 'koffi'
 import {SeccompGenError} from '../src/errors.js'
-import {errnoName} from './libseccomp.js'
+import {errnoLabel} from '../src/errno.js'
 
 // <fcntl.h>, <signal.h>, <sys/prctl.h>, <linux/seccomp.h> (Linux, all arches we run on).
 export const F_GETFD = 1
@@ -96,7 +96,7 @@ export function preloadLibc(): void {
 
 function fail(call: string, what?: string): never {
   const e = koffi.errno()
-  throw new SeccompGenError('SECCOMP_ERROR', `${call}${what ? ` (${what})` : ''} failed: ${errnoName(e)}`)
+  throw new SeccompGenError('SECCOMP_ERROR', `${call}${what ? ` (${what})` : ''} failed: ${errnoLabel(e)}`)
 }
 
 /**
@@ -174,7 +174,7 @@ export function prepareSeccompLoad(seccompNr: number, bpf: Buffer, flags: number
 
 /** seccomp(2) failed: the message for the current errno. */
 export function lastErrnoName(): string {
-  return errnoName(koffi.errno())
+  return errnoLabel(koffi.errno())
 }
 
 /**
@@ -186,7 +186,7 @@ export function prepareExecv(path: string, argv: string[]): () => string {
   const vec: (string | null)[] = [...argv, null]
   return () => {
     l.execv(path, vec)
-    return errnoName(koffi.errno())
+    return errnoLabel(koffi.errno())
   }
 }
 

@@ -29,7 +29,13 @@ export function requireErrno(name: string): number {
   return n
 }
 
+/** The name of an errno number ("EINVAL"), or undefined when the table has none. */
 export function errnoName(n: number): string | undefined {
   load()
   return byNumber!.get(n)
+}
+
+/** An errno number for a message: its name, or "errno N" when it has none. */
+export function errnoLabel(n: number): string {
+  return errnoName(n) ?? `errno ${n}`
 }

@@ -19,7 +19,8 @@ import type {OciSeccomp} from '../profile/types.js'
 import {WARNING_NOTES, compileBpf} from './compile.js'
 import {spawnAsCaller, type ExecFailure} from '../../native/exec.js'
 import {SECCOMP_FILTER_FLAGS} from '../../native/libc.js'
-import {archShortName, nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
+import {nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
+import {archShortName} from '../arches.js'
 import {dockerDefaultCaps} from './caps.js'
 
 export interface PrepareOptions {

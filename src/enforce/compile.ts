@@ -26,7 +26,6 @@ import {
   SeccompFilter,
   actionValue,
   archNameOfToken,
-  archProfileName,
   libseccompVersion,
   lookupSyscall,
   nativeArchToken,
@@ -34,6 +33,7 @@ import {
   requireArchToken,
 } from '../../native/libseccomp.js'
 import {knownSyscall} from '../syscall-table.js'
+import {archProfileName} from '../arches.js'
 
 export interface CompileOptions {
   /** binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2) instead of libseccomp's linear default */

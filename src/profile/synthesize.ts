@@ -9,9 +9,9 @@ import {restrictiveness} from '../actions.js'
 import {SeccompGenError} from '../errors.js'
 import type {Observation, SyscallObservation} from '../trace/observation.js'
 import {knownSyscall, rawSyscallNr, syscallNameOf, type SyscallResolver} from '../syscall-table.js'
-import {archTable, findArch} from '../arches.js'
+import {abiNames, archTable, findArch} from '../arches.js'
 import {type ArgsLevel, type ArgRule, levelAtLeast, riskOf, ruleData} from './data.js'
-import {errnoName, errnoNumber, requireErrno} from '../errno.js'
+import {errnoNumber, requireErrno} from '../errno.js'
 import {type RuntimeLayer, runtimeEnosysProbes, runtimeSyscalls} from './layers.js'
 import type {DockerProfile, SeccompAction, SeccompArg, SyscallRule} from './types.js'
 
@@ -129,7 +129,7 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
   }
   for (const x of o.arches) {
     const a = findArch(x)
-    if (!a) throw new SeccompGenError('USAGE', `unknown architecture ${x} (try x86_64, x86, x32, aarch64, arm, riscv64, ppc64le, s390x)`)
+    if (!a) throw new SeccompGenError('USAGE', `unknown architecture ${x} (try ${abiNames().join(', ')})`)
     wanted.add(a.token)
   }
   const arches = archTable().map((a) => a.token).filter((t) => wanted.has(t))
@@ -415,9 +415,4 @@ function dedupe(rules: SyscallRule[]): SyscallRule[] {
     seen.add(k)
     return true
   })
-}
-
-/** errno display helper for reports */
-export function describeErrno(n: number): string {
-  return errnoName(n) ?? String(n)
 }

@@ -6,6 +6,7 @@
 import {readFileSync} from 'node:fs'
 import {errnoWords} from '../errors.js'
 import type {Observation} from '../trace/observation.js'
+import {callRuns} from '../actions.js'
 import {archTable, findArch} from '../arches.js'
 import {requireErrno} from '../errno.js'
 import {evaluate} from './evaluate.js'
@@ -100,7 +101,7 @@ export function validateProfileData(data: unknown, file: string, opts: ValidateO
 function lint(p: DockerProfile, raw: {syscalls?: Array<Record<string, unknown>> | null}, opts: ValidateOptions): Warning[] {
   const w: Warning[] = []
   const rules = p.syscalls ?? []
-  if (p.defaultAction === 'SCMP_ACT_ALLOW' || p.defaultAction === 'SCMP_ACT_LOG') {
+  if (callRuns(p.defaultAction)) {
     w.push({code: 'DEFAULT_ALLOW', pointer: '/defaultAction', message: `default action ${p.defaultAction} lets every unlisted syscall through`})
   } else {
     if (!rules.some((r) => r.action === 'SCMP_ACT_ALLOW' && r.names.includes('exit_group') && !r.args?.length && !r.includes)) {
