@@ -81,7 +81,7 @@ export function effectiveAction(action: SeccompAction, errnoRet?: number): numbe
 }
 
 /** Group comparisons as libseccomp can take them: one rule, or (same index twice) one per comparison. */
-export function splitArgs(args: readonly SeccompArg[] | undefined): SeccompArg[][] {
+export function splitRepeatedArgs(args: readonly SeccompArg[] | undefined): SeccompArg[][] {
   if (!args || args.length === 0) return [[]]
   const seen = new Set<number>()
   let repeated = false
@@ -141,7 +141,7 @@ export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): 
         skippedDefault++
         continue
       }
-      const groups = splitArgs(rule.args)
+      const groups = splitRepeatedArgs(rule.args)
       if (groups.length > 1) split++
       const label = `${rule.action}${rule.action === 'SCMP_ACT_ERRNO' || rule.action === 'SCMP_ACT_TRACE' ? `(${rule.errnoRet ?? 1})` : ''} (syscalls[${i}])`
       for (const name of rule.names) {

@@ -9,7 +9,7 @@ import {loadProfile} from '../../src/profile/load.js'
 import {toOci} from '../../src/profile/resolve.js'
 import type {OciSeccomp} from '../../src/profile/types.js'
 import {dockerDefaultCaps} from '../../src/enforce/caps.js'
-import {compileBpf, compilePfc, splitArgs} from '../../src/enforce/compile.js'
+import {compileBpf, compilePfc, splitRepeatedArgs} from '../../src/enforce/compile.js'
 import {archToken, libseccompVersion, lookupSyscall} from '../../native/libseccomp.js'
 import {anchor} from '../helpers/anchors.js'
 import {RET, decode, describeRet, run} from './bpf-sim.js'
@@ -100,8 +100,8 @@ describe.runIf(onX64)('compile rules', () => {
   })
 
   it('splits several comparisons on one argument into one rule per comparison (OR), as runc does', () => {
-    expect(splitArgs([{index: 0, op: 'SCMP_CMP_EQ', value: 1n}, {index: 1, op: 'SCMP_CMP_EQ', value: 2n}])).toHaveLength(1)
-    expect(splitArgs([{index: 0, op: 'SCMP_CMP_EQ', value: 1n}, {index: 0, op: 'SCMP_CMP_EQ', value: 8n}])).toHaveLength(2)
+    expect(splitRepeatedArgs([{index: 0, op: 'SCMP_CMP_EQ', value: 1n}, {index: 1, op: 'SCMP_CMP_EQ', value: 2n}])).toHaveLength(1)
+    expect(splitRepeatedArgs([{index: 0, op: 'SCMP_CMP_EQ', value: 1n}, {index: 0, op: 'SCMP_CMP_EQ', value: 8n}])).toHaveLength(2)
     const p = base([{names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, op: 'SCMP_CMP_EQ', value: 0n}, {index: 0, op: 'SCMP_CMP_EQ', value: 8n}]}])
     const r = compileBpf(p)
     expect(r.notes.map((n) => n.kind)).toContain('split-args')

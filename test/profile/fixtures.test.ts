@@ -9,12 +9,12 @@ import {join} from 'node:path'
 import {buildProfile, readInput} from '../../src/build/pipeline.js'
 import {ruleData} from '../../src/profile/data.js'
 import {listRuntimeLayers} from '../../src/profile/layers.js'
-import {allowedNames, evaluator} from '../../src/profile/evaluate.js'
+import {evaluator} from '../../src/profile/evaluate.js'
 import {validateProfileData} from '../../src/profile/validate.js'
 import {libseccompSyscalls} from '../../native/libseccomp.js'
 import {parseJson64} from '../../src/profile/json64.js'
 import {findArch} from '../../src/arches.js'
-import {repoRoot, runtimeSpecSeccomp} from './helpers.js'
+import {allowedNames, repoRoot, runtimeSpecSeccomp} from './helpers.js'
 
 const dir = join(repoRoot, 'fixtures')
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.strace') || f.endsWith('.obs.json')).sort()

@@ -8,6 +8,7 @@ import {listRuntimeLayers} from '../../src/profile/layers.js'
 import {anchors} from '../helpers/anchors.js'
 import {synthesize, type SynthesisOptions} from '../../src/profile/synthesize.js'
 import {libseccompSyscalls} from '../../native/libseccomp.js'
+import type {DockerProfile, OciSeccomp} from '../../src/profile/types.js'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -42,6 +43,11 @@ export const defaults = (): SynthesisOptions => ({
   arches: [],
   syscalls: libseccompSyscalls,
 })
+
+/** Every name some rule can ALLOW (for tightness checks). */
+export function allowedNames(p: DockerProfile | OciSeccomp): string[] {
+  return [...new Set((p.syscalls ?? []).filter((r) => r.action === 'SCMP_ACT_ALLOW').flatMap((r) => r.names))].sort()
+}
 
 export function synth(o: Observation, over: Partial<SynthesisOptions> = {}) {
   return synthesize(o, {...defaults(), ...over})

@@ -1,11 +1,11 @@
 import {describe, expect, it} from 'vitest'
-import {evaluator, allowedNames} from '../../src/profile/evaluate.js'
+import {evaluator} from '../../src/profile/evaluate.js'
 import {ruleData} from '../../src/profile/data.js'
 import {listRuntimeLayers} from '../../src/profile/layers.js'
 import {renderDocker} from '../../src/profile/render.js'
 import {SeccompGenError} from '../../src/errors.js'
 import type {SyscallResolver} from '../../src/syscall-table.js'
-import {obs, synth} from './helpers.js'
+import {allowedNames, obs, synth} from './helpers.js'
 
 const NS_NET = 0x40000000
 const THREAD_FLAGS = 0x3d0f00 // CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID
