@@ -1,5 +1,5 @@
 /**
- * native/compile.ts: profiles compiled by the real libseccomp, exported as BPF, and the BPF run
+ * src/enforce/compile.ts: profiles compiled by the real libseccomp, exported as BPF, and the BPF run
  * through an independent interpreter (bpf-sim.ts) as a table of [arch, syscall, args] → action,
  * the way libseccomp's own *.tests tables check filters.
  */
