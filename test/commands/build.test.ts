@@ -7,8 +7,8 @@ import {anchor} from '../helpers/anchors.js'
 import {runCli} from '../helpers/cli.js'
 import {serializeObservation} from '../../src/trace/observation-io.js'
 import {loadProfile} from '../../src/profile/load.js'
-import {evaluator, allowedNames} from '../../src/profile/evaluate.js'
-import {MOBY_ONLY, obs, runtimeSpecSeccomp} from '../profile/helpers.js'
+import {evaluator} from '../../src/profile/evaluate.js'
+import {allowedNames, MOBY_ONLY, obs, runtimeSpecSeccomp} from '../profile/helpers.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'sg-build-'))
 const p = (n: string) => join(tmp, n)
