@@ -8,10 +8,10 @@ import {SeccompGenError} from '../src/errors.js'
 import {errnoLabel} from '../src/errno.js'
 
 // <fcntl.h>, <signal.h>, <sys/prctl.h>, <linux/seccomp.h> (Linux, all arches we run on).
-export const F_GETFD = 1
-export const F_SETFD = 2
-export const F_GETFL = 3
-export const F_SETFL = 4
+const F_GETFD = 1
+const F_SETFD = 2
+const F_GETFL = 3
+const F_SETFL = 4
 export const FD_CLOEXEC = 1
 export const O_NONBLOCK = 0o4000
 export const SIG_SETMASK = 2
@@ -24,7 +24,7 @@ const SIG_DFL = 0
 const SIG_IGN = 1
 const SIG_ERR = -1
 export const SECCOMP_SET_MODE_FILTER = 1
-export const MFD_CLOEXEC = 1
+const MFD_CLOEXEC = 1
 /** Kernel sigset_t is 64 bits; glibc's sigset_t is 1024 bits. Zeroed buffer = empty set. */
 const GLIBC_SIGSET_BYTES = 128
 

@@ -17,7 +17,7 @@ import type {SyscallLookup, SyscallResolver} from '../src/syscall-table.js'
 // Constants from <seccomp.h> (libseccomp 2.5). Kept as tables, not as code.
 
 /** Action values (SCMP_ACT_*); ERRNO and TRACE carry a 16-bit datum in the low bits. */
-export const ACTION_BASE: Record<SeccompAction, number> = {
+const ACTION_BASE: Record<SeccompAction, number> = {
   SCMP_ACT_KILL_PROCESS: 0x80000000,
   SCMP_ACT_KILL_THREAD: 0x00000000,
   SCMP_ACT_KILL: 0x00000000,
@@ -30,7 +30,7 @@ export const ACTION_BASE: Record<SeccompAction, number> = {
 }
 
 /** enum scmp_compare */
-export const CMP: Record<SeccompOp, number> = {
+const CMP: Record<SeccompOp, number> = {
   SCMP_CMP_NE: 1,
   SCMP_CMP_LT: 2,
   SCMP_CMP_LE: 3,
@@ -41,7 +41,7 @@ export const CMP: Record<SeccompOp, number> = {
 }
 
 /** enum scmp_filter_attr */
-export const ATTR = {
+const ATTR = {
   ACT_DEFAULT: 1,
   ACT_BADARCH: 2,
   CTL_NNP: 3,

@@ -63,7 +63,7 @@ export interface BuildResult {
 const usage = (msg: string) => new SeccompGenError('USAGE', msg)
 
 /** Check flags before reading any input (so a 1 GB log is not parsed for a typo). */
-export function checkBuildOptions(o: BuildOptions): {action: SeccompAction; errno: number; runtimes: RuntimeLayer[]; args: ArgsLevel; format: 'docker' | 'oci'} {
+function checkBuildOptions(o: BuildOptions): {action: SeccompAction; errno: number; runtimes: RuntimeLayer[]; args: ArgsLevel; format: 'docker' | 'oci'} {
   if (!o.inputs.length) throw usage('no INPUT given: pass observation files from `record` or strace logs')
   const format = o.format ?? 'docker'
   if (format !== 'docker' && format !== 'oci') throw usage(`unknown format ${format as string} (docker or oci)`)

@@ -52,7 +52,7 @@ export function nativeArchAbi(): string {
 }
 
 /** Read, validate, resolve and check a profile for apply; throws with one clear message. */
-export function preflight(profilePath: string, opts: PrepareOptions = {}): {profile: OciSeccomp; notes: string[]} {
+function preflight(profilePath: string, opts: PrepareOptions = {}): {profile: OciSeccomp; notes: string[]} {
   const docker = loadProfile(profilePath)
   const caps = opts.caps ?? dockerDefaultCaps()
   const profile = toOci(docker, {caps})

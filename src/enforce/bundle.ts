@@ -206,7 +206,7 @@ const wrap = (names: string[], indent: string, width = 96): string[] => {
 }
 
 /** A readable before/after of linux.seccomp: default action, arches, rules, names added/removed. */
-export function seccompDiff(before: Json | undefined, after: OciSeccomp, where: string): string {
+function seccompDiff(before: Json | undefined, after: OciSeccomp, where: string): string {
   const a = shapeOf(after)!
   const b = shapeOf(before)
   const out = [`--- ${where} linux.seccomp (now)`, `+++ ${where} linux.seccomp (after apply)`]
