@@ -1,7 +1,7 @@
 /**
  * buildProfile: the library behind `seccomp-gen build`. Reads every input (observation files
  * and raw strace logs, told apart by their first bytes), merges them as a union, synthesizes
- * the profile (synthesize.ts) and renders it (render.ts) as Docker/Moby JSON or plain OCI.
+ * the profile (profile/synthesize.ts) and renders it (profile/render.ts) as Docker/Moby JSON or plain OCI.
  * Writes nothing itself: the command writes the returned text atomically or to stdout.
  */
 import {closeSync, openSync, readSync} from 'node:fs'
