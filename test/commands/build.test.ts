@@ -10,7 +10,7 @@ import {loadProfile} from '../../src/profile/load.js'
 import {evaluator} from '../../src/profile/evaluate.js'
 import {buildProfile, type BuildOptions} from '../../src/build/pipeline.js'
 import {SeccompGenError, type ErrorCode} from '../../src/errors.js'
-import {allowedNames, MOBY_ONLY, obs, runtimeSpecSeccomp} from '../profile/helpers.js'
+import {allowedNames, MOBY_ONLY, obs, runtimeSpecSeccomp} from '../helpers/profile.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'sg-build-'))
 const p = (n: string) => join(tmp, n)

@@ -7,7 +7,7 @@ import {serializeObservation} from '../../src/trace/observation-io.js'
 import {validateProfileData, validateProfileFile} from '../../src/profile/validate.js'
 import {libseccompSyscalls} from '../../native/libseccomp.js'
 import {anchors} from '../helpers/anchors.js'
-import {obs} from '../profile/helpers.js'
+import {obs} from '../helpers/profile.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'sg-validate-'))
 const write = (name: string, data: unknown) => { const p = join(tmp, name); writeFileSync(p, typeof data === 'string' ? data : JSON.stringify(data)); return p }

@@ -14,7 +14,7 @@ import {validateProfileData} from '../../src/profile/validate.js'
 import {libseccompSyscalls} from '../../native/libseccomp.js'
 import {parseJson64} from '../../src/profile/json64.js'
 import {findArch} from '../../src/arches.js'
-import {allowedNames, repoRoot, runtimeSpecSeccomp} from './helpers.js'
+import {allowedNames, repoRoot, runtimeSpecSeccomp} from '../helpers/profile.js'
 
 const dir = join(repoRoot, 'fixtures')
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.strace') || f.endsWith('.obs.json')).sort()

@@ -5,7 +5,7 @@ import {listRuntimeLayers} from '../../src/profile/layers.js'
 import {renderDocker} from '../../src/profile/render.js'
 import {SeccompGenError} from '../../src/errors.js'
 import type {SyscallResolver} from '../../src/syscall-table.js'
-import {allowedNames, obs, synth} from './helpers.js'
+import {allowedNames, obs, synth} from '../helpers/profile.js'
 
 const NS_NET = 0x40000000
 const THREAD_FLAGS = 0x3d0f00 // CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID

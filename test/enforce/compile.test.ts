@@ -12,7 +12,7 @@ import {dockerDefaultCaps} from '../../src/enforce/caps.js'
 import {compileBpf, compilePfc, splitRepeatedArgs} from '../../src/enforce/compile.js'
 import {archToken, libseccompVersion, lookupSyscall} from '../../native/libseccomp.js'
 import {anchor} from '../helpers/anchors.js'
-import {RET, decode, describeRet, run} from './bpf-sim.js'
+import {RET, decode, describeRet, run} from '../helpers/bpf-sim.js'
 
 const DOCKER_DEFAULT = anchor('docker-default.json')
 const onX64 = process.arch === 'x64'

@@ -8,8 +8,8 @@ import {mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync} from 'no
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {makePodman, unavailable, type Podman} from '../helpers/bundle.js'
-import {build, FORBIDDEN, pipelineMissing, record, WORKLOAD} from '../helpers/runtime-profile.js'
+import {makePodman, unavailable, type Podman} from '../../helpers/bundle.js'
+import {build, FORBIDDEN, pipelineMissing, record, WORKLOAD} from '../../helpers/runtime-profile.js'
 
 const UNSHARE = 'unshare -n true; echo "unshare=$?"'
 

@@ -2,8 +2,8 @@
 // sandbox, so the runsc layer is empty (profiles/runtimes/runsc.json): a profile built with
 // --runtime none starts the container too.
 import {describe, expect, it} from 'vitest'
-import {makeBundle, runBundle, setBundleSeccomp, unavailable} from '../helpers/bundle.js'
-import {bundleRuntimeSuite} from '../helpers/runtime-suite.js'
+import {makeBundle, runBundle, setBundleSeccomp, unavailable} from '../../helpers/bundle.js'
+import {bundleRuntimeSuite} from '../../helpers/runtime-suite.js'
 
 bundleRuntimeSuite('runsc', [true, false], {true: true, false: true})
 

@@ -10,7 +10,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {cliPath, runCli, waitFor} from '../helpers/cli.js'
-import {writeProfile} from '../apply/profiles.js'
+import {writeProfile} from '../helpers/apply-profiles.js'
 
 const onX64 = process.arch === 'x64'
 const hasStrace = spawnSync('strace', ['-V']).status === 0

@@ -11,7 +11,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {cliPath, runCli} from '../helpers/cli.js'
-import {realPython} from '../apply/profiles.js'
+import {realPython} from '../helpers/apply-profiles.js'
 
 const DENIAL_ERRNO = 'EHWPOISON'
 const dir = mkdtempSync(join(tmpdir(), 'seccomp-gen-roundtrip-'))

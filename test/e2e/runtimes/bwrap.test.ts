@@ -6,8 +6,8 @@ import {mkdirSync, mkdtempSync, realpathSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {makeRootfs, runBwrap, unavailable} from '../helpers/bundle.js'
-import {build, exportBpf, FORBIDDEN, pipelineMissing, record, WORKLOAD} from '../helpers/runtime-profile.js'
+import {makeRootfs, runBwrap, unavailable} from '../../helpers/bundle.js'
+import {build, exportBpf, FORBIDDEN, pipelineMissing, record, WORKLOAD} from '../../helpers/runtime-profile.js'
 
 const why = unavailable('bwrap') ?? pipelineMissing()
 if (why && !unavailable('bwrap')) console.warn(`[skip] bwrap runtime tests: ${why}`)

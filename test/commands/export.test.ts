@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {anchor} from '../helpers/anchors.js'
 import {runCli} from '../helpers/cli.js'
-import {tmp, writeProfile} from './profiles.js'
+import {tmp, writeProfile} from '../helpers/apply-profiles.js'
 
 const onX64 = process.arch === 'x64'
 afterAll(() => rmSync(tmp(), {recursive: true, force: true}))

@@ -9,10 +9,10 @@ import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {schemaValidator} from '../src/validators.js'
-import {anchor} from './helpers/anchors.js'
+import {schemaValidator} from '../../src/validators.js'
+import {anchor} from '../helpers/anchors.js'
 
-const root = join(import.meta.dirname, '..')
+const root = join(import.meta.dirname, '..', '..')
 const require = createRequire(import.meta.url)
 const stems = readdirSync(join(root, 'schemas')).filter((f) => f.endsWith('.schema.json')).map((f) => f.replace('.schema.json', ''))
 

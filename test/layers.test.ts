@@ -8,7 +8,7 @@ import {readdirSync, readFileSync, statSync} from 'node:fs'
 import {dirname, join, relative, resolve} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-const root = join(__dirname, '..', '..')
+const root = join(__dirname, '..')
 const DIRS = ['src', 'test', 'bench', 'scripts', 'bin']
 const IMPORT = /(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"]koffi(?:\/[^'"]*)?['"]/
 

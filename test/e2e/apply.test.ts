@@ -8,7 +8,7 @@ import {chmodSync, existsSync, readFileSync, rmSync, writeFileSync} from 'node:f
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {repoRoot, runCli, waitFor} from '../helpers/cli.js'
-import {realPython, tmp, writeProfile} from './profiles.js'
+import {realPython, tmp, writeProfile} from '../helpers/apply-profiles.js'
 
 const onX64 = process.arch === 'x64'
 afterAll(() => rmSync(tmp(), {recursive: true, force: true}))

@@ -4,8 +4,8 @@
  * same number, so a typo'd number in the table (or in the generator's hand-kept list) fails here.
  */
 import {describe, expect, it} from 'vitest'
-import {knownSyscall, nameRawSyscall, rawSyscallNr, syscallNameOf, syscallNumber, tableKernel} from '../src/syscall-table.js'
-import {rawSyscallNumber, requireArchToken, syscallName} from '../native/libseccomp.js'
+import {knownSyscall, nameRawSyscall, rawSyscallNr, syscallNameOf, syscallNumber, tableKernel} from '../../src/syscall-table.js'
+import {rawSyscallNumber, requireArchToken, syscallName} from '../../native/libseccomp.js'
 
 const X32_BIT = 0x40000000
 const ABIS = ['x86_64', 'x86', 'x32'] as const
