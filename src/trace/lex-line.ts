@@ -1,7 +1,7 @@
 /**
  * Lexing one line of strace output: bytes b[s, e) (no '\n') -> a classified line whose parts
  * are offsets into b (LexState, reused from line to line, so the hot path allocates nothing).
- * `lexLine()` is the allocating form for tests and tools. Every input is accepted: a line that
+ * (test/helpers/lex-line.ts has an allocating, object form for tests.) Every input is accepted: a line that
  * fits no production is UNKNOWN. Each byte is visited a bounded number of times, so time is
  * linear in the line length.
  *
@@ -13,18 +13,7 @@
  * the function that implements each production; `SP` is a space, `…` any bytes.
  */
 
-export const KIND = {
-  BLANK: 0,
-  CALL: 1,
-  UNFINISHED: 2,
-  RESUMED: 3,
-  SIGNAL: 4,
-  EXIT: 5,
-  SUPERSEDED: 6,
-  MODE: 7,
-  INFO: 8,
-  UNKNOWN: 9,
-} as const
+export const KIND = {BLANK: 0, CALL: 1, UNFINISHED: 2, RESUMED: 3, SIGNAL: 4, EXIT: 5, SUPERSEDED: 6, MODE: 7, INFO: 8, UNKNOWN: 9} as const
 export type Kind = (typeof KIND)[keyof typeof KIND]
 
 export const RET = {NONE: 0, VALUE: 1, ERROR: 2, QUESTION: 3} as const
@@ -328,16 +317,19 @@ function mode(b: Uint8Array, j: number, e: number, st: LexState): Kind {
  */
 function finishCall(b: Uint8Array, i: number, e: number, st: LexState, complete: Kind, pending: Kind): Kind {
   st.argsStart = i
-  let tail = -1
-  if (endsWith(b, i, e, L_UNFINISHED)) tail = e - L_UNFINISHED.length
-  else if (endsWith(b, i, e, L_DETACHED)) { tail = e - L_DETACHED.length; st.detached = true }
-  if (tail >= 0) {
-    st.argsEnd = backOverSpaces(b, i, tail)
-    return pending
+  const last = b[e - 1]
+  if (last === 0x3e) {
+    let tail = -1
+    if (endsWith(b, i, e, L_UNFINISHED)) tail = e - L_UNFINISHED.length
+    else if (endsWith(b, i, e, L_DETACHED)) { tail = e - L_DETACHED.length; st.detached = true }
+    if (tail >= 0) {
+      st.argsEnd = backOverSpaces(b, i, tail)
+      return pending
+    }
   }
   st.lineEnd = e
   let j = e
-  if (endsWith(b, i, j, L_INJECTED)) j = backOverSpaces(b, i, j - L_INJECTED.length)
+  if (last === 0x29 && endsWith(b, i, j, L_INJECTED)) j = backOverSpaces(b, i, j - L_INJECTED.length)
   if (returnBack(b, i, j) >= 0) {
     st.argsEnd = -1
     st.eqPos = tailEq
@@ -462,7 +454,7 @@ function parseValue(b: Uint8Array, i: number, e: number, st: LexState): boolean 
     // hex returns (addresses) are never needed as numbers on the hot path: retValue() reads them
     if (isDigit(c) && !(c === 0x30 && i + 1 < e && (b[i + 1] === 0x78 || b[i + 1] === 0x58))) st.retNum = decimal(b, i, e)
   }
-  if (endsWith(b, i, e, L_INJECTED)) st.injected = true
+  if (b[e - 1] === 0x29 && endsWith(b, i, e, L_INJECTED)) st.injected = true
   return true
 }
 
@@ -589,61 +581,4 @@ export function retValue(b: Uint8Array, st: LexState): number {
   if (!Number.isNaN(st.retNum)) return st.retNum
   const i = st.retStart
   return hexValue(b, i, st.lineEnd > i ? st.lineEnd : b.length)
-}
-
-// ---------------------------------------------------------------------------------------
-// The allocating form, for tests and tools.
-
-export type TraceLine =
-  | {kind: 'blank'; pid?: number}
-  | {kind: 'call'; pid?: number; name: string; args: string; ret: Ret}
-  | {kind: 'unfinished'; pid?: number; name: string; args: string; detached: boolean}
-  | {kind: 'resumed'; pid?: number; name: string; args: string; ret?: Ret; detached: boolean; stillPending: boolean}
-  | {kind: 'signal'; pid?: number; text: string}
-  | {kind: 'exit'; pid?: number; killed: boolean; text: string}
-  | {kind: 'superseded'; pid?: number; byPid: number}
-  | {kind: 'mode'; pid?: number; processPid: number; mode: '64 bit' | '32 bit' | 'x32'}
-  | {kind: 'info'; pid?: number; text: string}
-  | {kind: 'unknown'; pid?: number; text: string}
-
-export type Ret =
-  | {kind: 'value'; value?: number}
-  | {kind: 'error'; errno: string; injected: boolean}
-  | {kind: 'question'; restart?: string}
-
-const KIND_NAMES = ['blank', 'call', 'unfinished', 'resumed', 'signal', 'exit', 'superseded', 'mode', 'info', 'unknown'] as const
-
-/** One line, lexed exactly (argument text scanned), as an object. */
-export function lexLine(line: string | Uint8Array): TraceLine & {pidChangedTo?: number} {
-  const b = typeof line === 'string' ? Buffer.from(line, 'latin1') : Buffer.from(line)
-  const st = new LexState()
-  let k = lexInto(b, 0, b.length, st)
-  if (k === KIND.CALL || k === KIND.RESUMED) k = rescanExact(b, st)
-  const pid = st.pid >= 0 ? {pid: st.pid} : {}
-  const str = (x: number, y: number) => b.toString('latin1', x, y)
-  const text = str(0, b.length).trim()
-  const hexRet = /^0[xX][0-9a-fA-F]{1,13}/.exec(str(st.retStart, Math.min(b.length, st.retStart + 16)))
-  const retNum = Number.isNaN(st.retNum) && hexRet ? Number(hexRet[0]) : st.retNum
-  const ret = (): Ret | undefined =>
-    st.ret === RET.VALUE ? (Number.isNaN(retNum) ? {kind: 'value'} : {kind: 'value', value: retNum})
-    : st.ret === RET.ERROR ? {kind: 'error', errno: str(st.errStart, st.errEnd), injected: st.injected}
-    : st.ret === RET.QUESTION ? (st.errEnd > st.errStart ? {kind: 'question', restart: str(st.errStart, st.errEnd)} : {kind: 'question'})
-    : undefined
-  const changed = st.otherPid >= 0 && (k === KIND.CALL || k === KIND.RESUMED) ? {pidChangedTo: st.otherPid} : {}
-  const call = () => ({name: str(st.nameStart, st.nameEnd), args: str(st.argsStart, st.argsEnd)})
-  switch (KIND_NAMES[k]) {
-    case 'blank': return {kind: 'blank', ...pid}
-    case 'call': return {kind: 'call', ...pid, ...call(), ret: ret()!, ...changed}
-    case 'unfinished': return {kind: 'unfinished', ...pid, ...call(), detached: st.detached}
-    case 'resumed': {
-      const r = ret()
-      return {kind: 'resumed', ...pid, ...call(), ...(r ? {ret: r} : {}), detached: st.detached, stillPending: st.stillPending, ...changed}
-    }
-    case 'signal': return {kind: 'signal', ...pid, text}
-    case 'exit': return {kind: 'exit', ...pid, killed: st.killed, text}
-    case 'superseded': return {kind: 'superseded', ...pid, byPid: st.otherPid}
-    case 'mode': return {kind: 'mode', ...pid, processPid: st.otherPid, mode: st.mode === MODE.BITS64 ? '64 bit' : st.mode === MODE.BITS32 ? '32 bit' : 'x32'}
-    case 'info': return {kind: 'info', ...pid, text}
-    default: return {kind: 'unknown', ...pid, text}
-  }
 }

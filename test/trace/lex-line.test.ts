@@ -1,6 +1,6 @@
 // One case per line kind of STYLE.md §5 (strace output the parser must accept).
 import {describe, expect, it} from 'vitest'
-import {lexLine} from '../../src/trace/lex-line.js'
+import {lexLine} from '../helpers/lex-line.js'
 import {argAt, argEnd, decodeCString, splitArgs} from '../../src/trace/values.js'
 
 const call = (line: string) => {
