@@ -14,7 +14,7 @@ import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const cli = join(root, 'bin', 'run.js')
-const dockerDefault = join(root, '..', 'shared', 'anchors', 'docker-default.json')
+const dockerDefault = join(root, 'test', 'anchors', 'docker-default.json')
 const RUNS = 10
 const dir = mkdtempSync(join(tmpdir(), 'seccomp-gen-bench-apply-'))
 

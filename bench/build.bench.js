@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// ### Build throughput (issue 3): `seccomp-gen build` over a raw strace log of >= 1 GB.
+// ### Build throughput: `seccomp-gen build` over a raw strace log of >= 1 GB.
 //
 // The log is made by repeating the recorded fixtures/*.strace (plus a log of a small python workload
 // recorded now with `strace -f`, when the fixtures are tiny) up to 250 MB and 1 GB, in temp

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // ### Filter size and cost
 // For the profile built from each fixture (fixtures/*.obs.json, `seccomp-gen build`) and for
-// Docker's default (../shared/anchors/docker-default.json), both compiled the same way by
+// Docker's default (test/anchors/docker-default.json), both compiled the same way by
 // `seccomp-gen export --bpf` on this host: the BPF instruction count; then the cost of one
 // syscall in a tight loop (a small C program compiled here with `cc`, run natively and under
 // each profile through `seccomp-gen apply`, interleaved, median of ROUNDS) for getppid() and
@@ -15,7 +15,7 @@ import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const cli = join(root, 'bin', 'run.js')
-const dockerDefault = join(root, '..', 'shared', 'anchors', 'docker-default.json')
+const dockerDefault = join(root, 'test', 'anchors', 'docker-default.json')
 const ROUNDS = 9
 const CALLS = 500_000
 const DENIED_NR = 1000

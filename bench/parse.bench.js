@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Benchmark 1 of issue 2: strace parse throughput and peak RSS.
+// ### Parse throughput: strace parse throughput and peak RSS; then linear time.
 //
-// Builds a strace log (500 MB by default, PARSE_BENCH_MB; the issue asks >= 200 MB) by
+// Builds a strace log (500 MB by default, PARSE_BENCH_MB; at least 200 MB to matter) by
 // repeating every fixtures/*.strace (plus, when the fixtures are small, logs recorded now with
 // strace in three formats), then measures on the same file in the same run: `wc -l`, a plain
 // Node Buffer.indexOf line count over a createReadStream, observeFile(path) (what `build`
@@ -9,16 +9,20 @@
 // strace's pipe). Each measurement runs in its own child process (so its peak RSS is its
 // own; the time includes importing the parser and V8's warm-up); medians of 5, interleaved,
 // with the range of the runs (this VM's speed moves in phases).
+// Floors (issue 10): observeFile >= 250 MB/s and >= 0.12x the indexOf line count of the same
+// run; peak RSS < 150 MB and flat.
 // Both seccomp-gen readers also run on a quarter-size log: peak RSS stays flat, and the
 // throughput there shows how much of the time is the fixed warm-up.
+// Linear time: the Observer on each input of bench/parse-shapes.js at n and 8n (the work on
+// them is counted in test/trace/fuzz.test.ts; here it is timed): linear gives ~8x the time,
+// quadratic ~64x; above 24x the row says NOT linear and the bench fails.
 // Needs `npm run build` first (imports ../dist).
-// Floors (issue 10): observeFile >= 250 MB/s and >= 0.12x the indexOf line count of the same
-// run, peak RSS < 150 MB and flat.
 import {spawnSync} from 'node:child_process'
 import {createReadStream, createWriteStream, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, existsSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {fixtureLines, SHAPES} from './parse-shapes.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -117,6 +121,38 @@ function wc(file) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
+/** Rows of the linear-time table, and whether every shape stayed under 24x from n to 8n. */
+async function linearTime() {
+  const {Observer} = await import(join(root, 'dist/src/trace/observe.js'))
+  const lines = fixtureLines(root)
+  // best of 3: the run the other work on this machine disturbed least
+  const timeOf = (log) => {
+    let best = Infinity
+    for (let k = 0; k < 3; k++) {
+      const t = process.hrtime.bigint()
+      const o = new Observer({command: ['t'], host: {kernel: 'bench', machine: 'x86_64'}})
+      o.push(log)
+      o.end()
+      best = Math.min(best, Number(process.hrtime.bigint() - t))
+    }
+    return best
+  }
+  const n = 4000
+  const rows = []
+  let linear = true
+  for (const [name, build] of SHAPES) {
+    const small = build(n, lines)
+    const big = build(8 * n, lines)
+    timeOf(small) // V8 warm-up
+    const t1 = timeOf(small)
+    const t8 = timeOf(big)
+    const ratio = t8 / t1
+    if (ratio >= 24) linear = false
+    rows.push(`| ${name} | ${(small.length / 1e3).toFixed(0)} kB | ${(t1 / 1e6).toFixed(2)} | ${(t8 / 1e6).toFixed(2)} | ${ratio.toFixed(1)}× | ${ratio < 24 ? 'linear' : 'NOT linear'} |`)
+  }
+  return {rows, linear}
+}
+
 const tmp = mkdtempSync(join(tmpdir(), 'sg-parse-bench-'))
 try {
   const {fixtures, recorded} = sources(tmp)
@@ -197,11 +233,19 @@ try {
   const rssBig = Math.max(rows[2].rss, rows[3].rss)
   out.push(`Peak RSS of observeFile: ${fmtMB(median(rssSmall))} on the ${(smallSize / 1e6).toFixed(0)} MB log, ` +
     `${fmtMB(obs.rss)} on the ${(size / 1e6).toFixed(0)} MB log (flat: memory does not grow with the log). ` +
-    `Floors (observeFile, ${(size / 1e6).toFixed(0)} MB log, wall): ≥ 250 MB/s → ${obs.mbps.toFixed(0)}, ${obs.mbps >= 250 ? 'met' : 'NOT met'}; ` +
+    `Floors (observeFile, ${(size / 1e6).toFixed(0)} MB log, wall, median): ≥ 250 MB/s → ${obs.mbps.toFixed(0)}, ${obs.mbps >= 250 ? 'met' : 'NOT met'}; ` +
     `≥ 0.12× the indexOf line count of this run (${rows[1].mbps.toFixed(0)} MB/s) → ${(obs.mbps / rows[1].mbps).toFixed(2)}×, ${obs.mbps / rows[1].mbps >= 0.12 ? 'met' : 'NOT met'}; ` +
-    `peak RSS < 150 MB → ${rssBig / 1024 < 150 ? 'met' : 'NOT met'}. Load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}).`)
+    `peak RSS < 150 MB → ${rssBig / 1024 < 150 ? 'met' : 'NOT met'}. Load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}).`)
+  out.push('')
+  const lin = await linearTime()
+  out.push(`Linear time: the Observer on inputs built at size n and 8n (bench/parse-shapes.js), best of 3 after a warm-up; linear ≈ 8×, quadratic ≈ 64×.`)
+  out.push('')
+  out.push('| Input | Size at n | n (ms) | 8n (ms) | 8n ÷ n | |')
+  out.push('|---|---:|---:|---:|---:|---|')
+  out.push(...lin.rows)
   out.push('')
   console.log(out.join('\n'))
+  if (!lin.linear) process.exitCode = 1
 } finally {
   rmSync(tmp, {recursive: true, force: true})
 }

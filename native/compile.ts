@@ -11,7 +11,9 @@
  * - several comparisons on the same argument index cannot go in one libseccomp rule (EINVAL):
  *   like runc, such a rule is split into one rule per comparison (their OR);
  * - names libseccomp cannot place on any of the filter's arches are skipped and reported
- *   (runtimes skip them silently; `apply` makes them a pre-flight error);
+ *   (runtimes skip them silently). Those the kernel's syscall table (src/syscall-table.ts)
+ *   defines for one of the arches are syscalls newer than this libseccomp: newerNames, one
+ *   warning; the rest are unknownNames, which `apply` makes a pre-flight error;
  * - errnoRet missing on an ERRNO/TRACE action means EPERM, as in runc.
  * Kernel load flags (`flags`) are not part of the program: they are returned as loadFlags.
  */
@@ -25,11 +27,13 @@ import {
   actionValue,
   archNameOfToken,
   archProfileName,
+  libseccompVersion,
   lookupSyscall,
   nativeArchToken,
   rawSyscallNumber,
   requireArchToken,
 } from './libseccomp.js'
+import {knownSyscall} from '../src/syscall-table.js'
 
 export interface CompileOptions {
   /** binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2) instead of libseccomp's linear default */
@@ -38,7 +42,13 @@ export interface CompileOptions {
   counts?: Record<string, number>
 }
 
-export type NoteKind = 'unknown-name' | 'same-as-default' | 'split-args' | 'conflict' | 'multiplexed-args' | 'flag'
+export type NoteKind = 'unknown-name' | 'newer-syscall' | 'same-as-default' | 'split-args' | 'conflict' | 'multiplexed-args' | 'flag'
+
+/**
+ * Notes worth a line even without -v: rules that contradict each other, and syscalls the
+ * kernel defines but this libseccomp cannot name (skipped, as runc does).
+ */
+export const WARNING_NOTES: ReadonlySet<NoteKind> = new Set(['conflict', 'newer-syscall'])
 
 export interface CompileNote {
   kind: NoteKind
@@ -53,6 +63,8 @@ export interface CompiledFilter {
   loadFlags: number
   /** names that exist on none of the filter's arches (skipped) */
   unknownNames: string[]
+  /** names the kernel defines for one of the filter's arches but this libseccomp cannot place (skipped) */
+  newerNames: string[]
   /** libseccomp rules added (after splitting) */
   rulesAdded: number
   /**
@@ -161,6 +173,12 @@ export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): 
     }
     if (skippedDefault) notes.push({kind: 'same-as-default', message: `${skippedDefault} rule(s) with the default action skipped`})
     if (split) notes.push({kind: 'split-args', message: `${split} rule(s) with several comparisons on one argument split into one rule per comparison`})
+    const newer = [...unknown].filter((n) => tokens.some((t) => knownSyscall(archNameOfToken(t) ?? '', n))).sort()
+    for (const n of newer) unknown.delete(n)
+    if (newer.length) {
+      const v = libseccompVersion()
+      notes.push({kind: 'newer-syscall', message: `skipped ${newer.length} syscall(s) this libseccomp (${v.major}.${v.minor}.${v.micro}) cannot name: ${newer.join(' ')}`})
+    }
     if (unknown.size) {
       const archNames = tokens.map((t) => archNameOfToken(t) ?? `0x${t.toString(16)}`).join(', ')
       const never = [...unknown].filter((n) => lookupSyscall(n, native).kind === 'unknown').sort()
@@ -179,7 +197,7 @@ export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): 
       notes.push({kind: 'conflict', message: `conflicting rules, libseccomp keeps one of them: ${conflicts.map((c) => `${c.name}: ${c.actions.join(' vs ')}`).join('; ')}`})
     }
     const arches = [...tokens].sort((a, b) => (a === native ? -1 : b === native ? 1 : 0)).map((t) => archProfileName(archNameOfToken(t) ?? String(t)))
-    return {filter, arches, loadFlags, unknownNames: [...unknown].sort(), rulesAdded, conflicts, notes}
+    return {filter, arches, loadFlags, unknownNames: [...unknown].sort(), newerNames: newer, rulesAdded, conflicts, notes}
   } catch (err) {
     filter.release()
     throw err

@@ -1,22 +1,26 @@
 /**
- * The exec child of `seccomp-gen apply`: a bare Node process (spawned by the parent with stdio
- * inherited) that makes the process look like a shell's child, loads the already-compiled BPF
- * program on its main thread and execs the target at once.
+ * The exec child: a bare Node process (spawned by native/exec.ts with stdio inherited) that
+ * gives the process the state a shell's child would have, optionally loads an already-compiled
+ * seccomp filter on its main thread, and execs the target at once. `apply` runs CMD through it
+ * (with the filter); `record` runs strace through it (no filter; strace dies with record).
  *
- *   node exec-child.js BPF_BASE64 LOAD_FLAGS SECCOMP_NR PATH -- ARGV0 ARGS…
+ *   node exec-child.js SPEC_JSON -- ARGV0 ARGS…        (SPEC: ExecSpec in native/exec.ts)
  *
- * The parent did every check and the whole compile (libseccomp) before spawning this, so the
- * work here is: fix stdio fds and signal state, no_new_privs, one seccomp(2) call, execv.
+ * The parent did every check, the PATH lookup and the whole compile before spawning this, so
+ * the work here is: fix stdio fds, restore the caller's signal dispositions (Node resets them
+ * all and ignores SIGPIPE/SIGXFSZ; exec would pass that on) and soft open-files limit (Node
+ * raises it), unblock signals, then either exec, or no_new_privs + one seccomp(2) call + exec.
  * Nothing runs between seccomp(2) and execv but the foreign calls themselves: everything they
  * need is prepared before the filter goes in (the profile may deny fcntl, rt_sigaction, …).
  * No TSYNC: Node's other threads stay unfiltered, and execve replaces them all anyway.
  *
  * Failures go to the parent as one JSON line on fd 3 ({stage, errno?, message}), a pipe the
- * parent reads: it is close-on-exec, so it simply closes when execv succeeds, and CMD's own
- * exit status can never be mistaken for ours. Without fd 3 (or if the profile denies the
- * write) the message goes to stderr, and the exit status still says it: 4 (filter not
- * loaded), 126 (exec failed: not executable, denied), 127 (exec failed: not found).
+ * parent reads: it is close-on-exec, so it simply closes when execv succeeds, and the target's
+ * own exit status can never be mistaken for ours. Without fd 3 (or if the profile denies the
+ * write) the message goes to stderr, and the exit status still says it: 4 (filter not loaded),
+ * 126 (exec failed: not executable, denied), 127 (exec failed: not found).
  */
+import type {ExecSpec} from './exec.js'
 import {
   lastErrnoName,
   prepareExecv,
@@ -24,15 +28,19 @@ import {
   prepareSeccompLoad,
   rawExit,
   rawWrite,
-  resetSignalDefault,
   setCloexec,
+  setParentDeathSignal,
+  setSignalDisposition,
+  setSoftNofileLimit,
   resetStdioFd,
   setNoNewPrivs,
   unblockAllSignals,
 } from './libc.js'
 
-/** Signals Node sets to SIG_IGN at start-up; exec would keep them ignored. */
+/** Signals Node sets to SIG_IGN at start-up; every other disposition is already SIG_DFL here. */
 const NODE_IGNORED_SIGNALS = [13 /* SIGPIPE */, 25 /* SIGXFSZ */]
+const SIGKILL = 9
+const SIGSTOP = 19
 const EXIT_LOAD_FAILED = 4
 /** the error pipe from the parent */
 const REPORT_FD = 3
@@ -44,36 +52,44 @@ function die(stage: 'load' | 'exec', msg: string, code: number, errno?: string):
   rawExit(code)
 }
 
+/** The caller's dispositions: its ignored signals ignored, Node's own ignores undone. */
+function restoreSignals(ignored: readonly number[]): void {
+  for (const sig of NODE_IGNORED_SIGNALS) if (!ignored.includes(sig)) setSignalDisposition(sig, false)
+  for (const sig of ignored) if (sig !== SIGKILL && sig !== SIGSTOP) setSignalDisposition(sig, true)
+}
+
 function main(argv: string[]): never {
-  const sep = argv.indexOf('--')
-  if (sep !== 4 || argv.length < 6) die('load', 'exec-child: bad arguments (internal)', EXIT_LOAD_FAILED)
-  const [bpfB64, flagsText, nrText, path] = argv
-  const cmdArgv = argv.slice(sep + 1)
-  const bpf = Buffer.from(bpfB64!, 'base64')
-  const flags = Number(flagsText)
-  const seccompNr = Number(nrText)
+  if (argv.length < 3 || argv[1] !== '--') die('load', 'exec-child: bad arguments (internal)', EXIT_LOAD_FAILED)
+  const spec = JSON.parse(argv[0]!) as ExecSpec
+  const cmdArgv = argv.slice(2)
 
   let prepared
   let exec
   try {
     preloadLibc()
     if (setCloexec(REPORT_FD)) reportFd = REPORT_FD
+    if (spec.parentDeathSignal !== undefined && !setParentDeathSignal(spec.parentDeathSignal, spec.parentPid ?? -1)) {
+      rawExit(EXIT_LOAD_FAILED) // the parent is gone already: nobody to run this for
+    }
     for (const fd of [0, 1, 2]) resetStdioFd(fd)
-    for (const sig of NODE_IGNORED_SIGNALS) resetSignalDefault(sig)
+    restoreSignals(spec.ignored)
+    if (spec.nofileSoft !== undefined) setSoftNofileLimit(spec.nofileSoft)
     unblockAllSignals()
-    setNoNewPrivs()
-    prepared = prepareSeccompLoad(seccompNr, bpf, flags)
-    exec = prepareExecv(path!, cmdArgv)
+    if (spec.filter) {
+      setNoNewPrivs()
+      prepared = prepareSeccompLoad(spec.filter.seccompNr, Buffer.from(spec.filter.bpf, 'base64'), spec.filter.flags)
+    }
+    exec = prepareExecv(spec.path, cmdArgv)
   } catch (err) {
-    die('load', `cannot prepare the filter: ${(err as Error).message}`, EXIT_LOAD_FAILED)
+    die('load', `cannot prepare ${spec.filter ? 'the filter' : 'the process'}: ${(err as Error).message}`, EXIT_LOAD_FAILED)
   }
   // From here on the filter is in force: the two foreign calls only.
-  if (prepared.load() < 0) {
+  if (prepared && prepared.load() < 0) {
     const errno = lastErrnoName()
     die('load', `seccomp(SECCOMP_SET_MODE_FILTER) failed: ${errno}`, EXIT_LOAD_FAILED, errno)
   }
   const errno = exec()
-  die('exec', `cannot execute ${path}: ${errno}`, errno === 'ENOENT' || errno === 'ENOTDIR' ? 127 : 126, errno)
+  die('exec', `cannot execute ${spec.path}: ${errno}`, errno === 'ENOENT' || errno === 'ENOTDIR' ? 127 : 126, errno)
 }
 
 main(process.argv.slice(2))

@@ -16,6 +16,13 @@ export const FD_CLOEXEC = 1
 export const O_NONBLOCK = 0o4000
 export const SIG_SETMASK = 2
 export const PR_SET_NO_NEW_PRIVS = 38
+export const PR_SET_PDEATHSIG = 1
+/** <sys/resource.h>: RLIMIT_NOFILE on every arch we run on (generic, x86, arm). */
+export const RLIMIT_NOFILE = 7
+/** <signal.h> handler values */
+const SIG_DFL = 0
+const SIG_IGN = 1
+const SIG_ERR = -1
 export const SECCOMP_SET_MODE_FILTER = 1
 export const MFD_CLOEXEC = 1
 /** Kernel sigset_t is 64 bits; glibc's sigset_t is 1024 bits. Zeroed buffer = empty set. */
@@ -31,9 +38,18 @@ export const SECCOMP_FILTER_FLAGS: Record<string, number> = {
   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: 32,
 }
 
+/** struct rlimit (rlim_t is 64-bit on the 64-bit arches koffi runs us on; koffi converts) */
+interface Rlimit {
+  cur: bigint | number
+  max: bigint | number
+}
+
 interface Libc {
   fcntl: (fd: number, cmd: number, ...rest: unknown[]) => number
-  signal: (sig: number, handler: null) => unknown
+  signal: (sig: number, handler: number) => number | bigint
+  getrlimit: (resource: number, rlim: Rlimit) => number
+  setrlimit: (resource: number, rlim: Rlimit) => number
+  getppid: () => number
   sigprocmask: (how: number, set: Buffer, old: null) => number
   prctl: (option: number, ...rest: unknown[]) => number
   syscall: (nr: number, ...rest: unknown[]) => number | bigint
@@ -57,10 +73,14 @@ function load(): Libc {
     throw new SeccompGenError('SECCOMP_ERROR', `cannot load libc.so.6: ${(err as Error).message}`)
   }
   koffi.struct('sock_fprog', {len: 'unsigned short', filter: 'void *'})
+  koffi.struct('rlimit', {cur: 'unsigned long', max: 'unsigned long'})
   const f = (sig: string) => h.func(sig)
   libc = {
     fcntl: f('int fcntl(int fd, int cmd, ...)'),
-    signal: f('void *signal(int signum, void *handler)'),
+    signal: f('intptr_t signal(int signum, intptr_t handler)'),
+    getrlimit: f('int getrlimit(int resource, _Out_ rlimit *rlim)'),
+    setrlimit: f('int setrlimit(int resource, const rlimit *rlim)'),
+    getppid: f('int getppid(void)'),
     sigprocmask: f('int sigprocmask(int how, const void *set, void *oldset)'),
     prctl: f('int prctl(int option, ...)'),
     syscall: f('long syscall(long number, ...)'),
@@ -98,11 +118,30 @@ export function resetStdioFd(fd: number): void {
   if (flFlags >= 0 && flFlags & O_NONBLOCK && l.fcntl(fd, F_SETFL, 'int', flFlags & ~O_NONBLOCK) < 0) fail('fcntl(F_SETFL)', `fd ${fd}`)
 }
 
-/** Set the disposition of `signal` to SIG_DFL (exec keeps SIG_IGN, which Node sets for SIGPIPE/SIGXFSZ). */
-export function resetSignalDefault(signal: number): void {
-  const r = load().signal(signal, null)
-  // SIG_ERR is (void *)-1
-  if (r !== null && typeof r === 'object' && koffi.address(r) === 0xffffffffffffffffn) fail('signal', `signal ${signal}`)
+/** Set the disposition of `signal` to SIG_DFL, or to SIG_IGN when `ignore` (exec keeps SIG_IGN). */
+export function setSignalDisposition(signal: number, ignore: boolean): void {
+  if (Number(load().signal(signal, ignore ? SIG_IGN : SIG_DFL)) === SIG_ERR) fail('signal', `signal ${signal}`)
+}
+
+/** Set the soft RLIMIT_NOFILE (capped at the hard limit, which stays). */
+export function setSoftNofileLimit(soft: number): void {
+  const l = load()
+  const rlim: Rlimit = {cur: 0, max: 0}
+  if (l.getrlimit(RLIMIT_NOFILE, rlim) < 0) fail('getrlimit(RLIMIT_NOFILE)')
+  const hard = BigInt(rlim.max)
+  const want = BigInt(soft)
+  if (l.setrlimit(RLIMIT_NOFILE, {cur: want < hard ? want : hard, max: rlim.max}) < 0) fail('setrlimit(RLIMIT_NOFILE)')
+}
+
+/**
+ * prctl(PR_SET_PDEATHSIG, signal): the kernel sends `signal` to this process when its parent
+ * dies; it stays set across execve. Returns false when the parent is already gone (it died
+ * before the prctl), so the caller can exit at once.
+ */
+export function setParentDeathSignal(signal: number, expectedParent: number): boolean {
+  const l = load()
+  if (l.prctl(PR_SET_PDEATHSIG, 'unsigned long', signal, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0) < 0) fail('prctl(PR_SET_PDEATHSIG)')
+  return l.getppid() === expectedParent
 }
 
 /** Unblock every signal for the calling thread (exec keeps the mask). */

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Re-derive a runtime layer (issue 3 rule 6) against the installed runtime, by ablation.
+// Re-derive a runtime layer (profiles/runtimes/*.json) against the installed runtime, by ablation.
 //
 // A layer is the set of syscalls a runtime makes after it has loaded the container's seccomp
 // filter and before the container's process runs. We find it from the outside: a busybox bundle
-// runs a small workload under an allowlist = workload minimum (always allowed, FIELD-NOTES) +
-// candidates (by default every name Docker's default profile allows). Then:
+// runs a small workload under an allowlist = workload minimum (always allowed, WORKLOAD_MINIMUM) +
+// candidates (by default every name Docker's default profile, test/anchors/docker-default.json,
+// allows). Then:
 //   1. group elimination: drop a block of candidates; if the container still starts in all
 //      --runs tries, the block goes for good, otherwise split it in two and try each half;
 //   2. intermittent calls (runc's Go runtime needs futex only now and then): --trace runs go
@@ -33,8 +34,8 @@ import {makeBundle, runBundle, runtimeUnavailable, setBundleSeccomp, which} from
 const here = dirname(fileURLToPath(import.meta.url))
 const repo = resolve(here, '..')
 
-// What busybox sh needs for the workload below once it runs (FIELD-NOTES "busybox sh container
-// minimum"), plus exit and execve's companions that are never a runtime's business. Never ablated.
+// What busybox sh itself needs for the workload below once it runs, plus exit and execve's
+// companions that are never a runtime's business. Never ablated.
 const WORKLOAD_MINIMUM = ['arch_prctl', 'brk', 'clone', 'exit_group', 'mkdir', 'mprotect', 'rt_sigreturn', 'wait4', 'write']
 const WORKLOAD = ['/bin/sh', '-c', 'mkdir /tmp/d && echo sg-layer-ok']
 const MARK = 'sg-layer-ok'
@@ -72,8 +73,7 @@ function parseArgs(argv) {
 
 /** Every name an ALLOW rule of a Docker/OCI profile lists (any condition): the candidate set. */
 function loadCandidates(path) {
-  const p = path || [join(repo, '../shared/anchors/docker-default.json'), join(repo, 'profiles/docker-default.json')].find((f) => existsSync(f))
-  if (!p) usage('no candidate profile: pass --candidates PROFILE.json (e.g. Docker\'s default profile)')
+  const p = path || join(repo, 'test', 'anchors', 'docker-default.json')
   let prof
   try {
     prof = JSON.parse(readFileSync(p, 'utf8'))

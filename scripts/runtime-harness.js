@@ -1,6 +1,6 @@
 // Runtime harness shared by scripts/derive-layer.js and the runtime tests (test/helpers/bundle.ts):
 // build a busybox OCI bundle and run it under runc, crun, gVisor runsc, podman or bwrap.
-// Command lines are the ones measured in FIELD-NOTES ("Command lines that worked").
+// Command lines are ones that ran a container with each runtime as installed on Debian 12.
 // Plain JS (with JSDoc types) so the ablation script can run it without a build step.
 import {spawn, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
@@ -203,7 +203,7 @@ export async function runBundle(rt, bundleDir, opts = {}) {
     args = ['--root', state, 'run', '-b', bundleDir, id]
   } else if (rt === 'crun') {
     // Hybrid cgroups (v1 + a cgroup2 mount holding only hugetlb) make crun fail; in a private
-    // mount namespace without /sys/fs/cgroup/unified it uses cgroup v1 (FIELD-NOTES).
+    // mount namespace without /sys/fs/cgroup/unified it uses cgroup v1.
     cmd = 'unshare'
     const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`
     args = ['-m', '--propagation', 'private', 'sh', '-c',

@@ -2,6 +2,9 @@
  * One error vocabulary for the whole tool. Library code throws SeccompGenError with a
  * stable code; commands turn it into one clear line and the exit code from EXIT.
  */
+import {constants as osConstants} from 'node:os'
+import {getSystemErrorMap} from 'node:util'
+
 export type ErrorCode =
   | 'USAGE'
   | 'IO'
@@ -59,6 +62,19 @@ export class SeccompGenError extends Error {
   }
 }
 
+/**
+ * A system error in words, for messages: "no such file or directory" for ENOENT, from the
+ * error itself or its code name (libuv's text, as Node's own messages use). An error without a
+ * known errno code gives its message.
+ */
+export function errnoWords(err: unknown): string {
+  const code = typeof err === 'string' ? err : (err as NodeJS.ErrnoException | undefined)?.code
+  const errno = code ? (osConstants.errno as Record<string, number>)[code] : undefined
+  const words = code === 'EISDIR' ? 'is a directory' : errno === undefined ? undefined : getSystemErrorMap().get(-errno)?.[1]
+  if (words) return words
+  return typeof err === 'string' ? err : String((err as Error | undefined)?.message ?? err)
+}
+
 /** The exit code and one-line message for any thrown value. */
 export function describeError(err: unknown): {message: string; exit: number; code: ErrorCode} {
   if (err instanceof SeccompGenError) {
@@ -66,8 +82,8 @@ export function describeError(err: unknown): {message: string; exit: number; cod
     return {message: `${where}${err.message}`, exit: err.exit, code: err.code}
   }
   const e = err as NodeJS.ErrnoException
-  if (e && typeof e.code === 'string' && typeof e.message === 'string') {
-    return {message: e.message, exit: EXIT.FAILURE, code: 'IO'}
+  if (e && typeof e.code === 'string' && e.code in osConstants.errno) {
+    return {message: `${e.path ? `${e.path}: ` : ''}${errnoWords(e)}`, exit: EXIT.FAILURE, code: 'IO'}
   }
   return {message: String((err as Error)?.message ?? err), exit: EXIT.FAILURE, code: 'INTERNAL'}
 }

@@ -10,6 +10,7 @@ import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {schemaValidator} from '../src/validators.js'
+import {anchor} from './helpers/anchors.js'
 
 const root = join(import.meta.dirname, '..')
 const require = createRequire(import.meta.url)
@@ -17,7 +18,7 @@ const stems = readdirSync(join(root, 'schemas')).filter((f) => f.endsWith('.sche
 
 const samples: Record<string, unknown[]> = {
   'docker-profile': [
-    JSON.parse(readFileSync(join(root, '../shared/anchors/docker-default.json'), 'utf8')),
+    JSON.parse(readFileSync(anchor('docker-default.json'), 'utf8')),
     {defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['read'], action: 'SCMP_ACT_MAYBE'}]},
     {defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['read'], action: 'SCMP_ACT_ALLOW', args: [{index: 9, value: 1, op: 'SCMP_CMP_EQ'}]}]},
     {syscalls: []},

@@ -1,9 +1,12 @@
-import {Args, Command, Flags} from '@oclif/core'
-import {describeError} from '../errors.js'
+import {Args, Flags} from '@oclif/core'
+import {SeccompGenCommand} from '../command.js'
+import {SeccompGenError} from '../errors.js'
+import {parseCaps, rulesClosedByCaps, type ClosedRule} from '../enforce/caps.js'
 import {countsFrom} from '../enforce/counts.js'
-import {findCommand, nativeArchAbi, parseCaps, prepareFilter, runUnderFilter} from '../enforce/apply.js'
+import {findCommand, nativeArchAbi, prepareFilter, runUnderFilter} from '../enforce/apply.js'
+import {loadProfile} from '../profile/load.js'
 
-export default class Apply extends Command {
+export default class Apply extends SeccompGenCommand {
   static summary = 'Run a command under a seccomp profile (libseccomp), or write the profile into an OCI bundle.'
 
   static description = `Pre-flight first, before anything runs: the profile is validated, resolved for the capability set
@@ -25,6 +28,11 @@ dropped, atomic replace); --dry-run shows the change without writing.`
   ]
 
   static strict = false
+
+  static usage = [
+    '<%= command.id %> PROFILE [--caps CAP,...] [--counts OBS]... [--optimize] [--allow-unknown] [-v] [--] CMD [ARGS...]',
+    '<%= command.id %> PROFILE --bundle DIR [--dry-run]',
+  ]
 
   static args = {
     profile: Args.string({description: 'profile (Docker/Moby JSON or OCI linux.seccomp)', required: true}),
@@ -69,37 +77,55 @@ dropped, atomic replace); --dry-run shows the change without writing.`
   async run(): Promise<void> {
     const {own, cmd} = Apply.splitArgv(this.argv)
     const {args, flags} = await this.parse(Apply, own)
-    try {
-      if (flags.bundle !== undefined) {
-        if (cmd.length) this.error('--bundle writes a bundle; it takes no CMD', {exit: 2})
-        const {applyToBundle} = await import('../profile/bundle.js')
-        const r = await applyToBundle(args.profile, flags.bundle, {dryRun: flags['dry-run']})
-        if (r.diff) this.log(r.diff)
-        this.logToStderr(r.summary)
-        return
-      }
-      if (cmd.length === 0) this.error('no CMD given: seccomp-gen apply PROFILE [--] CMD [ARGS…] (or --bundle DIR)', {exit: 2})
+    if (flags.bundle !== undefined) {
+      if (cmd.length) throw new SeccompGenError('USAGE', '--bundle writes a bundle; it takes no CMD')
+      const {applyToBundle} = await import('../profile/bundle.js')
+      const r = await applyToBundle(args.profile, flags.bundle, {dryRun: flags['dry-run']})
+      if (r.diff) this.log(r.diff)
+      this.logToStderr(r.summary)
+      return
+    }
+    if (cmd.length === 0) throw new SeccompGenError('USAGE', 'no CMD given: seccomp-gen apply PROFILE [--] CMD [ARGS…] (or --bundle DIR)')
 
-      const prep = prepareFilter(args.profile, {
-        caps: parseCaps(flags.caps),
-        optimize: flags.optimize ?? false,
-        allowUnknown: flags['allow-unknown'] ?? false,
-        counts: flags.counts?.length ? countsFrom(flags.counts, nativeArchAbi()) : undefined,
-      })
-      for (const w of prep.warnings) this.logToStderr(`seccomp-gen: warning: ${w}`)
-      if (flags.verbose) {
-        this.logToStderr(`seccomp-gen: ${prep.instructions} BPF instructions for ${prep.arches.join(', ')}`)
-        for (const n of prep.notes) this.logToStderr(`seccomp-gen: ${n}`)
-      }
-      const found = findCommand(cmd[0]!)
-      if ('error' in found) this.error(found.error, {exit: found.exit})
-      const r = await runUnderFilter(prep, found.path, cmd)
-      if (r.failure) this.error(r.failure.message, {exit: r.status})
-      if (r.status !== 0) this.exit(r.status)
-    } catch (err) {
-      if (err instanceof Error && 'oclif' in err) throw err
-      const d = describeError(err)
-      this.error(d.message, {exit: d.exit})
+    const caps = parseCaps(flags.caps)
+    const prep = prepareFilter(args.profile, {
+      caps,
+      optimize: flags.optimize ?? false,
+      allowUnknown: flags['allow-unknown'] ?? false,
+      counts: flags.counts?.length ? countsFrom(flags.counts, nativeArchAbi()) : undefined,
+    })
+    for (const w of prep.warnings) this.logToStderr(`seccomp-gen: warning: ${w}`)
+    const closed = closedRulesWarning(rulesClosedByCaps(loadProfile(args.profile), {caps}), caps)
+    if (closed) this.logToStderr(`seccomp-gen: warning: ${closed}`)
+    if (flags.verbose) {
+      this.logToStderr(`seccomp-gen: ${prep.instructions} BPF instructions for ${prep.arches.join(', ')}`)
+      for (const n of prep.notes) this.logToStderr(`seccomp-gen: ${n}`)
+    }
+    const found = findCommand(cmd[0]!)
+    if ('error' in found) this.error(found.error, {exit: found.exit})
+    const r = await runUnderFilter(prep, found.path, cmd)
+    if (r.failure) this.error(r.failure.message, {exit: r.status})
+    if (r.status !== 0) this.exit(r.status)
+  }
+}
+
+/**
+ * One line for the rules the capability set leaves closed: each syscall with the capabilities
+ * that would open it, and the --caps value (this run's set plus the first of those) that would
+ * open them all. --caps replaces the set, so the value repeats what the run already has.
+ */
+function closedRulesWarning(closed: ClosedRule[], caps: string[]): string | undefined {
+  if (closed.length === 0) return undefined
+  const alternatives = new Map<string, string[][]>()
+  for (const r of closed) {
+    for (const n of r.names) {
+      const alts = alternatives.get(n) ?? []
+      if (!alts.some((a) => a.join() === r.missing.join())) alts.push(r.missing)
+      alternatives.set(n, alts)
     }
   }
+  const wanted = new Set(caps)
+  for (const alts of alternatives.values()) for (const c of alts[0]!) wanted.add(c)
+  const list = [...alternatives].map(([n, alts]) => `${n} (${alts.map((a) => a.join('+')).join(' or ')})`).join(', ')
+  return `denied in this run for want of a capability: ${list}; --caps ${[...wanted].join(',')} would allow ${alternatives.size === 1 ? 'it' : 'them'}`
 }

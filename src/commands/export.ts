@@ -1,10 +1,12 @@
-import {Args, Command, Flags} from '@oclif/core'
-import {describeError} from '../errors.js'
+import {Args, Flags} from '@oclif/core'
+import {SeccompGenCommand} from '../command.js'
+import {SeccompGenError} from '../errors.js'
+import {parseCaps} from '../enforce/caps.js'
 import {countsFrom} from '../enforce/counts.js'
 import {exportFilter} from '../enforce/export.js'
-import {nativeArchAbi, parseCaps} from '../enforce/apply.js'
+import {nativeArchAbi} from '../enforce/apply.js'
 
-export default class Export extends Command {
+export default class Export extends SeccompGenCommand {
   static summary = 'Compile a profile with libseccomp: raw BPF to a file, or PFC text on stdout.'
 
   static description = `The profile is resolved for the capability set (--caps, default Docker's) and this host's
@@ -33,26 +35,22 @@ filter code. The instruction count goes to stderr (or in --json). Kernel load fl
     optimize: Flags.boolean({description: 'binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2)', default: false}),
   }
 
-  async run(): Promise<{instructions: number; arches: string[]; file?: string; notes: string[]; unknownNames: string[]}> {
+  async run(): Promise<{instructions: number; arches: string[]; file?: string; notes: string[]; warnings: string[]; unknownNames: string[]; newerNames: string[]}> {
     const {args, flags} = await this.parse(Export)
-    if (!flags.bpf && !flags.pfc) this.error('say what to export: --bpf FILE or --pfc', {exit: 2})
-    try {
-      const r = exportFilter(args.profile, {
-        caps: parseCaps(flags.caps),
-        arch: flags.arch,
-        optimize: flags.optimize,
-        counts: flags.counts?.length ? countsFrom(flags.counts, nativeArchAbi()) : undefined,
-        bpfFile: flags.bpf,
-      })
-      if (!this.jsonEnabled()) {
-        if (r.pfc !== undefined) process.stdout.write(r.pfc)
-        for (const n of r.notes) this.logToStderr(`seccomp-gen: ${n}`)
-        this.logToStderr(`seccomp-gen: ${r.instructions} BPF instructions (${r.arches.join(', ')})${flags.bpf ? ` written to ${flags.bpf}` : ''}`)
-      }
-      return {instructions: r.instructions, arches: r.arches, ...(flags.bpf ? {file: flags.bpf} : {}), notes: r.notes, unknownNames: r.unknownNames}
-    } catch (err) {
-      const d = describeError(err)
-      this.error(d.message, {exit: d.exit})
+    if (!flags.bpf && !flags.pfc) throw new SeccompGenError('USAGE', 'say what to export: --bpf FILE or --pfc')
+    const r = exportFilter(args.profile, {
+      caps: parseCaps(flags.caps),
+      arch: flags.arch,
+      optimize: flags.optimize,
+      counts: flags.counts?.length ? countsFrom(flags.counts, nativeArchAbi()) : undefined,
+      bpfFile: flags.bpf,
+    })
+    if (!this.jsonEnabled()) {
+      if (r.pfc !== undefined) process.stdout.write(r.pfc)
+      for (const w of r.warnings) this.logToStderr(`seccomp-gen: warning: ${w}`)
+      for (const n of r.notes) this.logToStderr(`seccomp-gen: ${n}`)
+      this.logToStderr(`seccomp-gen: ${r.instructions} BPF instructions (${r.arches.join(', ')})${flags.bpf ? ` written to ${flags.bpf}` : ''}`)
     }
+    return {instructions: r.instructions, arches: r.arches, ...(flags.bpf ? {file: flags.bpf} : {}), notes: r.notes, warnings: r.warnings, unknownNames: r.unknownNames, newerNames: r.newerNames}
   }
 }

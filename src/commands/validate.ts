@@ -1,9 +1,10 @@
-import {Args, Command, Flags} from '@oclif/core'
-import {describeError} from '../errors.js'
+import {Args, Flags} from '@oclif/core'
+import {SeccompGenCommand} from '../command.js'
+import {wrongKind} from '../file-kind.js'
 import type {Observation} from '../trace/observation.js'
 import {validateProfileFile, type ValidationReport} from '../profile/validate.js'
 
-export default class Validate extends Command {
+export default class Validate extends SeccompGenCommand {
   static summary = 'Check seccomp profiles (Docker/Moby or OCI) against the schema and for known mistakes.'
 
   static description = `Errors (the profile is invalid; exit 1) come from the project's JSON schemas, each with a JSON
@@ -21,7 +22,7 @@ listed architectures the recordings never used.`
   static enableJsonFlag = true
 
   static args = {
-    profile: Args.string({description: 'profile file (any number)', required: true}),
+    profile: Args.string({description: 'profile file (any number; - reads standard input)', required: true}),
   }
 
   static flags = {
@@ -32,16 +33,14 @@ listed architectures the recordings never used.`
   async run(): Promise<{valid: boolean; profiles: ValidationReport[]}> {
     const {argv, flags} = await this.parse(Validate)
     let observations: Observation[] = []
-    try {
-      if (flags.observation?.length) {
-        const {readObservation} = await import('../trace/observation-io.js')
-        observations = flags.observation.map((f) => readObservation(f))
-      }
-    } catch (err) {
-      const d = describeError(err)
-      this.error(d.message, {exit: d.exit, ...(this.jsonEnabled() ? {code: d.code} : {})})
+    if (flags.observation?.length) {
+      const {readObservation} = await import('../trace/observation-io.js')
+      observations = flags.observation.map((f) => readObservation(f))
     }
-    const profiles = (argv as string[]).map((f) => validateProfileFile(f, {observations}))
+    const profiles = await this.withStdin(argv as string[], (files, shown) => files.map((f) => {
+      const report = checkKind(validateProfileFile(f, {observations}))
+      return {...report, file: shown(report.file)}
+    }))
     const valid = profiles.every((p) => p.valid && (!flags.strict || p.warnings.length === 0))
     if (!this.jsonEnabled()) {
       for (const p of profiles) {
@@ -53,4 +52,10 @@ listed architectures the recordings never used.`
     if (!valid) process.exitCode = 1
     return {valid, profiles}
   }
+}
+
+/** An invalid report for a recording (not a profile at all) says so instead of listing schema errors. */
+function checkKind(report: ValidationReport): ValidationReport {
+  const mismatch = report.valid ? undefined : wrongKind(report.file, ['profile', 'bundle-config'])
+  return mismatch ? {...report, errors: [{pointer: '', message: `this file ${mismatch}`}]} : report
 }

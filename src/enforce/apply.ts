@@ -8,16 +8,16 @@
  * only fixes its stdio and signal state, loads the program with one seccomp(2) call on its
  * main thread and execs CMD.
  */
-import {spawn} from 'node:child_process'
-import {accessSync, constants, existsSync, statSync} from 'node:fs'
+import {accessSync, constants, statSync} from 'node:fs'
 import {delimiter, join} from 'node:path'
 import {constants as osConstants} from 'node:os'
 import {SeccompGenError} from '../errors.js'
 import {loadProfile} from '../profile/load.js'
-import {packageRoot} from '../paths.js'
+import {callerIgnores} from '../caller.js'
 import {normalizeCap, toOci} from '../profile/resolve.js'
 import type {OciSeccomp, SeccompAction} from '../profile/types.js'
-import {compileBpf} from '../../native/compile.js'
+import {WARNING_NOTES, compileBpf} from '../../native/compile.js'
+import {spawnAsCaller, type ExecFailure} from '../../native/exec.js'
 import {SECCOMP_FILTER_FLAGS, inTerminalForeground} from '../../native/libc.js'
 import {archShortName, nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
 import {dockerDefaultCaps} from './caps.js'
@@ -41,7 +41,7 @@ export interface PreparedFilter {
   seccompNr: number
   arches: string[]
   notes: string[]
-  /** worth saying even without -v: rules that contradict each other */
+  /** worth saying even without -v (WARNING_NOTES) */
   warnings: string[]
 }
 
@@ -129,8 +129,8 @@ export function prepareFilter(profilePath: string, opts: PrepareOptions = {}): P
     loadFlags: c.loadFlags,
     seccompNr,
     arches: c.arches,
-    notes: [...notes, ...c.notes.filter((n) => n.kind !== 'conflict').map((n) => n.message)],
-    warnings: c.notes.filter((n) => n.kind === 'conflict').map((n) => n.message),
+    notes: [...notes, ...c.notes.filter((n) => !WARNING_NOTES.has(n.kind)).map((n) => n.message)],
+    warnings: c.notes.filter((n) => WARNING_NOTES.has(n.kind)).map((n) => n.message),
   }
 }
 
@@ -176,20 +176,13 @@ export function findCommand(cmd: string, pathVar = process.env.PATH ?? '/usr/loc
   return {error: `${cmd}: command not found`, exit: 127}
 }
 
-/** The compiled exec child (dist/native/exec-child.js). */
-export function execChildPath(): string {
-  const p = join(packageRoot(), 'dist', 'native', 'exec-child.js')
-  if (!existsSync(p)) throw new SeccompGenError('INTERNAL', `${p} is missing: run \`npm run build\` first`)
-  return p
-}
-
 export interface RunResult {
   /** the exit status to report: CMD's code, or 128+signal; 4/126/127 when CMD never started */
   status: number
   code: number | null
   signal: NodeJS.Signals | null
   /** set when CMD never started: the exec child's report (filter not loaded, or execve failed) */
-  failure?: {stage: 'load' | 'exec'; errno?: string; message: string}
+  failure?: ExecFailure
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']
@@ -203,23 +196,18 @@ export function shellStatus(code: number | null, signal: NodeJS.Signals | null):
 }
 
 /**
- * Run CMD (already found, argv[0] as typed) under the prepared filter with stdio inherited;
- * resolves when CMD ends. SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to this process are forwarded to
- * CMD, except SIGINT/SIGQUIT while we are the terminal's foreground group: Ctrl-C has then
- * reached CMD (same process group) already, and forwarding would deliver it twice.
+ * Run CMD (already found, argv[0] as typed) under the prepared filter with stdio inherited and
+ * the caller's ignored signals and open-files limit (native/exec.ts); resolves when CMD ends.
+ * SIGINT/SIGTERM/SIGHUP/SIGQUIT sent to this process are forwarded to CMD, except:
+ * - one the caller ignored (`nohup` and SIGHUP): apply ignores it too, as CMD does;
+ * - SIGINT/SIGQUIT while we are the terminal's foreground group: Ctrl-C has then reached CMD
+ *   (same process group) already, and forwarding would deliver it twice.
  */
 export function runUnderFilter(prep: PreparedFilter, cmdPath: string, argv: string[]): Promise<RunResult> {
-  // fd 3: the exec child's error pipe (close-on-exec there, so EOF means CMD started)
-  const child = spawn(
-    process.execPath,
-    [execChildPath(), prep.bpf.toString('base64'), String(prep.loadFlags & ~SECCOMP_FILTER_FLAGS.SECCOMP_FILTER_FLAG_TSYNC!), String(prep.seccompNr), cmdPath, '--', ...argv],
-    {stdio: ['inherit', 'inherit', 'inherit', 'pipe'], env: process.env},
-  )
-  let report = ''
-  const reportStream = child.stdio[3] as NodeJS.ReadableStream | null
-  reportStream?.setEncoding('utf8')
-  reportStream?.on('data', (d: string) => (report += d))
+  const filter = {bpf: prep.bpf.toString('base64'), flags: prep.loadFlags & ~SECCOMP_FILTER_FLAGS.SECCOMP_FILTER_FLAG_TSYNC!, seccompNr: prep.seccompNr}
+  const {child, failure} = spawnAsCaller(cmdPath, argv, {stdio: ['inherit', 'inherit', 'inherit'], filter})
   const forward = (sig: NodeJS.Signals) => {
+    if (callerIgnores(sig)) return
     if (TERMINAL_SIGNALS.has(sig) && inTerminalForeground()) return
     try {
       child.kill(sig)
@@ -231,19 +219,10 @@ export function runUnderFilter(prep: PreparedFilter, cmdPath: string, argv: stri
       for (const s of FORWARDED) process.off(s, forward)
       reject(new SeccompGenError('IO', `cannot start the exec child: ${err.message}`))
     })
-    // 'close': after the exit and the end of the error pipe, so the report is complete
+    // 'close': after the exit and the end of the report pipe, so the report is complete
     child.once('close', (code, signal) => {
       for (const s of FORWARDED) process.off(s, forward)
-      const result: RunResult = {status: shellStatus(code, signal), code, signal}
-      const line = report.split('\n').find((l) => l.trim())
-      if (line) {
-        try {
-          result.failure = JSON.parse(line) as RunResult['failure']
-        } catch {
-          result.failure = {stage: 'load', message: line}
-        }
-      }
-      resolve(result)
+      resolve({status: shellStatus(code, signal), code, signal, failure: failure()})
     })
   })
 }

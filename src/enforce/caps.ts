@@ -1,10 +1,70 @@
 /**
- * The capability set `apply` and `export` resolve includes/excludes.caps against when --caps is
- * not given: Docker's default set, kept as data in profiles/capabilities.json (defaultCaps).
+ * Capability sets for `build --caps`, `apply` and `export`: reading --caps (names checked against
+ * profiles/linux-capabilities.json), Docker's default set when it is not given
+ * (profiles/capabilities.json defaultCaps), and the rules of a profile that a set leaves closed
+ * for want of a capability, so `apply` can say so instead of denying them silently.
  */
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {SeccompGenError} from '../errors.js'
+import {profilesDir} from '../paths.js'
 import {defaultCaps} from '../profile/data.js'
-import {normalizeCap} from '../profile/resolve.js'
+import {normalizeCap, ruleApplies, type ResolveOptions} from '../profile/resolve.js'
+import type {DockerProfile} from '../profile/types.js'
 
 export function dockerDefaultCaps(): string[] {
   return defaultCaps().map(normalizeCap)
+}
+
+let known: Set<string> | undefined
+
+/** Every Linux capability name (CAP_CHOWN … CAP_CHECKPOINT_RESTORE). */
+function knownCaps(): Set<string> {
+  known ??= new Set(Object.keys((JSON.parse(readFileSync(join(profilesDir(), 'linux-capabilities.json'), 'utf8')) as {capabilities: Record<string, number>}).capabilities))
+  return known
+}
+
+/**
+ * --caps as given: comma-separated names, CAP_ prefix optional, any case ("net_admin"); an
+ * empty value is the empty set. Not given: Docker's default set. An unknown name is a usage
+ * error, so a typo never leaves a capability silently out.
+ */
+export function parseCaps(flag: string | undefined): string[] {
+  if (flag === undefined) return dockerDefaultCaps()
+  const caps = flag.split(',').map((c) => c.trim()).filter(Boolean).map(normalizeCap)
+  const unknown = caps.filter((c) => !knownCaps().has(c))
+  if (unknown.length) {
+    throw new SeccompGenError('USAGE', `--caps: unknown capabilit${unknown.length === 1 ? 'y' : 'ies'} ${unknown.join(', ')} (names as in capabilities(7), e.g. CAP_NET_ADMIN or net_admin)`)
+  }
+  return [...new Set(caps)]
+}
+
+/** A rule left closed by the capability set: its syscalls and the capabilities it lacks. */
+export interface ClosedRule {
+  names: string[]
+  missing: string[]
+}
+
+/**
+ * The rules of `p` that would change what CMD gets (action other than the default) but do not
+ * apply with `opts.caps`, and would apply with their includes.caps added: closed only for want
+ * of capabilities (not for arch or kernel). Syscalls another applying rule already allows
+ * unconditionally are left out: nothing is denied there.
+ */
+export function rulesClosedByCaps(p: DockerProfile, opts: ResolveOptions): ClosedRule[] {
+  const rules = p.syscalls ?? []
+  const open = new Set<string>()
+  for (const r of rules) {
+    if (r.action !== p.defaultAction && !r.args?.length && ruleApplies(r, opts)) for (const n of r.names) open.add(n)
+  }
+  const have = new Set(opts.caps.map(normalizeCap))
+  const closed: ClosedRule[] = []
+  for (const r of rules) {
+    const gate = (r.includes?.caps ?? []).map(normalizeCap)
+    if (r.action === p.defaultAction || gate.length === 0 || ruleApplies(r, opts)) continue
+    if (!ruleApplies(r, {...opts, caps: [...have, ...gate]})) continue
+    const names = r.names.filter((n) => !open.has(n))
+    if (names.length) closed.push({names, missing: gate.filter((c) => !have.has(c))})
+  }
+  return closed
 }

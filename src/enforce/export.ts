@@ -5,7 +5,7 @@
 import {assertWritable, writeFileAtomic} from '../fsutil.js'
 import {loadProfile} from '../profile/load.js'
 import {toOci} from '../profile/resolve.js'
-import {compileBpf, compilePfc} from '../../native/compile.js'
+import {type CompiledFilter, WARNING_NOTES, compileBpf, compilePfc} from '../../native/compile.js'
 import {dockerDefaultCaps} from './caps.js'
 
 export interface ExportOptions {
@@ -23,8 +23,24 @@ export interface ExportResult {
   instructions: number
   arches: string[]
   notes: string[]
+  /** notes worth a line even without -v (WARNING_NOTES): conflicts, skipped newer syscalls */
+  warnings: string[]
   unknownNames: string[]
+  /** syscalls the kernel defines but this libseccomp cannot name (skipped) */
+  newerNames: string[]
   pfc?: string
+}
+
+/** What every export reports, from a compile result. */
+function summary(r: Omit<CompiledFilter, 'filter'> & {instructions: number}): ExportResult {
+  return {
+    instructions: r.instructions,
+    arches: r.arches,
+    notes: r.notes.filter((n) => !WARNING_NOTES.has(n.kind)).map((n) => n.message),
+    warnings: r.notes.filter((n) => WARNING_NOTES.has(n.kind)).map((n) => n.message),
+    unknownNames: r.unknownNames,
+    newerNames: r.newerNames,
+  }
 }
 
 export function exportFilter(profilePath: string, opts: ExportOptions): ExportResult {
@@ -33,8 +49,8 @@ export function exportFilter(profilePath: string, opts: ExportOptions): ExportRe
   if (opts.bpfFile) {
     const r = compileBpf(profile, {optimize: opts.optimize, counts: opts.counts})
     writeFileAtomic(opts.bpfFile, r.bpf)
-    return {instructions: r.instructions, arches: r.arches, notes: r.notes.map((n) => n.message), unknownNames: r.unknownNames}
+    return summary(r)
   }
   const r = compilePfc(profile, {optimize: opts.optimize, counts: opts.counts})
-  return {instructions: r.instructions, arches: r.arches, notes: r.notes.map((n) => n.message), unknownNames: r.unknownNames, pfc: r.pfc}
+  return {...summary(r), pfc: r.pfc}
 }

@@ -8,6 +8,7 @@
 import {SeccompGenError} from '../errors.js'
 import type {Observation, SyscallObservation} from '../trace/observation.js'
 import {lookupSyscall, syscallName} from '../../native/libseccomp.js'
+import {knownSyscall, rawSyscallNr, syscallNameOf} from '../syscall-table.js'
 import {archTable, findArch} from './arches.js'
 import {type ArgsLevel, type ArgRule, levelAtLeast, riskOf, ruleData} from './data.js'
 import {errnoName, errnoNumber} from './errno.js'
@@ -72,10 +73,11 @@ function mergeAbis(obs: Observation): Map<string, Merged> {
     const token = findArch(abi)?.token
     for (const [rawName, s] of Object.entries(a.syscalls) as Array<[string, SyscallObservation]>) {
       let name = rawName
-      const m = /^syscall_0x([0-9a-f]+)$/.exec(rawName)
-      if (m) {
-        // strace did not know the number; libseccomp may (a newer syscall than strace's table)
-        const known = token ? syscallName(parseInt(m[1], 16), token) : null
+      const nr = rawSyscallNr(rawName)
+      if (nr !== null) {
+        // strace did not know the number (an observation recorded before the kernel's table
+        // was shipped, or a log from elsewhere): the table names it, else libseccomp may
+        const known = syscallNameOf(abi, nr) ?? (token ? syscallName(nr, token) : null)
         if (!known) { unknown.push(`${rawName} (${abi})`); continue }
         name = known
       }
@@ -94,7 +96,7 @@ function mergeAbis(obs: Observation): Map<string, Merged> {
     }
   }
   if (unknown.length) {
-    throw new SeccompGenError('PROFILE_UNKNOWN_SYSCALL', `syscall numbers neither strace nor libseccomp can name: ${unknown.sort().join(', ')}`)
+    throw new SeccompGenError('PROFILE_UNKNOWN_SYSCALL', `syscall numbers neither strace, the kernel's syscall table (profiles/syscalls) nor libseccomp can name: ${unknown.sort().join(', ')}`)
   }
   return out
 }
@@ -132,12 +134,15 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
   const arches = archTable().map((a) => a.token).filter((t) => wanted.has(t))
   const abisInProfile = new Set(archTable().filter((a) => wanted.has(a.token)).map((a) => a.abi).filter(Boolean) as string[])
 
-  // Rule 8: every recorded name must be a syscall libseccomp knows on the ABI it was seen on.
-  // A name that exists on another listed ABI but not on the one it was attributed to (an ABI
-  // switch strace did not announce, logs concatenated with reused pids) is kept with a note.
+  // Rule 8: every recorded name must be a syscall of the ABI it was seen on, by the kernel's
+  // table (profiles/syscalls, which knows syscalls newer than this libseccomp; apply/export
+  // skip those with a warning) or by libseccomp. A name that exists on another listed ABI but
+  // not on the one it was attributed to (an ABI switch strace did not announce, logs
+  // concatenated with reused pids) is kept with a note.
   const bad: string[] = []
   for (const [name, m] of observed) {
     for (const abi of m.abis) {
+      if (knownSyscall(abi, name)) continue
       const k = lookupSyscall(name, findArch(abi)!.token).kind
       if (k === 'direct' || k === 'multiplexed') continue
       if (k === 'absent' && knownOnAny(name, arches)) {
@@ -148,7 +153,7 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
     }
   }
   if (bad.length) {
-    throw new SeccompGenError('PROFILE_UNKNOWN_SYSCALL', `names libseccomp does not know as syscalls of the recorded ABI: ${[...new Set(bad)].sort().join(', ')}`)
+    throw new SeccompGenError('PROFILE_UNKNOWN_SYSCALL', `names neither the kernel's syscall table nor libseccomp know as syscalls of the recorded ABI: ${[...new Set(bad)].sort().join(', ')}`)
   }
 
   const drafts: Draft[] = []

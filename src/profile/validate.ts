@@ -12,6 +12,7 @@ import {riskOf} from './data.js'
 import {parseJson64} from './json64.js'
 import {profileFromJson} from './load.js'
 import {schemaProblems} from './schema.js'
+import {knownSyscall, syscallNumber, tableKernel} from '../syscall-table.js'
 import type {DockerProfile} from './types.js'
 
 export type WarningCode =
@@ -20,6 +21,7 @@ export type WarningCode =
   | 'CLONE3_NOT_ENOSYS'
   | 'ARCH_NOT_RECORDED'
   | 'UNKNOWN_SYSCALL'
+  | 'NEWER_SYSCALL'
   | 'RULE_EQUALS_DEFAULT'
   | 'SINGULAR_NAME'
   | 'REPEATED_ARG'
@@ -128,7 +130,10 @@ function lint(p: DockerProfile, raw: {syscalls?: Array<Record<string, unknown>> 
   }
   // Names libseccomp does not know on any arch it supports (arch-specific names such as
   // arm_fadvise64_64 in a multi-arch profile are fine: runtimes skip them where absent).
+  // Those the kernel's table defines for one of the profile's ABIs are only newer than this
+  // libseccomp: a softer NEWER_SYSCALL.
   const tokens = supportedArches()
+  const abis = profileAbis(p)
   const unknown = new Map<string, number>()
   rules.forEach((r, i) => {
     for (const n of r.names) {
@@ -140,7 +145,12 @@ function lint(p: DockerProfile, raw: {syscalls?: Array<Record<string, unknown>> 
     }
   })
   for (const [n, i] of [...unknown].sort()) {
-    w.push({code: 'UNKNOWN_SYSCALL', pointer: `/syscalls/${i}/names`, message: `${n} is not a syscall this libseccomp knows on any architecture: runtimes skip it silently`})
+    const abi = abis.find((a) => knownSyscall(a, n))
+    if (abi) {
+      w.push({code: 'NEWER_SYSCALL', pointer: `/syscalls/${i}/names`, message: `${n} is a syscall of Linux ${tableKernel(abi)} (${abi} ${syscallNumber(abi, n)}) that this libseccomp cannot name yet: runtimes built with it skip it, apply and export skip it with a warning`})
+    } else {
+      w.push({code: 'UNKNOWN_SYSCALL', pointer: `/syscalls/${i}/names`, message: `${n} is not a syscall this libseccomp knows on any architecture: runtimes skip it silently`})
+    }
   }
   if (opts.observations?.length && p.architectures?.length) {
     const seen = new Set<string>()
@@ -156,6 +166,13 @@ function hostOf(p: DockerProfile): string {
   const here = findArch(process.arch)?.token ?? 'SCMP_ARCH_X86_64'
   if (p.architectures?.length && !p.architectures.includes(here)) return p.architectures[0]
   return here
+}
+
+/** The observation ABIs of the profile's architectures (archMap included); every one when it lists none. */
+function profileAbis(p: DockerProfile): string[] {
+  const names = [...(p.architectures ?? []), ...(p.archMap ?? []).flatMap((m) => [m.architecture, ...(m.subArchitectures ?? [])])]
+  const abis = names.map((a) => findArch(a)?.abi).filter((a): a is string => a !== undefined)
+  return abis.length ? [...new Set(abis)] : archTable().map((a) => a.abi).filter((a): a is string => a !== undefined)
 }
 
 let supported: string[] | undefined

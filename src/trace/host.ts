@@ -215,3 +215,21 @@ export function childrenOf(ppid: number): number[] {
   }
   return out
 }
+
+/** The processes (thread-group leaders) that `tracer` traces now, with their names, from /proc. */
+export function tracedBy(tracer: number): Array<{pid: number; comm: string}> {
+  const out: Array<{pid: number; comm: string}> = []
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return out
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue
+    const status = readText(`/proc/${e}/status`)
+    const tracerPid = status && /^TracerPid:\s*(\d+)$/m.exec(status)
+    if (tracerPid && Number(tracerPid[1]) === tracer) out.push({pid: Number(e), comm: /^Name:\s*(.*)$/m.exec(status)?.[1] ?? '?'})
+  }
+  return out
+}

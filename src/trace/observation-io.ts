@@ -99,10 +99,39 @@ export function serializeObservation(o: Observation): string {
 }
 
 /**
- * Union of recordings. Per ABI and syscall: counts and errors summed, argument values
- * unioned, unknown OR-ed. An inspected argument recorded in one observation but absent
- * from another observation of the same syscall becomes unknown (its values there were not
- * kept, so no filter may rely on the recorded ones alone). Execs unioned; stats summed.
+ * Add one syscall's tallies to an ABI's syscalls under `name`: a copy when the name is new, else
+ * counts and errors summed, argument values unioned, unknown OR-ed. An inspected argument
+ * present on one side only becomes unknown (its values on the other side were not kept).
+ */
+export function addSyscall(syscalls: Record<string, SyscallObservation>, name: string, s: SyscallObservation): void {
+  const prev = syscalls[name]
+  if (prev === undefined) {
+    syscalls[name] = structuredClone(s)
+    return
+  }
+  prev.count += s.count
+  if (s.errors) {
+    prev.errors ??= {}
+    for (const [e, n] of Object.entries(s.errors)) prev.errors[e] = (prev.errors[e] ?? 0) + n
+  }
+  if (prev.args || s.args) {
+    const keys = new Set([...Object.keys(prev.args ?? {}), ...Object.keys(s.args ?? {})])
+    const args: Record<string, ArgObservation> = {}
+    for (const k of keys) {
+      const x = prev.args?.[k]
+      const y = s.args?.[k]
+      const values = [...new Set([...(x?.values ?? []), ...(y?.values ?? [])])].sort(hexCompare)
+      const unknown = !x || !y || x.unknown === true || y.unknown === true
+      args[k] = unknown ? {values, unknown: true} : {values}
+    }
+    prev.args = args
+  }
+}
+
+/**
+ * Union of recordings: per ABI and syscall as addSyscall() says (an inspected argument
+ * recorded in one observation but absent from another becomes unknown: its values there
+ * were not kept, so no filter may rely on the recorded ones alone). Execs unioned; stats summed.
  * The command is kept when all are equal, else each command joined by spaces.
  */
 export function mergeObservations(list: Observation[]): Observation {
@@ -111,30 +140,7 @@ export function mergeObservations(list: Observation[]): Observation {
   for (const o of list) {
     for (const [abi, a] of Object.entries(o.abis) as Array<[Abi, AbiObservation]>) {
       const into = (abis[abi] ??= {syscalls: {}})
-      for (const [name, s] of Object.entries(a.syscalls)) {
-        const prev = into.syscalls[name]
-        if (prev === undefined) {
-          into.syscalls[name] = structuredClone(s)
-          continue
-        }
-        prev.count += s.count
-        if (s.errors) {
-          prev.errors ??= {}
-          for (const [e, n] of Object.entries(s.errors)) prev.errors[e] = (prev.errors[e] ?? 0) + n
-        }
-        if (prev.args || s.args) {
-          const keys = new Set([...Object.keys(prev.args ?? {}), ...Object.keys(s.args ?? {})])
-          const args: Record<string, ArgObservation> = {}
-          for (const k of keys) {
-            const x = prev.args?.[k]
-            const y = s.args?.[k]
-            const values = [...new Set([...(x?.values ?? []), ...(y?.values ?? [])])].sort(hexCompare)
-            const unknown = !x || !y || x.unknown === true || y.unknown === true
-            args[k] = unknown ? {values, unknown: true} : {values}
-          }
-          prev.args = args
-        }
-      }
+      for (const [name, s] of Object.entries(a.syscalls)) addSyscall(into.syscalls, name, s)
     }
   }
   const cmds = list.map((o) => o.command.join(' '))

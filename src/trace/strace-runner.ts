@@ -13,18 +13,31 @@
  * from seeing end-of-file before strace has opened the FIFO, and makes end-of-file certain
  * once strace is gone and the last bytes are read.
  *
+ * strace is started through the exec child (native/exec.ts), so the program it runs gets the
+ * caller's ignored signals and open-files limit (Node drops both), and strace dies with record:
+ * a `kill -9` of record never leaves a tracer behind (the kernel detaches its tracees).
+ *
  * Signals: SIGINT and SIGTERM sent to record are forwarded — in run mode to the traced
  * program (strace's direct child), in attach mode to strace, which then detaches. A SIGINT
  * typed on the terminal already reached the whole foreground process group (us, strace and
  * the program), so it is not sent a second time: many programs treat a second Ctrl-C as
- * "quit now" and would skip their traced shutdown.
+ * "quit now" and would skip their traced shutdown. A signal the caller ignored (a background
+ * job's SIGINT) is ignored here too.
+ *
+ * Once the program itself has exited, strace would wait for every descendant still traced (a
+ * daemon it started may live for days). Then a SIGINT or SIGTERM ends the recording at once:
+ * strace is killed (it blocks those signals while running a program, `-I never`), the kernel
+ * detaches what it traced, which keeps running untraced, and the result says which processes
+ * they were.
  */
-import {spawn, spawnSync} from 'node:child_process'
+import {spawnSync} from 'node:child_process'
 import {closeSync, constants as fsc, mkdtempSync, openSync, readFileSync, readSync, rmSync} from 'node:fs'
 import {constants as osc, tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {callerIgnores} from '../caller.js'
 import {SeccompGenError} from '../errors.js'
-import {childrenOf, ptraceDenialCause} from './host.js'
+import {spawnAsCaller} from '../../native/exec.js'
+import {childrenOf, ptraceDenialCause, tracedBy} from './host.js'
 import {straceAttachArgs, straceRunArgs} from './strace-args.js'
 
 export type TraceTarget = {kind: 'run'; argv: string[]} | {kind: 'attach'; pids: number[]}
@@ -43,6 +56,12 @@ export interface StraceRunResult {
   signal: NodeJS.Signals | null
   /** signals record received and forwarded while tracing */
   signals: NodeJS.Signals[]
+  /**
+   * Set when a signal ended the recording after the program had exited: strace was stopped
+   * and these processes, still traced then, were left running untraced. `exit` is then not
+   * the program's status (strace, which knew it, was killed).
+   */
+  detached?: Array<{pid: number; comm: string}>
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
@@ -232,20 +251,30 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
       },
     )
 
-    const child = spawn(opts.strace, args, {
+    const {child, failure} = spawnAsCaller(opts.strace, [opts.strace, ...args], {
       stdio: attach ? ['ignore', 'inherit', 'pipe'] : ['inherit', 'inherit', 'inherit'],
+      dieWithUs: true,
     })
+    let detached: StraceRunResult['detached']
 
     const onSignal = (sig: NodeJS.Signals) => {
+      if (callerIgnores(sig)) return
       signals.push(sig)
       if (child.pid === undefined || exited) return
       if (attach) {
         child.kill(sig)
         return
       }
-      if (sig === 'SIGINT' && inForegroundGroup()) return
       const kids = childrenOf(child.pid)
-      if (kids.length === 0) child.kill(sig)
+      if (kids.length === 0) {
+        // The program has exited; what strace still waits for is left running, untraced.
+        if (detached === undefined) {
+          detached = tracedBy(child.pid)
+          child.kill('SIGKILL')
+        }
+        return
+      }
+      if (sig === 'SIGINT' && inForegroundGroup()) return
       for (const k of kids) {
         try {
           process.kill(k, sig)
@@ -260,10 +289,12 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
       if (!exited || !ended) return
       for (const s of FORWARDED) process.off(s, onSignal)
       cleanup()
+      const notStarted = failure()
+      if (notStarted) failed ??= new SeccompGenError('STRACE_MISSING', `cannot run ${opts.strace}: ${notStarted.message}`)
       if (failed) return reject(failed)
       const {code, signal} = exited
       const exit = code ?? 128 + (signal ? (osc.signals[signal] ?? 0) : 0)
-      resolve({exit, code, signal, signals})
+      resolve({exit, code, signal, signals, ...(detached ? {detached} : {})})
     }
 
     if (child.stderr) {

@@ -8,7 +8,8 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {profilesDir} from '../paths.js'
 import {ValueResolver} from './constants.js'
-import {hexCompare} from './observation-io.js'
+import {addSyscall, hexCompare} from './observation-io.js'
+import {nameRawSyscall} from '../syscall-table.js'
 import {argAt, argEnd} from './values.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
@@ -221,7 +222,8 @@ export class Tally {
     this.accs.forEach((m, i) => {
       if (m.size === 0) return
       const syscalls: Record<string, SyscallObservation> = {}
-      for (const [sys, a] of [...m.entries()].sort((x, y) => (x[0].name < y[0].name ? -1 : 1))) syscalls[sys.name] = this.syscall(a)
+      // a number strace could not name (syscall_0x…) is written under the kernel table's name for it
+      for (const [sys, a] of [...m.entries()].sort((x, y) => (x[0].name < y[0].name ? -1 : 1))) addSyscall(syscalls, nameRawSyscall(ABIS[i]!, sys.name), this.syscall(a))
       abis[ABIS[i]!] = {syscalls}
     })
     return {schema: 'seccomp-gen/observation', version: 1, command: [...command], host: {...host}, abis, execs: [...this.execs].sort(), stats}

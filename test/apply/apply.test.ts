@@ -126,10 +126,10 @@ describe.runIf(onX64)('apply: the process CMD gets', () => {
 
   it('`| head -1`: CMD dies of SIGPIPE at once (SIGPIPE back at SIG_DFL), status 141', async () => {
     const sh = `node ${JSON.stringify(join(repoRoot, 'bin', 'run.js'))} apply ${JSON.stringify(loose())} -- seq 1 1000000000 | head -1; echo "status=\${PIPESTATUS[0]}"`
-    const started = Date.now()
+    // 141 = 128 + SIGPIPE: seq died of the signal at its first write after head left; with
+    // SIGPIPE ignored it would get EPIPE and exit 1 (the timeout only guards against a hang)
     const r = spawnSync('bash', ['-c', sh], {encoding: 'utf8', timeout: 30_000})
     expect(r.stdout).toBe('1\nstatus=141\n')
-    expect(Date.now() - started).toBeLessThan(30_000)
   })
 
   it('hands over a clean signal state, blocking stdio fds, no_new_privs and the filter', async () => {
@@ -203,8 +203,7 @@ describe.runIf(onX64)('apply: exit status', () => {
     await waitFor(() => out.includes('ready'), 20_000, 'CMD to start')
     child!.kill('SIGTERM')
     const r = await done
-    expect(r.status).toBe(143)
-    expect(r.ms).toBeLessThan(25_000)
+    expect(r.status).toBe(143) // 128 + SIGTERM: sleep died of it, it did not run its 30 s out
   })
 
   const counter = () => {

@@ -7,12 +7,13 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
+import {anchor} from '../helpers/anchors.js'
 import {runCli} from '../helpers/cli.js'
 import {tmp, writeProfile} from './profiles.js'
 
 const onX64 = process.arch === 'x64'
 afterAll(() => rmSync(tmp(), {recursive: true, force: true}))
-const DOCKER_DEFAULT = join(__dirname, '..', '..', '..', 'shared', 'anchors', 'docker-default.json')
+const DOCKER_DEFAULT = anchor('docker-default.json')
 const haveBwrap = spawnSync('bwrap', ['--version']).status === 0
 if (!haveBwrap) console.warn('export test: bwrap not installed (.ci/run installs bubblewrap); the kernel-load check through bwrap is skipped')
 

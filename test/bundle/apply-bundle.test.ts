@@ -1,7 +1,8 @@
 /**
  * applyToBundle (what `apply --bundle DIR [--dry-run]` calls): resolution against the bundle,
  * lossless and atomic rewrite of config.json, and config.json byte-identical after any failure.
- * The official runtime-spec schema (../shared/anchors) is the independent oracle for the result.
+ * The official runtime-spec schema (test/anchors/runtime-spec-schema) is the independent oracle
+ * for the result.
  */
 import {Ajv, type ValidateFunction} from 'ajv'
 import {spawnSync} from 'node:child_process'
@@ -12,16 +13,17 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {SeccompGenError} from '../../src/errors.js'
 import {applyToBundle} from '../../src/profile/bundle.js'
 import {parseJson64} from '../../src/profile/json64.js'
+import {anchor} from '../helpers/anchors.js'
 import {repoRoot} from '../helpers/bundle.js'
 
-const anchors = join(repoRoot, '../shared/anchors/runtime-spec-schema')
+const specSchema = anchor('runtime-spec-schema')
 
 let specValidator: ValidateFunction | undefined
 function specValid(config: unknown): string[] {
   if (!specValidator) {
     const ajv = new Ajv({strict: false, allErrors: true})
-    for (const f of readdirSync(anchors)) {
-      const s = JSON.parse(readFileSync(join(anchors, f), 'utf8')) as Record<string, unknown>
+    for (const f of readdirSync(specSchema)) {
+      const s = JSON.parse(readFileSync(join(specSchema, f), 'utf8')) as Record<string, unknown>
       delete s.$schema // draft-04 files; their keywords are the same for what we check
       s.$id = f
       ajv.addSchema(s)

@@ -3,7 +3,8 @@ import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {repoRoot, runCli} from '../helpers/cli.js'
+import {anchor} from '../helpers/anchors.js'
+import {runCli} from '../helpers/cli.js'
 import {serializeObservation} from '../../src/trace/observation-io.js'
 import {loadProfile} from '../../src/profile/load.js'
 import {evaluator, allowedNames} from '../../src/profile/evaluate.js'
@@ -130,7 +131,7 @@ describe('seccomp-gen build', () => {
       ['empty file', () => { writeFileSync(p('empty'), ''); return [p('empty')] }],
       ['text that is not a trace', () => { writeFileSync(p('notes.txt'), 'hello\nworld\n'); return [p('notes.txt')] }],
       ['missing file', () => [p('does-not-exist')]],
-      ['a profile given as input', () => [join(repoRoot, '..', 'shared', 'anchors', 'docker-default.json')]],
+      ['a profile given as input', () => [anchor('docker-default.json')]],
       ['binary garbage', () => { writeFileSync(p('garbage.bin'), Buffer.from([0, 1, 2, 255, 254, 10, 0, 0])); return [p('garbage.bin')] }],
       ['a directory', () => [tmp]],
       ['unknown format', () => ['--format', 'yaml', obsFile]],

@@ -1,5 +1,5 @@
 /**
- * Run the built CLI (`node bin/run.js …`, after `npx tsc -p .`; `npm test` builds first in
+ * Run the built CLI (`bin/seccomp-gen …`, after `npx tsc -p .`; `npm test` builds first in
  * `pretest`) as a real child process and capture what it did. Generic: any command, any
  * arguments, optional cwd/env/stdin, an optional signal sent after a delay or when the
  * output contains some text.
@@ -11,7 +11,8 @@ import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const cliPath = join(repoRoot, 'bin', 'run.js')
+/** The `seccomp-gen` command as installed: the launcher that keeps the caller's process state. */
+export const cliPath = join(repoRoot, 'bin', 'seccomp-gen')
 
 export interface CliResult {
   /** exit code, or 128+N when killed by signal N (like a shell's $?) */
@@ -43,7 +44,7 @@ export function assertBuilt(): void {
   }
 }
 
-/** Run `node bin/run.js ...args` and resolve with its exit status and output. */
+/** Run `bin/seccomp-gen ...args` and resolve with its exit status and output. */
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   assertBuilt()
   const env: NodeJS.ProcessEnv = {...process.env}
@@ -53,7 +54,7 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
   }
   const started = Date.now()
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
+    const child = spawn(cliPath, args, {
       cwd: opts.cwd ?? repoRoot,
       env,
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

@@ -5,10 +5,10 @@ import {join, resolve, dirname} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import type {Observation, SyscallObservation} from '../../src/trace/observation.js'
 import {listRuntimeLayers} from '../../src/profile/layers.js'
+import {anchors} from '../helpers/anchors.js'
 import {synthesize, type SynthesisOptions} from '../../src/profile/synthesize.js'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const anchors = resolve(repoRoot, '..', 'shared', 'anchors')
 
 type Calls = Record<string, number | {count: number; errors?: Record<string, number>; args?: Record<string, string[] | {values: string[]; unknown?: boolean}>}>
 

@@ -7,7 +7,7 @@ import {loadProfile, profileFromJson} from '../../src/profile/load.js'
 import {parseJson64} from '../../src/profile/json64.js'
 import {renderDocker, renderOci} from '../../src/profile/render.js'
 import {toOci} from '../../src/profile/resolve.js'
-import {anchors} from './helpers.js'
+import {anchors} from '../helpers/anchors.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'sg-load-'))
 const file = (name: string, text: string) => { const p = join(tmp, name); writeFileSync(p, text); return p }

@@ -5,7 +5,8 @@ import {kernelAtLeast, toOci} from '../../src/profile/resolve.js'
 import {evaluate} from '../../src/profile/evaluate.js'
 import {defaultCaps} from '../../src/profile/data.js'
 import {stringifyJson64} from '../../src/profile/json64.js'
-import {anchors, MOBY_ONLY, runtimeSpecSeccomp} from './helpers.js'
+import {anchors} from '../helpers/anchors.js'
+import {MOBY_ONLY, runtimeSpecSeccomp} from './helpers.js'
 
 const docker = loadProfile(join(anchors, 'docker-default.json'))
 const podman = loadProfile(join(anchors, 'podman-default.json'))

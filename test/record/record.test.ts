@@ -431,8 +431,7 @@ describe('record forwards signals and shows progress', () => {
     await new Promise((res) => setTimeout(res, 200))
     cli!.kill('SIGTERM')
     const r2 = await done2
-    expect(r2.status).toBe(143)
-    expect(r2.ms).toBeLessThan(25_000)
+    expect(r2.status).toBe(143) // 128 + SIGTERM: sleep died of it, it did not run its 30 s out
     expect(existsSync(join(cwd, 't2.obs.json'))).toBe(true)
   })
 
@@ -455,12 +454,17 @@ describe('record forwards signals and shows progress', () => {
     if (spawnSync('script', ['--version']).status !== 0) ctx.skip() // util-linux `script` gives us a pty
     const cwd = tempDir()
     const cmd = `${process.execPath} ${join(repoRoot, 'bin', 'run.js')} record -o tty.obs.json -- sh -c 'sleep 0.5; ls / >/dev/null; sleep 0.5'`
+    const started = Date.now()
     const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {cwd, encoding: 'utf8', env: {...process.env, HOME: cwd}, timeout: 30_000})
+    const ms = Date.now() - started
     expect(r.status).toBe(0)
     const out = r.stdout
-    const redraws = out.split('\r\x1b[K').length - 1
-    expect(redraws, out).toBeGreaterThanOrEqual(2)
-    expect(redraws, 'at most ~5 redraws a second').toBeLessThanOrEqual(12)
+    const drawn = out.split('\r\x1b[K').slice(1)
+    expect(drawn.length, out).toBeGreaterThanOrEqual(2)
+    // at most one redraw per 200 ms of the run, however long a loaded machine made it take,
+    // and only when the line changed
+    expect(drawn.length, out).toBeLessThanOrEqual(Math.floor(ms / 200) + 1)
+    for (let k = 1; k < drawn.length; k++) expect(drawn[k], out).not.toBe(drawn[k - 1])
     expect(out).toMatch(/\r\x1b\[Kseccomp-gen: \d+ syscalls, \d+ distinct, \d+ process/)
     expect(out).toMatch(/seccomp-gen: \d+ syscalls, \d+ distinct, \d+ processes; wrote tty\.obs\.json\r?\n/)
   })

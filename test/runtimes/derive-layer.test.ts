@@ -9,9 +9,10 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {anchor} from '../helpers/anchors.js'
 import {repoRoot, unavailable} from '../helpers/bundle.js'
 
-const candidates = join(repoRoot, '../shared/anchors/docker-default.json')
+const candidates = anchor('docker-default.json')
 const why = unavailable('crun') ?? (existsSync(candidates) ? undefined : `no candidate profile at ${candidates}`)
 if (why && !unavailable('crun')) console.warn(`[skip] derive-layer test: ${why}`)
 

@@ -1,14 +1,18 @@
 // Property tests: mutated real strace lines never make the parser throw, hang or go
-// quadratic. Mutations are seeded, so a failure reproduces.
+// quadratic (its work is counted, not timed). Mutations are seeded, so a failure reproduces.
 import {spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {KIND, LexState, lexInto, rescanExact} from '../../src/trace/lex-line.js'
 import {lexLine} from '../helpers/lex-line.js'
 import {Observer} from '../../src/trace/observe.js'
+import type {Observation} from '../../src/trace/observation.js'
 import {serializeObservation, validateObservation} from '../../src/trace/observation-io.js'
+import {SHAPES} from '../../bench/parse-shapes.js'
 import {rng} from '../helpers/rng.js'
+import {bufferWork, countingView} from '../helpers/work.js'
 
 const host = {kernel: '6.1.0-test', machine: 'x86_64'}
 
@@ -84,33 +88,48 @@ describe('fuzz', () => {
     expect(() => validateObservation(JSON.parse(serializeObservation(o.end())), 'soup')).not.toThrow()
   })
 
-  // Time must grow linearly with input. No absolute timings: compare the same work at
-  // size N and 8N; a quadratic path would give ~64x, linear ~8x; allow 24x for noise.
-  const timeOf = (build: (n: number) => Buffer, n: number) => {
-    const buf = build(n)
-    let best = Infinity
-    for (let k = 0; k < 3; k++) {
-      const t = process.hrtime.bigint()
-      const o = new Observer({command: ['t'], host})
-      o.push(buf)
-      o.end()
-      best = Math.min(best, Number(process.hrtime.bigint() - t))
-    }
-    return best
+  // Linear in the input, proved by counting work, not by timing it (bench/parse.bench.js
+  // times the same shapes). Each shape is measured at n and 8n: a quadratic path would make
+  // the work per byte grow with n, so a fixed bound per byte fails on it at 8n.
+  const lineShapes = SHAPES.filter(([name]) => name.startsWith('one line'))
+
+  /** Element reads of the lexer on one line: lexInto() + rescanExact() (what an inspected call gets). */
+  const lexerReads = (line: Uint8Array): number => {
+    const exact = countingView(line)
+    const st = new LexState()
+    const kind = lexInto(exact.view, 0, line.length, st)
+    if (kind === KIND.CALL || kind === KIND.RESUMED) rescanExact(exact.view, st)
+    return exact.reads()
   }
-  const shapes: Array<[string, (n: number) => Buffer]> = [
-    ['many lines', (n) => Buffer.from(Array.from({length: n}, (_, i) => lines[i % lines.length]!).join('\n') + '\n', 'latin1')],
-    ['one line of lone <', (n) => Buffer.from('1 mmap(' + '<a, '.repeat(n) + ') = 0\n')],
-    ['one line of nested (', (n) => Buffer.from('1 ioctl(3, ' + '('.repeat(n) + ', 0) = 0\n')],
-    ['one line of unclosed quotes and <', (n) => Buffer.from('1 clone(flags=' + '"<\\'.repeat(n) + '\n')],
-    ['one line of <x> decorations', (n) => Buffer.from('1 setns(' + 'a<x>'.repeat(n) + ', 0) = 0\n')],
-    ['resumed-unfinished chain', (n) => Buffer.from('1 mmap(NULL, 8, <unfinished ...>\n' + '1 <... mmap resumed>x, <unfinished ...>\n'.repeat(n) + '1 <... mmap resumed>) = 0\n')],
-  ]
-  it.each(shapes)('linear time: %s', (_name, build) => {
-    const small = 4000
-    timeOf(build, small) // warm up the JIT
-    const t1 = timeOf(build, small)
-    const t8 = timeOf(build, small * 8)
-    expect(t8 / t1).toBeLessThan(24)
+
+  it('linear work: the lexer reads each byte of a line a bounded number of times (real, mutated and long lines)', () => {
+    const r = rng(99)
+    const samples = [...lines, ...Array.from({length: 5000}, () => mutate(lines[Math.floor(r() * lines.length)]!, r))]
+    for (const [, build] of lineShapes) for (const n of [4000, 32000]) samples.push(build(n, lines).toString('latin1').trimEnd())
+    for (const text of samples) {
+      const line = Buffer.from(text.replace(/\n/g, ' '), 'latin1')
+      // a few reads per line on top (the prefix, the return part looked at from both ends)
+      expect(lexerReads(line), text.slice(0, 80)).toBeLessThanOrEqual(3 * line.length + 32)
+    }
+  })
+
+  // What the Observer does with bytes beyond lexing them: line search, lines carried over from
+  // one chunk to the next, argument text kept for pending calls, decoding.
+  // Fed whole, in 4 KiB chunks and in 7-byte chunks (every line cut, many times).
+  const BUFFER_WORK_PER_BYTE = 8
+  it.each(SHAPES)('linear work: Observer on %s (bytes copied, searched or decoded per input byte)', (_name, build) => {
+    for (const n of [4000, 32000]) {
+      const log = build(n, lines)
+      for (const chunk of [log.length, 4096, 7]) {
+        let obs: Observation | undefined
+        const bytes = bufferWork(() => {
+          const o = new Observer({command: ['t'], host})
+          for (let at = 0; at < log.length; at += chunk) o.push(log.subarray(at, at + chunk))
+          obs = o.end()
+        })
+        expect(obs!.stats.lines).toBe(log.toString('latin1').split('\n').length - 1)
+        expect(bytes / log.length, `n=${n} chunk=${chunk}`).toBeLessThanOrEqual(BUFFER_WORK_PER_BYTE)
+      }
+    }
   })
 })

@@ -1,4 +1,4 @@
-// One case per line kind of STYLE.md §5 (strace output the parser must accept).
+// One case per line kind of the grammar in src/trace/lex-line.ts (strace output the parser must accept).
 import {describe, expect, it} from 'vitest'
 import {lexLine} from '../helpers/lex-line.js'
 import {argAt, argEnd, decodeCString, splitArgs} from '../../src/trace/values.js'

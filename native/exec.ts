@@ -1,0 +1,82 @@
+/**
+ * Starting a program the way a shell would have: through the exec child (native/exec-child.ts),
+ * which restores what Node took from the caller's process state (ignored signals, the soft
+ * open-files limit: src/caller.ts), optionally loads a seccomp filter, and execs. `apply` runs
+ * CMD this way; `record` runs strace this way, so the program strace starts inherits the same.
+ *
+ * The child's failures (filter refused, execve failing) come back as one JSON line on fd 3.
+ */
+import {spawn, type ChildProcess} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+import {callerState} from '../src/caller.js'
+import {SeccompGenError} from '../src/errors.js'
+import {packageRoot} from '../src/paths.js'
+
+/** What the exec child is told (as JSON, its first argument). */
+export interface ExecSpec {
+  /** the program to exec, already looked up in PATH */
+  path: string
+  /** signal numbers to leave ignored (the caller's); every other one gets SIG_DFL */
+  ignored: number[]
+  /** the soft RLIMIT_NOFILE to restore */
+  nofileSoft?: number
+  /** PR_SET_PDEATHSIG: the program dies with this signal when seccomp-gen dies */
+  parentDeathSignal?: number
+  parentPid?: number
+  /** a compiled filter to load right before execv */
+  filter?: {bpf: string; flags: number; seccompNr: number}
+}
+
+export interface ExecFailure {
+  stage: 'load' | 'exec'
+  errno?: string
+  message: string
+}
+
+/** The compiled exec child (dist/native/exec-child.js). */
+export function execChildPath(): string {
+  const p = join(packageRoot(), 'dist', 'native', 'exec-child.js')
+  if (!existsSync(p)) throw new SeccompGenError('INTERNAL', `${p} is missing: run \`npm run build\` first`)
+  return p
+}
+
+type StdioEntry = 'inherit' | 'ignore' | 'pipe' | number
+
+export interface ExecOptions {
+  /** stdio of the program for fds 0-2; fd 3 is always the child's report pipe */
+  stdio: [StdioEntry, StdioEntry, StdioEntry]
+  filter?: ExecSpec['filter']
+  /** kill the program (SIGKILL) if seccomp-gen dies */
+  dieWithUs?: boolean
+}
+
+/** Spawn `path` with `argv` (argv[0] as typed) through the exec child, with the caller's process state. */
+export function spawnAsCaller(path: string, argv: string[], opts: ExecOptions): {child: ChildProcess; failure: () => ExecFailure | undefined} {
+  const caller = callerState()
+  const spec: ExecSpec = {
+    path,
+    ignored: caller.ignored,
+    nofileSoft: caller.nofileSoft,
+    filter: opts.filter,
+    ...(opts.dieWithUs ? {parentDeathSignal: 9, parentPid: process.pid} : {}),
+  }
+  const child = spawn(process.execPath, [execChildPath(), JSON.stringify(spec), '--', ...argv], {
+    stdio: [...opts.stdio, 'pipe'],
+    env: process.env,
+  })
+  let report = ''
+  const reportStream = child.stdio[3] as NodeJS.ReadableStream | null
+  reportStream?.setEncoding('utf8')
+  reportStream?.on('data', (d: string) => (report += d))
+  const failure = (): ExecFailure | undefined => {
+    const line = report.split('\n').find((l) => l.trim())
+    if (!line) return undefined
+    try {
+      return JSON.parse(line) as ExecFailure
+    } catch {
+      return {stage: 'load', message: line}
+    }
+  }
+  return {child, failure}
+}

@@ -1,0 +1,75 @@
+/**
+ * The base class of every seccomp-gen command, and its one error wrapper. Whatever a command
+ * throws ends as one line on stderr (one JSON object with --json) and the exit code from
+ * src/errors.ts EXIT: a SeccompGenError from the library, a Node system error (said in words),
+ * and oclif's own parse errors (missing argument, unknown flag, bad option value), which oclif
+ * would print over several lines followed by the whole usage. Commands just throw.
+ */
+import {Command, Errors} from '@oclif/core'
+import {describeError, EXIT, SeccompGenError} from './errors.js'
+import {type FileKind, wrongKind} from './file-kind.js'
+import {withStdin} from './stdin-input.js'
+
+export abstract class SeccompGenCommand extends Command {
+  /** The kinds of file this command reads as a recording (build also takes strace logs). */
+  static recordingKinds: FileKind[] = ['observation']
+
+  override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
+    // this.exit(N): the status to leave with, nothing to print (not even with --json).
+    if (err instanceof Errors.ExitError) throw err
+    const one = this.oneLine(err)
+    // With --json oclif prints the error and returns; the exit code must still be ours.
+    process.exitCode = one.oclif.exit
+    return super.catch(one)
+  }
+
+  /** Any thrown value as an oclif error with a one-line message and our exit code. */
+  private oneLine(err: unknown): Errors.CLIError {
+    if (isParseError(err)) return new Errors.CLIError(`${parseErrorLine(err)} (see: ${this.config.bin} ${this.id} --help)`, {exit: EXIT.USAGE})
+    if (err instanceof Errors.CLIError) return err
+    const d = describeError(this.explainKind(err))
+    // The error code is part of the JSON answer; on a terminal it would be a second line.
+    return new Errors.CLIError(d.message, {exit: d.exit, ...(this.jsonEnabled() ? {code: d.code} : {})})
+  }
+
+  /**
+   * A profile that failed to load because it is a recording (or the reverse) is said as such:
+   * which kind of file was given and which was expected, instead of its schema errors.
+   */
+  protected explainKind(err: unknown): unknown {
+    if (!(err instanceof SeccompGenError) || !err.file) return err
+    const expected = err.code === 'PROFILE_INVALID' ? ['profile' as const]
+      : err.code === 'OBSERVATION_INVALID' ? (this.constructor as typeof SeccompGenCommand).recordingKinds
+      : undefined
+    const mismatch = expected && wrongKind(err.file, expected)
+    return mismatch ? new SeccompGenError(err.code, `${err.file} ${mismatch}`) : err
+  }
+
+  /** withStdin (src/stdin-input.ts) for this command: "-" among `paths` is standard input. */
+  protected withStdin<T>(paths: string[], use: (paths: string[], shown: (text: string) => string) => Promise<T> | T): Promise<T> {
+    return withStdin(paths, use, (err) => this.explainKind(err))
+  }
+}
+
+type ParseError = Errors.CLIError & {parse: unknown; args?: Array<{name?: string} | string>}
+
+function isParseError(err: unknown): err is ParseError {
+  return err instanceof Errors.CLIError && 'parse' in err
+}
+
+/**
+ * oclif's parse error in one line: "missing PROFILE", "Nonexistent flag: -x",
+ * "--pid: Expected an integer but received: x", without its notes and "See more help".
+ */
+function parseErrorLine(err: ParseError): string {
+  if (/^Missing \d+ required arg/.test(err.message) && Array.isArray(err.args)) {
+    const names = err.args.map((a) => (typeof a === 'string' ? a : a.name ?? 'argument').toUpperCase())
+    return `missing ${names.join(' and ')}`
+  }
+  const lines = err.message
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && l !== 'See more help with --help' && !/^The following errors? occurred:$/.test(l))
+  return lines.join('; ').replace(/^Parsing (--[\w-]+);/, '$1:')
+}

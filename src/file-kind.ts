@@ -1,0 +1,71 @@
+/**
+ * Which kind of file a path holds — a seccomp profile, an observation from `record`, an OCI
+ * bundle's config.json or an strace log — told from its content. Used only once a file has
+ * failed to load, so a profile given where a recording is expected (or the reverse) is named
+ * as what it is instead of being reported as a pile of schema errors.
+ */
+import {closeSync, openSync, readFileSync, readSync, statSync} from 'node:fs'
+
+export type FileKind = 'profile' | 'observation' | 'bundle-config' | 'strace-log' | 'unknown'
+
+/** The kinds in words, for "X is …, not …". */
+export const KIND_WORDS: Record<FileKind, string> = {
+  profile: 'a seccomp profile',
+  observation: 'an observation file (from seccomp-gen record)',
+  'bundle-config': "an OCI bundle's config.json",
+  'strace-log': 'an strace log',
+  unknown: 'an unknown kind of file',
+}
+
+/** Larger files are not read to be told apart (only observations and strace logs get so big). */
+const MAX_JSON = 64 * 1024 * 1024
+
+/** A line strace writes: "[pid N] ", "N " or nothing, an optional timestamp, then name( or a ---/+++ note. */
+const STRACE_LINE = /^(\[pid +\d+\] +|\d+ +)?([\d:.]+ +)?([a-z_][a-z0-9_]*\(|--- |\+\+\+ )/
+
+export function fileKind(path: string): FileKind {
+  let text: string
+  try {
+    if (statSync(path).size > MAX_JSON) return straceOrUnknown(readHead(path))
+    text = readFileSync(path, 'utf8')
+  } catch {
+    return 'unknown'
+  }
+  const json = text.replace(/^\uFEFF/, '').trimStart()
+  if (!json.startsWith('{')) return straceOrUnknown(json)
+  let data: Record<string, unknown>
+  try {
+    data = JSON.parse(json) as Record<string, unknown>
+  } catch {
+    return 'unknown'
+  }
+  if (data.schema === 'seccomp-gen/observation') return 'observation'
+  if (typeof data.ociVersion === 'string') return 'bundle-config'
+  if (typeof data.defaultAction === 'string') return 'profile'
+  return 'unknown'
+}
+
+/**
+ * "is an observation file (from seccomp-gen record), not a seccomp profile" when the file is a
+ * known kind other than the ones expected; undefined otherwise (the original error stands).
+ */
+export function wrongKind(path: string, expected: FileKind[]): string | undefined {
+  const kind = fileKind(path)
+  if (kind === 'unknown' || expected.includes(kind)) return undefined
+  return `is ${KIND_WORDS[kind]}, not ${expected.map((k) => KIND_WORDS[k]).join(' or ')}`
+}
+
+function straceOrUnknown(text: string): FileKind {
+  const first = text.split('\n', 1)[0] ?? ''
+  return STRACE_LINE.test(first) ? 'strace-log' : 'unknown'
+}
+
+function readHead(path: string): string {
+  const fd = openSync(path, 'r')
+  try {
+    const buf = Buffer.alloc(4096)
+    return buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, 0))
+  } finally {
+    closeSync(fd)
+  }
+}
