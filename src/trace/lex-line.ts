@@ -94,24 +94,13 @@ function endsWith(b: Uint8Array, s: number, e: number, lit: Uint8Array): boolean
   return true
 }
 const lit = (s: string) => Buffer.from(s, 'latin1')
-const L_PID = lit('[pid')
-const L_UNFINISHED = lit('<unfinished ...>')
-const L_DETACHED = lit('<detached ...>')
-const L_RESUMED_HEAD = lit('<... ')
-const L_RESUMED_TAIL = lit(' resumed>')
-const L_SIG = lit('--- ')
-const L_EXIT = lit('+++ ')
-const L_EXITED = lit('+++ exited with ')
-const L_KILLED = lit('+++ killed by ')
+// the literal parts of the grammar
+const L_PID = lit('[pid'), L_STRACE = lit('strace: '), L_PID_CHANGED = lit('<pid changed to '), L_INJECTED = lit('(INJECTED)')
+const L_UNFINISHED = lit('<unfinished ...>'), L_DETACHED = lit('<detached ...>')
+const L_RESUMED_HEAD = lit('<... '), L_RESUMED_TAIL = lit(' resumed>')
+const L_SIG = lit('--- '), L_EXIT = lit('+++ '), L_EXITED = lit('+++ exited with '), L_KILLED = lit('+++ killed by ')
 const L_SUPERSEDED = lit('+++ superseded by execve in pid ')
-const L_MODE = lit('[ Process PID=')
-const L_RUNS_IN = lit(' runs in ')
-const L_64 = lit('64 bit')
-const L_32 = lit('32 bit')
-const L_X32 = lit('x32')
-const L_STRACE = lit('strace: ')
-const L_PID_CHANGED = lit('<pid changed to ')
-const L_INJECTED = lit('(INJECTED)')
+const L_MODE = lit('[ Process PID='), L_RUNS_IN = lit(' runs in '), L_64 = lit('64 bit'), L_32 = lit('32 bit'), L_X32 = lit('x32')
 
 /** An unsigned decimal at i (at most 15 digits read), or -1 when there is none. */
 export function decimal(b: Uint8Array, i: number, e: number): number {

@@ -4,27 +4,11 @@
  *   chunks --LineSplitter (read.ts)--> lines --lexInto (lex-line.ts)--> LexState
  *          --Observer.line() (here)--> Processes (process-state.ts) + Tally (tally.ts) --> Observation
  *
- * This module decides what each kind of line means for the processes and the tallies; the
+ * This module decides what each kind of line means for the processes and the tallies (the
+ * README's "How the parser counts" lists the choices where strace's output leaves room); the
  * productions of the line grammar are in lex-line.ts, those of argument values in values.ts.
- *
- * Choices where strace's output leaves room (also in the README):
- * - A call is counted once, when it is complete: a finished line, a `<... resumed>` joined to
- *   its `<unfinished ...>`, a `<detached ...>`, a call cut by the process's exit, or (at end())
- *   a call that never resumed. A `<... NAME resumed>` with no pending call (log started
- *   mid-way, `-p` attach) counts NAME with its inspected arguments unknown.
- * - Errors: `= -1 ENAME (…)` counts ENAME. `= ? ERESTARTSYS` and the other ERESTART* codes
- *   are kernel-internal: the call is restarted or the program sees EINTR, never this code, so
- *   they are not errors of the program. Errors strace injected (`(INJECTED)`) are not counted,
- *   nor rt_sigreturn/sigreturn "errors" (strace shows the restored register of the code the
- *   signal interrupted, e.g. `rt_sigreturn({mask=[]}) = -1 EBADF`).
- * - ABIs: see process-state.ts. execve is counted in the ABI that entered it.
- * - `+++ superseded by execve in pid N +++` and `<pid changed to N ...>` move the pending call
- *   and ABI of the exec'ing thread to the leader's pid.
- * - Logs captured from stderr (no -o): lines without a prefix belong to the one live process
- *   when exactly one is known; a `strace: …` message written inside a line is cut out and the
- *   line joined with its continuation.
- * - Only the arguments of inspected and exec syscalls are scanned exactly (strings, brackets,
- *   comments, decorations); for every other call the argument text is not looked at.
+ * Only the arguments of inspected and exec syscalls are scanned exactly; for every other call
+ * the argument text is not looked at.
  */
 import {SeccompGenError} from '../errors.js'
 import {hostFacts} from './host.js'

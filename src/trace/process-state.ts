@@ -17,17 +17,10 @@ import type {Abi} from './observation.js'
 /** argument text kept for a pending call; beyond this its inspected arguments become unknown */
 const MAX_ARGS_TEXT = 64 << 10
 
-/** What `[ Process PID=N runs in X mode. ]` means on each native ABI: [64 bit, 32 bit, x32]. */
-const MODE_ABI: Partial<Record<Abi, [Abi, Abi | undefined, Abi | undefined]>> = {
-  x86_64: ['x86_64', 'x86', 'x32'],
-  x86: ['x86_64', 'x86', 'x32'],
-  x32: ['x86_64', 'x86', 'x32'],
-  aarch64: ['aarch64', 'arm', undefined],
-  arm: ['aarch64', 'arm', undefined],
-  riscv64: ['riscv64', undefined, undefined],
-  ppc64le: ['ppc64le', undefined, undefined],
-  s390x: ['s390x', undefined, undefined],
-}
+/** What `[ Process PID=N runs in X mode. ]` means on each native ABI: [64 bit, 32 bit, x32]; else [native]. */
+const X86: [Abi, Abi, Abi] = ['x86_64', 'x86', 'x32']
+const ARM: [Abi, Abi, undefined] = ['aarch64', 'arm', undefined]
+const MODE_ABI: Partial<Record<Abi, [Abi, Abi | undefined, Abi | undefined]>> = {x86_64: X86, x86: X86, x32: X86, aarch64: ARM, arm: ARM}
 
 /** The observation ABI of a `uname -m` machine name (profiles/arches.json), x86_64 when unknown. */
 export function abiOfMachine(m: string): Abi {

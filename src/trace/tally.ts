@@ -51,8 +51,7 @@ export interface Acc {
   count: number
   /** count per errno index (Tally.errnoNames) */
   errors: number[] | null
-  args: Map<number, ArgSlot> | null
-  /** the same slots in sys.inspect order */
+  /** one per inspected argument, in sys.inspect order */
   slots: ArgSlot[] | null
 }
 
@@ -160,7 +159,7 @@ export class Tally {
   acc(sys: Sys, abi: number): Acc {
     let a = sys.accs[abi]
     if (a === undefined) {
-      a = {count: 0, errors: null, args: null, slots: null}
+      a = {count: 0, errors: null, slots: null}
       sys.accs[abi] = a
       this.accs[abi]!.set(sys, a)
       this.distinct++
@@ -188,7 +187,7 @@ export class Tally {
   /** Record sys's inspected arguments found in the argument text b[s, e); all unknown when b is null. */
   argsFrom(acc: Acc, sys: Sys, b: Uint8Array | null, s: number, e: number): void {
     const inspect = sys.inspect!
-    const slots = acc.slots ?? this.initArgs(acc, inspect)
+    const slots = acc.slots ?? (acc.slots = inspect.map(() => ({values: new Set<string>(), unknown: false, seen: []})))
     for (let k = 0; k < inspect.length; k++) {
       const slot = slots[k]!
       const a = b === null ? -1 : argAt(b, s, e, inspect[k]![0], sys.labels[k]!)
@@ -205,17 +204,6 @@ export class Tally {
     else slot.values.add(hex)
   }
 
-  private initArgs(acc: Acc, inspect: Array<[number, string]>): ArgSlot[] {
-    acc.args = new Map()
-    acc.slots = []
-    for (const [idx] of inspect) {
-      const slot: ArgSlot = {values: new Set(), unknown: false, seen: []}
-      acc.args.set(idx, slot)
-      acc.slots.push(slot)
-    }
-    return acc.slots
-  }
-
   /** The canonical observation of everything counted. */
   observation(command: string[], host: Observation['host'], stats: Observation['stats']): Observation {
     const abis: Observation['abis'] = {}
@@ -223,24 +211,24 @@ export class Tally {
       if (m.size === 0) return
       const syscalls: Record<string, SyscallObservation> = {}
       // a number strace could not name (syscall_0x…) is written under the kernel table's name for it
-      for (const [sys, a] of [...m.entries()].sort((x, y) => (x[0].name < y[0].name ? -1 : 1))) addSyscall(syscalls, nameRawSyscall(ABIS[i]!, sys.name), this.syscall(a))
+      for (const [sys, a] of [...m.entries()].sort((x, y) => (x[0].name < y[0].name ? -1 : 1))) addSyscall(syscalls, nameRawSyscall(ABIS[i]!, sys.name), this.syscall(sys, a))
       abis[ABIS[i]!] = {syscalls}
     })
     return {schema: 'seccomp-gen/observation', version: 1, command: [...command], host: {...host}, abis, execs: [...this.execs].sort(), stats}
   }
 
-  private syscall(a: Acc): SyscallObservation {
+  private syscall(sys: Sys, a: Acc): SyscallObservation {
     const o: SyscallObservation = {count: a.count}
     if (a.errors !== null) {
       const named = a.errors.map((n, id) => [this.errnoNames[id]!, n] as [string, number]).filter(([, n]) => n > 0)
       o.errors = Object.fromEntries(named.sort((x, y) => (x[0] < y[0] ? -1 : 1)))
     }
-    if (a.args !== null) {
+    if (a.slots !== null) {
       const args: Record<string, ArgObservation> = {}
-      for (const [idx, v] of [...a.args.entries()].sort((x, y) => x[0] - y[0])) {
+      a.slots.forEach((v, k) => {
         const values = [...v.values].sort(hexCompare)
-        args[String(idx)] = v.unknown ? {values, unknown: true} : {values}
-      }
+        args[String(sys.inspect![k]![0])] = v.unknown ? {values, unknown: true} : {values}
+      })
       o.args = args
     }
     return o

@@ -1,18 +1,17 @@
 /**
- * Argument values: finding one argument in a call's argument text, splitting the text into
- * arguments, and decoding a C string literal (exec's path). Only the few syscalls whose
- * arguments the observation keeps (profiles/inspected-args.json) and execve/execveat come
- * here; the value's number is then ValueResolver's job (constants.ts).
+ * Argument values: finding one argument in a call's argument text (argAt()) and decoding a C
+ * string literal (exec's path). Only the few syscalls whose arguments the observation keeps
+ * (profiles/inspected-args.json) and execve/execveat come here; turning the argument's text
+ * into a number is ValueResolver's job (constants.ts).
  *
  *   args      := [arg ("," arg)*]
  *   arg       := SP* (labelled | item) SP*
  *   labelled  := WORD "=" item                           `clone(child_stack=…, flags=…)`
- *   item      := (string | group | comment | decoration | marker | "<<" | other byte)*
+ *   item      := (string | group | comment | angled | "<<" | other byte)*
  *   string    := '"' (escape | byte)* '"' ["..."]           escape := "\" byte
  *   group     := ("(" | "[" | "{") item-with-commas (")" | "]" | "}")
  *   comment   := "/*" … "*\/"
- *   decoration:= "<" … ">"  after a word, ")" or "]"       -y/-yy: `3</etc/passwd>`
- *   marker    := "<" … ">"  elsewhere                       `<unfinished ...>`, `<... resuming …>`
+ *   angled    := "<" … ">"     -yy decorations `3</etc/passwd>`, markers `<pid changed to N ...>`
  *
  * A lone '<' (no closing '>' before the line ends) is an ordinary byte, and so is every '<'
  * after it.
@@ -89,54 +88,6 @@ export function argAt(b: Uint8Array, s: number, e: number, index: number, label:
   }
 }
 
-/**
- * Split argument text at top-level commas (the grammar above). Markers like
- * `<unfinished ...>` are cut out. Returns at most `max` trimmed argument texts.
- */
-export function splitArgs(s: string, max = 8): string[] {
-  const b = Buffer.from(s, 'latin1')
-  const n = b.length
-  const out: string[] = []
-  let depth = 0
-  let start = 0
-  let i = 0
-  let angles = true
-  let cut = '' // text of the current argument with markers removed
-  while (i < n && out.length < max) {
-    const c = b[i]!
-    if (c === 0x22) {
-      i++
-      while (i < n && b[i] !== 0x22) i += b[i] === 0x5c ? 2 : 1
-      i++
-    } else if (c === 0x28 || c === 0x5b || c === 0x7b) { depth++; i++ }
-    else if (c === 0x29 || c === 0x5d || c === 0x7d) { depth--; i++ }
-    else if (c === 0x2f && b[i + 1] === 0x2a) {
-      const j = b.indexOf('*/', i + 2, 'latin1')
-      i = j < 0 ? n : j + 2
-    } else if (c === 0x3c && angles) {
-      if (b[i + 1] === 0x3c) { i += 2; continue }
-      const prev = i > 0 ? b[i - 1]! : SP
-      const j = skipAngle(b, i, n)
-      if (j < 0) { angles = false; i++; continue }
-      if (!isWordByte(prev) && prev !== 0x5d && prev !== 0x29) {
-        cut += s.slice(start, i)
-        start = j
-      }
-      i = j
-    } else if (c === 0x2c && depth === 0) {
-      out.push((cut + s.slice(start, i)).trim())
-      cut = ''
-      start = i + 1
-      i++
-    } else i++
-  }
-  if (out.length < max) {
-    const last = (cut + s.slice(start, Math.min(i, n))).trim()
-    if (last !== '' || out.length > 0) out.push(last)
-  }
-  return out
-}
-
 const ESCAPES: Record<string, number> = {n: 10, t: 9, r: 13, v: 11, f: 12, a: 7, b: 8}
 
 /**
@@ -174,16 +125,10 @@ export function decodeCString(s: string): string | undefined {
   return Buffer.from(bytes).toString('utf8')
 }
 
-/**
- * The text of exec's path argument (index n) in the argument text src[as, ae), as splitArgs()
- * gives it; the usual case, a quoted string first and then a comma, without making a string of
- * the whole argument text (environment comments, argv arrays).
- */
+const NO_LABEL = Buffer.from('\0')
+
+/** The text of exec's path argument (index n) in the argument text src[as, ae); '' when there is none. */
 export function execPathArg(src: Buffer, as: number, ae: number, n: number): string {
-  if (n === 0 && src[as] === 0x22) {
-    let i = as + 1
-    while (i < ae && src[i] !== 0x22) i += src[i] === 0x5c ? 2 : 1
-    if (i + 1 < ae && src[i + 1] === 0x2c) return src.toString('latin1', as, i + 1)
-  }
-  return splitArgs(src.toString('latin1', as, ae), n + 1)[n] ?? ''
+  const a = argAt(src, as, ae, n, NO_LABEL)
+  return a < 0 ? '' : src.toString('latin1', a, argEnd)
 }
