@@ -182,7 +182,7 @@ export class Observer {
     const procs = this.procs
     const named = this.tally.sysnames.getHashed(b, st.nameStart, st.nameEnd, st.nameHash)
     const ps = procs.state(pid)
-    if (ps.psys === null && pid > 0 && procs.hasUnprefixed()) procs.adoptUnprefixed(ps, named)
+    if (ps.psys === null && pid > 0) procs.adoptUnprefixed(ps, named)
     const psys = ps.psys
     const keep = named.keepArgs || (psys !== null && psys.keepArgs)
     if (keep && st.ret !== RET.NONE && rescanExact(b, st) !== KIND.RESUMED) return this.unparsable(b, s, e)

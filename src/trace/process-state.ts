@@ -48,8 +48,6 @@ export interface PidState {
 export type CloseCall = (sys: Sys, abi: number, args: Buffer | null, len: number) => void
 
 export class Processes {
-  /** how many distinct pids were seen */
-  count = 0
   /** the ABI index of the last call line (what a new pid inherits) */
   lastAbi: number
   private readonly states = new Map<number, PidState>()
@@ -64,6 +62,11 @@ export class Processes {
     this.modeAbi = MODE_ABI[native] ?? [native, undefined, undefined]
   }
 
+  /** How many distinct pids were seen. */
+  get count(): number {
+    return this.pids.size
+  }
+
   /** The state of a pid, created on first sight (its ABI inherited, see the header). */
   state(pid: number): PidState {
     const c = this.cur
@@ -74,10 +77,7 @@ export class Processes {
       this.childAbi.delete(pid)
       ps = {pid, abi, psys: null, pabi: 0, pbuf: null, plen: -1, pline: 0}
       this.states.set(pid, ps)
-      if (!this.pids.has(pid)) {
-        this.pids.add(pid)
-        this.count = this.pids.size
-      }
+      this.pids.add(pid)
     }
     this.cur = ps
     return ps
@@ -116,15 +116,9 @@ export class Processes {
     this.forget(0)
   }
 
-  /** Whether an unprefixed pid 0 is known (a stderr log). */
-  hasUnprefixed(): boolean {
-    return this.states.has(0)
-  }
-
   private forget(pid: number): void {
     this.states.delete(pid)
     this.pids.delete(pid)
-    this.count = this.pids.size
     this.cur = null
   }
 
