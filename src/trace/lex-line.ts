@@ -28,7 +28,7 @@ export class LexState {
   pid = -1
   nameStart = 0
   nameEnd = 0
-  /** FNV-1a hash of the name bytes (for interning without a second pass) */
+  /** hash of the name bytes (for interning without a second pass) */
   nameHash = 0
   argsStart = 0
   /** -1 until known: argsEndOf() finds it when a caller needs it */
@@ -246,14 +246,17 @@ function body(b: Uint8Array, i: number, e: number, st: LexState): Kind {
   return KIND.UNKNOWN
 }
 
-/** NAME at i: sets nameStart/nameEnd/nameHash (FNV-1a); returns the end. */
+/** One byte more of a name's hash (rotate and xor: cheap, and mixed enough for the intern tables). */
+export const hashStep = (h: number, d: number): number => (h << 5) ^ (h >>> 27) ^ d
+
+/** NAME at i: sets nameStart/nameEnd/nameHash (hashStep() from 0); returns the end. */
 function name(b: Uint8Array, i: number, e: number, st: LexState): number {
-  let h = 0x811c9dc5
+  let h = 0
   let j = i
   for (; j < e; j++) {
     const d = b[j]!
     if (NAME_BYTE[d] === 0) break
-    h = Math.imul(h ^ d, 0x01000193)
+    h = hashStep(h, d)
   }
   st.nameStart = i
   st.nameEnd = j

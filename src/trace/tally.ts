@@ -10,6 +10,7 @@ import {profilesDir} from '../paths.js'
 import {ValueResolver} from './constants.js'
 import {addSyscall, hexCompare} from './observation-io.js'
 import {nameRawSyscall} from '../syscall-table.js'
+import {hashStep} from './lex-line.js'
 import {argAt, argEnd} from './values.js'
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
@@ -74,11 +75,13 @@ function inspectedArgs(): Map<string, Array<[number, string]>> {
   return (inspectedCache = m)
 }
 
-const fnv = (b: Uint8Array, s: number, e: number): number => {
-  let h = 0x811c9dc5
-  for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193)
+const hash = (b: Uint8Array, s: number, e: number): number => {
+  let h = 0
+  for (let i = s; i < e; i++) h = hashStep(h, b[i]!)
   return h
 }
+/** The slot of hash h in a table of mask + 1 slots (every byte of a short name counts). */
+const slotOf = (h: number, mask: number): number => (h ^ (h >>> 10) ^ (h >>> 20)) & mask
 
 /** Byte-keyed intern table: name bytes -> value, without building a string per lookup. */
 export class Interner<T> {
@@ -88,11 +91,11 @@ export class Interner<T> {
   private mask = 1023
   constructor(private readonly make: (name: string) => T) {}
   get(b: Uint8Array, s: number, e: number): T {
-    return this.getHashed(b, s, e, fnv(b, s, e))
+    return this.getHashed(b, s, e, hash(b, s, e))
   }
-  /** get() with the FNV-1a hash of b[s, e) already computed */
+  /** get() with the hash of b[s, e) already computed (as lexInto() computes a name's) */
   getHashed(b: Uint8Array, s: number, e: number, h: number): T {
-    let slot = (h >>> 0) & this.mask
+    let slot = slotOf(h, this.mask)
     for (;;) {
       const idx = this.slots[slot]!
       if (idx < 0) break
@@ -117,7 +120,7 @@ export class Interner<T> {
     this.mask = this.mask * 2 + 1
     this.slots = new Int32Array(this.mask + 1).fill(-1)
     this.keys.forEach((k, idx) => {
-      let slot = (fnv(k, 0, k.length) >>> 0) & this.mask
+      let slot = slotOf(hash(k, 0, k.length), this.mask)
       while (this.slots[slot]! >= 0) slot = (slot + 1) & this.mask
       this.slots[slot] = idx
     })
