@@ -34,13 +34,15 @@ export class LexState {
   /** -1 until known: argsEndOf() finds it when a caller needs it */
   argsEnd = 0
   ret: RetKind = RET.NONE
-  /** the return value when it is a plain decimal that fits a double, else NaN (hex: see retStart) */
+  /** a negative return value that is no error (`= -5`), else NaN: retValue() reads the others from retStart */
   retNum = NaN
   /** where the return value starts */
   retStart = 0
   /** errno name (ERROR) or restart name after `= ?` (QUESTION) */
   errStart = 0
   errEnd = 0
+  /** hash of the errno name (as nameHash) */
+  errHash = 0
   injected = false
   /** UNFINISHED/RESUMED that ended in `<detached ...>` */
   detached = false
@@ -180,7 +182,7 @@ function prefix(b: Uint8Array, i: number, e: number, st: LexState): number {
   if (!isDigit(b[i]!)) return i
   let j = i
   let p = 0
-  for (; j < e && isDigit(b[j]!); j++) p = p * 10 + (b[j]! - 0x30)
+  for (let d = 0; j < e && (d = b[j]! - 0x30) >= 0 && d <= 9; j++) p = p * 10 + d
   let k = j
   if (k < e && b[k] === 0x3c) {
     while (k < e && b[k] !== 0x3e) k++
@@ -441,10 +443,9 @@ function parseValue(b: Uint8Array, i: number, e: number, st: LexState): boolean 
       st.retNum = -decimal(b, i + 1, e)
     }
   } else {
+    // the number itself is read only when a caller asks (retValue())
     st.ret = RET.VALUE
     st.retStart = i
-    // hex returns (addresses) are never needed as numbers on the hot path: retValue() reads them
-    if (isDigit(c) && !(c === 0x30 && i + 1 < e && (b[i + 1] === 0x78 || b[i + 1] === 0x58))) st.retNum = decimal(b, i, e)
   }
   if (b[e - 1] === 0x29 && endsWith(b, i, e, L_INJECTED)) st.injected = true
   return true
@@ -452,9 +453,11 @@ function parseValue(b: Uint8Array, i: number, e: number, st: LexState): boolean 
 
 function errName(b: Uint8Array, s: number, e: number, st: LexState): void {
   let j = s
-  while (j < e && isWordByte(b[j]!)) j++
+  let h = 0
+  for (let c = 0; j < e && isWordByte((c = b[j]!)); j++) h = hashStep(h, c)
   st.errStart = s
   st.errEnd = j
+  st.errHash = h
 }
 
 /**
@@ -572,5 +575,7 @@ export function retValue(b: Uint8Array, st: LexState): number {
   if (st.ret !== RET.VALUE) return NaN
   if (!Number.isNaN(st.retNum)) return st.retNum
   const i = st.retStart
-  return hexValue(b, i, st.lineEnd > i ? st.lineEnd : b.length)
+  const e = st.lineEnd > i ? st.lineEnd : b.length
+  const c = b[i]!
+  return isDigit(c) && !(c === 0x30 && i + 1 < e && (b[i + 1] === 0x78 || b[i + 1] === 0x58)) ? decimal(b, i, e) : hexValue(b, i, e)
 }

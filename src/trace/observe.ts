@@ -219,7 +219,7 @@ export class Observer {
     const st = this.st
     const tally = this.tally
     const acc = tally.count(sys, abi)
-    if (st.ret === RET.ERROR && !st.injected && !sys.noErrors) tally.countErrno(acc, b, st.errStart, st.errEnd)
+    if (st.ret === RET.ERROR && !st.injected && !sys.noErrors) tally.countErrno(acc, b, st.errStart, st.errEnd, st.errHash)
     if (sys.inspect !== null) tally.argsFrom(acc, sys, args, as, ae)
     if (sys.plain) return
     // (a fork's child pid: `-X raw`/`-e raw=` logs print it in hex; retValue() reads both)

@@ -178,9 +178,9 @@ export class Tally {
     return acc
   }
 
-  /** Count the errno named by b[s, e) in acc when it is an errno name. */
-  countErrno(acc: Acc, b: Uint8Array, s: number, e: number): void {
-    const id = this.errnames.get(b, s, e)
+  /** Count the errno named by b[s, e) (its hash h) in acc when it is an errno name. */
+  countErrno(acc: Acc, b: Uint8Array, s: number, e: number, h: number): void {
+    const id = this.errnames.getHashed(b, s, e, h)
     if (id < 0) return
     const counts = acc.errors ?? (acc.errors = [])
     while (counts.length <= id) counts.push(0)

@@ -2,7 +2,7 @@
  * lexInto() (src/trace/lex-line.ts) in an allocating, object form for tests: one line, lexed
  * exactly (the argument text scanned as the parser scans an inspected call's), as an object.
  */
-import {KIND, LexState, MODE, RET, lexInto, rescanExact} from '../../src/trace/lex-line.js'
+import {KIND, LexState, MODE, RET, lexInto, rescanExact, retValue} from '../../src/trace/lex-line.js'
 
 export type TraceLine =
   | {kind: 'blank'; pid?: number}
@@ -32,8 +32,7 @@ export function lexLine(line: string | Uint8Array): TraceLine & {pidChangedTo?: 
   const pid = st.pid >= 0 ? {pid: st.pid} : {}
   const str = (x: number, y: number) => b.toString('latin1', x, y)
   const text = str(0, b.length).trim()
-  const hexRet = /^0[xX][0-9a-fA-F]{1,13}/.exec(str(st.retStart, Math.min(b.length, st.retStart + 16)))
-  const retNum = Number.isNaN(st.retNum) && hexRet ? Number(hexRet[0]) : st.retNum
+  const retNum = retValue(b, st)
   const ret = (): Ret | undefined =>
     st.ret === RET.VALUE ? (Number.isNaN(retNum) ? {kind: 'value'} : {kind: 'value', value: retNum})
     : st.ret === RET.ERROR ? {kind: 'error', errno: str(st.errStart, st.errEnd), injected: st.injected}
