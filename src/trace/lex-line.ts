@@ -133,16 +133,11 @@ const skipSpaces = (b: Uint8Array, i: number, e: number): number => {
 
 function resetState(st: LexState): void {
   st.kind = KIND.UNKNOWN
-  st.pid = -1
+  st.pid = st.otherPid = -1
   st.ret = RET.NONE
   st.retNum = NaN
-  st.errStart = st.errEnd = 0
-  st.injected = false
-  st.detached = false
-  st.stillPending = false
-  st.otherPid = -1
-  st.mode = 0
-  st.killed = false
+  st.errStart = st.errEnd = st.mode = 0
+  st.injected = st.detached = st.stillPending = st.killed = false
 }
 
 /**
@@ -484,12 +479,8 @@ function scanArgs(b: Uint8Array, i: number, e: number, st: LexState): number {
       if (--depth === 0) return b[i] === 0x29 ? i : -1
       i++
     } else if (cls === C_SLASH) {
-      if (i + 1 < e && b[i + 1] === 0x2a) {
-        let j = i + 2
-        while (j + 1 < e && !(b[j] === 0x2a && b[j + 1] === 0x2f)) j++
-        if (j + 1 >= e) return -1
-        i = j + 2
-      } else i++
+      if (i + 1 >= e || b[i + 1] !== 0x2a) i++
+      else if ((i = skipComment(b, i, e)) < 0) return -1
     } else if (i + 1 < e && b[i + 1] === 0x3c) i += 2 // a `<<` shift
     else if (!angles) i++
     else {
@@ -502,8 +493,15 @@ function scanArgs(b: Uint8Array, i: number, e: number, st: LexState): number {
   return -1
 }
 
+/** The index after the comment that starts at b[i, i + 2) === '/' '*', or -1 when the line ends first. */
+export function skipComment(b: Uint8Array, i: number, e: number): number {
+  let j = i + 2
+  while (j + 1 < e && !(b[j] === 0x2a && b[j + 1] === 0x2f)) j++
+  return j + 1 < e ? j + 2 : -1
+}
+
 /** The index after the string that starts at b[i] === '"', or -1 when the line ends first. */
-function skipString(b: Uint8Array, i: number, e: number): number {
+export function skipString(b: Uint8Array, i: number, e: number): number {
   i++
   while (i < e) {
     const c = b[i]!

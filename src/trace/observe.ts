@@ -34,7 +34,6 @@ export interface Diagnostic {
 
 const MAX_DIAGNOSTICS = 20
 const STRACE_MSG = Buffer.from('strace: ')
-const OVERLONG = '<line longer than 4 MiB>'
 
 export class Observer {
   readonly diagnostics: Diagnostic[] = []
@@ -59,7 +58,7 @@ export class Observer {
     })
     this.reader = new LineSplitter({
       line: (b, s, e) => this.line(b, s, e),
-      overlong: () => this.unparsable(null, 0, 0, OVERLONG),
+      overlong: () => this.unparsable(null, 0, 0, '<line longer than 4 MiB>'),
     })
   }
 
@@ -85,11 +84,8 @@ export class Observer {
     }
     if (this.opts.strict && this.unparsed > 0) {
       const first = this.diagnostics.find((d) => d.code === 'TRACE_UNPARSABLE')
-      throw new SeccompGenError(
-        'TRACE_UNPARSABLE',
-        `${this.unparsed} strace line(s) could not be parsed; first at line ${first?.line ?? '?'}: ${first?.text ?? ''}`,
-        {line: first?.line},
-      )
+      const text = `${this.unparsed} strace line(s) could not be parsed; first at line ${first?.line ?? '?'}: ${first?.text ?? ''}`
+      throw new SeccompGenError('TRACE_UNPARSABLE', text, {line: first?.line})
     }
     const stats = {processes: this.procs.count, lines: this.lines, unparsed: this.unparsed}
     return this.tally.observation(this.opts.command, this.opts.host, stats)
@@ -100,11 +96,10 @@ export class Observer {
     const lineNo = ++this.lines
     const st = this.st
     if (this.stitch !== null) {
-      const joined = Buffer.concat([this.stitch, b.subarray(s, e)])
+      b = Buffer.concat([this.stitch, b.subarray(s, e)])
       this.stitch = null
-      b = joined
       s = 0
-      e = joined.length
+      e = b.length
     }
     const kind = lexInto(b, s, e, st)
     if (kind === KIND.UNKNOWN) {

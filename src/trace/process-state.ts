@@ -3,7 +3,7 @@
  * call each has pending (started by `NAME(… <unfinished ...>`, waiting for its
  * `<... NAME resumed>`), with the argument text the pending call needs kept.
  *
- * ABI rules (the README's "Choices"): a pid's ABI is the last `[ Process PID=N runs in … mode. ]`
+ * ABI rules (also in the README's "How the parser counts"): a pid's ABI is the last `[ Process PID=N runs in … mode. ]`
  * announced for it. A pid seen for the first time inherits its parent's ABI when the parent's
  * clone/fork/vfork has already returned its pid, else the ABI of the previous call line (strace
  * announces a mode only when it differs from the one it last decoded, so that is what strace
@@ -25,8 +25,7 @@ const MODE_ABI: Partial<Record<Abi, [Abi, Abi | undefined, Abi | undefined]>> = 
 /** The observation ABI of a `uname -m` machine name (profiles/arches.json), x86_64 when unknown. */
 export function abiOfMachine(m: string): Abi {
   const abi = archTable().find((a) => a.uname.includes(m))?.abi as Abi | undefined
-  if (abi) return abi
-  return m.startsWith('arm') ? 'arm' : 'x86_64'
+  return abi ?? (m.startsWith('arm') ? 'arm' : 'x86_64')
 }
 
 /** Per pid: its ABI and its pending (unfinished) call, if any. */
@@ -191,10 +190,10 @@ export class Processes {
     to.psys = from.psys
     to.pabi = from.pabi
     to.pline = from.pline
-    const buf = to.pbuf
-    to.pbuf = from.pbuf
     to.plen = from.plen
-    from.pbuf = buf
+    const spare = to.pbuf // the buffers change hands, none is copied
+    to.pbuf = from.pbuf
+    from.pbuf = spare
     this.takePending(from)
   }
 

@@ -28,7 +28,7 @@ export class LineSplitter {
 
   /** Feed bytes; every line they complete goes to the sink. */
   push(chunk: Buffer): void {
-    const s = this.carry !== null || this.overlong ? this.finishCarry(chunk) : 0
+    const s = this.carryLen > 0 || this.overlong ? this.finishCarry(chunk) : 0
     if (s < 0) return
     const rest = this.lines(chunk, s)
     if (rest < chunk.length) this.appendCarry(chunk, rest, chunk.length)
@@ -70,31 +70,27 @@ export class LineSplitter {
       this.sink.overlong()
       return
     }
-    const c = this.carry!
     const len = this.carryLen
-    this.carry = null
     this.carryLen = 0
-    this.sink.line(c, 0, len)
+    this.sink.line(this.carry!, 0, len)
   }
 
   private appendCarry(chunk: Buffer, s: number, e: number): void {
-    const len = e - s
     if (this.overlong) return
-    if (this.carryLen + len > MAX_LINE) {
+    const len = this.carryLen + (e - s)
+    if (len > MAX_LINE) {
       this.overlong = true
       this.carry = null
       this.carryLen = 0
       return
     }
-    if (this.carry === null) {
-      this.carry = Buffer.allocUnsafe(Math.max(256, len * 2))
-    } else if (this.carryLen + len > this.carry.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.carry.length * 2, this.carryLen + len))
-      this.carry.copy(bigger, 0, 0, this.carryLen)
+    if (this.carry === null || len > this.carry.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(256, len * 2))
+      this.carry?.copy(bigger, 0, 0, this.carryLen)
       this.carry = bigger
     }
     chunk.copy(this.carry, this.carryLen, s, e)
-    this.carryLen += len
+    this.carryLen = len
   }
 }
 

@@ -158,21 +158,14 @@ export class Tally {
     this.sysnames = new Interner<Sys>((name) => makeSys(name, inspected))
   }
 
-  /** The tally of sys in ABI abi, made on first use. */
-  acc(sys: Sys, abi: number): Acc {
-    let a = sys.accs[abi]
-    if (a === undefined) {
-      a = {count: 0, errors: null, slots: null}
-      sys.accs[abi] = a
-      this.accs[abi]!.set(sys, a)
+  /** Count one call of sys in abi (its tally made on first use); returns the tally. */
+  count(sys: Sys, abi: number): Acc {
+    let acc = sys.accs[abi]
+    if (acc === undefined) {
+      acc = sys.accs[abi] = {count: 0, errors: null, slots: null}
+      this.accs[abi]!.set(sys, acc)
       this.distinct++
     }
-    return a
-  }
-
-  /** Count one call of sys in abi; returns its tally. */
-  count(sys: Sys, abi: number): Acc {
-    const acc = sys.accs[abi] ?? this.acc(sys, abi)
     acc.count++
     this.calls++
     return acc

@@ -16,7 +16,7 @@
  * A lone '<' (no closing '>' before the line ends) is an ordinary byte, and so is every '<'
  * after it.
  */
-import {CLS, C_CLOSE, C_LT, C_OPEN, C_QUOTE, C_SLASH, SP, isWordByte, skipAngle, startsWith} from './lex-line.js'
+import {CLS, C_CLOSE, C_LT, C_OPEN, C_QUOTE, C_SLASH, SP, isWordByte, skipAngle, skipComment, skipString, startsWith} from './lex-line.js'
 
 /** End offset of the last argAt() hit. */
 export let argEnd = 0
@@ -69,19 +69,14 @@ export function argAt(b: Uint8Array, s: number, e: number, index: number, label:
     }
     if (c === 0x2c) { i++; continue }
     const cls = CLS[c]!
-    if (cls === C_QUOTE) {
-      i++
-      while (i < e && b[i] !== 0x22) i += b[i] === 0x5c ? 2 : 1
-      i++
-    } else if (cls === C_OPEN) { depth++; i++ }
+    let j = 0
+    if (cls === C_QUOTE) i = (j = skipString(b, i, e)) < 0 ? e : j
+    else if (cls === C_OPEN) { depth++; i++ }
     else if (cls === C_CLOSE) { depth--; i++ }
-    else if (cls === C_SLASH && i + 1 < e && b[i + 1] === 0x2a) {
-      i += 2
-      while (i + 1 < e && !(b[i] === 0x2a && b[i + 1] === 0x2f)) i++
-      i += 2
-    } else if (cls === C_LT && angles) {
+    else if (cls === C_SLASH && i + 1 < e && b[i + 1] === 0x2a) i = (j = skipComment(b, i, e)) < 0 ? e : j
+    else if (cls === C_LT && angles) {
       if (i + 1 < e && b[i + 1] === 0x3c) { i += 2; continue }
-      const j = skipAngle(b, i, e)
+      j = skipAngle(b, i, e)
       if (j < 0) angles = false
       i = j < 0 ? i + 1 : j
     } else i++
