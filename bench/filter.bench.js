@@ -138,7 +138,7 @@ const cost = (p, what) => {
 }
 
 // Is getppid allowed by the profile? Read from libseccomp's own PFC of the same compile.
-const {compilePfc} = await import(join(root, 'dist', 'native', 'compile.js'))
+const {compilePfc} = await import(join(root, 'dist', 'src', 'enforce', 'compile.js'))
 const {loadProfile} = await import(join(root, 'dist', 'src', 'profile', 'load.js'))
 const {toOci} = await import(join(root, 'dist', 'src', 'profile', 'resolve.js'))
 const {dockerDefaultCaps} = await import(join(root, 'dist', 'src', 'enforce', 'caps.js'))

@@ -57,9 +57,6 @@ interface Libc {
   write: (fd: number, buf: Buffer, len: number) => number
   _exit: (code: number) => void
   memfd_create: (name: string, flags: number) => number
-  isatty: (fd: number) => number
-  tcgetpgrp: (fd: number) => number
-  getpgrp: () => number
 }
 
 let libc: Libc | undefined
@@ -88,9 +85,6 @@ function load(): Libc {
     write: f('long write(int fd, const void *buf, size_t count)'),
     _exit: f('void _exit(int status)'),
     memfd_create: f('int memfd_create(const char *name, unsigned int flags)'),
-    isatty: f('int isatty(int fd)'),
-    tcgetpgrp: f('int tcgetpgrp(int fd)'),
-    getpgrp: f('int getpgrp(void)'),
   } as unknown as Libc
   return libc
 }
@@ -222,19 +216,4 @@ export function memfd(name: string): number {
   const fd = load().memfd_create(name, MFD_CLOEXEC)
   if (fd < 0) fail('memfd_create')
   return fd
-}
-
-/**
- * Is this process in the foreground process group of the terminal on its stdio? Then a
- * terminal-generated signal (Ctrl-C: SIGINT, Ctrl-\\: SIGQUIT) has reached every process of
- * the group already, including a child in the same group.
- */
-export function inTerminalForeground(): boolean {
-  const l = load()
-  for (const fd of [0, 1, 2]) {
-    if (l.isatty(fd) !== 1) continue
-    const fg = l.tcgetpgrp(fd)
-    return fg > 0 && fg === l.getpgrp()
-  }
-  return false
 }

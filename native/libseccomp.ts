@@ -8,7 +8,7 @@
  */
 import koffi from 'koffi'
 import {SeccompGenError} from '../src/errors.js'
-import type {SeccompAction, SeccompOp} from '../src/profile/types.js'
+import type {SeccompAction, SeccompOp} from '../src/actions.js'
 
 // ---------------------------------------------------------------------------------------------
 // Constants from <seccomp.h> (libseccomp 2.5). Kept as tables, not as code.

@@ -25,7 +25,9 @@ export abstract class SeccompGenCommand extends Command {
 
   /** Any thrown value as an oclif error with a one-line message and our exit code. */
   private oneLine(err: unknown): Errors.CLIError {
-    if (isParseError(err)) return new Errors.CLIError(`${parseErrorLine(err)} (see: ${this.config.bin} ${this.id} --help)`, {exit: EXIT.USAGE})
+    if (isParseError(err)) {
+      return new Errors.CLIError(`${parseErrorLine(err)} (see: ${this.config.bin} ${this.id} --help)`, {exit: EXIT.USAGE, ...(this.jsonEnabled() ? {code: 'USAGE'} : {})})
+    }
     if (err instanceof Errors.CLIError) return err
     const d = describeError(this.explainKind(err))
     // The error code is part of the JSON answer; on a terminal it would be a second line.
@@ -53,8 +55,9 @@ export abstract class SeccompGenCommand extends Command {
 
 type ParseError = Errors.CLIError & {parse: unknown; args?: Array<{name?: string} | string>}
 
+/** oclif's parse errors; a flag's own parse failure ("Parsing --pid …") carries only the trailer. */
 function isParseError(err: unknown): err is ParseError {
-  return err instanceof Errors.CLIError && 'parse' in err
+  return err instanceof Errors.CLIError && ('parse' in err || err.message.endsWith('\nSee more help with --help'))
 }
 
 /**

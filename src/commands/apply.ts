@@ -3,7 +3,8 @@ import {SeccompGenCommand} from '../command.js'
 import {SeccompGenError} from '../errors.js'
 import {parseCaps, rulesClosedByCaps, type ClosedRule} from '../enforce/caps.js'
 import {countsFrom} from '../enforce/counts.js'
-import {findCommand, nativeArchAbi, prepareFilter, runUnderFilter} from '../enforce/apply.js'
+import {findCommand} from '../shell.js'
+import {nativeArchAbi, prepareFilter, runUnderFilter} from '../enforce/apply.js'
 import {loadProfile} from '../profile/load.js'
 
 export default class Apply extends SeccompGenCommand {
@@ -79,7 +80,7 @@ dropped, atomic replace); --dry-run shows the change without writing.`
     const {args, flags} = await this.parse(Apply, own)
     if (flags.bundle !== undefined) {
       if (cmd.length) throw new SeccompGenError('USAGE', '--bundle writes a bundle; it takes no CMD')
-      const {applyToBundle} = await import('../profile/bundle.js')
+      const {applyToBundle} = await import('../enforce/bundle.js')
       const r = await applyToBundle(args.profile, flags.bundle, {dryRun: flags['dry-run']})
       if (r.diff) this.log(r.diff)
       this.logToStderr(r.summary)

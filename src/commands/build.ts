@@ -1,9 +1,14 @@
-import {Args, Command, Flags} from '@oclif/core'
-import {describeError} from '../errors.js'
-import {assertWritable, writeFileAtomic} from '../fsutil.js'
-import {buildProfile, DEFAULT_ACTIONS, DEFAULT_RUNTIMES, type BuildResult} from '../profile/index.js'
+import {Args, Flags} from '@oclif/core'
+import {SeccompGenCommand} from '../command.js'
+import {SeccompGenError} from '../errors.js'
+import {parseCaps} from '../enforce/caps.js'
+import type {FileKind} from '../file-kind.js'
+import {checkOutput, writeOutput} from '../output.js'
+import {buildProfile, DEFAULT_ACTIONS, DEFAULT_RUNTIMES, type BuildResult} from '../build/pipeline.js'
 
-export default class Build extends Command {
+export default class Build extends SeccompGenCommand {
+  static override recordingKinds: FileKind[] = ['observation', 'strace-log']
+
   static summary = 'Build the minimal seccomp profile from recordings (observation files or strace logs).'
 
   static description = `Merges every INPUT (observation files from \`record\` and raw \`strace -f -o\` logs) as a union and
@@ -24,7 +29,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
   static enableJsonFlag = true
 
   static args = {
-    input: Args.string({description: 'observation file or strace log (any number)', required: true}),
+    input: Args.string({description: 'observation file or strace log (any number; - reads standard input)', required: true}),
   }
 
   static flags = {
@@ -43,10 +48,14 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
 
   async run(): Promise<Omit<BuildResult, 'text' | 'profile' | 'oci'> & {output: string; profile?: string}> {
     const {argv, flags} = await this.parse(Build)
-    try {
-      if (flags.output) assertWritable(flags.output)
-      const r = await buildProfile({
-        inputs: argv as string[],
+    if (flags.runtime !== undefined && !flags.runtime.split(',').some((r) => r.trim())) {
+      throw new SeccompGenError('USAGE', `--runtime is empty: name the runtime layers (e.g. ${DEFAULT_RUNTIMES.join(',')}) or none`)
+    }
+    const caps = flags.caps === undefined ? undefined : parseCaps(flags.caps)
+    if (flags.output) checkOutput(flags.output)
+    const r = await this.withStdin(argv as string[], async (inputs, shown) => {
+      const built = await buildProfile({
+        inputs,
         format: flags.format as 'docker' | 'oci',
         base: flags.base,
         runtime: flags.runtime,
@@ -55,23 +64,20 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
         defaultAction: flags['default-action'],
         errno: flags.errno,
         arches: flags.arch ?? [],
-        caps: flags.caps === undefined ? undefined : flags.caps.split(',').map((s) => s.trim()).filter(Boolean),
+        caps,
       })
-      if (flags.output) writeFileAtomic(flags.output, r.text)
-      else if (!this.jsonEnabled()) process.stdout.write(r.text)
-      if (!this.jsonEnabled() && !flags.quiet) {
-        for (const d of r.diagnostics) this.logToStderr(`seccomp-gen: ${d}`)
-        const s = r.stats
-        this.logToStderr(`seccomp-gen: ${r.format} profile: ${s.allowed} syscalls allowed (${s.observed} recorded) in ${s.rules} rules, ` +
-          `${s.arches.join('+')}, args ${s.args}, runtime ${s.runtimes.join('+') || 'none'}${flags.output ? ` -> ${flags.output}` : ''}`)
-      }
-      // --json without -o: the profile travels inside the JSON as text (exact u64 values)
-      return {output: flags.output ?? '-', format: r.format, inputs: r.inputs, diagnostics: r.diagnostics, stats: r.stats,
-        ...(flags.output ? {} : {profile: r.text})}
-    } catch (err) {
-      if (err instanceof Error && 'oclif' in err) throw err
-      const d = describeError(err)
-      this.error(d.message, {exit: d.exit, ...(this.jsonEnabled() ? {code: d.code} : {})})
+      return {...built, inputs: built.inputs.map((i) => ({...i, file: shown(i.file)})), diagnostics: built.diagnostics.map(shown)}
+    })
+    if (flags.output) writeOutput(flags.output, r.text)
+    else if (!this.jsonEnabled()) process.stdout.write(r.text)
+    if (!this.jsonEnabled() && !flags.quiet) {
+      for (const d of r.diagnostics) this.logToStderr(`seccomp-gen: ${d}`)
+      const s = r.stats
+      this.logToStderr(`seccomp-gen: ${r.format} profile: ${s.allowed} syscalls allowed (${s.observed} recorded) in ${s.rules} rules, ` +
+        `${s.arches.join('+')}, args ${s.args}, runtime ${s.runtimes.join('+') || 'none'}${flags.output ? ` -> ${flags.output}` : ''}`)
     }
+    // --json without -o: the profile travels inside the JSON as text (exact u64 values)
+    return {output: flags.output ?? '-', format: r.format, inputs: r.inputs, diagnostics: r.diagnostics, stats: r.stats,
+      ...(flags.output ? {} : {profile: r.text})}
   }
 }

@@ -1,5 +1,6 @@
-import {Command, Flags} from '@oclif/core'
-import {describeError} from '../errors.js'
+import {Flags} from '@oclif/core'
+import {SeccompGenCommand} from '../command.js'
+import {stdioLinks, terminalOfOurOwn} from '../terminal.js'
 import {defaultOutput, record, type RecordStats} from '../trace/record.js'
 
 /** Flags of record that take a value; everything from the first other word on is the command. */
@@ -35,14 +36,20 @@ function statusLine(s: RecordStats): string {
   return `seccomp-gen: ${s.calls} syscalls, ${s.distinct} distinct, ${s.processes} process${s.processes === 1 ? '' : 'es'}`
 }
 
-export default class Record extends Command {
+function detachedText(left: Array<{pid: number; comm: string}>): string {
+  if (left.length === 0) return 'no traced process was left'
+  const names = left.slice(0, 5).map((p) => `${p.comm} ${p.pid}`).join(', ')
+  return `${left.length} traced process${left.length === 1 ? ' was' : 'es were'} still running (${names}${left.length > 5 ? ', …' : ''}), left running untraced`
+}
+
+export default class Record extends SeccompGenCommand {
   static override summary = 'Run a command under strace and write what it did as an observation file.'
 
   static override description = `Runs CMD under strace, following every child process and thread, with CMD's stdin, stdout and stderr left as they are. strace's output is parsed as it streams (no temporary log is kept unless --raw-log asks for one), and the observation — per ABI, each syscall with its count, its error returns and the values of the arguments profile rules can filter on, plus every program exec'd — is written atomically to FILE.
 
 With --pid, attaches to running processes instead (and their future children); stop with Ctrl-C and the observation is written.
 
-Record exits with CMD's status: its exit code, or 128+N if it died of signal N. SIGINT and SIGTERM sent to record are forwarded to CMD. The default output file is ./<CMD's name>.obs.json (./pid-<PID>.obs.json with --pid); -o - writes it to stdout.
+Record exits with CMD's status: its exit code, or 128+N if it died of signal N. SIGINT and SIGTERM sent to record are forwarded to CMD. The default output file is ./<CMD's name>.obs.json (./pid-<PID>.obs.json with --pid); -o - writes it to stdout (and CMD's own stdout goes to stderr).
 
 record's own flags come before CMD; the first word that is not one of them starts the command ("--" may mark it explicitly).`
 
@@ -70,7 +77,11 @@ record's own flags come before CMD; the first word that is not one of them start
     const {flags} = await this.parse(Record, own)
     const pids = flags.pid ?? []
     const output = flags.output ?? defaultOutput({command, pids})
-    const live = !flags.quiet && process.stderr.isTTY === true
+    // CMD's stdin, stdout and stderr are ours (its stdout goes to our stderr with -o -); with
+    // --pid, the traced processes' own. So in run mode CMD always shares a terminal stderr, and
+    // only the final summary is written.
+    const cmdStdio = pids.length ? pids.flatMap((p) => stdioLinks(p)) : stdioLinks('self')
+    const live = !flags.quiet && terminalOfOurOwn(2, cmdStdio)
     let timer: NodeJS.Timeout | undefined
     let drawn = false
     const clear = () => {
@@ -105,16 +116,15 @@ record's own flags come before CMD; the first word that is not one of them start
         let line = `${statusLine(s)}; wrote ${result.output === '-' ? 'stdout' : result.output}`
         if (result.rawLog) line += ` and ${result.rawLog}`
         if (s.unparsed > 0) line += `; ${s.unparsed} unparsed line${s.unparsed === 1 ? '' : 's'} (line ${result.unparsedLines.join(', ')}${s.unparsed > result.unparsedLines.length ? ', …' : ''})`
-        if (result.signal) line += `; command killed by ${result.signal} (exit ${result.exit})`
+        if (result.detached) line += `; stopped after the command exited: ${detachedText(result.detached)}`
+        else if (result.signal) line += `; command killed by ${result.signal} (exit ${result.exit})`
         else if (pids.length === 0 && result.exit !== 0) line += `; command exited with ${result.exit}`
         process.stderr.write(`${line}\n`)
       }
       process.exitCode = result.exit
-    } catch (err) {
+    } finally {
       if (timer) clearInterval(timer)
       clear()
-      const {message, exit} = describeError(err)
-      this.error(message, {exit})
     }
   }
 }

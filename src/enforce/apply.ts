@@ -8,17 +8,17 @@
  * only fixes its stdio and signal state, loads the program with one seccomp(2) call on its
  * main thread and execs CMD.
  */
-import {accessSync, constants, statSync} from 'node:fs'
-import {delimiter, join} from 'node:path'
-import {constants as osConstants} from 'node:os'
 import {SeccompGenError} from '../errors.js'
 import {loadProfile} from '../profile/load.js'
 import {callerIgnores} from '../caller.js'
-import {normalizeCap, toOci} from '../profile/resolve.js'
-import type {OciSeccomp, SeccompAction} from '../profile/types.js'
-import {WARNING_NOTES, compileBpf} from '../../native/compile.js'
+import {inTerminalForeground, shellStatus} from '../shell.js'
+import {toOci} from '../profile/resolve.js'
+import {evaluate} from '../profile/evaluate.js'
+import {callRuns} from '../actions.js'
+import type {OciSeccomp} from '../profile/types.js'
+import {WARNING_NOTES, compileBpf} from './compile.js'
 import {spawnAsCaller, type ExecFailure} from '../../native/exec.js'
-import {SECCOMP_FILTER_FLAGS, inTerminalForeground} from '../../native/libc.js'
+import {SECCOMP_FILTER_FLAGS} from '../../native/libc.js'
 import {archShortName, nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
 import {dockerDefaultCaps} from './caps.js'
 
@@ -45,29 +45,9 @@ export interface PreparedFilter {
   warnings: string[]
 }
 
-/** Actions under which a call goes on (LOG allows and logs). */
-const PASSING_ACTIONS: ReadonlySet<SeccompAction> = new Set(['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG'])
-
 /** This host's ABI as observation files name it ("x86_64"). */
 export function nativeArchAbi(): string {
   return archShortName(nativeArch())
-}
-
-/** "CAP_A,b" → normalized list; undefined → Docker's default set. */
-export function parseCaps(flag: string | undefined): string[] {
-  if (flag === undefined) return dockerDefaultCaps()
-  return flag.split(',').map((c) => c.trim()).filter(Boolean).map(normalizeCap)
-}
-
-/**
- * What the filter does with execve on the native arch, for a process that calls it with
- * arbitrary pointers: the first unconditional rule naming it, else the default action.
- */
-export function execveAction(p: OciSeccomp): SeccompAction {
-  for (const r of p.syscalls ?? []) {
-    if (r.names.includes('execve') && !(r.args && r.args.length)) return r.action
-  }
-  return p.defaultAction
 }
 
 /** Read, validate, resolve and check a profile for apply; throws with one clear message. */
@@ -83,8 +63,8 @@ export function preflight(profilePath: string, opts: PrepareOptions = {}): {prof
   if (listed.length && !listed.includes(nativeArchToken())) {
     throw new SeccompGenError('PROFILE_DENIES_EXEC', `the profile does not list this host's arch ${native} (${(profile.architectures ?? []).join(', ')}): CMD could never start`, where)
   }
-  const exec = execveAction(profile)
-  if (!PASSING_ACTIONS.has(exec)) {
+  const exec = evaluate(profile, native, 'execve', [], {host: native}).action
+  if (!callRuns(exec)) {
     throw new SeccompGenError('PROFILE_DENIES_EXEC', `the profile answers execve with ${exec}: CMD could never start (allow execve)`, where)
   }
   if (profile.defaultAction === 'SCMP_ACT_NOTIFY') {
@@ -134,48 +114,6 @@ export function prepareFilter(profilePath: string, opts: PrepareOptions = {}): P
   }
 }
 
-export type CommandLookup = {path: string} | {error: string; exit: 126 | 127}
-
-function isExecutableFile(p: string): 'yes' | 'not-executable' | 'directory' | 'missing' {
-  let st
-  try {
-    st = statSync(p)
-  } catch {
-    return 'missing'
-  }
-  if (st.isDirectory()) return 'directory'
-  try {
-    accessSync(p, constants.X_OK)
-    return 'yes'
-  } catch {
-    return 'not-executable'
-  }
-}
-
-/**
- * Find CMD the way a POSIX shell does: a name with a slash is used as is; otherwise each PATH
- * entry in turn (an empty entry is the current directory). Not found → 127; found but not
- * executable (or a directory) → 126.
- */
-export function findCommand(cmd: string, pathVar = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'): CommandLookup {
-  if (cmd === '') return {error: 'empty command name', exit: 127}
-  if (cmd.includes('/')) {
-    const s = isExecutableFile(cmd)
-    if (s === 'yes') return {path: cmd}
-    if (s === 'missing') return {error: `${cmd}: No such file or directory`, exit: 127}
-    return {error: `${cmd}: ${s === 'directory' ? 'Is a directory' : 'Permission denied'}`, exit: 126}
-  }
-  let denied: string | undefined
-  for (const dir of pathVar.split(delimiter)) {
-    const p = join(dir === '' ? '.' : dir, cmd)
-    const s = isExecutableFile(p)
-    if (s === 'yes') return {path: p}
-    if (s === 'not-executable' && denied === undefined) denied = p
-  }
-  if (denied) return {error: `${denied}: Permission denied`, exit: 126}
-  return {error: `${cmd}: command not found`, exit: 127}
-}
-
 export interface RunResult {
   /** the exit status to report: CMD's code, or 128+signal; 4/126/127 when CMD never started */
   status: number
@@ -188,12 +126,6 @@ export interface RunResult {
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']
 /** Signals a terminal sends to its whole foreground process group (CMD has it already). */
 const TERMINAL_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGINT', 'SIGQUIT'])
-
-/** Exit status as a shell reports it: the code, or 128 + the signal number. */
-export function shellStatus(code: number | null, signal: NodeJS.Signals | null): number {
-  if (signal) return 128 + (osConstants.signals[signal] ?? 0)
-  return code ?? 1
-}
 
 /**
  * Run CMD (already found, argv[0] as typed) under the prepared filter with stdio inherited and

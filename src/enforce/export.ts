@@ -2,10 +2,10 @@
  * `seccomp-gen export`: a profile compiled by libseccomp, as raw BPF (written atomically) or
  * as PFC text, with its instruction count.
  */
-import {assertWritable, writeFileAtomic} from '../fsutil.js'
+import {checkOutput, writeOutput} from '../output.js'
 import {loadProfile} from '../profile/load.js'
 import {toOci} from '../profile/resolve.js'
-import {type CompiledFilter, WARNING_NOTES, compileBpf, compilePfc} from '../../native/compile.js'
+import {type CompiledFilter, WARNING_NOTES, compileBpf, compilePfc} from './compile.js'
 import {dockerDefaultCaps} from './caps.js'
 
 export interface ExportOptions {
@@ -44,11 +44,11 @@ function summary(r: Omit<CompiledFilter, 'filter'> & {instructions: number}): Ex
 }
 
 export function exportFilter(profilePath: string, opts: ExportOptions): ExportResult {
-  if (opts.bpfFile) assertWritable(opts.bpfFile)
+  if (opts.bpfFile) checkOutput(opts.bpfFile)
   const profile = toOci(loadProfile(profilePath), {caps: opts.caps ?? dockerDefaultCaps(), arch: opts.arch})
   if (opts.bpfFile) {
     const r = compileBpf(profile, {optimize: opts.optimize, counts: opts.counts})
-    writeFileAtomic(opts.bpfFile, r.bpf)
+    writeOutput(opts.bpfFile, r.bpf)
     return summary(r)
   }
   const r = compilePfc(profile, {optimize: opts.optimize, counts: opts.counts})

@@ -9,10 +9,11 @@
  * - A rule matches when the name is in names and every argument comparison holds (unsigned
  *   64-bit; MASKED_EQ is (arg & value) == valueTwo). Missing arguments are 0.
  * - Among matching rules the most restrictive action wins (the kernel's precedence order for
- *   stacked filters: KILL_PROCESS > KILL_THREAD > TRAP > ERRNO > USER_NOTIF > TRACE > LOG > ALLOW);
+ *   stacked filters, src/actions.ts ACTION_PRECEDENCE);
  *   no match gives the default action.
  */
-import {findArch} from './arches.js'
+import {restrictiveness} from '../actions.js'
+import {findArch} from '../arches.js'
 import {toOci} from './resolve.js'
 import type {DockerProfile, OciSeccomp, SeccompAction, SeccompArg} from './types.js'
 
@@ -23,7 +24,6 @@ export interface Verdict {
   badArch?: boolean
 }
 
-const PRECEDENCE: SeccompAction[] = ['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE', 'SCMP_ACT_NOTIFY', 'SCMP_ACT_ERRNO', 'SCMP_ACT_TRAP', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS']
 const M64 = 0xffffffffffffffffn
 
 export function argMatches(c: SeccompArg, args: bigint[]): boolean {
@@ -66,7 +66,7 @@ export function evaluator(p: DockerProfile | OciSeccomp, ctx: EvalContext = {}):
       if (!r.names.includes(name)) continue
       if (!(r.args ?? []).every((c) => argMatches(c, a))) continue
       const v: Verdict = {action: r.action, ...(r.action === 'SCMP_ACT_ERRNO' ? {errno: r.errnoRet ?? 1} : {})}
-      if (!best || PRECEDENCE.indexOf(v.action) > PRECEDENCE.indexOf(best.action)) best = v
+      if (!best || restrictiveness(v.action) > restrictiveness(best.action)) best = v
     }
     return best ?? {action: oci.defaultAction, ...(oci.defaultAction === 'SCMP_ACT_ERRNO' ? {errno: oci.defaultErrnoRet ?? 1} : {})}
   }

@@ -7,7 +7,7 @@ import {readTextFile} from '../fsutil.js'
 import {SeccompGenError} from '../errors.js'
 import {parseJson64, toU64} from './json64.js'
 import {schemaProblems} from './schema.js'
-import {errnoNumber} from './errno.js'
+import {errnoNumber} from '../errno.js'
 import type {DockerProfile, FilterCond, SeccompAction, SeccompArg, SeccompOp, SyscallRule} from './types.js'
 
 type Json = Record<string, unknown>

@@ -6,7 +6,7 @@
  */
 import {release} from 'node:os'
 import {SeccompGenError} from '../errors.js'
-import {findArch} from './arches.js'
+import {findArch} from '../arches.js'
 import type {DockerProfile, FilterCond, OciSeccomp, SyscallRule} from './types.js'
 
 export interface ResolveOptions {

@@ -5,13 +5,14 @@
  *
  * Hand-off: synthesize() returns {profile, diagnostics}; render.ts turns the profile into bytes.
  */
+import {restrictiveness} from '../actions.js'
 import {SeccompGenError} from '../errors.js'
 import type {Observation, SyscallObservation} from '../trace/observation.js'
 import {lookupSyscall, syscallName} from '../../native/libseccomp.js'
 import {knownSyscall, rawSyscallNr, syscallNameOf} from '../syscall-table.js'
-import {archTable, findArch} from './arches.js'
+import {archTable, findArch} from '../arches.js'
 import {type ArgsLevel, type ArgRule, levelAtLeast, riskOf, ruleData} from './data.js'
-import {errnoName, errnoNumber} from './errno.js'
+import {errnoName, errnoNumber} from '../errno.js'
 import {type RuntimeLayer, runtimeEnosysProbes, runtimeSyscalls} from './layers.js'
 import type {DockerProfile, SeccompAction, SeccompArg, SyscallRule} from './types.js'
 
@@ -61,7 +62,6 @@ interface Draft {
 }
 
 const KIND_ORDER: Draft['kind'][] = ['always', 'runtime', 'observed', 'args', 'caps', 'clone3', 'recorded-enosys', 'enosys']
-const ACTION_ORDER: SeccompAction[] = ['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE', 'SCMP_ACT_NOTIFY', 'SCMP_ACT_ERRNO', 'SCMP_ACT_TRAP', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS']
 
 const hex = (v: bigint) => `0x${v.toString(16)}`
 
@@ -381,7 +381,7 @@ function group(drafts: Draft[], o: SynthesisOptions, layer: string): SyscallRule
     if (d.excludesCaps) rule.excludes = {caps: d.excludesCaps}
     const sort = [
       String(KIND_ORDER.indexOf(d.kind)).padStart(2, '0'),
-      String(ACTION_ORDER.indexOf(d.action)).padStart(2, '0'),
+      String(restrictiveness(d.action)).padStart(2, '0'),
       names[0], (d.includesCaps ?? []).join('+'), (d.excludesCaps ?? []).join('+'),
       // numeric-aware arg ordering: pad values
       (d.args ?? []).map((x) => `${x.index}:${x.op}:${x.value.toString(16).padStart(16, '0')}:${(x.valueTwo ?? 0n).toString(16).padStart(16, '0')}`).join(','),

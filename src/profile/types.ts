@@ -1,27 +1,10 @@
 /**
- * The profile model shared by build (writes it), validate, native/ (compiles it) and the
+ * The profile model shared by build (writes it), validate, enforce/ (compiles it) and the
  * bundle writer. It is the Docker/Moby seccomp JSON shape, a superset of OCI linux.seccomp.
  * Argument values are always bigint in memory (see json64.ts for lossless I/O).
  */
-export type SeccompAction =
-  | 'SCMP_ACT_KILL'
-  | 'SCMP_ACT_KILL_PROCESS'
-  | 'SCMP_ACT_KILL_THREAD'
-  | 'SCMP_ACT_TRAP'
-  | 'SCMP_ACT_ERRNO'
-  | 'SCMP_ACT_TRACE'
-  | 'SCMP_ACT_ALLOW'
-  | 'SCMP_ACT_LOG'
-  | 'SCMP_ACT_NOTIFY'
-
-export type SeccompOp =
-  | 'SCMP_CMP_NE'
-  | 'SCMP_CMP_LT'
-  | 'SCMP_CMP_LE'
-  | 'SCMP_CMP_EQ'
-  | 'SCMP_CMP_GE'
-  | 'SCMP_CMP_GT'
-  | 'SCMP_CMP_MASKED_EQ'
+export type {SeccompAction, SeccompOp} from '../actions.js'
+import type {SeccompAction, SeccompOp} from '../actions.js'
 
 export interface SeccompArg {
   index: number

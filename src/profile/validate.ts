@@ -4,9 +4,10 @@
  * the filter but that a runtime would still load.
  */
 import {readFileSync} from 'node:fs'
+import {errnoWords} from '../errors.js'
 import {lookupSyscall} from '../../native/libseccomp.js'
 import type {Observation} from '../trace/observation.js'
-import {archTable, findArch} from './arches.js'
+import {archTable, findArch} from '../arches.js'
 import {evaluate} from './evaluate.js'
 import {riskOf} from './data.js'
 import {parseJson64} from './json64.js'
@@ -48,7 +49,7 @@ export function validateProfileFile(file: string, opts: {observations?: Observat
     data = parseJson64(readFileSync(file, 'utf8'), file)
   } catch (err) {
     const e = err as NodeJS.ErrnoException & {line?: number}
-    report.errors.push({pointer: '', message: e.code && typeof e.code === 'string' && e.code.startsWith('E') ? `cannot read: ${e.code}` : `${e.message}${e.line ? ` (line ${e.line})` : ''}`})
+    report.errors.push({pointer: '', message: e.code && typeof e.code === 'string' && e.code.startsWith('E') ? `cannot read: ${errnoWords(e)}` : `${e.message}${e.line ? ` (line ${e.line})` : ''}`})
     return report
   }
   return validateProfileData(data, file, opts)

@@ -5,10 +5,10 @@
  * it is not (yama ptrace_scope, a missing CAP_SYS_PTRACE, a seccomp filter on ptrace).
  */
 import {spawnSync} from 'node:child_process'
-import {accessSync, closeSync, constants, openSync, readdirSync, readFileSync, readSync, statSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import {machine, release} from 'node:os'
-import {delimiter, join} from 'node:path'
-import {SeccompGenError} from '../errors.js'
+import {errnoWords, SeccompGenError} from '../errors.js'
+import {execFormatOk, findCommand} from '../shell.js'
 
 /** The command exists but cannot be executed: a shell's exit 126. */
 export class CmdNotExecutableError extends SeccompGenError {
@@ -21,84 +21,23 @@ export class CmdNotExecutableError extends SeccompGenError {
   }
 }
 
-function isExecutableFile(path: string): 'ok' | 'missing' | 'not-executable' {
-  let st
-  try {
-    st = statSync(path)
-  } catch {
-    return 'missing'
-  }
-  if (!st.isFile()) return 'not-executable'
-  try {
-    accessSync(path, constants.X_OK)
-    return 'ok'
-  } catch {
-    return 'not-executable'
-  }
-}
-
 /**
- * Find `name` like execvp(3): a name with a slash is used as is; otherwise the first
- * executable regular file in PATH wins. Returns undefined when there is none.
- * Throws CmdNotExecutableError when the only matches exist but are not executable.
- */
-export function which(name: string, pathVar = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'): string | undefined {
-  if (name === '') return undefined
-  if (name.includes('/')) {
-    const r = isExecutableFile(name)
-    if (r === 'ok') return name
-    if (r === 'not-executable') throw new CmdNotExecutableError(`${name}: permission denied (not an executable file)`)
-    return undefined
-  }
-  let denied: string | undefined
-  for (const dir of pathVar.split(delimiter)) {
-    const p = join(dir === '' ? '.' : dir, name)
-    const r = isExecutableFile(p)
-    if (r === 'ok') return p
-    if (r === 'not-executable' && denied === undefined && existsAsFile(p)) denied = p
-  }
-  if (denied) throw new CmdNotExecutableError(`${denied}: permission denied (not an executable file)`)
-  return undefined
-}
-
-function existsAsFile(p: string): boolean {
-  try {
-    return statSync(p).isFile()
-  } catch {
-    return false
-  }
-}
-
-/**
- * Resolve the command to trace; CMD_NOT_FOUND (exit 127) when PATH has no such program, 126
- * when it is neither an ELF binary nor a `#!` script (execve would fail with ENOEXEC, and
- * strace would only print "exec: Exec format error").
+ * Resolve the command to trace (src/shell.ts findCommand); CMD_NOT_FOUND (exit 127) when PATH
+ * has no such program, 126 when it cannot be executed or is neither an ELF binary nor a `#!`
+ * script (execve would fail with ENOEXEC, and strace would only print "exec: Exec format error").
  */
 export function resolveCommand(name: string): string {
-  const path = which(name)
-  if (!path) throw new SeccompGenError('CMD_NOT_FOUND', `${name}: command not found`)
-  const head = Buffer.alloc(4)
-  let n = 0
-  try {
-    const fd = openSync(path, 'r')
-    try {
-      n = readSync(fd, head, 0, 4, 0)
-    } finally {
-      closeSync(fd)
-    }
-  } catch {
-    return path // unreadable but executable (mode --x): let execve decide
-  }
-  const elf = n === 4 && head[0] === 0x7f && head.toString('latin1', 1, 4) === 'ELF'
-  const script = n >= 2 && head[0] === 0x23 && head[1] === 0x21
-  if (!elf && !script) throw new CmdNotExecutableError(`${name}: cannot execute: not an ELF binary or a #! script (exec format error)`)
-  return path
+  const found = findCommand(name)
+  if ('error' in found) throw found.exit === 126 ? new CmdNotExecutableError(found.error) : new SeccompGenError('CMD_NOT_FOUND', found.error)
+  if (!execFormatOk(found.path)) throw new CmdNotExecutableError(`${name}: cannot execute: not an ELF binary or a #! script (exec format error)`)
+  return found.path
 }
 
 /** Resolve strace: $SECCOMP_GEN_STRACE if set, else `strace` in PATH. */
 export function resolveStrace(): string {
   const override = process.env.SECCOMP_GEN_STRACE
-  const found = override ? which(override) : which('strace')
+  const lookup = findCommand(override || 'strace')
+  const found = 'path' in lookup ? lookup.path : undefined
   if (!found) {
     throw new SeccompGenError(
       'STRACE_MISSING',
@@ -167,7 +106,7 @@ export function probeStrace(strace: string): StraceProbe {
     timeout: 30_000,
   })
   if (r.error) {
-    throw new SeccompGenError('STRACE_MISSING', `cannot run ${strace}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`)
+    throw new SeccompGenError('STRACE_MISSING', `cannot run ${strace}: ${errnoWords(r.error)}`)
   }
   const version = (r.stdout ?? '').split('\n')[0].trim()
   if (r.status === 0 && version) return {version}

@@ -10,7 +10,7 @@
  * Only the arguments of inspected and exec syscalls are scanned exactly; for every other call
  * the argument text is not looked at.
  */
-import {SeccompGenError} from '../errors.js'
+import {errnoWords, SeccompGenError} from '../errors.js'
 import {hostFacts} from './host.js'
 import {KIND, LexState, RET, argsEndOf, lexInto, rescanExact, retValue} from './lex-line.js'
 import {Processes, abiOfMachine} from './process-state.js'
@@ -263,8 +263,7 @@ export async function observeFile(path: string, opts: Partial<ObserverOptions> =
   try {
     await readChunks(path, (chunk) => obs.push(chunk))
   } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    throw new SeccompGenError('IO', `cannot read ${path}: ${e.code ?? ''} ${e.message}`.trim(), {file: path})
+    throw new SeccompGenError('IO', `cannot read ${path}: ${errnoWords(err)}`, {file: path})
   }
   try {
     const observation = obs.end()

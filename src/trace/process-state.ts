@@ -9,7 +9,7 @@
  * announces a mode only when it differs from the one it last decoded, so that is what strace
  * assumed). A call's ABI is fixed when it starts.
  */
-import {archTable} from '../profile/arches.js'
+import {archTable} from '../arches.js'
 import {MODE} from './lex-line.js'
 import {ABIS, type Sys} from './tally.js'
 import type {Abi} from './observation.js'

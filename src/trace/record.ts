@@ -5,11 +5,10 @@
  * and write the observation atomically. Returns the program's exit status for the command
  * to pass on.
  */
-import {closeSync, existsSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
-import {basename, dirname, join, resolve} from 'node:path'
-import {randomBytes} from 'node:crypto'
+import {readFileSync} from 'node:fs'
+import {basename} from 'node:path'
 import {SeccompGenError} from '../errors.js'
-import {assertWritable, writeFileAtomic} from '../fsutil.js'
+import {checkOutput, openOutput, writeOutput} from '../output.js'
 import type {Observation} from './observation.js'
 import {serializeObservation} from './observation-io.js'
 import {Observer} from './observe.js'
@@ -52,6 +51,8 @@ export interface RecordResult {
   signals: NodeJS.Signals[]
   /** the signal that killed the program, if one did */
   signal: NodeJS.Signals | null
+  /** traced processes left running, untraced, when a signal ended the recording after the program exited */
+  detached?: Array<{pid: number; comm: string}>
 }
 
 /** The default output file name for a recording: `<program>.obs.json`, or `pid-<N>.obs.json`. */
@@ -71,57 +72,6 @@ function cmdlineOf(pid: number): string[] {
   }
 }
 
-/**
- * assertWritable, plus: the parent must be a directory (root passes access(W_OK) on a plain
- * file, and would only fail at rename time, after the program ran).
- */
-function assertOutput(path: string): void {
-  const dir = dirname(path)
-  let isDir = false
-  try {
-    isDir = statSync(dir).isDirectory()
-  } catch {
-    /* assertWritable names the cause */
-  }
-  if (!isDir && existsSync(dir)) throw new SeccompGenError('IO', `cannot write ${path}: ${dir} is not a directory`)
-  assertWritable(path)
-}
-
-/** A file written as a stream, renamed into place only when complete. */
-class AtomicStream {
-  private fd: number
-  private readonly tmp: string
-  constructor(readonly path: string) {
-    this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-    try {
-      this.fd = openSync(this.tmp, 'wx', 0o644)
-    } catch (err) {
-      throw new SeccompGenError('IO', `cannot write ${path}: ${(err as Error).message}`)
-    }
-  }
-
-  write(buf: Buffer): void {
-    let off = 0
-    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off)
-  }
-
-  commit(): void {
-    closeSync(this.fd)
-    this.fd = -1
-    renameSync(this.tmp, this.path)
-  }
-
-  abort(): void {
-    if (this.fd >= 0) closeSync(this.fd)
-    this.fd = -1
-    try {
-      unlinkSync(this.tmp)
-    } catch {
-      /* gone */
-    }
-  }
-}
-
 export async function record(opts: RecordOptions): Promise<RecordResult> {
   const attach = (opts.pids?.length ?? 0) > 0
   if (attach && opts.command && opts.command.length > 0) {
@@ -131,10 +81,10 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     throw new SeccompGenError('USAGE', 'missing command to record (seccomp-gen record [-o FILE] -- CMD [ARGS...])')
   }
   // 1. Everything that can fail, before the program runs.
-  if (opts.output !== '-') assertOutput(opts.output)
+  const out = opts.output === '-' ? undefined : checkOutput(opts.output)
   if (opts.rawLog) {
-    if (opts.output !== '-' && resolve(opts.rawLog) === resolve(opts.output)) throw new SeccompGenError('USAGE', '--raw-log and -o name the same file')
-    assertOutput(opts.rawLog)
+    const log = checkOutput(opts.rawLog)
+    if (out?.how === 'replace' && log.path === out.path) throw new SeccompGenError('USAGE', '--raw-log and -o name the same file')
   }
   const strace = resolveStrace()
   let target: TraceTarget
@@ -155,16 +105,20 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
 
   // 2. Trace, streaming.
   const observer = new Observer({command, host: hostFacts(version), strict: opts.strict})
-  const raw = opts.rawLog ? new AtomicStream(opts.rawLog) : undefined
+  const raw = opts.rawLog ? openOutput(opts.rawLog) : undefined
   opts.onStart?.(() => observer.stats)
   let run
+  let lastByte = 0x0a
   try {
     run = await runStrace({
       strace,
       target,
+      // With -o - our stdout is the observation's: the program's own output goes to stderr.
+      programStdout: opts.output === '-' ? 'stderr' : 'stdout',
       onChunk: (chunk) => {
         raw?.write(chunk)
         observer.push(chunk)
+        lastByte = chunk[chunk.length - 1]!
       },
     })
   } catch (err) {
@@ -173,6 +127,10 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   }
   // The raw log is kept even when --strict fails: it is what one needs to see why.
   raw?.commit()
+
+  // strace, stopped after the program exited, had printed only the start of a call a
+  // descendant was still in (a daemon's poll): the call was made and never finished.
+  if (run.detached && lastByte !== 0x0a) observer.push(Buffer.from(' <unfinished ...>\n'))
 
   // 3. The observation (end() throws TRACE_UNPARSABLE under --strict), written atomically.
   const observation = observer.end()
@@ -184,7 +142,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   const unparsedLines = observer.diagnostics.filter((d) => d.code === 'TRACE_UNPARSABLE').map((d) => d.line).slice(0, 5)
   const text = serializeObservation(observation)
   if (opts.output === '-') process.stdout.write(text)
-  else writeFileAtomic(opts.output, text)
+  else writeOutput(opts.output, text)
 
   return {
     observation,
@@ -196,5 +154,6 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     strace: version,
     signals: run.signals,
     signal: attach ? null : run.signal,
+    ...(run.detached ? {detached: run.detached} : {}),
   }
 }

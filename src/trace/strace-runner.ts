@@ -31,10 +31,11 @@
  * they were.
  */
 import {spawnSync} from 'node:child_process'
-import {closeSync, constants as fsc, mkdtempSync, openSync, readFileSync, readSync, rmSync} from 'node:fs'
-import {constants as osc, tmpdir} from 'node:os'
+import {closeSync, constants as fsc, mkdtempSync, openSync, readSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {callerIgnores} from '../caller.js'
+import {inTerminalForeground, shellStatus} from '../shell.js'
 import {SeccompGenError} from '../errors.js'
 import {spawnAsCaller} from '../../native/exec.js'
 import {childrenOf, ptraceDenialCause, tracedBy} from './host.js'
@@ -47,6 +48,8 @@ export interface StraceRunOptions {
   target: TraceTarget
   /** every byte strace writes, in order, as it arrives */
   onChunk: (chunk: Buffer) => void
+  /** where the program's stdout goes: ours (default), or our stderr when our stdout carries data */
+  programStdout?: 'stdout' | 'stderr'
 }
 
 export interface StraceRunResult {
@@ -65,21 +68,8 @@ export interface StraceRunResult {
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
-
-/** True when this process is in its terminal's foreground process group. */
-function inForegroundGroup(): boolean {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    // fields after the name: state ppid pgrp session tty_nr tpgid
-    const pgrp = Number(f[2])
-    const ttyNr = Number(f[4])
-    const tpgid = Number(f[5])
-    return ttyNr !== 0 && tpgid === pgrp
-  } catch {
-    return false
-  }
-}
+/** How long strace may take to end by itself after a stop signal, once the program has exited. */
+const DETACH_GRACE_MS = 1000
 
 function makeFifo(): {dir: string; path: string} {
   const dir = mkdtempSync(join(tmpdir(), 'seccomp-gen-'))
@@ -251,11 +241,18 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
       },
     )
 
+    const out = opts.programStdout === 'stderr' ? 2 : 'inherit'
     const {child, failure} = spawnAsCaller(opts.strace, [opts.strace, ...args], {
-      stdio: attach ? ['ignore', 'inherit', 'pipe'] : ['inherit', 'inherit', 'inherit'],
+      stdio: attach ? ['ignore', out, 'pipe'] : ['inherit', out, 'inherit'],
       dieWithUs: true,
     })
     let detached: StraceRunResult['detached']
+    let detachTimer: NodeJS.Timeout | undefined
+    const detach = () => {
+      if (exited || child.pid === undefined) return
+      detached = tracedBy(child.pid)
+      child.kill('SIGKILL')
+    }
 
     const onSignal = (sig: NodeJS.Signals) => {
       if (callerIgnores(sig)) return
@@ -267,14 +264,13 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
       }
       const kids = childrenOf(child.pid)
       if (kids.length === 0) {
-        // The program has exited; what strace still waits for is left running, untraced.
-        if (detached === undefined) {
-          detached = tracedBy(child.pid)
-          child.kill('SIGKILL')
-        }
+        // The program has exited (maybe of this very signal: a Ctrl-C reaches the whole
+        // process group). strace ends by itself if nothing else is traced; otherwise what it
+        // still waits for is left running, untraced, after a grace second.
+        detachTimer ??= setTimeout(detach, DETACH_GRACE_MS)
         return
       }
-      if (sig === 'SIGINT' && inForegroundGroup()) return
+      if (sig === 'SIGINT' && inTerminalForeground()) return
       for (const k of kids) {
         try {
           process.kill(k, sig)
@@ -287,13 +283,14 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
 
     const finish = () => {
       if (!exited || !ended) return
+      if (detachTimer) clearTimeout(detachTimer)
       for (const s of FORWARDED) process.off(s, onSignal)
       cleanup()
       const notStarted = failure()
       if (notStarted) failed ??= new SeccompGenError('STRACE_MISSING', `cannot run ${opts.strace}: ${notStarted.message}`)
       if (failed) return reject(failed)
       const {code, signal} = exited
-      const exit = code ?? 128 + (signal ? (osc.signals[signal] ?? 0) : 0)
+      const exit = shellStatus(code, signal)
       resolve({exit, code, signal, signals, ...(detached ? {detached} : {})})
     }
 

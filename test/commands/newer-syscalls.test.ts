@@ -11,12 +11,13 @@ import {afterAll, describe, expect, it} from 'vitest'
 import {repoRoot, runCli} from '../helpers/cli.js'
 import {realPython, tmp as profilesTmp, writeProfile} from '../apply/profiles.js'
 import {obs} from '../profile/helpers.js'
-import {buildProfile, readInput} from '../../src/profile/index.js'
+import {buildProfile, readInput} from '../../src/build/pipeline.js'
 import {allowedNames} from '../../src/profile/evaluate.js'
 import {loadProfile} from '../../src/profile/load.js'
 import {serializeObservation} from '../../src/trace/observation-io.js'
+import {Observer} from '../../src/trace/observe.js'
 import type {Observation} from '../../src/trace/observation.js'
-import {compileBpf} from '../../native/compile.js'
+import {compileBpf} from '../../src/enforce/compile.js'
 
 const onX64 = process.arch === 'x64'
 const python = realPython()
@@ -106,6 +107,16 @@ describe('the raw strace logs in fixtures/newer-syscalls', () => {
     expect(r.status).toBe(3)
     expect(r.stderr).toMatch(/syscall numbers neither strace, the kernel's syscall table \(profiles\/syscalls\) nor libseccomp can name: syscall_0x3e7 \(x86_64\)/)
     expect(existsSync(out)).toBe(false)
+  })
+})
+
+describe('the observation boundary', () => {
+  it('one syscall printed by name (a newer strace) and as syscall_0x1cd (strace 6.1) is counted once, merged', () => {
+    const o = new Observer({command: ['t'], host: {kernel: 'k', machine: 'x86_64'}})
+    o.push(Buffer.from('7 lsm_list_modules(NULL, NULL, 0) = -1 EFAULT (Bad address)\n7 syscall_0x1cd(0, 0, 0, 0, 0, 0) = -1 EINVAL (Invalid argument)\n7 exit_group(0) = ?\n'))
+    const s = o.end().abis.x86_64!.syscalls
+    expect(Object.keys(s).sort()).toEqual(['exit_group', 'lsm_list_modules'])
+    expect(s.lsm_list_modules).toEqual({count: 2, errors: {EFAULT: 1, EINVAL: 1}})
   })
 })
 

@@ -6,13 +6,13 @@
 import {describe, expect, it} from 'vitest'
 import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {buildProfile, readInput} from '../../src/profile/index.js'
+import {buildProfile, readInput} from '../../src/build/pipeline.js'
 import {ruleData} from '../../src/profile/data.js'
 import {listRuntimeLayers} from '../../src/profile/layers.js'
 import {allowedNames, evaluator} from '../../src/profile/evaluate.js'
 import {validateProfileData} from '../../src/profile/validate.js'
 import {parseJson64} from '../../src/profile/json64.js'
-import {findArch} from '../../src/profile/arches.js'
+import {findArch} from '../../src/arches.js'
 import {repoRoot, runtimeSpecSeccomp} from './helpers.js'
 
 const dir = join(repoRoot, 'fixtures')

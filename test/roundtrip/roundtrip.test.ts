@@ -51,7 +51,7 @@ async function roundTrip(w: Workload): Promise<void> {
 
   // 2. the same re-run under strace: no call answered with the profile's default errno
   const log = join(dir, `${w.name}.rerun.strace`)
-  const traced = spawnSync('strace', ['-f', '-qq', '-o', log, process.execPath, cliPath, 'apply', profile, '--', ...rerun(2)], {encoding: 'utf8', maxBuffer: 64 << 20, timeout: 180_000})
+  const traced = spawnSync('strace', ['-f', '-qq', '-o', log, cliPath, 'apply', profile, '--', ...rerun(2)], {encoding: 'utf8', maxBuffer: 64 << 20, timeout: 180_000})
   expect(traced.status, `traced apply: ${traced.stderr}`).toBe(0)
   const denials = readFileSync(log, 'utf8').split('\n').filter((l) => l.includes(`= -1 ${DENIAL_ERRNO}`))
   expect(denials, 'calls denied by the profile').toEqual([])

@@ -1,7 +1,7 @@
 /** errno names <-> numbers (generic Linux ABI), from profiles/errno.json. */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {profilesDir} from '../paths.js'
+import {profilesDir} from './paths.js'
 
 let byName: Map<string, number> | undefined
 let byNumber: Map<number, string> | undefined

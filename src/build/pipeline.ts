@@ -5,19 +5,19 @@
  * Writes nothing itself: the command writes the returned text atomically or to stdout.
  */
 import {closeSync, openSync, readSync} from 'node:fs'
-import {SeccompGenError} from '../errors.js'
+import {errnoWords, SeccompGenError} from '../errors.js'
 import type {Observation} from '../trace/observation.js'
 import {looksLikeObservation, mergeObservations, readObservation} from '../trace/observation-io.js'
 import {observeFile} from '../trace/observe.js'
-import {findArch} from './arches.js'
-import {type ArgsLevel, ARGS_LEVELS, defaultCaps} from './data.js'
-import {errnoNumber} from './errno.js'
-import {listRuntimeLayers, loadRuntimeLayer, type RuntimeLayer} from './layers.js'
-import {loadProfile} from './load.js'
-import {renderDocker, renderOci} from './render.js'
-import {normalizeCap, toOci} from './resolve.js'
-import {synthesize} from './synthesize.js'
-import type {DockerProfile, OciSeccomp, SeccompAction} from './types.js'
+import {findArch} from '../arches.js'
+import {type ArgsLevel, ARGS_LEVELS, defaultCaps} from '../profile/data.js'
+import {errnoNumber} from '../errno.js'
+import {listRuntimeLayers, loadRuntimeLayer, type RuntimeLayer} from '../profile/layers.js'
+import {loadProfile} from '../profile/load.js'
+import {renderDocker, renderOci} from '../profile/render.js'
+import {normalizeCap, toOci} from '../profile/resolve.js'
+import {synthesize} from '../profile/synthesize.js'
+import type {DockerProfile, OciSeccomp, SeccompAction} from '../profile/types.js'
 
 export const DEFAULT_ACTIONS: Record<string, SeccompAction> = {
   errno: 'SCMP_ACT_ERRNO',
@@ -89,8 +89,7 @@ function firstBytes(path: string, n = 4096): Buffer {
   try {
     fd = openSync(path, 'r')
   } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    throw new SeccompGenError('IO', `cannot read input: ${e.code === 'EISDIR' ? 'it is a directory' : e.code ?? e.message}`, {file: path})
+    throw new SeccompGenError('IO', `cannot read input: ${errnoWords(err)}`, {file: path})
   }
   try {
     const buf = Buffer.alloc(n)
@@ -98,8 +97,7 @@ function firstBytes(path: string, n = 4096): Buffer {
     try {
       got = readSync(fd, buf, 0, n, 0)
     } catch (err) {
-      const e = err as NodeJS.ErrnoException
-      throw new SeccompGenError('IO', `cannot read input: ${e.code === 'EISDIR' ? 'it is a directory' : e.code ?? e.message}`, {file: path})
+      throw new SeccompGenError('IO', `cannot read input: ${errnoWords(err)}`, {file: path})
     }
     return buf.subarray(0, got)
   } finally {

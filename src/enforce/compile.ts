@@ -18,9 +18,9 @@
  * Kernel load flags (`flags`) are not part of the program: they are returned as loadFlags.
  */
 import {closeSync, fstatSync, readSync} from 'node:fs'
-import {SeccompGenError} from '../src/errors.js'
-import type {OciSeccomp, SeccompAction, SeccompArg} from '../src/profile/types.js'
-import {SECCOMP_FILTER_FLAGS, memfd} from './libc.js'
+import {SeccompGenError} from '../errors.js'
+import type {OciSeccomp, SeccompAction, SeccompArg} from '../profile/types.js'
+import {SECCOMP_FILTER_FLAGS, memfd} from '../../native/libc.js'
 import {
   BPF_INSN_SIZE,
   SeccompFilter,
@@ -32,8 +32,8 @@ import {
   nativeArchToken,
   rawSyscallNumber,
   requireArchToken,
-} from './libseccomp.js'
-import {knownSyscall} from '../src/syscall-table.js'
+} from '../../native/libseccomp.js'
+import {knownSyscall} from '../syscall-table.js'
 
 export interface CompileOptions {
   /** binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2) instead of libseccomp's linear default */

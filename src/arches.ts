@@ -4,7 +4,7 @@
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {profilesDir} from '../paths.js'
+import {profilesDir} from './paths.js'
 
 export interface ArchDef {
   token: string

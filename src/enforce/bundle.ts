@@ -6,17 +6,20 @@
  * the arch map reduced to the host, Moby-only fields dropped (resolve.ts toOci). The result is
  * checked against the runtime-spec shape of linux.seccomp (schemas/oci-seccomp.schema.json) and
  * the rest of config.json gets a minimal shape check. config.json is read losslessly (json64:
- * u64 values, key order) and replaced atomically; on any error it is left byte-identical.
+ * u64 values, key order) and replaced atomically (output.ts: through a symlink, keeping mode and
+ * owner); on any error it is left byte-identical.
  */
-import {chownSync, readFileSync, realpathSync, statSync} from 'node:fs'
+import {readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
-import {SeccompGenError} from '../errors.js'
-import {writeFileAtomic} from '../fsutil.js'
-import {parseJson64, stringifyJson64} from './json64.js'
-import {loadProfile} from './load.js'
-import {toOci} from './resolve.js'
-import {schemaProblems} from './schema.js'
-import type {OciSeccomp} from './types.js'
+import {errnoWords, SeccompGenError} from '../errors.js'
+import {writeOutput} from '../output.js'
+import {parseJson64, stringifyJson64} from '../profile/json64.js'
+import {loadProfile} from '../profile/load.js'
+import {toOci} from '../profile/resolve.js'
+import {schemaProblems} from '../profile/schema.js'
+import type {OciSeccomp} from '../profile/types.js'
+import {evaluate} from '../profile/evaluate.js'
+import {callRuns, type SeccompAction} from '../actions.js'
 
 export interface ApplyToBundleOptions {
   dryRun: boolean
@@ -42,14 +45,14 @@ const OTHER_PLATFORMS = ['windows', 'solaris', 'vm', 'freebsd', 'zos']
 
 export async function applyToBundle(profilePath: string, bundleDir: string, opts: ApplyToBundleOptions): Promise<ApplyToBundleResult> {
   const where = join(bundleDir, 'config.json')
-  const {configPath, text, config, mode, uid, gid} = readBundleConfig(bundleDir)
+  const {text, config} = readBundleConfig(bundleDir)
   const linux = config.linux
   if (linux !== undefined && !isObject(linux)) bundleError(where, '/linux must be an object')
 
   const bounding = boundingCaps(config, where)
   const profile = loadProfile(profilePath)
   const seccomp = toOci(profile, {caps: bounding, arch: opts.arch})
-  checkSeccomp(seccomp, profilePath)
+  checkSeccomp(seccomp, profilePath, opts.arch ?? process.arch)
 
   const before = isObject(linux) && isObject(linux.seccomp) ? (linux.seccomp as Json) : undefined
   const changed = before === undefined || stringifyJson64(before) !== stringifyJson64(seccomp)
@@ -65,10 +68,7 @@ export async function applyToBundle(profilePath: string, bundleDir: string, opts
   if (isObject(linux)) linux.seccomp = seccomp
   else config.linux = {seccomp}
   const out = stringifyJson64Indented(config, detectIndent(text))
-  writeFileAtomic(configPath, out, mode)
-  if (typeof process.getuid === 'function' && (uid !== process.getuid() || gid !== process.getgid?.())) {
-    try { chownSync(configPath, uid, gid) } catch { /* keep our ownership; the content is what matters */ }
-  }
+  writeOutput(where, out)
   return {changed: true, summary: `set linux.seccomp in ${where}: ${shape}`}
 }
 
@@ -76,7 +76,7 @@ function bundleError(file: string, message: string): never {
   throw new SeccompGenError('BUNDLE_INVALID', message, {file})
 }
 
-function readBundleConfig(bundleDir: string): {configPath: string; text: string; config: Json; mode: number; uid: number; gid: number} {
+function readBundleConfig(bundleDir: string): {text: string; config: Json} {
   let dirStat
   try {
     dirStat = statSync(bundleDir)
@@ -85,19 +85,15 @@ function readBundleConfig(bundleDir: string): {configPath: string; text: string;
   }
   if (!dirStat.isDirectory()) throw new SeccompGenError('BUNDLE_INVALID', `bundle ${bundleDir} is not a directory`)
   const given = join(bundleDir, 'config.json')
-  let configPath: string
   let text: string
-  let st
   try {
-    // Write through a symlinked config.json to its target, never replace the link.
-    configPath = realpathSync(given)
-    st = statSync(configPath)
-    if (!st.isFile()) bundleError(given, 'is not a regular file')
-    text = readFileSync(configPath, 'utf8')
+    // through a symlinked config.json to its target (writeOutput writes through it the same way)
+    if (!statSync(given).isFile()) bundleError(given, 'is not a regular file')
+    text = readFileSync(given, 'utf8')
   } catch (err) {
     if (err instanceof SeccompGenError) throw err
     const e = err as NodeJS.ErrnoException
-    const why = e.code === 'ENOENT' ? 'no config.json in the bundle (create one with `runc spec`)' : `cannot read it (${e.code ?? e.message})`
+    const why = e.code === 'ENOENT' ? 'no config.json in the bundle (create one with `runc spec`)' : `cannot read it (${errnoWords(e)})`
     bundleError(given, why)
   }
   let config: unknown
@@ -108,7 +104,7 @@ function readBundleConfig(bundleDir: string): {configPath: string; text: string;
     throw new SeccompGenError('BUNDLE_INVALID', e.message, {file: given, line: e.line})
   }
   checkConfigShape(config, given)
-  return {configPath, text, config: config as Json, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid}
+  return {text, config: config as Json}
 }
 
 /**
@@ -135,19 +131,16 @@ function boundingCaps(config: Json, file: string): string[] {
   return b as string[]
 }
 
-function checkSeccomp(seccomp: OciSeccomp, profilePath: string): void {
+function checkSeccomp(seccomp: OciSeccomp, profilePath: string, arch: string): void {
   const problems = schemaProblems(seccomp, 'oci')
   if (problems.length) {
     const p = problems[0]
     throw new SeccompGenError('PROFILE_INVALID', `resolved linux.seccomp ${p.pointer || '/'}: ${p.message}`, {file: profilePath})
   }
   // A runtime loads the filter and then execs the container's process: without execve it can never start.
-  const permissive = (a: string) => a === 'SCMP_ACT_ALLOW' || a === 'SCMP_ACT_LOG' || a === 'SCMP_ACT_TRACE' || a === 'SCMP_ACT_NOTIFY'
-  if (!permissive(seccomp.defaultAction)) {
-    const execAllowed = (seccomp.syscalls ?? []).some((r) => permissive(r.action) && r.names.includes('execve'))
-    if (!execAllowed) {
-      throw new SeccompGenError('PROFILE_DENIES_EXEC', 'the profile (resolved for this bundle) denies execve: the runtime could never start the container process', {file: profilePath})
-    }
+  const exec = evaluate(seccomp, arch, 'execve', [], {host: arch}).action
+  if (!callRuns(exec, {listener: seccomp.listenerPath !== undefined})) {
+    throw new SeccompGenError('PROFILE_DENIES_EXEC', `the profile (resolved for this bundle) answers execve with ${exec}: the runtime could never start the container process`, {file: profilePath})
   }
 }
 
@@ -185,7 +178,7 @@ function shapeOf(s: Json | OciSeccomp | undefined): Shape | undefined {
     const ns = Array.isArray(r.names) ? (r.names as string[]) : typeof r.name === 'string' ? [r.name] : []
     for (const n of ns) {
       names.add(n)
-      if (r.action === 'SCMP_ACT_ALLOW' || r.action === 'SCMP_ACT_LOG') allowed.add(n)
+      if (callRuns(r.action as SeccompAction)) allowed.add(n)
     }
   }
   return {
