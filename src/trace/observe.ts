@@ -216,7 +216,7 @@ export class Observer {
     const acc = tally.count(sys, abi)
     if (st.ret === RET.ERROR && !st.injected && !sys.noErrors) tally.countErrno(acc, b, st.errStart, st.errEnd, st.errHash)
     if (sys.inspect !== null) tally.argsFrom(acc, sys, args, as, ae)
-    if (sys.plain) return
+    if (sys.execArg < 0 && !sys.forks) return
     // (a fork's child pid: `-X raw`/`-e raw=` logs print it in hex; retValue() reads both)
     const value = retValue(b, st)
     if (sys.execArg >= 0 && args !== null && value === 0) this.exec(args, as, ae, sys.execArg)

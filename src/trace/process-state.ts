@@ -180,7 +180,9 @@ export class Processes {
       if (at > 0) ps.pbuf!.copy(bigger, 0, 0, at)
       ps.pbuf = bigger
     }
-    src.copy(ps.pbuf, at, s, e)
+    const d = ps.pbuf
+    if (e - s > 64) src.copy(d, at, s, e)
+    else for (let k = s; k < e; k++) d[at + k - s] = src[k]! // a short text: cheaper than Buffer.copy's call
     ps.plen = len
   }
 

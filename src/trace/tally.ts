@@ -41,8 +41,6 @@ export interface Sys {
   keepArgs: boolean
   /** sigreturn: its "return value" is the interrupted code's register, not an error of its own */
   noErrors: boolean
-  /** only counted and its errors tallied: no inspected arguments, not exec, not fork */
-  plain: boolean
   /** its tally per ABI index (the same objects as in Tally's maps) */
   accs: Array<Acc | undefined>
 }
@@ -134,7 +132,7 @@ function makeSys(name: string, inspected: Map<string, Array<[number, string]>>):
   return {
     name, valid: VALID_NAME.test(name), inspect, labels: (inspect ?? []).map(([, l]) => Buffer.from(l, 'latin1')),
     execArg, forks, keepArgs: inspect !== null || execArg >= 0, noErrors: NO_ERRORS.has(name),
-    plain: inspect === null && execArg < 0 && !forks, accs: ABIS.map(() => undefined),
+    accs: ABIS.map(() => undefined),
   }
 }
 
