@@ -13,7 +13,7 @@
  * the function that implements each production; `SP` is a space, `…` any bytes.
  */
 
-export const KIND = {BLANK: 0, CALL: 1, UNFINISHED: 2, RESUMED: 3, SIGNAL: 4, EXIT: 5, SUPERSEDED: 6, MODE: 7, INFO: 8, UNKNOWN: 9} as const
+export const KIND = {BLANK: 0, CALL: 1, UNFINISHED: 2, RESUMED: 3, SIGNAL: 4, EXIT: 5, SUPERSEDED: 6, MODE: 7, INFO: 8, UNKNOWN: 9, STACK: 10} as const
 export type Kind = (typeof KIND)[keyof typeof KIND]
 
 export const RET = {NONE: 0, VALUE: 1, ERROR: 2, QUESTION: 3} as const
@@ -98,6 +98,7 @@ function endsWith(b: Uint8Array, s: number, e: number, lit: Uint8Array): boolean
 const lit = (s: string) => Buffer.from(s, 'latin1')
 // the literal parts of the grammar
 const L_PID = lit('[pid'), L_STRACE = lit('strace: '), L_PID_CHANGED = lit('<pid changed to '), L_INJECTED = lit('(INJECTED)')
+const L_ERESTART = lit('ERESTART')
 const L_UNFINISHED = lit('<unfinished ...>'), L_DETACHED = lit('<detached ...>')
 const L_RESUMED_HEAD = lit('<... '), L_RESUMED_TAIL = lit(' resumed>')
 const L_SIG = lit('--- '), L_EXIT = lit('+++ '), L_EXITED = lit('+++ exited with '), L_KILLED = lit('+++ killed by ')
@@ -112,20 +113,6 @@ export function decimal(b: Uint8Array, i: number, e: number): number {
   return j === i ? -1 : v
 }
 
-/** A `0x…` value at i (at most 13 hex digits read), else NaN. */
-export function hexValue(b: Uint8Array, i: number, e: number): number {
-  if (!(i + 2 < e && b[i] === 0x30 && (b[i + 1] === 0x78 || b[i + 1] === 0x58))) return NaN
-  let v = 0
-  let j = i + 2
-  for (; j < e && j - i < 15; j++) {
-    const h = b[j]!
-    const d = h >= 0x30 && h <= 0x39 ? h - 0x30 : h >= 0x61 && h <= 0x66 ? h - 0x57 : h >= 0x41 && h <= 0x46 ? h - 0x37 : -1
-    if (d < 0) break
-    v = v * 16 + d
-  }
-  return j > i + 2 ? v : NaN
-}
-
 const skipSpaces = (b: Uint8Array, i: number, e: number): number => {
   while (i < e && b[i] === SP) i++
   return i
@@ -136,13 +123,13 @@ function resetState(st: LexState): void {
   st.pid = st.otherPid = -1
   st.ret = RET.NONE
   st.retNum = NaN
-  st.errStart = st.errEnd = st.mode = 0
+  st.nameStart = st.nameEnd = st.errStart = st.errEnd = st.mode = 0
   st.injected = st.detached = st.stillPending = st.killed = false
 }
 
 /**
- *   line      := SP* [prefix] [timestamp] body [SP+ "<" secs ">"] SP* ["\r"]
- *   body      := call | resumed | signal | exit | mode | info
+ *   line      := SP* [prefix] [timestamp] [relative] [sysnum] [ip] body [duration] SP* ["\r"]
+ *   body      := call | resumed | signal | exit | mode | info | stack
  *
  * Lex b[s, e) (one line without its '\n') into st; returns st.kind. Never throws.
  */
@@ -152,7 +139,7 @@ export function lexInto(b: Uint8Array, s: number, e: number, st: LexState): Kind
   let i = s
   while (i < e && (b[i] === SP || b[i] === 0x09)) i++
   if (i >= e) return (st.kind = KIND.BLANK)
-  i = timestamp(b, prefix(b, i, e, st), e)
+  i = annotations(b, timestamp(b, prefix(b, i, e, st), e), e)
   if (i >= e) return (st.kind = KIND.UNKNOWN)
   e = stripDuration(b, i, e)
   return (st.kind = body(b, i, e, st))
@@ -199,6 +186,27 @@ function timestamp(b: Uint8Array, i: number, e: number): number {
 }
 
 /**
+ *   relative  := "(+" SP* (DIGIT | ".")+ ")" SP+              -r next to -t, -tt or -ttt
+ *   sysnum    := "[" SP* DIGIT+ "]" SP+                       -n
+ *   ip        := "[" SP* (HEXDIGIT | "?")+ "]" SP+            -i (`?`s where strace has none)
+ */
+function annotations(b: Uint8Array, i: number, e: number): number {
+  if (i + 1 < e && b[i] === 0x28 && b[i + 1] === 0x2b) {
+    let j = skipSpaces(b, i + 2, e)
+    while (j < e && (isDigit(b[j]!) || b[j] === 0x2e)) j++
+    if (j + 1 < e && b[j] === 0x29 && b[j + 1] === SP) i = skipSpaces(b, j + 1, e)
+  }
+  for (let n = 0; n < 2 && i < e && b[i] === 0x5b; n++) {
+    const d = skipSpaces(b, i + 1, e)
+    let j = d
+    while (j < e && (isDigit(b[j]!) || (b[j]! >= 0x61 && b[j]! <= 0x66) || b[j] === 0x3f)) j++
+    if (j === d || j + 1 >= e || b[j] !== 0x5d || b[j + 1] !== SP) break
+    i = skipSpaces(b, j + 1, e)
+  }
+  return i
+}
+
+/**
  *   duration  := SP+ "<" (DIGIT | ".")+ ">"               -T, at the very end
  *
  * Returns the end of the line without it (e when there is none).
@@ -219,10 +227,12 @@ export function stripDuration(b: Uint8Array, s: number, e: number): number {
  *   signal    := "--- " …                                 "--- SIGCHLD {…} ---", "--- stopped by SIGSTOP ---"
  *   exit      := "+++ exited with " … | "+++ killed by " … | "+++ superseded by execve in pid " PID " +++"
  *   info      := "strace: " … | "+++ " …
+ *   stack     := "> " …                                   -k: one frame of the call's stack
  *   NAME      := (a-z | "_" | "?") (a-z | 0-9 | "_" | "?")*
  */
 function body(b: Uint8Array, i: number, e: number, st: LexState): Kind {
   const c = b[i]!
+  if (c === 0x3e) return i + 1 < e && b[i + 1] === SP ? KIND.STACK : KIND.UNKNOWN
   if (c === 0x3c) return resumed(b, i, e, st)
   if ((c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x3f) {
     const j = name(b, i, e, st)
@@ -417,6 +427,7 @@ function parseReturn(b: Uint8Array, i: number, e: number, st: LexState): boolean
 
 /**
  *   ret       := SP* ( "?" [SP ERESTART-NAME …]             unknown (exit, restart)
+ *                    | "-" DIGITS SP ERESTART-NAME …         the same, in raw-format logs
  *                    | "-" DIGITS SP ENAME …                 error
  *                    | NUMBER … ) [SP "(INJECTED)"]          value: decimal, -decimal or 0x hex
  */
@@ -431,8 +442,9 @@ function parseValue(b: Uint8Array, i: number, e: number, st: LexState): boolean 
     let j = i + 1
     while (j < e && isDigit(b[j]!)) j++
     if (j + 1 < e && b[j] === SP && b[j + 1] === 0x45) {
-      st.ret = RET.ERROR
       errName(b, j + 1, e, st)
+      // raw-format logs print a restart as `-1 ERESTARTSYS (Unknown error 512)`: as `= ? ERESTARTSYS`
+      st.ret = startsWith(b, st.errStart, st.errEnd, L_ERESTART) ? RET.QUESTION : RET.ERROR
     } else {
       st.ret = RET.VALUE
       st.retNum = -decimal(b, i + 1, e)
@@ -514,19 +526,20 @@ export function skipString(b: Uint8Array, i: number, e: number): number {
 
 /**
  * Skip an angle-bracket region starting at b[i] === '<': `3</a/b<char 1:3>>`,
- * `<TCP:[1.2.3.4:5->6.7.8.9:10]>`, `<... resuming interrupted read ...>`. Returns the index
- * after the closing '>' or -1 when the line ends first.
+ * `<TCP:[1.2.3.4:5->6.7.8.9:10]>`, `<... resuming interrupted read ...>`. A path in it has its
+ * quotes escaped (`\"`); only a socket's bracketed part holds strings. Returns the index after
+ * the closing '>' or -1 when the line ends first.
  */
 export function skipAngle(b: Uint8Array, i: number, e: number): number {
   let angle = 0
   let square = 0
   for (let j = i; j < e; j++) {
     const c = b[j]!
-    if (c === 0x22) {
-      // a quoted path inside a decoration
-      j++
-      while (j < e && b[j] !== 0x22) { if (b[j] === 0x5c) j++; j++ }
-      if (j >= e) return -1
+    if (c === 0x5c) j++ // an escaped byte of a path: `</tmp/q\"dir>`
+    else if (c === 0x22 && square > 0) {
+      // a quoted name inside a socket's brackets: `<UNIX:[254936,"sock"]>`
+      j = skipString(b, j, e) - 1
+      if (j < 0) return -1
     } else if (c === 0x5b) square++
     else if (c === 0x5d) { if (square > 0) square-- }
     else if (square === 0) {
@@ -566,14 +579,4 @@ export function rescanExact(b: Uint8Array, st: LexState): Kind {
     if (!parseReturn(b, close + 1, e, st)) return (st.kind = KIND.UNKNOWN)
   }
   return st.kind
-}
-
-/** The return value of the last line as a number (decimal or hex, up to 2^52), NaN when not one. */
-export function retValue(b: Uint8Array, st: LexState): number {
-  if (st.ret !== RET.VALUE) return NaN
-  if (!Number.isNaN(st.retNum)) return st.retNum
-  const i = st.retStart
-  const e = st.lineEnd > i ? st.lineEnd : b.length
-  const c = b[i]!
-  return isDigit(c) && !(c === 0x30 && i + 1 < e && (b[i + 1] === 0x78 || b[i + 1] === 0x58)) ? decimal(b, i, e) : hexValue(b, i, e)
 }

@@ -12,11 +12,11 @@
  */
 import {errnoWords, SeccompGenError} from '../errors.js'
 import {hostFacts} from './host.js'
-import {KIND, LexState, RET, argsEndOf, lexInto, rescanExact, retValue} from './lex-line.js'
+import {KIND, LexState, RET, argsEndOf, lexInto, rescanExact} from './lex-line.js'
 import {Processes, abiOfMachine} from './process-state.js'
 import {LineSplitter, readChunks} from './read.js'
 import {Tally, type Sys} from './tally.js'
-import {decodeCString, execPathArg} from './values.js'
+import {decodeCString, execPathArg, retValue} from './values.js'
 import type {Abi, Observation} from './observation.js'
 
 export interface ObserverOptions {
@@ -33,6 +33,10 @@ export interface Diagnostic {
 }
 
 const MAX_DIAGNOSTICS = 20
+const skipBlanks = (b: Buffer, i: number, e: number): number => {
+  while (i < e && (b[i] === 0x20 || b[i] === 0x09)) i++
+  return i
+}
 const STRACE_MSG = Buffer.from('strace: ')
 
 export class Observer {
@@ -49,6 +53,8 @@ export class Observer {
   private unparsed = 0
   /** the head of a line a `strace: …` message cut (stderr logs), joined to the next line */
   private stitch: Buffer | null = null
+  /** a call line the traced program's output cut (stderr logs), joined to its `)` line */
+  private cut: {head: Buffer; line: number} | null = null
   private ended = false
 
   constructor(opts: ObserverOptions) {
@@ -76,6 +82,7 @@ export class Observer {
   end(): Observation {
     if (!this.ended) {
       this.reader.end()
+      this.releaseCut()
       this.ended = true
       for (const ps of this.procs.pending()) {
         this.diag('TRACE_UNFINISHED', ps.pline, `${ps.psys!.name}(… <unfinished ...> of pid ${ps.pid} never resumed`)
@@ -101,7 +108,7 @@ export class Observer {
       s = 0
       e = b.length
     }
-    const kind = lexInto(b, s, e, st)
+    let kind = lexInto(b, s, e, st)
     if (kind === KIND.UNKNOWN) {
       // On stderr strace prints `strace: Process N attached` in the middle of the line it is
       // writing; the line goes on after the newline. Keep the head and join it to the next line.
@@ -110,7 +117,22 @@ export class Observer {
         this.stitch = Buffer.from(b.subarray(s, s + k))
         return
       }
-    }
+      if (this.cut !== null && b[skipBlanks(b, s, e)] === 0x29) {
+        // `)   = 5`: the rest of a call the traced program's own output cut
+        b = Buffer.concat([this.cut.head, b.subarray(s, e)])
+        this.cut = null
+        s = 0
+        e = b.length
+        kind = lexInto(b, s, e, st)
+      } else if (st.nameEnd > st.nameStart && st.nameEnd < e && b[st.nameEnd] === 0x28) {
+        // `write(2, "oops\n", 5oops`: a call cut by the program's output (stderr logs); kept
+        // until its `)` line comes
+        this.releaseCut()
+        this.cut = {head: Buffer.from(b.subarray(s, e)), line: lineNo}
+        return
+      }
+    } else if (this.cut !== null && kind !== KIND.STACK) this.releaseCut()
+    if (kind === KIND.STACK) return
     const pid = st.pid >= 0 ? st.pid : this.procs.soloPid()
     switch (kind) {
       case KIND.CALL: return this.call(b, s, e, pid)
@@ -243,10 +265,18 @@ export class Observer {
   }
 
   /** An unparsable line b[s, e) (b null: one too long to keep, counted here, described by text). */
-  private unparsable(b: Buffer | null, s: number, e: number, text?: string): void {
+  private unparsable(b: Buffer | null, s: number, e: number, text?: string, line = this.lines): void {
     if (b === null) this.lines++
     this.unparsed++
-    this.diag('TRACE_UNPARSABLE', this.lines, text ?? b!.toString('latin1', s, Math.min(e, s + 200)))
+    this.diag('TRACE_UNPARSABLE', b === null ? this.lines : line, text ?? b!.toString('latin1', s, Math.min(e, s + 200)))
+  }
+
+  /** A kept call head whose `)` line did not come: unparsable after all. */
+  private releaseCut(): void {
+    const c = this.cut
+    if (c === null) return
+    this.cut = null
+    this.unparsable(c.head, 0, c.head.length, undefined, c.line)
   }
 
   private diag(code: Diagnostic['code'], line: number, text: string): void {

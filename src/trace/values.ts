@@ -1,6 +1,6 @@
 /**
- * Argument values: finding one argument in a call's argument text (argAt()) and decoding a C
- * string literal (exec's path). Only the few syscalls whose arguments the observation keeps
+ * Values: finding one argument in a call's argument text (argAt()), decoding a C string
+ * literal (exec's path), and a call's return value as a number (retValue()). Only the few syscalls whose arguments the observation keeps
  * (profiles/inspected-args.json) and execve/execveat come here; turning the argument's text
  * into a number is ValueResolver's job (constants.ts).
  *
@@ -16,7 +16,7 @@
  * A lone '<' (no closing '>' before the line ends) is an ordinary byte, and so is every '<'
  * after it.
  */
-import {CLS, C_CLOSE, C_LT, C_OPEN, C_QUOTE, C_SLASH, SP, isWordByte, skipAngle, skipComment, skipString, startsWith} from './lex-line.js'
+import {CLS, C_CLOSE, C_LT, C_OPEN, C_QUOTE, C_SLASH, RET, SP, decimal, isDigit, isWordByte, skipAngle, skipComment, skipString, startsWith, type LexState} from './lex-line.js'
 
 /** End offset of the last argAt() hit. */
 export let argEnd = 0
@@ -126,4 +126,28 @@ const NO_LABEL = Buffer.from('\0')
 export function execPathArg(src: Buffer, as: number, ae: number, n: number): string {
   const a = argAt(src, as, ae, n, NO_LABEL)
   return a < 0 ? '' : src.toString('latin1', a, argEnd)
+}
+
+/** A `0x…` value at i (at most 13 hex digits read), else NaN. */
+export function hexValue(b: Uint8Array, i: number, e: number): number {
+  if (!(i + 2 < e && b[i] === 0x30 && (b[i + 1] === 0x78 || b[i + 1] === 0x58))) return NaN
+  let v = 0
+  let j = i + 2
+  for (; j < e && j - i < 15; j++) {
+    const h = b[j]!
+    const d = h >= 0x30 && h <= 0x39 ? h - 0x30 : h >= 0x61 && h <= 0x66 ? h - 0x57 : h >= 0x41 && h <= 0x46 ? h - 0x37 : -1
+    if (d < 0) break
+    v = v * 16 + d
+  }
+  return j > i + 2 ? v : NaN
+}
+
+/** The return value of the last line as a number (decimal or hex, up to 2^52), NaN when not one. */
+export function retValue(b: Uint8Array, st: LexState): number {
+  if (st.ret !== RET.VALUE) return NaN
+  if (!Number.isNaN(st.retNum)) return st.retNum
+  const i = st.retStart
+  const e = st.lineEnd > i ? st.lineEnd : b.length
+  const c = b[i]!
+  return isDigit(c) && !(c === 0x30 && i + 1 < e && (b[i + 1] === 0x78 || b[i + 1] === 0x58)) ? decimal(b, i, e) : hexValue(b, i, e)
 }

@@ -2,7 +2,8 @@
  * lexInto() (src/trace/lex-line.ts) in an allocating, object form for tests: one line, lexed
  * exactly (the argument text scanned as the parser scans an inspected call's), as an object.
  */
-import {KIND, LexState, MODE, RET, lexInto, rescanExact, retValue} from '../../src/trace/lex-line.js'
+import {KIND, LexState, MODE, RET, lexInto, rescanExact} from '../../src/trace/lex-line.js'
+import {retValue} from '../../src/trace/values.js'
 
 export type TraceLine =
   | {kind: 'blank'; pid?: number}
@@ -15,13 +16,14 @@ export type TraceLine =
   | {kind: 'mode'; pid?: number; processPid: number; mode: '64 bit' | '32 bit' | 'x32'}
   | {kind: 'info'; pid?: number; text: string}
   | {kind: 'unknown'; pid?: number; text: string}
+  | {kind: 'stack'; pid?: number; text: string}
 
 export type Ret =
   | {kind: 'value'; value?: number}
   | {kind: 'error'; errno: string; injected: boolean}
   | {kind: 'question'; restart?: string}
 
-const KIND_NAMES = ['blank', 'call', 'unfinished', 'resumed', 'signal', 'exit', 'superseded', 'mode', 'info', 'unknown'] as const
+const KIND_NAMES = ['blank', 'call', 'unfinished', 'resumed', 'signal', 'exit', 'superseded', 'mode', 'info', 'unknown', 'stack'] as const
 
 /** One line, lexed exactly (argument text scanned), as an object. */
 export function lexLine(line: string | Uint8Array): TraceLine & {pidChangedTo?: number} {
@@ -53,6 +55,7 @@ export function lexLine(line: string | Uint8Array): TraceLine & {pidChangedTo?: 
     case 'superseded': return {kind: 'superseded', ...pid, byPid: st.otherPid}
     case 'mode': return {kind: 'mode', ...pid, processPid: st.otherPid, mode: st.mode === MODE.BITS64 ? '64 bit' : st.mode === MODE.BITS32 ? '32 bit' : 'x32'}
     case 'info': return {kind: 'info', ...pid, text}
+    case 'stack': return {kind: 'stack', ...pid, text}
     default: return {kind: 'unknown', ...pid, text}
   }
 }
