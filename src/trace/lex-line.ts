@@ -1,7 +1,7 @@
 /**
  * Lexing one line of strace output: bytes b[s, e) (no '\n') -> a classified line whose parts
- * are offsets into b (LexState, reused from line to line, so the hot path allocates nothing).
- * (test/helpers/lex-line.ts has an allocating, object form for tests.) Every input is accepted: a line that
+ * are offsets into b (LexState, reused from line to line, so the hot path allocates nothing;
+ * test/helpers/lex-line.ts has an object form for tests). Every input is accepted: a line that
  * fits no production is UNKNOWN. Each byte is visited a bounded number of times, so time is
  * linear in the line length.
  *

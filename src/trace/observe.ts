@@ -110,26 +110,13 @@ export class Observer {
     }
     let kind = lexInto(b, s, e, st)
     if (kind === KIND.UNKNOWN) {
-      // On stderr strace prints `strace: Process N attached` in the middle of the line it is
-      // writing; the line goes on after the newline. Keep the head and join it to the next line.
-      const k = b.subarray(s, e).indexOf(STRACE_MSG)
-      if (k > 0) {
-        this.stitch = Buffer.from(b.subarray(s, s + k))
-        return
-      }
-      if (this.cut !== null && b[skipBlanks(b, s, e)] === 0x29) {
-        // `)   = 5`: the rest of a call the traced program's own output cut
-        b = Buffer.concat([this.cut.head, b.subarray(s, e)])
-        this.cut = null
+      const joined = this.cutLine(b, s, e, lineNo)
+      if (joined === null) return
+      if (joined !== b) {
+        b = joined
         s = 0
         e = b.length
         kind = lexInto(b, s, e, st)
-      } else if (st.nameEnd > st.nameStart && st.nameEnd < e && b[st.nameEnd] === 0x28) {
-        // `write(2, "oops\n", 5oops`: a call cut by the program's output (stderr logs); kept
-        // until its `)` line comes
-        this.releaseCut()
-        this.cut = {head: Buffer.from(b.subarray(s, e)), line: lineNo}
-        return
       }
     } else if (this.cut !== null && kind !== KIND.STACK) this.releaseCut()
     if (kind === KIND.STACK) return
@@ -155,6 +142,37 @@ export class Observer {
       default:
         this.unparsable(b, s, e)
     }
+  }
+
+  /**
+   * An UNKNOWN line b[s, e) that may be part of a cut one (stderr logs). A head cut by a
+   * `strace: …` message or by the traced program's own output is kept: null, nothing more to do
+   * with this line. The `)` line of a kept call head comes back joined to the head; any other
+   * line comes back as b.
+   */
+  private cutLine(b: Buffer, s: number, e: number, lineNo: number): Buffer | null {
+    // strace prints `strace: Process N attached` in the middle of the line it is writing; the
+    // line goes on after the newline
+    const k = b.subarray(s, e).indexOf(STRACE_MSG)
+    if (k > 0) {
+      this.stitch = Buffer.from(b.subarray(s, s + k))
+      return null
+    }
+    const j = skipBlanks(b, s, e)
+    if (this.cut !== null && j < e && b[j] === 0x29) {
+      // `)   = 5`: the rest of a call the program's output cut
+      const joined = Buffer.concat([this.cut.head, b.subarray(s, e)])
+      this.cut = null
+      return joined
+    }
+    const st = this.st
+    if (st.nameEnd > st.nameStart && st.nameEnd < e && b[st.nameEnd] === 0x28) {
+      // `write(2, "oops\n", 5oops`: a call the program's output cut, kept until its `)` line
+      this.releaseCut()
+      this.cut = {head: Buffer.from(b.subarray(s, e)), line: lineNo}
+      return null
+    }
+    return b
   }
 
   /** `NAME(…) = ret`: a whole call. */
