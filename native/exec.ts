@@ -35,7 +35,7 @@ export interface ExecFailure {
 }
 
 /** The compiled exec child (dist/native/exec-child.js). */
-export function execChildPath(): string {
+function execChildPath(): string {
   const p = join(packageRoot(), 'dist', 'native', 'exec-child.js')
   if (!existsSync(p)) throw new SeccompGenError('INTERNAL', `${p} is missing: run \`npm run build\` first`)
   return p

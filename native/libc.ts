@@ -5,13 +5,13 @@
  */
 import koffi from 'koffi'
 import {SeccompGenError} from '../src/errors.js'
-import {errnoName} from './libseccomp.js'
+import {errnoLabel} from '../src/errno.js'
 
 // <fcntl.h>, <signal.h>, <sys/prctl.h>, <linux/seccomp.h> (Linux, all arches we run on).
-export const F_GETFD = 1
-export const F_SETFD = 2
-export const F_GETFL = 3
-export const F_SETFL = 4
+const F_GETFD = 1
+const F_SETFD = 2
+const F_GETFL = 3
+const F_SETFL = 4
 export const FD_CLOEXEC = 1
 export const O_NONBLOCK = 0o4000
 export const SIG_SETMASK = 2
@@ -24,7 +24,7 @@ const SIG_DFL = 0
 const SIG_IGN = 1
 const SIG_ERR = -1
 export const SECCOMP_SET_MODE_FILTER = 1
-export const MFD_CLOEXEC = 1
+const MFD_CLOEXEC = 1
 /** Kernel sigset_t is 64 bits; glibc's sigset_t is 1024 bits. Zeroed buffer = empty set. */
 const GLIBC_SIGSET_BYTES = 128
 
@@ -96,7 +96,7 @@ export function preloadLibc(): void {
 
 function fail(call: string, what?: string): never {
   const e = koffi.errno()
-  throw new SeccompGenError('SECCOMP_ERROR', `${call}${what ? ` (${what})` : ''} failed: ${errnoName(e)}`)
+  throw new SeccompGenError('SECCOMP_ERROR', `${call}${what ? ` (${what})` : ''} failed: ${errnoLabel(e)}`)
 }
 
 /**
@@ -174,7 +174,7 @@ export function prepareSeccompLoad(seccompNr: number, bpf: Buffer, flags: number
 
 /** seccomp(2) failed: the message for the current errno. */
 export function lastErrnoName(): string {
-  return errnoName(koffi.errno())
+  return errnoLabel(koffi.errno())
 }
 
 /**
@@ -186,7 +186,7 @@ export function prepareExecv(path: string, argv: string[]): () => string {
   const vec: (string | null)[] = [...argv, null]
   return () => {
     l.execv(path, vec)
-    return errnoName(koffi.errno())
+    return errnoLabel(koffi.errno())
   }
 }
 

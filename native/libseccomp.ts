@@ -8,13 +8,16 @@
  */
 import koffi from 'koffi'
 import {SeccompGenError} from '../src/errors.js'
+import {archProfileName, archShortName, archShortNames} from '../src/arches.js'
+import {errnoLabel} from '../src/errno.js'
 import type {SeccompAction, SeccompOp} from '../src/actions.js'
+import type {SyscallLookup, SyscallResolver} from '../src/syscall-table.js'
 
 // ---------------------------------------------------------------------------------------------
 // Constants from <seccomp.h> (libseccomp 2.5). Kept as tables, not as code.
 
 /** Action values (SCMP_ACT_*); ERRNO and TRACE carry a 16-bit datum in the low bits. */
-export const ACTION_BASE: Record<SeccompAction, number> = {
+const ACTION_BASE: Record<SeccompAction, number> = {
   SCMP_ACT_KILL_PROCESS: 0x80000000,
   SCMP_ACT_KILL_THREAD: 0x00000000,
   SCMP_ACT_KILL: 0x00000000,
@@ -27,7 +30,7 @@ export const ACTION_BASE: Record<SeccompAction, number> = {
 }
 
 /** enum scmp_compare */
-export const CMP: Record<SeccompOp, number> = {
+const CMP: Record<SeccompOp, number> = {
   SCMP_CMP_NE: 1,
   SCMP_CMP_LT: 2,
   SCMP_CMP_LE: 3,
@@ -38,7 +41,7 @@ export const CMP: Record<SeccompOp, number> = {
 }
 
 /** enum scmp_filter_attr */
-export const ATTR = {
+const ATTR = {
   ACT_DEFAULT: 1,
   ACT_BADARCH: 2,
   CTL_NNP: 3,
@@ -50,18 +53,6 @@ export const ATTR = {
   API_SYSRAWRC: 9,
 } as const
 export type FilterAttr = keyof typeof ATTR
-
-/** Short aliases accepted besides libseccomp's own arch names (uname -m and Go spellings). */
-const ARCH_ALIASES: Record<string, string> = {
-  amd64: 'x86_64',
-  i386: 'x86',
-  i486: 'x86',
-  i586: 'x86',
-  i686: 'x86',
-  arm64: 'aarch64',
-  armv7l: 'arm',
-  ppc64el: 'ppc64le',
-}
 
 /** __NR_SCMP_ERROR: the name is unknown to libseccomp. */
 const NR_SCMP_ERROR = -1
@@ -152,27 +143,11 @@ function load(): Lib {
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-let errnoNames: Map<number, string> | undefined
-
-/** The symbolic name of an errno value ("EINVAL"), or "errno N" when it has none. */
-export function errnoName(n: number): string {
-  if (!errnoNames) {
-    errnoNames = new Map()
-    for (const [name, v] of Object.entries(koffi.os.errno)) if (!errnoNames.has(v)) errnoNames.set(v, name)
-  }
-  return errnoNames.get(n) ?? `errno ${n}`
-}
-
-/** The numeric value of an errno name ("EPERM" → 1), or undefined. */
-export function errnoValue(name: string): number | undefined {
-  return (koffi.os.errno as Record<string, number>)[name]
-}
-
 /** Map a libseccomp return code: negative values are -errno and become a SECCOMP_ERROR. */
 function check(call: string, rc: number, what?: string): number {
   if (rc < 0) {
     const detail = what ? ` (${what})` : ''
-    throw new SeccompGenError('SECCOMP_ERROR', `${call} failed: ${errnoName(-rc)}${detail}`)
+    throw new SeccompGenError('SECCOMP_ERROR', `${call} failed: ${errnoLabel(-rc)}${detail}`)
   }
   return rc
 }
@@ -191,19 +166,6 @@ export function libseccompVersion(): LibseccompVersion {
   const l = load()
   const v = koffi.decode(l.seccomp_version(), 'scmp_version') as {major: number; minor: number; micro: number}
   return {major: v.major, minor: v.minor, micro: v.micro, api: l.seccomp_api_get()}
-}
-
-/** "SCMP_ARCH_X86_64" | "x86_64" | "amd64" → libseccomp's short arch name ("x86_64"). */
-export function archShortName(name: string): string {
-  let s = name.trim()
-  if (/^SCMP_ARCH_/i.test(s)) s = s.slice('SCMP_ARCH_'.length)
-  s = s.toLowerCase()
-  return ARCH_ALIASES[s] ?? s
-}
-
-/** "x86_64" | "SCMP_ARCH_X86_64" → "SCMP_ARCH_X86_64" (the profile spelling). */
-export function archProfileName(name: string): string {
-  return `SCMP_ARCH_${archShortName(name).toUpperCase()}`
 }
 
 /**
@@ -230,16 +192,12 @@ export function nativeArchToken(): number {
 }
 
 let tokenNames: Map<number, string> | undefined
-const KNOWN_ARCHES = [
-  'x86', 'x86_64', 'x32', 'arm', 'aarch64', 'mips', 'mipsel', 'mips64', 'mipsel64', 'mips64n32', 'mipsel64n32',
-  'ppc', 'ppc64', 'ppc64le', 's390', 's390x', 'parisc', 'parisc64', 'riscv64', 'loongarch64', 'sheb', 'sh', 'm68k',
-]
 
 /** libseccomp's short name for an arch token ("x86_64"), or null. */
 export function archNameOfToken(tok: number): string | null {
   if (!tokenNames) {
     tokenNames = new Map()
-    for (const a of KNOWN_ARCHES) {
+    for (const a of archShortNames()) {
       const t = archToken(a)
       if (t !== null && !tokenNames.has(t)) tokenNames.set(t, a)
     }
@@ -254,22 +212,12 @@ export function nativeArch(): string {
   return archProfileName(name)
 }
 
-export type SyscallKind =
-  /** a real syscall number on this arch */
-  | 'direct'
-  /** reached through socketcall(2)/ipc(2) on this arch; nr is libseccomp's negative pseudo number */
-  | 'multiplexed'
-  /** libseccomp knows the name, but the syscall does not exist on this arch */
-  | 'absent'
-  /** libseccomp does not know the name at all */
-  | 'unknown'
-
-export interface SyscallLookup {
-  kind: SyscallKind
-  nr: number | null
-}
-
-/** The full answer for one name on one arch (see SyscallKind). */
+/**
+ * The full answer for one name on one arch (SyscallKind, src/syscall-table.ts); `arch` is a
+ * token or any spelling ('SCMP_ARCH_X86_64', 'x86_64'); an unknown arch throws PROFILE_INVALID.
+ * Multiplexed names come with libseccomp's negative pseudo number (x86: socket → -101, shmget →
+ * -223), which rules take as is (libseccomp turns it into socketcall/ipc rules).
+ */
 export function lookupSyscall(name: string, arch: string | number): SyscallLookup {
   const tok = typeof arch === 'number' ? arch : requireArchToken(arch)
   if (!/^[a-z0-9_]+$/.test(name)) return {kind: 'unknown', nr: null}
@@ -280,20 +228,10 @@ export function lookupSyscall(name: string, arch: string | number): SyscallLooku
   return {kind: 'multiplexed', nr}
 }
 
-/**
- * The syscall number of `name` on `arch` ('SCMP_ARCH_X86_64' or 'x86_64', 'x86', 'x32',
- * 'aarch64', …), or null when the syscall does not exist there (unknown to libseccomp, or
- * known but absent on that arch, e.g. `open` on aarch64).
- *
- * Multiplexed calls: on x86 (also s390, ppc, …) libseccomp answers socket(2)-family and
- * SysV-IPC names with a negative pseudo number (x86: socket → -101, shmget → -223). Those
- * names are usable in rules (libseccomp turns them into socketcall/ipc rules plus the direct
- * syscall where the kernel has one), so this function returns that negative number as is:
- * a negative result means "exists, multiplexed". Use lookupSyscall for the distinction.
- * An unknown arch throws PROFILE_INVALID.
- */
-export function resolveSyscall(name: string, arch: string): number | null {
-  return lookupSyscall(name, arch).nr
+/** libseccomp as the syscall-name oracle synthesis and validate take (src/syscall-table.ts). */
+export const libseccompSyscalls: SyscallResolver = {
+  lookup: lookupSyscall,
+  name: (nr, arch) => syscallName(nr, arch),
 }
 
 /**

@@ -3,6 +3,8 @@
 // (dist/schemas/STEM.MODE.cjs), so a run loads a ready function instead of compiling the schema
 // each time (≈70 ms of ajv start-up). Each file records the hash of the schema it was made
 // from; src/validators.ts uses it only while that hash still matches, else compiles at run time.
+// First, the observation schema's list of ABI names is regenerated from profiles/arches.json,
+// the one table of architectures (the file is rewritten only when the list changed).
 import {createHash} from 'node:crypto'
 import {mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
@@ -14,6 +16,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const out = join(root, 'dist', 'schemas')
 mkdirSync(out, {recursive: true})
 const standalone = standaloneCode.default ?? standaloneCode
+syncAbiEnum()
 for (const file of readdirSync(join(root, 'schemas')).filter((f) => f.endsWith('.schema.json')).sort()) {
   const text = readFileSync(join(root, 'schemas', file), 'utf8')
   const hash = createHash('sha256').update(text).digest('hex')
@@ -25,4 +28,16 @@ for (const file of readdirSync(join(root, 'schemas')).filter((f) => f.endsWith('
       `${standalone(ajv, validate)}\nmodule.exports.schemaSha256 = ${JSON.stringify(hash)};\n`
     writeFileSync(join(out, `${stem}.${mode}.cjs`), code)
   }
+}
+
+/** Write profiles/arches.json's ABI names into schemas/observation.schema.json's abis enum. */
+function syncAbiEnum() {
+  const file = join(root, 'schemas', 'observation.schema.json')
+  const {arches} = JSON.parse(readFileSync(join(root, 'profiles', 'arches.json'), 'utf8'))
+  const names = arches.filter((a) => a.abi).map((a) => a.abi)
+  const text = readFileSync(file, 'utf8')
+  const at = /("abis":\s*\{\s*"type":\s*"object",\s*"propertyNames":\s*\{"enum":\s*)\[[^\]]*\]/
+  if (!at.test(text)) throw new Error(`${file}: no abis.propertyNames.enum to fill from profiles/arches.json`)
+  const next = text.replace(at, (_, head) => `${head}${JSON.stringify(names).replace(/,/g, ', ')}`)
+  if (next !== text) writeFileSync(file, next)
 }

@@ -35,11 +35,34 @@ export function findArch(name: string): ArchDef | undefined {
     a.node.includes(lower) || a.uname.includes(lower))
 }
 
-export function archToken(name: string): string | undefined {
-  return findArch(name)?.token
+/** The observation ABI names, in table order (the schema's enum is generated from the same table). */
+export function abiNames(): string[] {
+  return archTable().flatMap((a) => (a.abi ? [a.abi] : []))
 }
 
-/** The arch a name refers to, defaulting to this machine (process.arch). */
-export function hostArch(name?: string): ArchDef | undefined {
-  return findArch(name ?? process.arch)
+/** libseccomp's short name of a token ("SCMP_ARCH_X86_64" -> "x86_64"). */
+function shortOf(token: string): string {
+  return token.slice('SCMP_ARCH_'.length).toLowerCase()
+}
+
+/** libseccomp's short names of every arch in the table ("x86_64", "mipsel64n32", …). */
+export function archShortNames(): string[] {
+  return archTable().map((a) => shortOf(a.token))
+}
+
+/**
+ * Any spelling -> libseccomp's short arch name: "SCMP_ARCH_X86_64" | "x86_64" | "amd64" ->
+ * "x86_64". A token's own name wins over another arch's alias; unknown names come back
+ * lowercased without the SCMP_ARCH_ prefix, for libseccomp to judge.
+ */
+export function archShortName(name: string): string {
+  const s = name.trim().replace(/^SCMP_ARCH_/i, '').toLowerCase()
+  if (archShortNames().includes(s)) return s
+  const a = findArch(name)
+  return a ? shortOf(a.token) : s
+}
+
+/** Any spelling -> the profile's "SCMP_ARCH_X86_64". */
+export function archProfileName(name: string): string {
+  return `SCMP_ARCH_${archShortName(name).toUpperCase()}`
 }

@@ -5,7 +5,7 @@
  * and oclif's own parse errors (missing argument, unknown flag, bad option value), which oclif
  * would print over several lines followed by the whole usage. Commands just throw.
  */
-import {Command, Errors} from '@oclif/core'
+import {Command, Errors, Flags} from '@oclif/core'
 import {describeError, EXIT, SeccompGenError} from './errors.js'
 import {type FileKind, wrongKind} from './file-kind.js'
 import {withStdin} from './stdin-input.js'
@@ -75,4 +75,19 @@ function parseErrorLine(err: ParseError): string {
     .map((l) => l.trim())
     .filter((l) => l && l !== 'See more help with --help' && !/^The following errors? occurred:$/.test(l))
   return lines.join('; ').replace(/^Parsing (--[\w-]+);/, '$1:')
+}
+
+/**
+ * Flags several commands share, defined once so that each means the same everywhere
+ * (`overrides` adds a command's own constraints, such as apply's `exclusive: ['bundle']`).
+ */
+export const sharedFlags = {
+  output: (what: string) => Flags.string({char: 'o', summary: `Write ${what} to FILE ("-" for stdout).`, helpValue: 'FILE'}),
+  quiet: (what: string) => Flags.boolean({char: 'q', summary: `No ${what} on stderr.`, default: false}),
+  caps: (overrides: {exclusive?: string[]} = {}) =>
+    Flags.string({summary: "Capabilities the container has, comma-separated (default: Docker's default set).", helpValue: 'CAP,...', ...overrides}),
+  counts: (overrides: {exclusive?: string[]} = {}) =>
+    Flags.string({summary: 'Observation file from record (repeat for several): test the most frequent syscalls first.', helpValue: 'OBS', multiple: true, ...overrides}),
+  optimize: (overrides: {exclusive?: string[]} = {}) =>
+    Flags.boolean({summary: "Binary-tree syscall dispatch (libseccomp's SCMP_FLTATR_CTL_OPTIMIZE=2).", default: false, ...overrides}),
 }

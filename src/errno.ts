@@ -1,6 +1,7 @@
 /** errno names <-> numbers (generic Linux ABI), from profiles/errno.json. */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {SeccompGenError} from './errors.js'
 import {profilesDir} from './paths.js'
 
 let byName: Map<string, number> | undefined
@@ -21,7 +22,20 @@ export function errnoNumber(name: string): number | undefined {
   return byName!.get(name.toUpperCase())
 }
 
+/** errno number for a name the table must have (ENOSYS); a missing one is a broken install. */
+export function requireErrno(name: string): number {
+  const n = errnoNumber(name)
+  if (n === undefined) throw new SeccompGenError('INTERNAL', `profiles/errno.json has no ${name}`)
+  return n
+}
+
+/** The name of an errno number ("EINVAL"), or undefined when the table has none. */
 export function errnoName(n: number): string | undefined {
   load()
   return byNumber!.get(n)
+}
+
+/** An errno number for a message: its name, or "errno N" when it has none. */
+export function errnoLabel(n: number): string {
+  return errnoName(n) ?? `errno ${n}`
 }

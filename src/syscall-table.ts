@@ -76,3 +76,31 @@ export function nameRawSyscall(abi: string, name: string): string {
   if (nr === null) return name
   return syscallNameOf(abi, nr) ?? name
 }
+
+/** What libseccomp makes of a syscall name on one arch. */
+export type SyscallKind =
+  /** a real syscall number on this arch */
+  | 'direct'
+  /** reached through socketcall(2)/ipc(2) on this arch; nr is libseccomp's negative pseudo number */
+  | 'multiplexed'
+  /** libseccomp knows the name, but the syscall does not exist on this arch */
+  | 'absent'
+  /** libseccomp does not know the name at all */
+  | 'unknown'
+
+export interface SyscallLookup {
+  kind: SyscallKind
+  nr: number | null
+}
+
+/**
+ * The syscall names a filter library can place, asked by synthesis and validate besides the
+ * kernel's tables above. native/libseccomp.ts libseccompSyscalls answers for libseccomp; tests
+ * may answer from a table of their own. Arches are SCMP_ARCH_* tokens.
+ */
+export interface SyscallResolver {
+  /** `name` on `arch`; throws PROFILE_INVALID for an arch the library does not know */
+  lookup(name: string, arch: string): SyscallLookup
+  /** the name of syscall number `nr` on `arch`, or null */
+  name(nr: number, arch: string): string | null
+}

@@ -1,7 +1,7 @@
 /**
  * buildProfile: the library behind `seccomp-gen build`. Reads every input (observation files
  * and raw strace logs, told apart by their first bytes), merges them as a union, synthesizes
- * the profile (synthesize.ts) and renders it (render.ts) as Docker/Moby JSON or plain OCI.
+ * the profile (profile/synthesize.ts) and renders it (profile/render.ts) as Docker/Moby JSON or plain OCI.
  * Writes nothing itself: the command writes the returned text atomically or to stdout.
  */
 import {closeSync, openSync, readSync} from 'node:fs'
@@ -9,6 +9,7 @@ import {errnoWords, SeccompGenError} from '../errors.js'
 import type {Observation} from '../trace/observation.js'
 import {looksLikeObservation, mergeObservations, readObservation} from '../trace/observation-io.js'
 import {observeFile} from '../trace/observe.js'
+import {libseccompSyscalls} from '../../native/libseccomp.js'
 import {findArch} from '../arches.js'
 import {type ArgsLevel, ARGS_LEVELS, defaultCaps} from '../profile/data.js'
 import {errnoNumber} from '../errno.js'
@@ -62,7 +63,7 @@ export interface BuildResult {
 const usage = (msg: string) => new SeccompGenError('USAGE', msg)
 
 /** Check flags before reading any input (so a 1 GB log is not parsed for a typo). */
-export function checkBuildOptions(o: BuildOptions): {action: SeccompAction; errno: number; runtimes: RuntimeLayer[]; args: ArgsLevel; format: 'docker' | 'oci'} {
+function checkBuildOptions(o: BuildOptions): {action: SeccompAction; errno: number; runtimes: RuntimeLayer[]; args: ArgsLevel; format: 'docker' | 'oci'} {
   if (!o.inputs.length) throw usage('no INPUT given: pass observation files from `record` or strace logs')
   const format = o.format ?? 'docker'
   if (format !== 'docker' && format !== 'oci') throw usage(`unknown format ${format as string} (docker or oci)`)
@@ -149,6 +150,7 @@ export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
     args: chk.args,
     arches: o.arches ?? [],
     bases: base,
+    syscalls: libseccompSyscalls,
   })
   diagnostics.push(...syn.diagnostics)
   const stats = {...syn.stats, runtimes: chk.runtimes.map((l) => l.runtime), args: chk.args}

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {SeccompGenCommand} from '../command.js'
+import {SeccompGenCommand, sharedFlags} from '../command.js'
+import {splitAtCommand} from '../cli-argv.js'
 import {SeccompGenError} from '../errors.js'
 import {parseCaps, rulesClosedByCaps, type ClosedRule} from '../enforce/caps.js'
 import {countsFrom} from '../enforce/counts.js'
@@ -30,6 +31,8 @@ dropped, atomic replace); --dry-run shows the change without writing.`
 
   static strict = false
 
+  static argsBeforeCmd = 1
+
   static usage = [
     '<%= command.id %> PROFILE [--caps CAP,...] [--counts OBS]... [--optimize] [--allow-unknown] [-v] [--] CMD [ARGS...]',
     '<%= command.id %> PROFILE --bundle DIR [--dry-run]',
@@ -40,43 +43,17 @@ dropped, atomic replace); --dry-run shows the change without writing.`
   }
 
   static flags = {
-    caps: Flags.string({description: 'capabilities the container has, comma-separated (default: Docker\'s default set)', exclusive: ['bundle']}),
-    counts: Flags.string({description: 'observation file from record (repeat the flag for several): test the most frequent syscalls first (seccomp_syscall_priority)', multiple: true, exclusive: ['bundle']}),
-    optimize: Flags.boolean({description: 'binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2)', exclusive: ['bundle']}),
+    caps: sharedFlags.caps({exclusive: ['bundle']}),
+    counts: sharedFlags.counts({exclusive: ['bundle']}),
+    optimize: sharedFlags.optimize({exclusive: ['bundle']}),
     'allow-unknown': Flags.boolean({description: 'skip names that do not exist for the arch (as runc does) instead of failing', exclusive: ['bundle']}),
     verbose: Flags.boolean({char: 'v', description: 'print compile notes (skipped rules, instruction count) on stderr', default: false}),
     bundle: Flags.string({description: "write the profile into this OCI bundle's config.json instead of running a command"}),
     'dry-run': Flags.boolean({description: 'with --bundle: show what would change, write nothing', dependsOn: ['bundle']}),
   }
 
-  /**
-   * Split the raw argv into our part (flags, PROFILE) and CMD: CMD starts after `--` or at the
-   * second positional word, so CMD's own options (`ls -la`) are never taken for ours.
-   */
-  static splitArgv(raw: string[]): {own: string[]; cmd: string[]} {
-    const valued = new Set<string>()
-    for (const [name, f] of Object.entries(Apply.flags)) {
-      if ((f as {type?: string}).type !== 'option') continue
-      valued.add(`--${name}`)
-      const ch = (f as {char?: string}).char
-      if (ch) valued.add(`-${ch}`)
-    }
-    let positional = 0
-    for (let i = 0; i < raw.length; i++) {
-      const t = raw[i]!
-      if (t === '--') return {own: raw.slice(0, i), cmd: raw.slice(i + 1)}
-      if (t.startsWith('-') && t !== '-') {
-        if (valued.has(t)) i++
-        continue
-      }
-      positional++
-      if (positional === 2) return {own: raw.slice(0, i), cmd: raw.slice(i)}
-    }
-    return {own: raw, cmd: []}
-  }
-
   async run(): Promise<void> {
-    const {own, cmd} = Apply.splitArgv(this.argv)
+    const {own, cmd} = splitAtCommand(Apply, this.argv)
     const {args, flags} = await this.parse(Apply, own)
     if (flags.bundle !== undefined) {
       if (cmd.length) throw new SeccompGenError('USAGE', '--bundle writes a bundle; it takes no CMD')

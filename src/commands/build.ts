@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {SeccompGenCommand} from '../command.js'
+import {SeccompGenCommand, sharedFlags} from '../command.js'
 import {SeccompGenError} from '../errors.js'
 import {parseCaps} from '../enforce/caps.js'
 import type {FileKind} from '../file-kind.js'
@@ -33,7 +33,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
   }
 
   static flags = {
-    output: Flags.string({char: 'o', description: 'write the profile to FILE (atomically) instead of stdout'}),
+    output: sharedFlags.output('the profile (default stdout)'),
     format: Flags.string({description: 'docker: Moby JSON (includes.caps, comments); oci: plain runtime-spec linux.seccomp', options: ['docker', 'oci'], default: 'docker'}),
     base: Flags.string({description: 'union the rules of an existing profile in'}),
     runtime: Flags.string({description: `runtime layer(s), comma-separated, or none (default ${DEFAULT_RUNTIMES.join(',')})`}),
@@ -43,7 +43,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
     errno: Flags.string({description: 'errno of the errno default action (default EPERM)'}),
     arch: Flags.string({description: 'also list this architecture (repeatable)', multiple: true, multipleNonGreedy: true}),
     caps: Flags.string({description: "--format oci: the container's capabilities, comma-separated (default: Docker's default set)"}),
-    quiet: Flags.boolean({char: 'q', description: 'no summary on stderr', default: false}),
+    quiet: sharedFlags.quiet('summary'),
   }
 
   async run(): Promise<Omit<BuildResult, 'text' | 'profile' | 'oci'> & {output: string; profile?: string}> {

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {SeccompGenCommand} from '../command.js'
+import {SeccompGenCommand, sharedFlags} from '../command.js'
 import {SeccompGenError} from '../errors.js'
 import {parseCaps} from '../enforce/caps.js'
 import {countsFrom} from '../enforce/counts.js'
@@ -29,10 +29,10 @@ filter code. The instruction count goes to stderr (or in --json). Kernel load fl
   static flags = {
     bpf: Flags.string({description: 'write the raw BPF program to this file (atomic)', exclusive: ['pfc']}),
     pfc: Flags.boolean({description: "print libseccomp's pseudo filter code (PFC) on stdout", exclusive: ['bpf']}),
-    caps: Flags.string({description: "capabilities the container has, comma-separated (default: Docker's default set)"}),
-    arch: Flags.string({description: 'resolve the arch map for this host arch instead of this machine (e.g. x86_64, aarch64)'}),
-    counts: Flags.string({description: 'observation file from record (repeat the flag for several): test the most frequent syscalls first (seccomp_syscall_priority)', multiple: true}),
-    optimize: Flags.boolean({description: 'binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2)', default: false}),
+    caps: sharedFlags.caps(),
+    'host-arch': Flags.string({description: 'compile for a host of this arch instead of this machine: its arch map entry (e.g. x86_64, aarch64)', helpValue: 'ARCH'}),
+    counts: sharedFlags.counts(),
+    optimize: sharedFlags.optimize(),
   }
 
   async run(): Promise<{instructions: number; arches: string[]; file?: string; notes: string[]; warnings: string[]; unknownNames: string[]; newerNames: string[]}> {
@@ -40,7 +40,7 @@ filter code. The instruction count goes to stderr (or in --json). Kernel load fl
     if (!flags.bpf && !flags.pfc) throw new SeccompGenError('USAGE', 'say what to export: --bpf FILE or --pfc')
     const r = exportFilter(args.profile, {
       caps: parseCaps(flags.caps),
-      arch: flags.arch,
+      arch: flags['host-arch'],
       optimize: flags.optimize,
       counts: flags.counts?.length ? countsFrom(flags.counts, nativeArchAbi()) : undefined,
       bpfFile: flags.bpf,

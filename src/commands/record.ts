@@ -1,36 +1,8 @@
 import {Flags} from '@oclif/core'
-import {SeccompGenCommand} from '../command.js'
+import {SeccompGenCommand, sharedFlags} from '../command.js'
+import {splitAtCommand} from '../cli-argv.js'
 import {stdioLinks, terminalOfOurOwn} from '../terminal.js'
 import {defaultOutput, record, type RecordStats} from '../trace/record.js'
-
-/** Flags of record that take a value; everything from the first other word on is the command. */
-const VALUE_FLAGS = new Set(['-o', '--output', '--raw-log', '--pid', '-p'])
-const BOOL_FLAGS = new Set(['-q', '--quiet', '--strict', '-h', '--help'])
-
-/**
- * Split raw argv into record's own flags and the command, the way strace and env do: flags
- * come first, the command starts at `--` or at the first word that is not one of our flags.
- * So `record sh -c 'exit 3'` works without `--`, and a command's own `-o` is never ours.
- */
-export function splitArgv(argv: string[]): {own: string[]; command: string[]} {
-  let i = 0
-  while (i < argv.length) {
-    const a = argv[i]
-    if (a === '--') return {own: argv.slice(0, i), command: argv.slice(i + 1)}
-    const name = a.startsWith('--') ? a.split('=')[0] : a.length > 2 && a.startsWith('-') ? a.slice(0, 2) : a
-    if (VALUE_FLAGS.has(name)) {
-      // --flag=value, -oFILE: one word; --flag value, -o FILE: two
-      i += a.includes('=') || (a.length > 2 && !a.startsWith('--')) ? 1 : 2
-      continue
-    }
-    if (BOOL_FLAGS.has(a)) {
-      i++
-      continue
-    }
-    break
-  }
-  return {own: argv.slice(0, i), command: argv.slice(i)}
-}
 
 function statusLine(s: RecordStats): string {
   return `seccomp-gen: ${s.calls} syscalls, ${s.distinct} distinct, ${s.processes} process${s.processes === 1 ? '' : 'es'}`
@@ -62,18 +34,20 @@ record's own flags come before CMD; the first word that is not one of them start
 
   static override strict = false
 
+  static argsBeforeCmd = 0
+
   static override flags = {
-    output: Flags.string({char: 'o', summary: 'Write the observation here ("-" for stdout). Default: ./<CMD name>.obs.json.', helpValue: 'FILE'}),
+    output: sharedFlags.output('the observation (default ./<CMD name>.obs.json)'),
     'raw-log': Flags.string({summary: "Also keep a copy of strace's raw output in FILE.", helpValue: 'FILE'}),
     pid: Flags.integer({char: 'p', summary: 'Attach to this running process instead of running CMD (repeatable).', multiple: true, helpValue: 'PID'}),
-    quiet: Flags.boolean({char: 'q', summary: 'No status line and no summary on stderr.'}),
+    quiet: sharedFlags.quiet('status line and no summary'),
     strict: Flags.boolean({summary: 'Fail (no output written) if any strace line cannot be parsed.'}),
   }
 
   static override usage = '<%= command.id %> [-o FILE] [--raw-log FILE] [--pid PID]... [--quiet] [--strict] [--] CMD [ARGS...]'
 
   async run(): Promise<void> {
-    const {own, command} = splitArgv(this.argv)
+    const {own, cmd: command} = splitAtCommand(Record, this.argv)
     const {flags} = await this.parse(Record, own)
     const pids = flags.pid ?? []
     const output = flags.output ?? defaultOutput({command, pids})

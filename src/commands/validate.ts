@@ -3,6 +3,7 @@ import {SeccompGenCommand} from '../command.js'
 import {wrongKind} from '../file-kind.js'
 import type {Observation} from '../trace/observation.js'
 import {validateProfileFile, type ValidationReport} from '../profile/validate.js'
+import {libseccompSyscalls} from '../../native/libseccomp.js'
 
 export default class Validate extends SeccompGenCommand {
   static summary = 'Check seccomp profiles (Docker/Moby or OCI) against the schema and for known mistakes.'
@@ -38,7 +39,7 @@ listed architectures the recordings never used.`
       observations = flags.observation.map((f) => readObservation(f))
     }
     const profiles = await this.withStdin(argv as string[], (files, shown) => files.map((f) => {
-      const report = checkKind(validateProfileFile(f, {observations}))
+      const report = checkKind(validateProfileFile(f, {observations, syscalls: libseccompSyscalls}))
       return {...report, file: shown(report.file)}
     }))
     const valid = profiles.every((p) => p.valid && (!flags.strict || p.warnings.length === 0))

@@ -19,7 +19,8 @@ import type {OciSeccomp} from '../profile/types.js'
 import {WARNING_NOTES, compileBpf} from './compile.js'
 import {spawnAsCaller, type ExecFailure} from '../../native/exec.js'
 import {SECCOMP_FILTER_FLAGS} from '../../native/libc.js'
-import {archShortName, nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
+import {nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
+import {archShortName} from '../arches.js'
 import {dockerDefaultCaps} from './caps.js'
 
 export interface PrepareOptions {
@@ -51,7 +52,7 @@ export function nativeArchAbi(): string {
 }
 
 /** Read, validate, resolve and check a profile for apply; throws with one clear message. */
-export function preflight(profilePath: string, opts: PrepareOptions = {}): {profile: OciSeccomp; notes: string[]} {
+function preflight(profilePath: string, opts: PrepareOptions = {}): {profile: OciSeccomp; notes: string[]} {
   const docker = loadProfile(profilePath)
   const caps = opts.caps ?? dockerDefaultCaps()
   const profile = toOci(docker, {caps})

@@ -3,7 +3,7 @@
  *
  * The profile is resolved for this container the way moby resolves it for `docker run`:
  * includes/excludes against the bundle's process.capabilities.bounding (absent: no capability),
- * the arch map reduced to the host, Moby-only fields dropped (resolve.ts toOci). The result is
+ * the arch map reduced to the host, Moby-only fields dropped (profile/resolve.ts toOci). The result is
  * checked against the runtime-spec shape of linux.seccomp (schemas/oci-seccomp.schema.json) and
  * the rest of config.json gets a minimal shape check. config.json is read losslessly (json64:
  * u64 values, key order) and replaced atomically (output.ts: through a symlink, keeping mode and
@@ -206,7 +206,7 @@ const wrap = (names: string[], indent: string, width = 96): string[] => {
 }
 
 /** A readable before/after of linux.seccomp: default action, arches, rules, names added/removed. */
-export function seccompDiff(before: Json | undefined, after: OciSeccomp, where: string): string {
+function seccompDiff(before: Json | undefined, after: OciSeccomp, where: string): string {
   const a = shapeOf(after)!
   const b = shapeOf(before)
   const out = [`--- ${where} linux.seccomp (now)`, `+++ ${where} linux.seccomp (after apply)`]

@@ -26,7 +26,6 @@ import {
   SeccompFilter,
   actionValue,
   archNameOfToken,
-  archProfileName,
   libseccompVersion,
   lookupSyscall,
   nativeArchToken,
@@ -34,6 +33,7 @@ import {
   requireArchToken,
 } from '../../native/libseccomp.js'
 import {knownSyscall} from '../syscall-table.js'
+import {archProfileName} from '../arches.js'
 
 export interface CompileOptions {
   /** binary-tree syscall dispatch (SCMP_FLTATR_CTL_OPTIMIZE=2) instead of libseccomp's linear default */
@@ -76,12 +76,12 @@ export interface CompiledFilter {
 }
 
 /** The action a rule or the default means, as one comparable number. */
-export function effectiveAction(action: SeccompAction, errnoRet?: number): number {
+function effectiveAction(action: SeccompAction, errnoRet?: number): number {
   return actionValue(action, errnoRet)
 }
 
 /** Group comparisons as libseccomp can take them: one rule, or (same index twice) one per comparison. */
-export function splitArgs(args: readonly SeccompArg[] | undefined): SeccompArg[][] {
+export function splitRepeatedArgs(args: readonly SeccompArg[] | undefined): SeccompArg[][] {
   if (!args || args.length === 0) return [[]]
   const seen = new Set<number>()
   let repeated = false
@@ -93,7 +93,7 @@ export function splitArgs(args: readonly SeccompArg[] | undefined): SeccompArg[]
 }
 
 /** Kernel load flags named by the profile (unknown names are an error). */
-export function loadFlagsOf(flags: readonly string[] | undefined): number {
+function loadFlagsOf(flags: readonly string[] | undefined): number {
   let bits = 0
   for (const f of flags ?? []) {
     const b = SECCOMP_FILTER_FLAGS[f]
@@ -104,14 +104,14 @@ export function loadFlagsOf(flags: readonly string[] | undefined): number {
 }
 
 /** seccomp_syscall_priority values from counts: the most frequent 255, the next 254, … (ties equal). */
-export function prioritiesOf(counts: Record<string, number>): Map<string, number> {
+function prioritiesOf(counts: Record<string, number>): Map<string, number> {
   const distinct = [...new Set(Object.values(counts).filter((c) => c > 0))].sort((a, b) => b - a)
   const rank = new Map(distinct.map((c, i) => [c, Math.max(1, 255 - i)]))
   return new Map(Object.entries(counts).filter(([, c]) => c > 0).map(([n, c]) => [n, rank.get(c)!]))
 }
 
 /** Build a libseccomp filter from a resolved profile. The caller must release() it. */
-export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): CompiledFilter {
+function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): CompiledFilter {
   const defAct = effectiveAction(profile.defaultAction, profile.defaultErrnoRet)
   const notes: CompileNote[] = []
   const native = nativeArchToken()
@@ -141,7 +141,7 @@ export function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): 
         skippedDefault++
         continue
       }
-      const groups = splitArgs(rule.args)
+      const groups = splitRepeatedArgs(rule.args)
       if (groups.length > 1) split++
       const label = `${rule.action}${rule.action === 'SCMP_ACT_ERRNO' || rule.action === 'SCMP_ACT_TRACE' ? `(${rule.errnoRet ?? 1})` : ''} (syscalls[${i}])`
       for (const name of rule.names) {

@@ -75,8 +75,3 @@ export function evaluator(p: DockerProfile | OciSeccomp, ctx: EvalContext = {}):
 export function evaluate(p: DockerProfile | OciSeccomp, arch: string, name: string, args: Array<bigint | number> = [], ctx: EvalContext = {}): Verdict {
   return evaluator(p, ctx)(arch, name, args)
 }
-
-/** Every name some rule can ALLOW (for tightness checks). */
-export function allowedNames(p: DockerProfile | OciSeccomp): string[] {
-  return [...new Set((p.syscalls ?? []).filter((r) => r.action === 'SCMP_ACT_ALLOW').flatMap((r) => r.names))].sort()
-}

@@ -25,7 +25,7 @@ export interface RuntimeLayer {
   file: string
 }
 
-export function runtimesDir(): string {
+function runtimesDir(): string {
   return join(profilesDir(), 'runtimes')
 }
 

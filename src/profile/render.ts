@@ -47,8 +47,3 @@ export function renderDocker(p: DockerProfile): string {
 export function renderOci(p: OciSeccomp): string {
   return stringifyJson64(top(p, false))
 }
-
-/** The OCI object as plain JSON values (bigint kept), e.g. to embed into a config.json. */
-export function ociJson(p: OciSeccomp): Record<string, unknown> {
-  return top(p, false)
-}

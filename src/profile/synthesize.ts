@@ -8,11 +8,10 @@
 import {restrictiveness} from '../actions.js'
 import {SeccompGenError} from '../errors.js'
 import type {Observation, SyscallObservation} from '../trace/observation.js'
-import {lookupSyscall, syscallName} from '../../native/libseccomp.js'
-import {knownSyscall, rawSyscallNr, syscallNameOf} from '../syscall-table.js'
-import {archTable, findArch} from '../arches.js'
+import {knownSyscall, rawSyscallNr, syscallNameOf, type SyscallResolver} from '../syscall-table.js'
+import {abiNames, archTable, findArch} from '../arches.js'
 import {type ArgsLevel, type ArgRule, levelAtLeast, riskOf, ruleData} from './data.js'
-import {errnoName, errnoNumber} from '../errno.js'
+import {errnoNumber, requireErrno} from '../errno.js'
 import {type RuntimeLayer, runtimeEnosysProbes, runtimeSyscalls} from './layers.js'
 import type {DockerProfile, SeccompAction, SeccompArg, SyscallRule} from './types.js'
 
@@ -28,6 +27,8 @@ export interface SynthesisOptions {
   arches: string[]
   /** profiles to union in (--base), with the name to cite */
   bases?: Array<{profile: DockerProfile; source: string}>
+  /** the names the filter library can place (native/libseccomp.ts libseccompSyscalls) */
+  syscalls: SyscallResolver
 }
 
 export interface Synthesis {
@@ -38,7 +39,7 @@ export interface Synthesis {
 }
 
 const U32 = 0xffffffffn
-const ENOSYS = 38
+const ENOSYS = requireErrno('ENOSYS')
 
 interface Merged {
   count: number
@@ -65,7 +66,7 @@ const KIND_ORDER: Draft['kind'][] = ['always', 'runtime', 'observed', 'args', 'c
 
 const hex = (v: bigint) => `0x${v.toString(16)}`
 
-function mergeAbis(obs: Observation): Map<string, Merged> {
+function mergeAbis(obs: Observation, syscalls: SyscallResolver): Map<string, Merged> {
   const out = new Map<string, Merged>()
   const unknown: string[] = []
   for (const [abi, a] of Object.entries(obs.abis)) {
@@ -77,7 +78,7 @@ function mergeAbis(obs: Observation): Map<string, Merged> {
       if (nr !== null) {
         // strace did not know the number (an observation recorded before the kernel's table
         // was shipped, or a log from elsewhere): the table names it, else libseccomp may
-        const known = syscallNameOf(abi, nr) ?? (token ? syscallName(nr, token) : null)
+        const known = syscallNameOf(abi, nr) ?? (token ? syscalls.name(nr, token) : null)
         if (!known) { unknown.push(`${rawName} (${abi})`); continue }
         name = known
       }
@@ -102,9 +103,9 @@ function mergeAbis(obs: Observation): Map<string, Merged> {
 }
 
 /** Does libseccomp know `name` on at least one of `tokens`? */
-function knownOnAny(name: string, tokens: string[]): boolean {
+function knownOnAny(syscalls: SyscallResolver, name: string, tokens: string[]): boolean {
   return tokens.some((t) => {
-    const k = lookupSyscall(name, t).kind
+    const k = syscalls.lookup(name, t).kind
     return k === 'direct' || k === 'multiplexed'
   })
 }
@@ -112,7 +113,7 @@ function knownOnAny(name: string, tokens: string[]): boolean {
 export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
   const data = ruleData()
   const diagnostics: string[] = []
-  const observed = mergeAbis(obs)
+  const observed = mergeAbis(obs, o.syscalls)
   let totalCalls = 0
   for (const m of observed.values()) totalCalls += m.count
   if (observed.size === 0 || totalCalls === 0) {
@@ -128,7 +129,7 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
   }
   for (const x of o.arches) {
     const a = findArch(x)
-    if (!a) throw new SeccompGenError('USAGE', `unknown architecture ${x} (try x86_64, x86, x32, aarch64, arm, riscv64, ppc64le, s390x)`)
+    if (!a) throw new SeccompGenError('USAGE', `unknown architecture ${x} (try ${abiNames().join(', ')})`)
     wanted.add(a.token)
   }
   const arches = archTable().map((a) => a.token).filter((t) => wanted.has(t))
@@ -143,10 +144,10 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
   for (const [name, m] of observed) {
     for (const abi of m.abis) {
       if (knownSyscall(abi, name)) continue
-      const k = lookupSyscall(name, findArch(abi)!.token).kind
+      const k = o.syscalls.lookup(name, findArch(abi)!.token).kind
       if (k === 'direct' || k === 'multiplexed') continue
-      if (k === 'absent' && knownOnAny(name, arches)) {
-        diagnostics.push(`${name} was recorded on ${abi}, where it does not exist; kept for ${arches.filter((t) => knownOnAny(name, [t])).join(', ')}`)
+      if (k === 'absent' && knownOnAny(o.syscalls, name, arches)) {
+        diagnostics.push(`${name} was recorded on ${abi}, where it does not exist; kept for ${arches.filter((t) => knownOnAny(o.syscalls, name, [t])).join(', ')}`)
         continue
       }
       bad.push(`${name} (${abi})`)
@@ -164,7 +165,7 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
   // Rule 3: always allowed.
   for (const a of data.always) {
     if (a.abis && !a.abis.some((x) => abisInProfile.has(x))) continue
-    if (!knownOnAny(a.name, arches)) continue
+    if (!knownOnAny(o.syscalls, a.name, arches)) continue
     drafts.push({name: a.name, action: 'SCMP_ACT_ALLOW', kind: 'always', why: `${a.name}${alsoObserved(a.name)}`})
     placed.add(a.name)
   }
@@ -173,7 +174,7 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
   const layer = runtimeSyscalls(o.runtimes, o.noNewPrivileges)
   for (const [name] of [...layer].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (placed.has(name)) continue
-    if (!knownOnAny(name, arches)) { diagnostics.push(`runtime layer name ${name} is unknown to libseccomp; skipped`); continue }
+    if (!knownOnAny(o.syscalls, name, arches)) { diagnostics.push(`runtime layer name ${name} is unknown to libseccomp; skipped`); continue }
     drafts.push({name, action: 'SCMP_ACT_ALLOW', kind: 'runtime', why: `${name}${alsoObserved(name)}`})
     placed.add(name)
   }
@@ -232,13 +233,13 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
   // Rule 2: ENOSYS for fallback probes that were not recorded (clone3 included).
   for (const f of data.enosys.syscalls) {
     if (placed.has(f.name)) continue
-    if (!knownOnAny(f.name, arches)) { diagnostics.push(`ENOSYS fallback ${f.name} is unknown to this libseccomp for ${arches.join(', ')}; left to the default action`); continue }
+    if (!knownOnAny(o.syscalls, f.name, arches)) { diagnostics.push(`ENOSYS fallback ${f.name} is unknown to this libseccomp for ${arches.join(', ')}; left to the default action`); continue }
     drafts.push({name: f.name, action: 'SCMP_ACT_ERRNO', errnoRet: errnoNumber(data.enosys.errno) ?? ENOSYS, kind: 'enosys', why: f.name})
     placed.add(f.name)
   }
   // Runtime layers' ENOSYS probes (e.g. runc's faccessat2): EPERM there stops the container.
   for (const [name, rts] of [...runtimeEnosysProbes(o.runtimes, o.noNewPrivileges)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    if (placed.has(name) || !knownOnAny(name, arches)) continue
+    if (placed.has(name) || !knownOnAny(o.syscalls, name, arches)) continue
     drafts.push({name, action: 'SCMP_ACT_ERRNO', errnoRet: ENOSYS, kind: 'enosys', why: `${name} (probed by ${rts.join(', ')})`})
     placed.add(name)
   }
@@ -414,9 +415,4 @@ function dedupe(rules: SyscallRule[]): SyscallRule[] {
     seen.add(k)
     return true
   })
-}
-
-/** errno display helper for reports */
-export function describeErrno(n: number): string {
-  return errnoName(n) ?? String(n)
 }

@@ -5,15 +5,16 @@
  */
 import {readFileSync} from 'node:fs'
 import {errnoWords} from '../errors.js'
-import {lookupSyscall} from '../../native/libseccomp.js'
 import type {Observation} from '../trace/observation.js'
+import {callRuns} from '../actions.js'
 import {archTable, findArch} from '../arches.js'
+import {requireErrno} from '../errno.js'
 import {evaluate} from './evaluate.js'
 import {riskOf} from './data.js'
 import {parseJson64} from './json64.js'
 import {profileFromJson} from './load.js'
 import {schemaProblems} from './schema.js'
-import {knownSyscall, syscallNumber, tableKernel} from '../syscall-table.js'
+import {knownSyscall, syscallNumber, tableKernel, type SyscallResolver} from '../syscall-table.js'
 import type {DockerProfile} from './types.js'
 
 export type WarningCode =
@@ -40,9 +41,16 @@ export interface ValidationReport {
   warnings: Warning[]
 }
 
-const ENOSYS = 38
+export interface ValidateOptions {
+  /** recordings the profile was built from (ARCH_NOT_RECORDED) */
+  observations?: Observation[]
+  /** the names the filter library can place (native/libseccomp.ts libseccompSyscalls) */
+  syscalls: SyscallResolver
+}
 
-export function validateProfileFile(file: string, opts: {observations?: Observation[]} = {}): ValidationReport {
+const ENOSYS = requireErrno('ENOSYS')
+
+export function validateProfileFile(file: string, opts: ValidateOptions): ValidationReport {
   const report: ValidationReport = {file, format: 'unknown', valid: false, errors: [], warnings: []}
   let data: unknown
   try {
@@ -55,7 +63,7 @@ export function validateProfileFile(file: string, opts: {observations?: Observat
   return validateProfileData(data, file, opts)
 }
 
-export function validateProfileData(data: unknown, file: string, opts: {observations?: Observation[]} = {}): ValidationReport {
+export function validateProfileData(data: unknown, file: string, opts: ValidateOptions): ValidationReport {
   // An OCI bundle's config.json: check its linux.seccomp, pointers prefixed accordingly.
   const cfg = data as {ociVersion?: unknown; linux?: {seccomp?: unknown}} | null
   if (cfg && typeof cfg === 'object' && typeof cfg.ociVersion === 'string') {
@@ -90,10 +98,10 @@ export function validateProfileData(data: unknown, file: string, opts: {observat
   return report
 }
 
-function lint(p: DockerProfile, raw: {syscalls?: Array<Record<string, unknown>> | null}, opts: {observations?: Observation[]}): Warning[] {
+function lint(p: DockerProfile, raw: {syscalls?: Array<Record<string, unknown>> | null}, opts: ValidateOptions): Warning[] {
   const w: Warning[] = []
   const rules = p.syscalls ?? []
-  if (p.defaultAction === 'SCMP_ACT_ALLOW' || p.defaultAction === 'SCMP_ACT_LOG') {
+  if (callRuns(p.defaultAction)) {
     w.push({code: 'DEFAULT_ALLOW', pointer: '/defaultAction', message: `default action ${p.defaultAction} lets every unlisted syscall through`})
   } else {
     if (!rules.some((r) => r.action === 'SCMP_ACT_ALLOW' && r.names.includes('exit_group') && !r.args?.length && !r.includes)) {
@@ -133,13 +141,13 @@ function lint(p: DockerProfile, raw: {syscalls?: Array<Record<string, unknown>> 
   // arm_fadvise64_64 in a multi-arch profile are fine: runtimes skip them where absent).
   // Those the kernel's table defines for one of the profile's ABIs are only newer than this
   // libseccomp: a softer NEWER_SYSCALL.
-  const tokens = supportedArches()
+  const tokens = supportedArches(opts.syscalls)
   const abis = profileAbis(p)
   const unknown = new Map<string, number>()
   rules.forEach((r, i) => {
     for (const n of r.names) {
       const known = tokens.some((t) => {
-        const k = lookupSyscall(n, t).kind
+        const k = opts.syscalls.lookup(n, t).kind
         return k === 'direct' || k === 'multiplexed'
       })
       if (!known && !unknown.has(n)) unknown.set(n, i)
@@ -176,13 +184,15 @@ function profileAbis(p: DockerProfile): string[] {
   return abis.length ? [...new Set(abis)] : archTable().map((a) => a.abi).filter((a): a is string => a !== undefined)
 }
 
-let supported: string[] | undefined
-/** The arch tokens this libseccomp can resolve names for. */
-function supportedArches(): string[] {
-  if (!supported) {
-    supported = archTable().map((a) => a.token).filter((t) => {
-      try { lookupSyscall('read', t); return true } catch { return false }
+const supported = new WeakMap<SyscallResolver, string[]>()
+/** The arch tokens this library can resolve names for. */
+function supportedArches(syscalls: SyscallResolver): string[] {
+  let tokens = supported.get(syscalls)
+  if (!tokens) {
+    tokens = archTable().map((a) => a.token).filter((t) => {
+      try { syscalls.lookup('read', t); return true } catch { return false }
     })
+    supported.set(syscalls, tokens)
   }
-  return supported
+  return tokens
 }

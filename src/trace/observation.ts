@@ -8,8 +8,13 @@
  * "unknown": true for that position, which tells `build` not to filter on it.
  */
 
-/** ABIs as strace reports them, named like libseccomp's arch tokens without SCMP_ARCH_. */
-export type Abi = 'x86_64' | 'x86' | 'x32' | 'aarch64' | 'arm' | 'riscv64' | 'ppc64le' | 's390x'
+/**
+ * An ABI as strace reports it, named like libseccomp's arch token without SCMP_ARCH_: one of
+ * the `abi` names of profiles/arches.json (src/arches.ts abiNames). A plain string, not a
+ * union, so the table stays the one list: the observation schema's enum is generated from it
+ * at build time (scripts/compile-schemas.js) and checks every observation that is read.
+ */
+export type Abi = string
 
 export interface ArgObservation {
   /** distinct observed values, hex u64, sorted numerically */

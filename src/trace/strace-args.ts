@@ -59,6 +59,3 @@ export function straceRunArgs(output: string, cmd: readonly string[]): string[] 
 export function straceAttachArgs(output: string, pids: readonly number[]): string[] {
   return [...TRACE_FLAGS, '-o', output, ...pids.flatMap((p) => ['-p', String(p)])]
 }
-
-/** The flag set as one shell-readable string, for README/fixture sidecars and summaries. */
-export const TRACE_FLAGS_TEXT = TRACE_FLAGS.map((a) => (/^[\w=,./-]+$/.test(a) ? a : `'${a}'`)).join(' ')

@@ -66,8 +66,8 @@ describe.runIf(onX64)('export', () => {
     expect(new Set(order(ranked.stdout))).toEqual(new Set(order(plain.stdout)))
   })
 
-  it('--arch resolves the arch map for another host', async () => {
-    const r = await runCli(['export', DOCKER_DEFAULT, '--pfc', '--arch', 'aarch64', '--json'])
+  it('--host-arch resolves the arch map for another host', async () => {
+    const r = await runCli(['export', DOCKER_DEFAULT, '--pfc', '--host-arch', 'aarch64', '--json'])
     expect(r.status).toBe(0)
     expect(JSON.parse(r.stdout).arches).toEqual(['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'])
   })

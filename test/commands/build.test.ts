@@ -7,8 +7,10 @@ import {anchor} from '../helpers/anchors.js'
 import {runCli} from '../helpers/cli.js'
 import {serializeObservation} from '../../src/trace/observation-io.js'
 import {loadProfile} from '../../src/profile/load.js'
-import {evaluator, allowedNames} from '../../src/profile/evaluate.js'
-import {MOBY_ONLY, obs, runtimeSpecSeccomp} from '../profile/helpers.js'
+import {evaluator} from '../../src/profile/evaluate.js'
+import {buildProfile, type BuildOptions} from '../../src/build/pipeline.js'
+import {SeccompGenError, type ErrorCode} from '../../src/errors.js'
+import {allowedNames, MOBY_ONLY, obs, runtimeSpecSeccomp} from '../profile/helpers.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'sg-build-'))
 const p = (n: string) => join(tmp, n)
@@ -124,32 +126,42 @@ describe('seccomp-gen build', () => {
     expect(prof.syscalls!.every((x) => !x.args)).toBe(true)
   })
 
-  describe('bad input: exit != 0, one line, nothing written', () => {
-    const cases: Array<[string, () => string[]]> = [
-      ['malformed observation', () => { writeFileSync(p('bad.obs.json'), '{"schema": "seccomp-gen/observation", "version": 1, "abis": 3}'); return [p('bad.obs.json')] }],
-      ['truncated observation JSON', () => { writeFileSync(p('trunc.obs.json'), '{"schema": "seccomp-gen/observation", "version": 1, "abis": {'); return [p('trunc.obs.json')] }],
-      ['empty file', () => { writeFileSync(p('empty'), ''); return [p('empty')] }],
-      ['text that is not a trace', () => { writeFileSync(p('notes.txt'), 'hello\nworld\n'); return [p('notes.txt')] }],
-      ['missing file', () => [p('does-not-exist')]],
-      ['a profile given as input', () => [anchor('docker-default.json')]],
-      ['binary garbage', () => { writeFileSync(p('garbage.bin'), Buffer.from([0, 1, 2, 255, 254, 10, 0, 0])); return [p('garbage.bin')] }],
-      ['a directory', () => [tmp]],
-      ['unknown format', () => ['--format', 'yaml', obsFile]],
-      ['--errno with a non-errno default action', () => ['--default-action', 'kill-process', '--errno', 'EPERM', obsFile]],
-      ['unknown errno', () => ['--errno', 'EFOO', obsFile]],
-      ['--caps without --format oci', () => ['--caps', 'CAP_SYS_ADMIN', obsFile]],
-      ['--no-new-privileges with --runtime none', () => ['--runtime', 'none', '--no-new-privileges', obsFile]],
-      ['unknown runtime', () => ['--runtime', 'lxc', obsFile]],
-      ['unknown arch', () => ['--arch', 'vax', obsFile]],
-      ['unknown base profile', () => ['--base', p('nope.json'), obsFile]],
-      ['no input', () => []],
+  describe('bad input: one SeccompGenError with its exit code (direct calls to buildProfile)', () => {
+    const cases: Array<[string, () => BuildOptions, ErrorCode]> = [
+      ['malformed observation', () => { writeFileSync(p('bad.obs.json'), '{"schema": "seccomp-gen/observation", "version": 1, "abis": 3}'); return {inputs: [p('bad.obs.json')]} }, 'OBSERVATION_INVALID'],
+      ['truncated observation JSON', () => { writeFileSync(p('trunc.obs.json'), '{"schema": "seccomp-gen/observation", "version": 1, "abis": {'); return {inputs: [p('trunc.obs.json')]} }, 'OBSERVATION_INVALID'],
+      ['empty file', () => { writeFileSync(p('empty'), ''); return {inputs: [p('empty')]} }, 'OBSERVATION_INVALID'],
+      ['text that is not a trace', () => { writeFileSync(p('notes.txt'), 'hello\nworld\n'); return {inputs: [p('notes.txt')]} }, 'OBSERVATION_INVALID'],
+      ['missing file', () => ({inputs: [p('does-not-exist')]}), 'IO'],
+      ['a profile given as input', () => ({inputs: [anchor('docker-default.json')]}), 'OBSERVATION_INVALID'],
+      ['binary garbage', () => { writeFileSync(p('garbage.bin'), Buffer.from([0, 1, 2, 255, 254, 10, 0, 0])); return {inputs: [p('garbage.bin')]} }, 'OBSERVATION_INVALID'],
+      ['a directory', () => ({inputs: [tmp]}), 'IO'],
+      ['--errno with a non-errno default action', () => ({inputs: [obsFile], defaultAction: 'kill-process', errno: 'EPERM'}), 'USAGE'],
+      ['unknown errno', () => ({inputs: [obsFile], errno: 'EFOO'}), 'USAGE'],
+      ['--caps without --format oci', () => ({inputs: [obsFile], caps: ['CAP_SYS_ADMIN']}), 'USAGE'],
+      ['--no-new-privileges with --runtime none', () => ({inputs: [obsFile], runtime: 'none', noNewPrivileges: true}), 'USAGE'],
+      ['unknown runtime', () => ({inputs: [obsFile], runtime: 'lxc'}), 'USAGE'],
+      ['unknown arch', () => ({inputs: [obsFile], arches: ['vax']}), 'USAGE'],
+      ['unknown base profile', () => ({inputs: [obsFile], base: p('nope.json')}), 'IO'],
+      ['no input', () => ({inputs: []}), 'USAGE'],
     ]
-    it.each(cases)('%s', async (_what, make) => {
+    it.each(cases)('%s', async (_what, make, code) => {
+      const err = await buildProfile(make()).then(() => undefined, (e: unknown) => e)
+      expect(err).toBeInstanceOf(SeccompGenError)
+      expect((err as SeccompGenError).code).toBe(code)
+      expect((err as SeccompGenError).message).not.toContain('\n')
+    })
+
+    // Two through the real CLI: the one line on stderr, the exit code, nothing written.
+    it.each([
+      ['a profile given as input (the file kind named)', () => [anchor('docker-default.json')], 1, /docker-default.json is a seccomp profile, not an observation file .* or an strace log$/],
+      ["unknown --format (oclif's own option check)", () => ['--format', 'yaml', obsFile], 2, /--format/],
+    ] as Array<[string, () => string[], number, RegExp]>)('CLI: %s', async (_what, make, status, message) => {
       const out = p(`out-${Math.random().toString(36).slice(2)}.json`)
       const r = await runCli(['build', '-o', out, ...make()])
-      expect(r.status).not.toBe(0)
-      const errorLines = r.stderrLines.filter((l) => /^\s*›?\s*Error:/.test(l))
-      expect(errorLines.length, r.stderr).toBe(1)
+      expect(r.status).toBe(status)
+      expect(r.stderrLines, r.stderr).toHaveLength(1)
+      expect(r.stderrLines[0]).toMatch(message)
       expect(existsSync(out)).toBe(false)
     })
 

@@ -5,6 +5,7 @@ import {join} from 'node:path'
 import {runCli} from '../helpers/cli.js'
 import {serializeObservation} from '../../src/trace/observation-io.js'
 import {validateProfileData, validateProfileFile} from '../../src/profile/validate.js'
+import {libseccompSyscalls} from '../../native/libseccomp.js'
 import {anchors} from '../helpers/anchors.js'
 import {obs} from '../profile/helpers.js'
 
@@ -15,31 +16,32 @@ const good = [
   {names: ['exit', 'exit_group', 'read'], action: 'SCMP_ACT_ALLOW'},
   {names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38},
 ]
-const codes = (d: unknown) => validateProfileData(d, 'x.json').warnings.map((w) => w.code)
+const lib = {syscalls: libseccompSyscalls}
+const codes = (d: unknown) => validateProfileData(d, 'x.json', lib).warnings.map((w) => w.code)
 
 describe('validate (library)', () => {
   it.each(['docker-default.json', 'podman-default.json'])('accepts %s (valid, no structural warnings)', (f) => {
-    const r = validateProfileFile(join(anchors, f))
+    const r = validateProfileFile(join(anchors, f), lib)
     expect(r.errors).toEqual([])
     expect(r.valid).toBe(true)
     expect(r.warnings.filter((w) => !['UNKNOWN_SYSCALL', 'NEWER_SYSCALL', 'RISKY_SYSCALL'].includes(w.code))).toEqual([])
   })
 
   it('RISKY_SYSCALL: podman allows unshare and mount outright; Docker gates them on CAP_SYS_ADMIN', () => {
-    const risky = (f: string) => validateProfileFile(join(anchors, f)).warnings.filter((w) => w.code === 'RISKY_SYSCALL').map((w) => w.message.split(' ')[0])
+    const risky = (f: string) => validateProfileFile(join(anchors, f), lib).warnings.filter((w) => w.code === 'RISKY_SYSCALL').map((w) => w.message.split(' ')[0])
     expect(risky('podman-default.json')).toEqual(expect.arrayContaining(['unshare', 'mount']))
     expect(risky('docker-default.json')).not.toContain('mount')
     expect(risky('docker-default.json')).not.toContain('unshare')
   })
 
   it('Docker default: the names this libseccomp does not know are warned about', () => {
-    const names = validateProfileFile(join(anchors, 'docker-default.json')).warnings.map((w) => w.message.split(' ')[0])
+    const names = validateProfileFile(join(anchors, 'docker-default.json'), lib).warnings.map((w) => w.message.split(' ')[0])
     expect(names).toContain('mseal')
     expect(names).not.toContain('read')
   })
 
   it('a clean profile has no warnings and is also plain OCI', () => {
-    const r = validateProfileData(base(good), 'x.json')
+    const r = validateProfileData(base(good), 'x.json', lib)
     expect(r).toMatchObject({valid: true, format: 'oci', warnings: []})
   })
 
@@ -57,11 +59,11 @@ describe('validate (library)', () => {
   })
 
   it("checks an OCI bundle's config.json through its linux.seccomp", () => {
-    const ok = validateProfileData({ociVersion: '1.0.2', process: {}, linux: {seccomp: base(good)}}, 'config.json')
+    const ok = validateProfileData({ociVersion: '1.0.2', process: {}, linux: {seccomp: base(good)}}, 'config.json', lib)
     expect(ok).toMatchObject({valid: true, format: 'oci', warnings: []})
-    const bad = validateProfileData({ociVersion: '1.0.2', linux: {seccomp: base([{names: ['read'], action: 'SCMP_ACT_ALLOW'}])}}, 'config.json')
+    const bad = validateProfileData({ociVersion: '1.0.2', linux: {seccomp: base([{names: ['read'], action: 'SCMP_ACT_ALLOW'}])}}, 'config.json', lib)
     expect(bad.warnings.map((w) => [w.code, w.pointer])).toContainEqual(['MISSING_EXIT_GROUP', '/linux/seccomp/syscalls'])
-    const none = validateProfileData({ociVersion: '1.0.2', linux: {}}, 'config.json')
+    const none = validateProfileData({ociVersion: '1.0.2', linux: {}}, 'config.json', lib)
     expect(none.valid).toBe(false)
     expect(none.errors[0].pointer).toBe('/linux/seccomp')
   })
@@ -69,7 +71,7 @@ describe('validate (library)', () => {
   it('ARCH_NOT_RECORDED only with observations', () => {
     const d = base(good, {architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']})
     expect(codes(d)).not.toContain('ARCH_NOT_RECORDED')
-    const r = validateProfileData(d, 'x.json', {observations: [obs({x86_64: {read: 1}})]})
+    const r = validateProfileData(d, 'x.json', {...lib, observations: [obs({x86_64: {read: 1}})]})
     expect(r.warnings.filter((w) => w.code === 'ARCH_NOT_RECORDED').map((w) => w.pointer)).toEqual(['/architectures/1'])
   })
 
@@ -81,7 +83,7 @@ describe('validate (library)', () => {
     [base(good, {syscall: []}), '/syscall'],
     [base(good, {archMap: [{architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['SCMP_ARCH_X86']}]}), '/archMap'],
   ])('errors carry JSON pointers: %j', (data, pointer) => {
-    const r = validateProfileData(data, 'x.json')
+    const r = validateProfileData(data, 'x.json', lib)
     expect(r.valid).toBe(false)
     expect(r.errors.map((e) => e.pointer)).toContain(pointer)
   })

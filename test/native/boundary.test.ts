@@ -1,10 +1,12 @@
 /**
- * The FFI boundary: native/ is the only place that imports koffi (the layout rule in the
- * developers' brief). Walks every source directory of the repo and fails naming the file.
+ * The boundaries of the source tree:
+ * - native/ is the only place that imports koffi (walks every source directory of the repo);
+ * - every import in src/ and native/ points down the layers of README's "Architecture": LAYERS
+ *   below says what each layer may import, and a test feeds the checker arrows that point up.
  */
 import {readdirSync, readFileSync, statSync} from 'node:fs'
-import {join, relative} from 'node:path'
-import {expect, it} from 'vitest'
+import {dirname, join, relative, resolve} from 'node:path'
+import {describe, expect, it} from 'vitest'
 
 const root = join(__dirname, '..', '..')
 const DIRS = ['src', 'test', 'bench', 'scripts', 'bin']
@@ -31,4 +33,101 @@ it('nothing outside native/ imports koffi', () => {
   // and the check itself sees native/'s imports
   const native = [...files(join(root, 'native'))].filter((f) => IMPORT.test(readFileSync(f, 'utf8')))
   expect(native.length).toBeGreaterThan(0)
+})
+
+// --- layers ------------------------------------------------------------------------------------
+
+type Layer = 'core' | 'native' | 'observation' | 'trace' | 'profile' | 'enforce' | 'build' | 'commands'
+
+/** Which layers each layer may import (its own included). Bottom to top. */
+const LAYERS: Record<Layer, readonly Layer[]> = {
+  core: ['core'],
+  native: ['core', 'native'],
+  observation: ['core', 'observation'],
+  trace: ['core', 'native', 'observation', 'trace'],
+  profile: ['core', 'observation', 'profile'],
+  enforce: ['core', 'native', 'observation', 'profile', 'enforce'],
+  build: ['core', 'native', 'observation', 'trace', 'profile', 'build'],
+  commands: ['core', 'native', 'observation', 'trace', 'profile', 'enforce', 'build', 'commands'],
+}
+
+/** The layer of a repo-relative source path ('src/profile/load.ts'). */
+function layerOf(path: string): Layer {
+  if (path.startsWith('native/')) return 'native'
+  if (path === 'src/trace/observation.ts' || path === 'src/trace/observation-io.ts') return 'observation'
+  const m = /^src\/(trace|profile|enforce|build|commands)\//.exec(path)
+  if (m) return m[1] as Layer
+  // the oclif base class and the argv splitter belong to the commands, the rest of src/*.ts is the core
+  if (path === 'src/command.ts' || path === 'src/cli-argv.ts') return 'commands'
+  if (/^src\/[^/]+\.ts$/.test(path)) return 'core'
+  throw new Error(`${path}: in no layer (add it to layerOf)`)
+}
+
+interface Arrow {from: string; to: string}
+
+/** The arrows that point up or sideways: importer and imported, with their layers. */
+function violations(arrows: readonly Arrow[]): string[] {
+  return arrows.flatMap(({from, to}) => {
+    const a = layerOf(from)
+    const b = layerOf(to)
+    return LAYERS[a].includes(b) ? [] : [`${from} (${a}) imports ${to} (${b})`]
+  })
+}
+
+const RELATIVE = /(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm
+
+/** Every relative import (static, dynamic, side-effect) in src/ and native/, as repo paths. */
+function arrowsInTree(): Arrow[] {
+  const out: Arrow[] = []
+  for (const file of [...files(join(root, 'src')), ...files(join(root, 'native'))]) {
+    if (!file.endsWith('.ts')) continue
+    const from = relative(root, file)
+    for (const m of readFileSync(file, 'utf8').matchAll(RELATIVE)) {
+      out.push({from, to: relative(root, resolve(dirname(file), m[1]!)).replace(/\.js$/, '.ts')})
+    }
+  }
+  return out
+}
+
+describe('imports point down the layers', () => {
+  it('every import in src/ and native/ is allowed by LAYERS', () => {
+    const arrows = arrowsInTree()
+    expect(arrows.length).toBeGreaterThan(100) // the scan sees the tree's imports
+    expect(violations(arrows)).toEqual([])
+  })
+
+  it('names each arrow that points up', () => {
+    expect(violations([
+      {from: 'native/libseccomp.ts', to: 'src/profile/types.ts'},
+      {from: 'src/profile/synthesize.ts', to: 'native/libseccomp.ts'},
+      {from: 'src/trace/record.ts', to: 'src/profile/load.ts'},
+      {from: 'src/profile/load.ts', to: 'src/trace/observe.ts'},
+      {from: 'src/errors.ts', to: 'src/command.ts'},
+      {from: 'src/profile/load.ts', to: 'src/enforce/bundle.ts'},
+      {from: 'src/enforce/apply.ts', to: 'src/build/pipeline.ts'},
+      {from: 'src/build/pipeline.ts', to: 'src/commands/build.ts'},
+    ])).toEqual([
+      'native/libseccomp.ts (native) imports src/profile/types.ts (profile)',
+      'src/profile/synthesize.ts (profile) imports native/libseccomp.ts (native)',
+      'src/trace/record.ts (trace) imports src/profile/load.ts (profile)',
+      'src/profile/load.ts (profile) imports src/trace/observe.ts (trace)',
+      'src/errors.ts (core) imports src/command.ts (commands)',
+      'src/profile/load.ts (profile) imports src/enforce/bundle.ts (enforce)',
+      'src/enforce/apply.ts (enforce) imports src/build/pipeline.ts (build)',
+      'src/build/pipeline.ts (build) imports src/commands/build.ts (commands)',
+    ])
+    // and the arrows that are fine
+    expect(violations([
+      {from: 'src/profile/validate.ts', to: 'src/trace/observation.ts'},
+      {from: 'src/enforce/compile.ts', to: 'native/libseccomp.ts'},
+      {from: 'native/exec.ts', to: 'src/caller.ts'},
+      {from: 'src/commands/validate.ts', to: 'native/libseccomp.ts'},
+    ])).toEqual([])
+  })
+
+  it('knows the layer of every file in src/ and native/', () => {
+    for (const f of [...files(join(root, 'src')), ...files(join(root, 'native'))]) {
+      if (f.endsWith('.ts')) expect(() => layerOf(relative(root, f))).not.toThrow()
+    }
+  })
 })

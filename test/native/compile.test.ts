@@ -1,5 +1,5 @@
 /**
- * native/compile.ts: profiles compiled by the real libseccomp, exported as BPF, and the BPF run
+ * src/enforce/compile.ts: profiles compiled by the real libseccomp, exported as BPF, and the BPF run
  * through an independent interpreter (bpf-sim.ts) as a table of [arch, syscall, args] → action,
  * the way libseccomp's own *.tests tables check filters.
  */
@@ -9,8 +9,8 @@ import {loadProfile} from '../../src/profile/load.js'
 import {toOci} from '../../src/profile/resolve.js'
 import type {OciSeccomp} from '../../src/profile/types.js'
 import {dockerDefaultCaps} from '../../src/enforce/caps.js'
-import {compileBpf, compilePfc, splitArgs} from '../../src/enforce/compile.js'
-import {archToken, libseccompVersion, resolveSyscall} from '../../native/libseccomp.js'
+import {compileBpf, compilePfc, splitRepeatedArgs} from '../../src/enforce/compile.js'
+import {archToken, libseccompVersion, lookupSyscall} from '../../native/libseccomp.js'
 import {anchor} from '../helpers/anchors.js'
 import {RET, decode, describeRet, run} from './bpf-sim.js'
 
@@ -31,7 +31,7 @@ function sim(p: OciSeccomp, opts: {optimize?: boolean} = {}) {
   expect(prog.length).toBe(instructions)
   return (arch: number, name: string, args: bigint[] = []) => {
     const archName = arch === X86 ? 'x86' : arch === AARCH64 ? 'aarch64' : 'x86_64'
-    const nr = resolveSyscall(name, archName)
+    const nr = lookupSyscall(name, archName).nr
     if (nr === null || nr < 0) throw new Error(`${name} has no direct number on ${archName}`)
     return describeRet(run(prog, {arch, nr, args}))
   }
@@ -45,7 +45,7 @@ describe.runIf(onX64)("Docker's default profile (x86_64 host, Docker's default c
     expect(r.instructions).toBe(r.bpf.length / 8)
     expect(r.instructions).toBeGreaterThan(300)
     expect(r.instructions).toBeLessThanOrEqual(4096)
-    for (const n of r.unknownNames) expect(resolveSyscall(n, 'x86_64')).toBeNull()
+    for (const n of r.unknownNames) expect(lookupSyscall(n, 'x86_64').nr).toBeNull()
     const v = libseccompVersion()
     if (v.major === 2 && v.minor === 5 && v.micro === 4) {
       // measured independently with libseccomp 2.5.4, outside this project: 1001 (optimize 1),
@@ -100,8 +100,8 @@ describe.runIf(onX64)('compile rules', () => {
   })
 
   it('splits several comparisons on one argument into one rule per comparison (OR), as runc does', () => {
-    expect(splitArgs([{index: 0, op: 'SCMP_CMP_EQ', value: 1n}, {index: 1, op: 'SCMP_CMP_EQ', value: 2n}])).toHaveLength(1)
-    expect(splitArgs([{index: 0, op: 'SCMP_CMP_EQ', value: 1n}, {index: 0, op: 'SCMP_CMP_EQ', value: 8n}])).toHaveLength(2)
+    expect(splitRepeatedArgs([{index: 0, op: 'SCMP_CMP_EQ', value: 1n}, {index: 1, op: 'SCMP_CMP_EQ', value: 2n}])).toHaveLength(1)
+    expect(splitRepeatedArgs([{index: 0, op: 'SCMP_CMP_EQ', value: 1n}, {index: 0, op: 'SCMP_CMP_EQ', value: 8n}])).toHaveLength(2)
     const p = base([{names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, op: 'SCMP_CMP_EQ', value: 0n}, {index: 0, op: 'SCMP_CMP_EQ', value: 8n}]}])
     const r = compileBpf(p)
     expect(r.notes.map((n) => n.kind)).toContain('split-args')
@@ -194,8 +194,8 @@ describe.runIf(onX64)('compile rules', () => {
     const p = base([{names: ['read', 'write', 'close', 'getppid'], action: 'SCMP_ACT_ALLOW'}])
     const order = (counts?: Record<string, number>) => {
       const prog = decode(compileBpf(p, {counts}).bpf)
-      const idx = (name: string) => prog.findIndex((i) => i.code === 0x15 && i.k === resolveSyscall(name, 'x86_64'))
-      expect(run(prog, {arch: X86_64, nr: resolveSyscall('getppid', 'x86_64')!})).toBe(RET.ALLOW)
+      const idx = (name: string) => prog.findIndex((i) => i.code === 0x15 && i.k === lookupSyscall(name, 'x86_64').nr)
+      expect(run(prog, {arch: X86_64, nr: lookupSyscall('getppid', 'x86_64').nr!})).toBe(RET.ALLOW)
       return idx('getppid') < idx('read') ? 'getppid first' : 'read first'
     }
     expect(order({getppid: 1_000_000, read: 1})).toBe('getppid first')

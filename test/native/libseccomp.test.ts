@@ -8,16 +8,14 @@ import {SeccompGenError} from '../../src/errors.js'
 import {
   SeccompFilter,
   actionValue,
-  archProfileName,
-  archShortName,
   archToken,
   libseccompVersion,
   lookupSyscall,
   nativeArch,
   nativeArchToken,
-  resolveSyscall,
   syscallName,
 } from '../../native/libseccomp.js'
+import {archProfileName, archShortName} from '../../src/arches.js'
 
 const UNISTD_64 = '/usr/include/x86_64-linux-gnu/asm/unistd_64.h'
 const onX64 = process.arch === 'x64'
@@ -33,10 +31,10 @@ describe('arch names and tokens', () => {
     expect(archProfileName('x32')).toBe('SCMP_ARCH_X32')
   })
 
-  it('gives null for arches libseccomp does not know, and resolveSyscall throws for them', () => {
+  it('gives null for arches libseccomp does not know, and lookupSyscall throws for them', () => {
     expect(archToken('SCMP_ARCH_VAX')).toBeNull()
     expect(archToken('x86 64')).toBeNull()
-    expect(() => resolveSyscall('read', 'SCMP_ARCH_VAX')).toThrow(SeccompGenError)
+    expect(() => lookupSyscall('read', 'SCMP_ARCH_VAX').nr).toThrow(SeccompGenError)
   })
 
   it('knows the native arch and names it in profile spelling', () => {
@@ -52,14 +50,14 @@ describe('arch names and tokens', () => {
   })
 })
 
-describe('resolveSyscall', () => {
+describe('lookupSyscall(...).nr', () => {
   it.runIf(onX64 && existsSync(UNISTD_64))('agrees with the kernel header on every x86_64 syscall libseccomp knows', () => {
     const header = readFileSync(UNISTD_64, 'utf8')
     const table = [...header.matchAll(/^#define __NR_(\w+) (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])] as const)
     expect(table.length).toBeGreaterThan(300)
     let checked = 0
     for (const [name, nr] of table) {
-      const got = resolveSyscall(name, 'SCMP_ARCH_X86_64')
+      const got = lookupSyscall(name, 'SCMP_ARCH_X86_64').nr
       if (got === null) continue // newer than this libseccomp
       expect(got, name).toBe(nr)
       expect(syscallName(nr, 'x86_64'), String(nr)).toBe(name)
@@ -69,29 +67,29 @@ describe('resolveSyscall', () => {
   })
 
   it('resolves per arch: the same name has different numbers on x86_64, x86, x32 and aarch64', () => {
-    const x64 = resolveSyscall('read', 'x86_64')
-    const x86 = resolveSyscall('read', 'SCMP_ARCH_X86')
-    const x32 = resolveSyscall('read', 'x32')
-    const a64 = resolveSyscall('read', 'aarch64')
+    const x64 = lookupSyscall('read', 'x86_64').nr
+    const x86 = lookupSyscall('read', 'SCMP_ARCH_X86').nr
+    const x32 = lookupSyscall('read', 'x32').nr
+    const a64 = lookupSyscall('read', 'aarch64').nr
     expect(new Set([x64, x86, x32, a64]).size).toBe(4)
     expect(x32! & 0x40000000).toBe(0x40000000) // __X32_SYSCALL_BIT
   })
 
   it('returns null for names that do not exist (unknown, or absent on that arch)', () => {
-    expect(resolveSyscall('no_such_syscall', 'x86_64')).toBeNull()
+    expect(lookupSyscall('no_such_syscall', 'x86_64').nr).toBeNull()
     expect(lookupSyscall('no_such_syscall', 'x86_64').kind).toBe('unknown')
-    expect(resolveSyscall('open', 'aarch64')).toBeNull() // aarch64 has only openat
+    expect(lookupSyscall('open', 'aarch64').nr).toBeNull() // aarch64 has only openat
     expect(lookupSyscall('open', 'aarch64').kind).toBe('absent')
-    expect(resolveSyscall('arch_prctl', 'aarch64')).toBeNull()
-    expect(resolveSyscall('pread', 'x86_64')).toBeNull() // the libc name, not the syscall (pread64)
-    expect(resolveSyscall('READ', 'x86_64')).toBeNull()
+    expect(lookupSyscall('arch_prctl', 'aarch64').nr).toBeNull()
+    expect(lookupSyscall('pread', 'x86_64').nr).toBeNull() // the libc name, not the syscall (pread64)
+    expect(lookupSyscall('READ', 'x86_64').nr).toBeNull()
   })
 
   it('returns the negative pseudo number for socketcall/ipc-multiplexed names on x86', () => {
     const socket = lookupSyscall('socket', 'x86')
     expect(socket.kind).toBe('multiplexed')
     expect(socket.nr).toBeLessThan(0)
-    expect(resolveSyscall('socket', 'x86')).toBe(socket.nr)
+    expect(lookupSyscall('socket', 'x86').nr).toBe(socket.nr)
     expect(lookupSyscall('shmget', 'x86').kind).toBe('multiplexed')
     expect(lookupSyscall('socketcall', 'x86').kind).toBe('direct')
     expect(lookupSyscall('socketcall', 'x86_64').kind).toBe('absent')
@@ -102,7 +100,7 @@ describe('SeccompFilter', () => {
   it('turns a negative return into SECCOMP_ERROR naming the call and the errno', () => {
     const f = new SeccompFilter(actionValue('SCMP_ACT_ERRNO', 1))
     try {
-      const nr = resolveSyscall('socket', nativeArch())!
+      const nr = lookupSyscall('socket', nativeArch()).nr!
       // two comparisons on one argument in one rule: libseccomp says EINVAL
       let err: unknown
       try {
@@ -129,7 +127,7 @@ describe('SeccompFilter', () => {
   it('checks arguments before calling libseccomp', () => {
     const f = new SeccompFilter(actionValue('SCMP_ACT_ALLOW'))
     try {
-      const nr = resolveSyscall('read', nativeArch())!
+      const nr = lookupSyscall('read', nativeArch()).nr!
       const deny = actionValue('SCMP_ACT_ERRNO', 1)
       expect(() => f.addRule(deny, nr, [{index: 6, op: 'SCMP_CMP_EQ', value: 0n}])).toThrow(/index 6/)
       expect(() => f.addRule(deny, nr, [{index: 0, op: 'SCMP_CMP_EQ', value: -1n}])).toThrow(/64-bit/)

@@ -9,11 +9,12 @@ import {join} from 'node:path'
 import {buildProfile, readInput} from '../../src/build/pipeline.js'
 import {ruleData} from '../../src/profile/data.js'
 import {listRuntimeLayers} from '../../src/profile/layers.js'
-import {allowedNames, evaluator} from '../../src/profile/evaluate.js'
+import {evaluator} from '../../src/profile/evaluate.js'
 import {validateProfileData} from '../../src/profile/validate.js'
+import {libseccompSyscalls} from '../../native/libseccomp.js'
 import {parseJson64} from '../../src/profile/json64.js'
 import {findArch} from '../../src/arches.js'
-import {repoRoot, runtimeSpecSeccomp} from './helpers.js'
+import {allowedNames, repoRoot, runtimeSpecSeccomp} from './helpers.js'
 
 const dir = join(repoRoot, 'fixtures')
 const fixtures = readdirSync(dir).filter((f) => f.endsWith('.strace') || f.endsWith('.obs.json')).sort()
@@ -28,7 +29,7 @@ describe('fixtures', () => {
     const file = join(dir, f)
     const {observation} = await readInput(file)
     const r = await buildProfile({inputs: [file]})
-    const v = validateProfileData(parseJson64(r.text), f)
+    const v = validateProfileData(parseJson64(r.text), f, {syscalls: libseccompSyscalls})
     expect(v.errors).toEqual([])
     expect(v.warnings).toEqual([])
 

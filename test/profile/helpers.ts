@@ -7,6 +7,8 @@ import type {Observation, SyscallObservation} from '../../src/trace/observation.
 import {listRuntimeLayers} from '../../src/profile/layers.js'
 import {anchors} from '../helpers/anchors.js'
 import {synthesize, type SynthesisOptions} from '../../src/profile/synthesize.js'
+import {libseccompSyscalls} from '../../native/libseccomp.js'
+import type {DockerProfile, OciSeccomp} from '../../src/profile/types.js'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -39,7 +41,13 @@ export const defaults = (): SynthesisOptions => ({
   noNewPrivileges: false,
   args: 'safe',
   arches: [],
+  syscalls: libseccompSyscalls,
 })
+
+/** Every name some rule can ALLOW (for tightness checks). */
+export function allowedNames(p: DockerProfile | OciSeccomp): string[] {
+  return [...new Set((p.syscalls ?? []).filter((r) => r.action === 'SCMP_ACT_ALLOW').flatMap((r) => r.names))].sort()
+}
 
 export function synth(o: Observation, over: Partial<SynthesisOptions> = {}) {
   return synthesize(o, {...defaults(), ...over})

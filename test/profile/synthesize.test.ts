@@ -1,10 +1,11 @@
 import {describe, expect, it} from 'vitest'
-import {evaluator, allowedNames} from '../../src/profile/evaluate.js'
+import {evaluator} from '../../src/profile/evaluate.js'
 import {ruleData} from '../../src/profile/data.js'
 import {listRuntimeLayers} from '../../src/profile/layers.js'
 import {renderDocker} from '../../src/profile/render.js'
 import {SeccompGenError} from '../../src/errors.js'
-import {obs, synth} from './helpers.js'
+import type {SyscallResolver} from '../../src/syscall-table.js'
+import {allowedNames, obs, synth} from './helpers.js'
 
 const NS_NET = 0x40000000
 const THREAD_FLAGS = 0x3d0f00 // CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM|SETTLS|PARENT_SETTID|CHILD_CLEARTID
@@ -330,5 +331,30 @@ describe('properties', () => {
     for (const n of allowedNames(synth(program).profile)) {
       expect(recorded.has(n) || documented.has(n) || (n === 'clone' && recorded.has('clone3')), n).toBe(true)
     }
+  })
+})
+
+describe('synthesis asks the syscall table it is given, not libseccomp', () => {
+  // A table of four names on aarch64 only (the kernel tables in profiles/syscalls have no aarch64).
+  const known = new Set(['read', 'write', 'exit_group', 'frob_test'])
+  const table: SyscallResolver = {
+    lookup: (name, arch) => {
+      if (arch !== 'SCMP_ARCH_AARCH64') throw new SeccompGenError('PROFILE_INVALID', `unknown architecture ${arch}`)
+      return known.has(name) ? {kind: 'direct', nr: 1} : {kind: 'unknown', nr: null}
+    },
+    name: () => null,
+  }
+  const o = obs({aarch64: {read: 2, frob_test: 1}})
+
+  it('places the names the table knows, and only those', () => {
+    const s = synth(o, {runtimes: [], syscalls: table})
+    const names = allowedNames(s.profile)
+    expect(names).toEqual(expect.arrayContaining(['frob_test', 'read', 'exit_group']))
+    expect(names.filter((n) => !known.has(n))).toEqual([])
+    expect(s.profile.architectures).toEqual(['SCMP_ARCH_AARCH64'])
+  })
+
+  it('libseccomp does not know the invented name', () => {
+    expect(() => synth(o, {runtimes: []})).toThrow(/frob_test \(aarch64\)/)
   })
 })

@@ -242,8 +242,10 @@ describe('record with lines it cannot parse', () => {
   function wrapper(dir: string): string {
     const real = spawnSync('sh', ['-c', 'command -v strace'], {encoding: 'utf8'}).stdout.trim()
     const w = join(dir, 'strace-plus-garbage')
-    writeFileSync(w, `#!/bin/sh\nout=; prev=\nfor a; do [ "$prev" = -o ] && out=$a; prev=$a; done\n${real} "$@"; rc=$?\n` +
-      `[ -n "$out" ] && [ "$out" != /dev/null ] && printf 'this is not strace output\\n' >> "$out"\nexit $rc\n`)
+    // The trace FIFO's name goes away once record reads from it, so the wrapper opens it first
+    // (fd 9, not passed to strace) and writes its line after strace's last one.
+    writeFileSync(w, `#!/bin/sh\nout=; prev=\nfor a; do [ "$prev" = -o ] && out=$a; prev=$a; done\n[ -n "$out" ] && exec 9>>"$out"\n${real} "$@" 9>&-; rc=$?\n` +
+      `[ -n "$out" ] && printf 'this is not strace output\\n' >&9\nexit $rc\n`)
     chmodSync(w, 0o755)
     return w
   }
