@@ -54,7 +54,7 @@ export function readObservation(path: string): Observation {
 }
 
 /** Numeric order of "0x…" strings (no leading zeros, so length first). */
-function hexCompare(a: string, b: string): number {
+export function hexCompare(a: string, b: string): number {
   if (a.length !== b.length) return a.length - b.length
   return a < b ? -1 : a > b ? 1 : 0
 }

@@ -5,7 +5,8 @@ import {mkdtempSync, readFileSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {KIND, LexState, lexFast, lexInto, lexLine, rescanExact} from '../../src/trace/lex-line.js'
+import {KIND, LexState, lexInto, rescanExact} from '../../src/trace/lex-line.js'
+import {lexLine} from '../helpers/lex-line.js'
 import {Observer} from '../../src/trace/observe.js'
 import type {Observation} from '../../src/trace/observation.js'
 import {serializeObservation, validateObservation} from '../../src/trace/observation-io.js'
@@ -92,48 +93,42 @@ describe('fuzz', () => {
   // the work per byte grow with n, so a fixed bound per byte fails on it at 8n.
   const lineShapes = SHAPES.filter(([name]) => name.startsWith('one line'))
 
-  /** Element reads of the two strace lexers on one line: lexFast(), and lexInto() + rescanExact() (what lexLine() runs). */
-  const lexerReads = (line: Uint8Array): {fast: number; exact: number} => {
-    const fast = countingView(line)
-    lexFast(fast.view, 0, line.length, new LexState())
+  /** Element reads of the lexer on one line: lexInto() + rescanExact() (what an inspected call gets). */
+  const lexerReads = (line: Uint8Array): number => {
     const exact = countingView(line)
     const st = new LexState()
     const kind = lexInto(exact.view, 0, line.length, st)
     if (kind === KIND.CALL || kind === KIND.RESUMED) rescanExact(exact.view, st)
-    return {fast: fast.reads(), exact: exact.reads()}
+    return exact.reads()
   }
 
-  it('linear work: the lexers read each byte of a line a bounded number of times (real, mutated and long lines)', () => {
+  it('linear work: the lexer reads each byte of a line a bounded number of times (real, mutated and long lines)', () => {
     const r = rng(99)
     const samples = [...lines, ...Array.from({length: 5000}, () => mutate(lines[Math.floor(r() * lines.length)]!, r))]
     for (const [, build] of lineShapes) for (const n of [4000, 32000]) samples.push(build(n, lines).toString('latin1').trimEnd())
     for (const text of samples) {
       const line = Buffer.from(text.replace(/\n/g, ' '), 'latin1')
-      const {fast, exact} = lexerReads(line)
       // a few reads per line on top (the prefix, the return part looked at from both ends)
-      expect(fast, text.slice(0, 80)).toBeLessThanOrEqual(2 * line.length + 8)
-      expect(exact, text.slice(0, 80)).toBeLessThanOrEqual(3 * line.length + 32)
+      expect(lexerReads(line), text.slice(0, 80)).toBeLessThanOrEqual(3 * line.length + 32)
     }
   })
 
   // What the Observer does with bytes beyond lexing them: line search, lines carried over from
-  // one chunk to the next, argument text kept for pending calls, lane.wasm's input, decoding.
+  // one chunk to the next, argument text kept for pending calls, decoding.
   // Fed whole, in 4 KiB chunks and in 7-byte chunks (every line cut, many times).
   const BUFFER_WORK_PER_BYTE = 8
   it.each(SHAPES)('linear work: Observer on %s (bytes copied, searched or decoded per input byte)', (_name, build) => {
     for (const n of [4000, 32000]) {
       const log = build(n, lines)
-      for (const lanes of ['all', 'js', 'none'] as const) {
-        for (const chunk of [log.length, 4096, 7]) {
-          let obs: Observation | undefined
-          const bytes = bufferWork(() => {
-            const o = new Observer({command: ['t'], host, lanes})
-            for (let at = 0; at < log.length; at += chunk) o.push(log.subarray(at, at + chunk))
-            obs = o.end()
-          })
-          expect(obs!.stats.lines).toBe(log.toString('latin1').split('\n').length - 1)
-          expect(bytes / log.length, `n=${n} lanes=${lanes} chunk=${chunk}`).toBeLessThanOrEqual(BUFFER_WORK_PER_BYTE)
-        }
+      for (const chunk of [log.length, 4096, 7]) {
+        let obs: Observation | undefined
+        const bytes = bufferWork(() => {
+          const o = new Observer({command: ['t'], host})
+          for (let at = 0; at < log.length; at += chunk) o.push(log.subarray(at, at + chunk))
+          obs = o.end()
+        })
+        expect(obs!.stats.lines).toBe(log.toString('latin1').split('\n').length - 1)
+        expect(bytes / log.length, `n=${n} chunk=${chunk}`).toBeLessThanOrEqual(BUFFER_WORK_PER_BYTE)
       }
     }
   })

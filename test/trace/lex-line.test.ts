@@ -1,6 +1,15 @@
 // One case per line kind of the grammar in src/trace/lex-line.ts (strace output the parser must accept).
 import {describe, expect, it} from 'vitest'
-import {argAt, argEnd, decodeCString, lexLine, splitArgs} from '../../src/trace/lex-line.js'
+import {lexLine} from '../helpers/lex-line.js'
+import {argAt, argEnd, decodeCString} from '../../src/trace/values.js'
+
+/** Every positional argument of an argument text, as argAt() finds each. */
+const splitArgs = (text: string): string[] => {
+  const b = Buffer.from(text, 'latin1')
+  const out: string[] = []
+  for (let a = argAt(b, 0, b.length, 0, Buffer.from('\0')); a >= 0; a = argAt(b, 0, b.length, out.length, Buffer.from('\0'))) out.push(b.toString('latin1', a, argEnd))
+  return out
+}
 
 const call = (line: string) => {
   const l = lexLine(line)
