@@ -90,7 +90,7 @@ record's own flags come before CMD; the first word that is not one of them start
         let line = `${statusLine(s)}; wrote ${result.output === '-' ? 'stdout' : result.output}`
         if (result.rawLog) line += ` and ${result.rawLog}`
         if (s.unparsed > 0) line += `; ${s.unparsed} unparsed line${s.unparsed === 1 ? '' : 's'} (line ${result.unparsedLines.join(', ')}${s.unparsed > result.unparsedLines.length ? ', …' : ''})`
-        if (result.detached) line += `; stopped after the command exited: ${detachedText(result.detached)}`
+        if (result.detached) line += `; stopped after the command exited${result.exit ? ` with ${result.exit}` : ''}: ${detachedText(result.detached)}`
         else if (result.signal) line += `; command killed by ${result.signal} (exit ${result.exit})`
         else if (pids.length === 0 && result.exit !== 0) line += `; command exited with ${result.exit}`
         process.stderr.write(`${line}\n`)

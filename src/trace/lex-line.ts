@@ -12,6 +12,7 @@
  * The grammar (strace 4.x–6.x, every flag record uses and the common others) is written above
  * the function that implements each production; `SP` is a space, `…` any bytes.
  */
+import {constants as osConstants} from 'node:os'
 
 export const KIND = {BLANK: 0, CALL: 1, UNFINISHED: 2, RESUMED: 3, SIGNAL: 4, EXIT: 5, SUPERSEDED: 6, MODE: 7, INFO: 8, UNKNOWN: 9, STACK: 10} as const
 export type Kind = (typeof KIND)[keyof typeof KIND]
@@ -52,8 +53,8 @@ export class LexState {
   otherPid = -1
   /** MODE: one of MODE.* */
   mode = 0
-  /** EXIT: true for "killed by" */
-  killed = false
+  /** EXIT: the process's status as a shell reports it (N, or 128 + the signal's number); -1 if unreadable */
+  exitStatus = -1
   /** end of the line content (after trimming and the -T duration) */
   lineEnd = 0
   /** the '=' before the return value */
@@ -124,7 +125,7 @@ function resetState(st: LexState): void {
   st.ret = RET.NONE
   st.retNum = NaN
   st.nameStart = st.nameEnd = st.errStart = st.errEnd = st.mode = 0
-  st.injected = st.detached = st.stillPending = st.killed = false
+  st.injected = st.detached = st.stillPending = false
 }
 
 /**
@@ -222,6 +223,28 @@ export function stripDuration(b: Uint8Array, s: number, e: number): number {
 }
 
 /**
+ *   "+++ exited with " CODE " +++"                       CODE := DIGIT+
+ *   "+++ killed by " SIGNAL [" (core dumped)"] " +++"    SIGNAL := "SIG" (A-Z | 0-9 | "+")+ | DIGIT+
+ * The status as a shell reports it; -1 when the text is not one of these.
+ */
+function exitCode(b: Uint8Array, i: number, e: number): number {
+  let n = 0
+  const start = i
+  while (i < e && isDigit(b[i]!) && i - start < 4) n = n * 10 + b[i++]! - 0x30
+  return i > start ? n : -1
+}
+function killedStatus(b: Uint8Array, i: number, e: number): number {
+  if (i < e && isDigit(b[i]!)) {
+    const n = exitCode(b, i, e)
+    return n < 0 ? -1 : 128 + n
+  }
+  let j = i
+  while (j < e && b[j] !== SP) j++
+  const signo = osConstants.signals[Buffer.from(b.subarray(i, j)).toString('latin1') as NodeJS.Signals]
+  return signo === undefined ? -1 : 128 + signo
+}
+
+/**
  *   call      := NAME "(" args-and-return
  *   resumed   := "<... " NAME " resumed>" args-and-return
  *   signal    := "--- " …                                 "--- SIGCHLD {…} ---", "--- stopped by SIGSTOP ---"
@@ -241,8 +264,8 @@ function body(b: Uint8Array, i: number, e: number, st: LexState): Kind {
   }
   if (c === 0x2d) return startsWith(b, i, e, L_SIG) ? KIND.SIGNAL : KIND.UNKNOWN
   if (c === 0x2b) {
-    if (startsWith(b, i, e, L_EXITED)) return KIND.EXIT
-    if (startsWith(b, i, e, L_KILLED)) { st.killed = true; return KIND.EXIT }
+    if (startsWith(b, i, e, L_EXITED)) { st.exitStatus = exitCode(b, i + L_EXITED.length, e); return KIND.EXIT }
+    if (startsWith(b, i, e, L_KILLED)) { st.exitStatus = killedStatus(b, i + L_KILLED.length, e); return KIND.EXIT }
     if (startsWith(b, i, e, L_SUPERSEDED)) {
       st.otherPid = decimal(b, i + L_SUPERSEDED.length, e)
       return st.otherPid >= 0 ? KIND.SUPERSEDED : KIND.UNKNOWN

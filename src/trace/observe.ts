@@ -56,6 +56,9 @@ export class Observer {
   /** a call line the traced program's output cut (stderr logs), joined to its `)` line */
   private cut: {head: Buffer; line: number} | null = null
   private ended = false
+  /** the first pid of the trace: the program strace started (record's CMD) */
+  private firstPid = -1
+  private firstExit = -1
 
   constructor(opts: ObserverOptions) {
     this.opts = opts
@@ -71,6 +74,14 @@ export class Observer {
   /** Counts so far (lines read, calls counted, distinct ABI+syscall pairs, pids seen, unparsable lines). */
   get stats(): {calls: number; distinct: number; processes: number; lines: number; unparsed: number} {
     return {calls: this.tally.calls, distinct: this.tally.distinct, processes: this.procs.count, lines: this.lines, unparsed: this.unparsed}
+  }
+
+  /**
+   * How the trace's first process ended (record's CMD): its status as a shell reports it, from
+   * its `+++ exited with N +++` or `+++ killed by SIG… +++` line; undefined before that line.
+   */
+  get firstProcessExit(): number | undefined {
+    return this.firstExit >= 0 ? this.firstExit : undefined
   }
 
   /** Feed bytes; lines may span chunks. */
@@ -121,11 +132,14 @@ export class Observer {
     } else if (this.cut !== null && kind !== KIND.STACK) this.releaseCut()
     if (kind === KIND.STACK) return
     const pid = st.pid >= 0 ? st.pid : this.procs.soloPid()
+    if (this.firstPid < 0) this.firstPid = pid
     switch (kind) {
       case KIND.CALL: return this.call(b, s, e, pid)
       case KIND.UNFINISHED: return this.unfinished(b, s, e, pid, lineNo)
       case KIND.RESUMED: return this.resumed(b, s, e, pid, lineNo)
-      case KIND.EXIT: return this.procs.exited(pid)
+      case KIND.EXIT:
+        if (pid === this.firstPid) this.firstExit = st.exitStatus
+        return this.procs.exited(pid)
       case KIND.SUPERSEDED:
         // pid (the leader) is replaced by the thread st.otherPid that called execve
         this.procs.closePending(this.procs.state(pid))

@@ -144,16 +144,18 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   if (opts.output === '-') process.stdout.write(text)
   else writeOutput(opts.output, text)
 
+  // strace reports the program's status; once it was stopped (detached), the trace tells it.
+  const exit = attach ? 0 : run.detached ? observer.firstProcessExit ?? run.exit : run.exit
   return {
     observation,
-    exit: attach ? 0 : run.exit,
+    exit,
     stats: finalStats,
     unparsedLines,
     output: opts.output,
     rawLog: opts.rawLog,
     strace: version,
     signals: run.signals,
-    signal: attach ? null : run.signal,
+    signal: attach || run.detached ? null : run.signal,
     ...(run.detached ? {detached: run.detached} : {}),
   }
 }

@@ -91,7 +91,7 @@ describe.runIf(hasStrace)('record always stops, and never leaves a tracer behind
       const pidFile = join(dir, `daemon-${sig}.pid`)
       const out = join(dir, `daemon-${sig}.obs.json`)
       // CMD starts a "daemon" (its stdio away from ours, as daemons do) and exits; strace alone would wait 60 s for it
-      const r = runCli(['record', '-o', out, '--', 'sh', '-c', `sleep 60 </dev/null >/dev/null 2>&1 & echo $! > ${q(pidFile)}`], {cwd: dir, timeoutMs: 30_000, onSpawn: (c) => {
+      const r = runCli(['record', '-o', out, '--', 'sh', '-c', `sleep 60 </dev/null >/dev/null 2>&1 & echo $! > ${q(pidFile)}; exit 3`], {cwd: dir, timeoutMs: 30_000, onSpawn: (c) => {
         void waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), 20_000, 'the daemon').then(async () => {
           const daemon = Number(readFileSync(pidFile, 'utf8'))
           await waitFor(() => (tracerOf(daemon) ?? 0) > 0, 20_000, 'the daemon to be traced')
@@ -101,7 +101,9 @@ describe.runIf(hasStrace)('record always stops, and never leaves a tracer behind
       const res = await r
       const daemon = Number(readFileSync(pidFile, 'utf8'))
       try {
-        expect(res.stderrLines.at(-1)).toMatch(/stopped after the command exited: 1 traced process was still running \(sleep \d+\), left running untraced$/)
+        // record exits with CMD's status, which the trace tells once strace is stopped
+        expect(res.status).toBe(3)
+        expect(res.stderrLines.at(-1)).toMatch(/stopped after the command exited with 3: 1 traced process was still running \(sleep \d+\), left running untraced$/)
         expect(res.stderrLines.at(-1)).toContain(`sleep ${daemon}`)
         const obs = JSON.parse(readFileSync(out, 'utf8'))
         expect(obs.execs.some((e: string) => e.endsWith('/sleep'))).toBe(true)

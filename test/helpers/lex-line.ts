@@ -11,7 +11,7 @@ export type TraceLine =
   | {kind: 'unfinished'; pid?: number; name: string; args: string; detached: boolean}
   | {kind: 'resumed'; pid?: number; name: string; args: string; ret?: Ret; detached: boolean; stillPending: boolean}
   | {kind: 'signal'; pid?: number; text: string}
-  | {kind: 'exit'; pid?: number; killed: boolean; text: string}
+  | {kind: 'exit'; pid?: number; status: number; text: string}
   | {kind: 'superseded'; pid?: number; byPid: number}
   | {kind: 'mode'; pid?: number; processPid: number; mode: '64 bit' | '32 bit' | 'x32'}
   | {kind: 'info'; pid?: number; text: string}
@@ -51,7 +51,7 @@ export function lexLine(line: string | Uint8Array): TraceLine & {pidChangedTo?: 
       return {kind: 'resumed', ...pid, ...call(), ...(r ? {ret: r} : {}), detached: st.detached, stillPending: st.stillPending, ...changed}
     }
     case 'signal': return {kind: 'signal', ...pid, text}
-    case 'exit': return {kind: 'exit', ...pid, killed: st.killed, text}
+    case 'exit': return {kind: 'exit', ...pid, status: st.exitStatus, text}
     case 'superseded': return {kind: 'superseded', ...pid, byPid: st.otherPid}
     case 'mode': return {kind: 'mode', ...pid, processPid: st.otherPid, mode: st.mode === MODE.BITS64 ? '64 bit' : st.mode === MODE.BITS32 ? '32 bit' : 'x32'}
     case 'info': return {kind: 'info', ...pid, text}

@@ -98,11 +98,13 @@ describe('non-call lines', () => {
     expect(lexLine('[pid 9] --- stopped by SIGSTOP ---')).toMatchObject({kind: 'signal', pid: 9})
   })
   it('exited with N', () => {
-    expect(lexLine('5073  +++ exited with 3 +++')).toMatchObject({kind: 'exit', pid: 5073, killed: false})
+    expect(lexLine('5073  +++ exited with 3 +++')).toMatchObject({kind: 'exit', pid: 5073, status: 3})
+    expect(lexLine('5073  +++ exited with 255 +++')).toMatchObject({kind: 'exit', status: 255})
   })
-  it('killed by a signal (core dumped)', () => {
-    expect(lexLine('+++ killed by SIGSEGV (core dumped) +++')).toMatchObject({kind: 'exit', killed: true})
-    expect(lexLine('7 +++ killed by SIGKILL +++')).toMatchObject({kind: 'exit', pid: 7, killed: true})
+  it('killed by a signal (core dumped): 128 + its number, as a shell says', () => {
+    expect(lexLine('+++ killed by SIGSEGV (core dumped) +++')).toMatchObject({kind: 'exit', status: 139})
+    expect(lexLine('7 +++ killed by SIGKILL +++')).toMatchObject({kind: 'exit', pid: 7, status: 137})
+    expect(lexLine('7 +++ killed by SIGNOTONE +++')).toMatchObject({kind: 'exit', pid: 7, status: -1})
   })
   it.each([
     ['32 bit', '[ Process PID=100 runs in 32 bit mode. ]'],

@@ -220,6 +220,17 @@ describe('Observer: counting, errors, joining', () => {
     o.push(Buffer.from('() = 1\n'))
     expect(o.stats).toMatchObject({calls: 3, distinct: 2, lines: 3})
   })
+
+  it("firstProcessExit: the trace's first process's status, from its own exit line only", () => {
+    const o = new Observer({command: ['t'], host})
+    o.push(Buffer.from('100 execve("/bin/sh", ["sh"], 0x7ffc /* 1 var */) = 0\n101 getpid() = 101\n101 +++ exited with 9 +++\n'))
+    expect(o.firstProcessExit).toBeUndefined()
+    o.push(Buffer.from('100 +++ exited with 3 +++\n'))
+    expect(o.firstProcessExit).toBe(3)
+    const k = new Observer({command: ['t'], host})
+    k.push(Buffer.from('7 getpid() = 7\n7 +++ killed by SIGTERM +++\n'))
+    expect(k.firstProcessExit).toBe(143)
+  })
 })
 
 // Real strace output, recorded now, in the formats users have: the observation must not
