@@ -135,40 +135,31 @@ export function assertProcessesExist(pids: readonly number[]): void {
   }
 }
 
+/** The pids of every process on the host, from /proc (none when /proc cannot be read). */
+function allPids(): number[] {
+  try {
+    return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number)
+  } catch {
+    return []
+  }
+}
+
 /** Direct children of `ppid`, from /proc (no /proc/PID/task/TID/children on every kernel). */
 export function childrenOf(ppid: number): number[] {
-  const out: number[] = []
-  let entries: string[]
-  try {
-    entries = readdirSync('/proc')
-  } catch {
-    return out
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue
-    const stat = readText(`/proc/${e}/stat`)
-    if (!stat) continue
+  return allPids().filter((pid) => {
+    const stat = readText(`/proc/${pid}/stat`)
     // Field 4 is the parent pid; the command name (field 2) may contain spaces and ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (Number(rest[1]) === ppid) out.push(Number(e))
-  }
-  return out
+    return stat !== undefined && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid
+  })
 }
 
 /** The processes (thread-group leaders) that `tracer` traces now, with their names, from /proc. */
 export function tracedBy(tracer: number): Array<{pid: number; comm: string}> {
   const out: Array<{pid: number; comm: string}> = []
-  let entries: string[]
-  try {
-    entries = readdirSync('/proc')
-  } catch {
-    return out
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue
-    const status = readText(`/proc/${e}/status`)
+  for (const pid of allPids()) {
+    const status = readText(`/proc/${pid}/status`)
     const tracerPid = status && /^TracerPid:\s*(\d+)$/m.exec(status)
-    if (tracerPid && Number(tracerPid[1]) === tracer) out.push({pid: Number(e), comm: /^Name:\s*(.*)$/m.exec(status)?.[1] ?? '?'})
+    if (tracerPid && Number(tracerPid[1]) === tracer) out.push({pid, comm: /^Name:\s*(.*)$/m.exec(status)?.[1] ?? '?'})
   }
   return out
 }
