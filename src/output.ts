@@ -118,17 +118,10 @@ export function writeOutput(given: string, data: string | Uint8Array): void {
   out.commit()
 }
 
-/** Writes to a temp file next to the target; commit() gives it the target's mode and owner and renames it over. */
-class ReplaceWriter implements OutputWriter {
-  private fd: number
-  private readonly tmp: string
-
-  constructor(private readonly target: OutputTarget) {
-    this.tmp = tempName(target.path)
-    // A file that exists keeps its mode, given at commit; until then the temp is private to us.
-    // A new one gets 0666 less the umask, applied by the kernel.
-    this.fd = attempt(target.given, () => openSync(this.tmp, 'wx', target.existing ? 0o600 : 0o666), dirname(target.path))
-  }
+/** What both writers share: write() to their descriptor; a failed write leaves the target as it was. */
+abstract class Writer implements OutputWriter {
+  protected abstract fd: number
+  protected abstract readonly target: OutputTarget
 
   write(data: string | Uint8Array): void {
     try {
@@ -138,6 +131,24 @@ class ReplaceWriter implements OutputWriter {
       fail(this.target.given, err)
     }
   }
+
+  abstract commit(): void
+  abstract abort(): void
+}
+
+/** Writes to a temp file next to the target; commit() gives it the target's mode and owner and renames it over. */
+class ReplaceWriter extends Writer {
+  protected fd: number
+  private readonly tmp: string
+
+  constructor(protected readonly target: OutputTarget) {
+    super()
+    this.tmp = tempName(target.path)
+    // A file that exists keeps its mode, given at commit; until then the temp is private to us.
+    // A new one gets 0666 less the umask, applied by the kernel.
+    this.fd = attempt(target.given, () => openSync(this.tmp, 'wx', target.existing ? 0o600 : 0o666), dirname(target.path))
+  }
+
 
   commit(): void {
     try {
@@ -166,24 +177,17 @@ class ReplaceWriter implements OutputWriter {
 }
 
 /** Writes straight into a device, FIFO, socket or descriptor link. */
-class DirectWriter implements OutputWriter {
-  private fd: number
+class DirectWriter extends Writer {
+  protected fd: number
   /** false for one of our own descriptors: written, never closed */
   private readonly owned: boolean
 
-  constructor(private readonly target: OutputTarget) {
+  constructor(protected readonly target: OutputTarget) {
+    super()
     this.owned = target.fd === undefined
     this.fd = target.fd ?? attempt(target.given, () => openSync(target.path, DIRECT_FLAGS))
   }
 
-  write(data: string | Uint8Array): void {
-    try {
-      writeAll(this.fd, data)
-    } catch (err) {
-      this.abort()
-      fail(this.target.given, err)
-    }
-  }
 
   commit(): void {
     const fd = this.fd
