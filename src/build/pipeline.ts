@@ -11,6 +11,7 @@ import {looksLikeObservation, mergeObservations, readObservation} from '../trace
 import {observeFile} from '../trace/observe.js'
 import {libseccompSyscalls} from '../../native/libseccomp.js'
 import {findArch} from '../arches.js'
+import {elf32Abi, KEEP_ABI_LINES, unannouncedAbiError} from '../unannounced-abi.js'
 import {type ArgsLevel, ARGS_LEVELS, defaultCaps} from '../profile/data.js'
 import {errnoNumber} from '../errno.js'
 import {listRuntimeLayers, loadRuntimeLayer, type RuntimeLayer} from '../profile/layers.js'
@@ -107,7 +108,7 @@ function firstBytes(path: string, n = 4096): Buffer {
 }
 
 /** Read one input: an observation file or a raw strace log. */
-export async function readInput(path: string): Promise<{observation: Observation; summary: InputSummary; diagnostics: string[]}> {
+export async function readInput(path: string): Promise<{observation: Observation; summary: InputSummary; diagnostics: string[]; abiLines?: number}> {
   const head = firstBytes(path)
   if (head.length === 0) throw new SeccompGenError('OBSERVATION_INVALID', 'empty input file', {file: path})
   const count = (o: Observation) => {
@@ -121,12 +122,33 @@ export async function readInput(path: string): Promise<{observation: Observation
     const {s, c} = count(observation)
     return {observation, summary: {file: path, kind: 'observation', syscalls: s, calls: c, unparsed: observation.stats.unparsed}, diagnostics: []}
   }
-  const {observation, diagnostics} = await observeFile(path)
+  const {observation, diagnostics, abiLines} = await observeFile(path)
   const {s, c} = count(observation)
   const notes = diagnostics.slice(0, 3).map((d) => `${path}:${d.line}: ${d.code} ${JSON.stringify(d.text.slice(0, 80))}`)
   if (diagnostics.length > 3) notes.push(`${path}: ${diagnostics.length - 3} more trace diagnostics`)
   if (c === 0) throw new SeccompGenError('OBSERVATION_INVALID', 'no strace syscall lines found: not an observation file nor an strace log', {file: path})
-  return {observation, summary: {file: path, kind: 'strace', syscalls: s, calls: c, unparsed: observation.stats.unparsed}, diagnostics: notes}
+  return {observation, summary: {file: path, kind: 'strace', syscalls: s, calls: c, unparsed: observation.stats.unparsed}, diagnostics: notes, abiLines}
+}
+
+/**
+ * A raw log with no strace ABI lines whose calls all read as x86_64: refuse it when it execs a
+ * 32-bit ELF (read on this host), unless --arch lists that ABI; say so when an exec'd file
+ * cannot be read here to tell. (Names only i386 has are caught by synthesis, rule 8.)
+ */
+function checkUnannouncedAbi(file: string, obs: Observation, abiLines: number | undefined, arches: string[]): string[] {
+  const abis = Object.keys(obs.abis)
+  if (abiLines !== 0 || abis.length !== 1 || abis[0] !== 'x86_64') return []
+  const listed = new Set(arches.map((a) => findArch(a)?.abi))
+  const unread: string[] = []
+  for (const path of obs.execs) {
+    const abi = elf32Abi(path)
+    if (abi === undefined) unread.push(path)
+    else if (abi !== null && !listed.has(abi)) {
+      throw unannouncedAbiError(`${path} is an ELF32 ${abi === 'x86' ? 'i386' : 'x32'} program (its header read on this host)`, abi, file)
+    }
+  }
+  if (!unread.length) return []
+  return [`${file}: no strace ABI lines, and ${unread.slice(0, 3).join(', ')}${unread.length > 3 ? ` and ${unread.length - 3} more` : ''} cannot be read here to tell a 32-bit program; if one is, re-record with strace ${KEEP_ABI_LINES}`]
 }
 
 export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
@@ -137,6 +159,7 @@ export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
   const diagnostics: string[] = []
   for (const f of o.inputs) {
     const r = await readInput(f)
+    diagnostics.push(...checkUnannouncedAbi(f, r.observation, r.abiLines, o.arches ?? []))
     observations.push(r.observation)
     inputs.push(r.summary)
     diagnostics.push(...r.diagnostics)

@@ -10,6 +10,7 @@ import {SeccompGenError} from '../errors.js'
 import type {Observation, SyscallObservation} from '../trace/observation.js'
 import {knownSyscall, rawSyscallNr, syscallNameOf, type SyscallResolver} from '../syscall-table.js'
 import {abiNames, archTable, findArch} from '../arches.js'
+import {i386OnlyNames, unannouncedAbiError} from '../unannounced-abi.js'
 import {type ArgsLevel, type ArgRule, levelAtLeast, riskOf, ruleData} from './data.js'
 import {errnoNumber, requireErrno} from '../errno.js'
 import {type RuntimeLayer, runtimeEnosysProbes, runtimeSyscalls} from './layers.js'
@@ -141,6 +142,7 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
   // not on the one it was attributed to (an ABI switch strace did not announce, logs
   // concatenated with reused pids) is kept with a note.
   const bad: string[] = []
+  const badOn = new Map<string, string[]>()
   for (const [name, m] of observed) {
     for (const abi of m.abis) {
       if (knownSyscall(abi, name)) continue
@@ -151,8 +153,12 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
         continue
       }
       bad.push(`${name} (${abi})`)
+      badOn.set(abi, [...(badOn.get(abi) ?? []), name])
     }
   }
+  // a 32-bit program traced without strace's ABI lines: its own names give it away
+  const i386Only = i386OnlyNames('x86_64', badOn.get('x86_64') ?? [])
+  if (i386Only.length) throw unannouncedAbiError(`${i386Only.join(', ')} exist${i386Only.length === 1 ? 's' : ''} only on i386`, 'x86')
   if (bad.length) {
     throw new SeccompGenError('PROFILE_UNKNOWN_SYSCALL', `names neither the kernel's syscall table nor libseccomp know as syscalls of the recorded ABI: ${[...new Set(bad)].sort().join(', ')}`)
   }

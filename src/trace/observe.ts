@@ -51,6 +51,7 @@ export class Observer {
   private readonly pathCache = new Map<string, string | undefined>()
   private lines = 0
   private unparsed = 0
+  private modeLines = 0
   /** the head of a line a `strace: …` message cut (stderr logs), joined to the next line */
   private stitch: Buffer | null = null
   /** a call line the traced program's output cut (stderr logs), joined to its `)` line */
@@ -74,6 +75,14 @@ export class Observer {
   /** Counts so far (lines read, calls counted, distinct ABI+syscall pairs, pids seen, unparsable lines). */
   get stats(): {calls: number; distinct: number; processes: number; lines: number; unparsed: number} {
     return {calls: this.tally.calls, distinct: this.tally.distinct, processes: this.procs.count, lines: this.lines, unparsed: this.unparsed}
+  }
+
+  /**
+   * How many `[ Process PID=N runs in … mode. ]` lines were read: none in a log strace 6.1
+   * wrote with `-o` and no `--quiet=` (it hides them), where 32-bit calls read as native ones.
+   */
+  get abiLines(): number {
+    return this.modeLines
   }
 
   /**
@@ -145,7 +154,8 @@ export class Observer {
         this.procs.closePending(this.procs.state(pid))
         return this.procs.rekey(st.otherPid, pid)
       case KIND.MODE:
-        if (!this.procs.modeSwitch(st.otherPid, st.mode)) this.unparsable(b, s, e)
+        if (this.procs.modeSwitch(st.otherPid, st.mode)) this.modeLines++
+        else this.unparsable(b, s, e)
         return
       case KIND.SIGNAL:
         this.procs.state(pid)
@@ -320,7 +330,7 @@ export class Observer {
 }
 
 /** Parse an existing strace log file (any of the supported formats), streaming. */
-export async function observeFile(path: string, opts: Partial<ObserverOptions> = {}): Promise<{observation: Observation; diagnostics: Diagnostic[]}> {
+export async function observeFile(path: string, opts: Partial<ObserverOptions> = {}): Promise<{observation: Observation; diagnostics: Diagnostic[]; abiLines: number}> {
   const obs = new Observer({command: opts.command ?? [path], host: opts.host ?? hostFacts(), strict: opts.strict, defaultAbi: opts.defaultAbi})
   try {
     await readChunks(path, (chunk) => obs.push(chunk))
@@ -329,7 +339,7 @@ export async function observeFile(path: string, opts: Partial<ObserverOptions> =
   }
   try {
     const observation = obs.end()
-    return {observation, diagnostics: obs.diagnostics}
+    return {observation, diagnostics: obs.diagnostics, abiLines: obs.abiLines}
   } catch (err) {
     if (err instanceof SeccompGenError) throw new SeccompGenError(err.code, err.message, {file: path, line: err.line})
     throw err

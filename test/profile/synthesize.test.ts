@@ -261,6 +261,14 @@ describe('synthesis rules (evaluated, not compared as text)', () => {
     expect(() => synth(obs({x86: {read: 1, newfstatat: 1}}))).toThrow(/newfstatat \(x86\)/)
   })
 
+  it('rule 8: x86_64 calls that only the i386 table names (a log without ABI lines) are refused naming the strace option; --arch x86 keeps them', () => {
+    const o = obs({x86_64: {read: 3, waitpid: 1, getuid32: 2, frob_test: 1}})
+    expect(() => synth(o)).toThrow(/^getuid32, waitpid exist only on i386, but the log has no strace ABI lines .* re-record with strace --quiet=attach \(or -e quiet=none\).* or pass --arch x86$/)
+    const r = synth(obs({x86_64: {read: 3, waitpid: 1}}), {arches: ['x86']})
+    expect(allowedNames(r.profile)).toContain('waitpid')
+    expect(r.profile.architectures).toEqual(['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'])
+  })
+
   it('rule 8: syscall_0xNNN that libseccomp can name is kept under its name', () => {
     const o = obs({x86_64: {syscall_0x1b6: 1}}) // 438 = pidfd_getfd on x86_64
     expect(allowedNames(synth(o).profile)).toContain('pidfd_getfd')
