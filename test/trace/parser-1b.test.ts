@@ -1,8 +1,9 @@
 // The line kinds the parser once got wrong (issue 10, 1b), each on a real strace run recorded by
 // fixtures/scripts/parser-1b.sh: quotes inside -yy decorations, ERESTART* in raw-format logs,
 // the -tt -r / -ttt -r / -i -n prefixes, -k stack lines, and the program's own output cutting a
-// call line when strace and the program share stderr. Calls killed mid-call are hand-written
-// (no run here produced them).
+// call line when strace and the program share stderr, a call killed mid-call by SIGKILL. The
+// killed forms no run here produced (`= ? <unavailable>`, `= -1 (errno 18446744073709551603)`)
+// are hand-written.
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -68,6 +69,19 @@ describe('issue 10, 1b: line kinds on real runs', () => {
     // a cut call whose `)` line never comes stays unparsable, under its own line number
     const {o} = parse('read(3, "ab", 2ab\n--- SIGCHLD {si_signo=SIGCHLD} ---\n')
     expect(o.diagnostics).toEqual([expect.objectContaining({code: 'TRACE_UNPARSABLE', line: 1})])
+  })
+
+  it('a sleep killed by SIGKILL in clock_nanosleep (`<... clock_nanosleep resumed> <unfinished ...>) = ?`) is counted, with no errno', () => {
+    for (const name of ['killed', 'killed-raw']) {
+      const {obs, o} = fixture(name)
+      expect(o.stats.unparsed, name).toBe(0)
+      expect(o.diagnostics, name).toEqual([])
+      // the 0.2 s sleep that returned and the 5 s one that was killed
+      expect(calls(obs).clock_nanosleep, name).toEqual({count: 2})
+      // the shell's wait ended by SIGCHLD: a restart, and rt_sigreturn's restored EINTR: no errors
+      expect(calls(obs).rt_sigsuspend?.errors, name).toBeUndefined()
+      expect(calls(obs).rt_sigreturn?.errors, name).toBeUndefined()
+    }
   })
 
   it('calls killed mid-call are counted, with no errno', () => {
