@@ -13,7 +13,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const cli = join(root, 'bin', 'run.js')
+const cli = join(root, 'bin', 'seccomp-gen') // the command as installed (the launcher, then Node)
 const dockerDefault = join(root, 'test', 'anchors', 'docker-default.json')
 const RUNS = 10
 const dir = mkdtempSync(join(tmpdir(), 'seccomp-gen-bench-apply-'))
@@ -43,15 +43,16 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) 
 const {prepareFilter} = await import(join(root, 'dist', 'src', 'enforce', 'apply.js'))
 const prep = prepareFilter(small, {})
 const child = join(root, 'dist', 'native', 'exec-child.js')
-const childArgs = [child, prep.bpf.toString('base64'), String(prep.loadFlags), String(prep.seccompNr), '/bin/true', '--', 'true']
+const spec = {path: '/bin/true', ignored: [], filter: {bpf: prep.bpf.toString('base64'), flags: prep.loadFlags, seccompNr: prep.seccompNr}}
+const childArgs = [child, JSON.stringify(spec), '--', 'true']
 
 const rows = [
   ['`true` directly', 'true', []],
   ['`node -e 0`', process.execPath, ['-e', '0']],
-  ['`seccomp-gen --version` (oclif start-up)', process.execPath, [cli, '--version']],
+  ['`seccomp-gen --version` (oclif start-up)', cli, ['--version']],
   ['exec child alone (node + koffi + seccomp(2) + execve)', process.execPath, childArgs],
-  ['`apply` small allowlist `-- true`', process.execPath, [cli, 'apply', small, '--', 'true']],
-  ["`apply` Docker's default `-- true`", process.execPath, [cli, 'apply', dockerDefault, '--allow-unknown', '--', 'true']],
+  ['`apply` small allowlist `-- true`', cli, ['apply', small, '--', 'true']],
+  ["`apply` Docker's default `-- true`", cli, ['apply', dockerDefault, '--allow-unknown', '--', 'true']],
 ]
 const samples = rows.map(() => [])
 for (let i = 0; i < RUNS + 1; i++) {

@@ -3,7 +3,7 @@
 //
 // The log is made by repeating the recorded fixtures/*.strace (plus a log of a small python workload
 // recorded now with `strace -f`, when the fixtures are tiny) up to 250 MB and 1 GB, in temp
-// files deleted afterwards. Each size: the CLI (`node bin/run.js build -q -o OUT LOG`) as a
+// files deleted afterwards. Each size: the CLI (`bin/seccomp-gen build -q -o OUT LOG`) as a
 // child process, its wall time and peak RSS (GNU time's %M, else VmHWM polled from
 // /proc/PID/status), median of RUNS; the baseline `wc -l` on the same file in the same run;
 // and the CLI on a one-line log to show the fixed start-up cost. Needs `npx tsc -p .` first.
@@ -14,7 +14,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const cli = join(root, 'bin', 'run.js')
+const cli = join(root, 'bin', 'seccomp-gen') // the command as installed (the launcher, then Node)
 const RUNS = Number(process.env.BUILD_BENCH_RUNS ?? 3)
 const SIZES = (process.env.BUILD_BENCH_MB ?? '250,1000').split(',').map((s) => Number(s) * 1e6)
 const tmp = mkdtempSync(join(tmpdir(), 'seccomp-gen-bench-build-'))
@@ -79,7 +79,7 @@ try {
   const tiny = makeLog(u.subarray(0, u.indexOf(10) + 1), 1, 'tiny.strace')
   const rows = []
   const start = []
-  for (let i = 0; i < RUNS; i++) start.push((await measure(process.execPath, [cli, 'build', '-q', '-o', join(tmp, 'tiny.json'), tiny])).ms)
+  for (let i = 0; i < RUNS; i++) start.push((await measure(cli, ['build', '-q', '-o', join(tmp, 'tiny.json'), tiny])).ms)
   for (const target of SIZES) {
     const log = makeLog(u, target, `log-${target}.strace`)
     const size = statSync(log).size
@@ -88,7 +88,7 @@ try {
     let rss = 0
     for (let i = 0; i < RUNS; i++) {
       wc.push((await measure('wc', ['-l', log])).ms)
-      const r = await measure(process.execPath, [cli, 'build', '-q', '-o', join(tmp, 'out.json'), log])
+      const r = await measure(cli, ['build', '-q', '-o', join(tmp, 'out.json'), log])
       build.push(r.ms)
       rss = Math.max(rss, r.rssKiB)
     }

@@ -14,7 +14,7 @@ import {basename, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const cli = join(root, 'bin', 'run.js')
+const cli = join(root, 'bin', 'seccomp-gen') // the command as installed (the launcher, then Node)
 const dockerDefault = join(root, 'test', 'anchors', 'docker-default.json')
 const ROUNDS = 9
 const CALLS = 500_000
@@ -24,7 +24,7 @@ const out = ['### Filter size and cost', '']
 const problems = []
 
 function sg(args) {
-  return spawnSync(process.execPath, [cli, ...args], {encoding: 'utf8', maxBuffer: 64 << 20})
+  return spawnSync(cli, args, {encoding: 'utf8', maxBuffer: 64 << 20})
 }
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Record overhead: the same syscall-heavy program natively, under bare strace, under strace with
-// record's flag set writing to /dev/null, and under `seccomp-gen record` (node bin/run.js, so
+// record's flag set writing to /dev/null, and under `seccomp-gen record` (bin/seccomp-gen, so
 // Node start-up, the strace probe, the FIFO, the parser and the atomic write all count).
 // Medians of 5, the variants interleaved round by round so drift hits all of them alike.
 // Prints a Markdown section. `npm run bench -- record` runs only this one.
@@ -11,7 +11,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const cli = join(root, 'bin', 'run.js')
+const cli = join(root, 'bin', 'seccomp-gen') // the command as installed (the launcher, then Node)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const COUNT = Number(process.env.BENCH_DD_COUNT ?? 100000)
 
@@ -32,8 +32,8 @@ const variants = [
   {name: 'native', argv: dd},
   {name: 'bare `strace -f -qq -o /dev/null`', argv: ['strace', '-f', '-qq', '-o', '/dev/null', ...dd], baseline: true},
   {name: "strace with record's flags, `-o /dev/null`", argv: ['strace', ...TRACE_FLAGS, '-o', '/dev/null', '--', ...dd], sameFlags: true},
-  {name: '`seccomp-gen record -o FILE`', argv: [process.execPath, cli, 'record', '-q', '-o', obs, '--', ...dd], record: true},
-  {name: '`seccomp-gen record -- true` (fixed start-up cost)', argv: [process.execPath, cli, 'record', '-q', '-o', join(tmp, 'true.obs.json'), '--', 'true']},
+  {name: '`seccomp-gen record -o FILE`', argv: [cli, 'record', '-q', '-o', obs, '--', ...dd], record: true},
+  {name: '`seccomp-gen record -- true` (fixed start-up cost)', argv: [cli, 'record', '-q', '-o', join(tmp, 'true.obs.json'), '--', 'true']},
 ]
 
 function time(argv) {
