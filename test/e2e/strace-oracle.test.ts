@@ -9,7 +9,7 @@
  */
 import {execFile, execFileSync} from 'node:child_process'
 import {availableParallelism, tmpdir} from 'node:os'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {repoRoot} from '../helpers/cli.js'
@@ -234,7 +234,6 @@ describe('the oracle can fail', () => {
     expect(i).toBeGreaterThan(0)
     const dropped = [...lines.slice(0, i), ...lines.slice(i + 1)].join('\n')
     expect(compare(dropped)).toEqual([expect.stringMatching(/^close: parser (\d+) calls .*strace -C \(with the differences\) \d+ calls/)])
-    writeFileSync(join(tmp, 'dropped.strace'), dropped)
   })
 
   it('an error the summary does not have is found too', () => {
