@@ -223,25 +223,15 @@ export function stripDuration(b: Uint8Array, s: number, e: number): number {
 }
 
 /**
- *   "+++ exited with " CODE " +++"                       CODE := DIGIT+
- *   "+++ killed by " SIGNAL [" (core dumped)"] " +++"    SIGNAL := "SIG" (A-Z | 0-9 | "+")+ | DIGIT+
- * The status as a shell reports it; -1 when the text is not one of these.
+ *   "+++ exited with " DIGIT+ " +++"  |  "+++ killed by " SIGNAME [" (core dumped)"] " +++"
+ * The status as a shell reports it (N, or 128 + the signal's number); -1 when unreadable.
  */
-function exitCode(b: Uint8Array, i: number, e: number): number {
-  let n = 0
-  const start = i
-  while (i < e && isDigit(b[i]!) && i - start < 4) n = n * 10 + b[i++]! - 0x30
-  return i > start ? n : -1
-}
-function killedStatus(b: Uint8Array, i: number, e: number): number {
-  if (i < e && isDigit(b[i]!)) {
-    const n = exitCode(b, i, e)
-    return n < 0 ? -1 : 128 + n
-  }
+function exitStatus(b: Uint8Array, i: number, e: number, killed: boolean): number {
   let j = i
   while (j < e && b[j] !== SP) j++
-  const signo = osConstants.signals[Buffer.from(b.subarray(i, j)).toString('latin1') as NodeJS.Signals]
-  return signo === undefined ? -1 : 128 + signo
+  const word = Buffer.from(b.subarray(i, j)).toString('latin1')
+  const n = killed ? osConstants.signals[word as NodeJS.Signals] : /^\d{1,3}$/.test(word) ? Number(word) : undefined
+  return n === undefined ? -1 : killed ? 128 + n : n
 }
 
 /**
@@ -264,8 +254,8 @@ function body(b: Uint8Array, i: number, e: number, st: LexState): Kind {
   }
   if (c === 0x2d) return startsWith(b, i, e, L_SIG) ? KIND.SIGNAL : KIND.UNKNOWN
   if (c === 0x2b) {
-    if (startsWith(b, i, e, L_EXITED)) { st.exitStatus = exitCode(b, i + L_EXITED.length, e); return KIND.EXIT }
-    if (startsWith(b, i, e, L_KILLED)) { st.exitStatus = killedStatus(b, i + L_KILLED.length, e); return KIND.EXIT }
+    if (startsWith(b, i, e, L_EXITED)) { st.exitStatus = exitStatus(b, i + L_EXITED.length, e, false); return KIND.EXIT }
+    if (startsWith(b, i, e, L_KILLED)) { st.exitStatus = exitStatus(b, i + L_KILLED.length, e, true); return KIND.EXIT }
     if (startsWith(b, i, e, L_SUPERSEDED)) {
       st.otherPid = decimal(b, i + L_SUPERSEDED.length, e)
       return st.otherPid >= 0 ? KIND.SUPERSEDED : KIND.UNKNOWN
