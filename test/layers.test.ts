@@ -131,3 +131,19 @@ describe('imports point down the layers', () => {
     }
   })
 })
+
+describe('size is a design signal', () => {
+  const lines = (f: string) => readFileSync(f, 'utf8').split('\n').length - 1
+  const sources = () => [...files(join(root, 'src')), ...files(join(root, 'native'))].filter((f) => f.endsWith('.ts'))
+
+  it('no source file is over 600 lines (a stage that wants splitting)', () => {
+    const big = sources().filter((f) => lines(f) > 600).map((f) => `${relative(root, f)}: ${lines(f)}`)
+    expect(big).toEqual([])
+  })
+
+  it('src/trace/, the recording and its one parse path, stays under 2,800 lines', () => {
+    const total = sources().filter((f) => relative(root, f).startsWith('src/trace/')).reduce((n, f) => n + lines(f), 0)
+    expect(total).toBeGreaterThan(1000) // the walk found the parser
+    expect(total).toBeLessThan(2800)
+  })
+})
