@@ -14,15 +14,16 @@
  * need is prepared before the filter goes in (the profile may deny fcntl, rt_sigaction, …).
  * No TSYNC: Node's other threads stay unfiltered, and execve replaces them all anyway.
  *
- * Failures go to the parent as one JSON line on fd 3 ({stage, errno?, message}), a pipe the
+ * Failures go to the parent as one JSON line on fd 3 (ChildReport), a pipe the
  * parent reads: it is close-on-exec, so it simply closes when execv succeeds, and the target's
  * own exit status can never be mistaken for ours. Without fd 3 (or if the profile denies the
  * write) the message goes to stderr, and the exit status still says it: 4 (filter not loaded),
  * 126 (exec failed: not executable, denied), 127 (exec failed: not found).
  */
-import type {ExecSpec} from './exec.js'
+import {constants} from 'node:os'
+import type {ChildReport, ExecSpec} from './exec.js'
 import {
-  lastErrnoName,
+  lastErrno,
   prepareExecv,
   preloadLibc,
   prepareSeccompLoad,
@@ -42,13 +43,18 @@ const NODE_IGNORED_SIGNALS = [13 /* SIGPIPE */, 25 /* SIGXFSZ */]
 const SIGKILL = 9
 const SIGSTOP = 19
 const EXIT_LOAD_FAILED = 4
+const {ENOENT, ENOTDIR} = constants.errno
 /** the error pipe from the parent */
 const REPORT_FD = 3
 let reportFd = -1
 
-function die(stage: 'load' | 'exec', msg: string, code: number, errno?: string): never {
-  const line = JSON.stringify({stage, ...(errno ? {errno} : {}), message: msg}) + '\n'
-  if (reportFd < 0 || rawWrite(reportFd, line) < 0) rawWrite(2, `seccomp-gen: ${msg}\n`)
+/**
+ * Report and leave. After the filter is in, only raw numbers are at hand (naming an errno would
+ * read a table from disk, which the filter may deny): the parent words the message (native/exec.ts).
+ */
+function die(report: ChildReport, code: number): never {
+  const line = JSON.stringify(report) + '\n'
+  if (reportFd < 0 || rawWrite(reportFd, line) < 0) rawWrite(2, `seccomp-gen: ${report.message ?? `${report.stage} failed: errno ${report.errno}`}\n`)
   rawExit(code)
 }
 
@@ -59,7 +65,7 @@ function restoreSignals(ignored: readonly number[]): void {
 }
 
 function main(argv: string[]): never {
-  if (argv.length < 3 || argv[1] !== '--') die('load', 'exec-child: bad arguments (internal)', EXIT_LOAD_FAILED)
+  if (argv.length < 3 || argv[1] !== '--') die({stage: 'load', message: 'exec-child: bad arguments (internal)'}, EXIT_LOAD_FAILED)
   const spec = JSON.parse(argv[0]!) as ExecSpec
   const cmdArgv = argv.slice(2)
 
@@ -81,15 +87,12 @@ function main(argv: string[]): never {
     }
     exec = prepareExecv(spec.path, cmdArgv)
   } catch (err) {
-    die('load', `cannot prepare ${spec.filter ? 'the filter' : 'the process'}: ${(err as Error).message}`, EXIT_LOAD_FAILED)
+    die({stage: 'load', message: `cannot prepare ${spec.filter ? 'the filter' : 'the process'}: ${(err as Error).message}`}, EXIT_LOAD_FAILED)
   }
   // From here on the filter is in force: the two foreign calls only.
-  if (prepared && prepared.load() < 0) {
-    const errno = lastErrnoName()
-    die('load', `seccomp(SECCOMP_SET_MODE_FILTER) failed: ${errno}`, EXIT_LOAD_FAILED, errno)
-  }
+  if (prepared && prepared.load() < 0) die({stage: 'load', errno: lastErrno()}, EXIT_LOAD_FAILED)
   const errno = exec()
-  die('exec', `cannot execute ${spec.path}: ${errno}`, errno === 'ENOENT' || errno === 'ENOTDIR' ? 127 : 126, errno)
+  die({stage: 'exec', errno}, errno === ENOENT || errno === ENOTDIR ? 127 : 126)
 }
 
 main(process.argv.slice(2))

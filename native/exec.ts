@@ -10,8 +10,10 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {callerState} from '../src/caller.js'
+import {constants as osConstants} from 'node:os'
 import {SeccompGenError} from '../src/errors.js'
 import {packageRoot} from '../src/paths.js'
+import {errnoText} from './libc.js'
 
 /** What the exec child is told (as JSON, its first argument). */
 export interface ExecSpec {
@@ -28,10 +30,28 @@ export interface ExecSpec {
   filter?: {bpf: string; flags: number; seccompNr: number}
 }
 
+/** What the exec child reports on fd 3 when the target never started: a message, or an errno number. */
+export interface ChildReport {
+  stage: 'load' | 'exec'
+  errno?: number
+  message?: string
+}
+
 export interface ExecFailure {
   stage: 'load' | 'exec'
+  /** the errno's name (ENOENT, EACCES, …) */
   errno?: string
   message: string
+}
+
+const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]))
+
+/** The child's report in words: `cannot execute PATH: exec format error`. */
+function describeReport(r: ChildReport, path: string): ExecFailure {
+  if (r.errno === undefined) return {stage: r.stage, message: r.message ?? `${r.stage} failed`}
+  const name = ERRNO_NAMES.get(r.errno) ?? `errno ${r.errno}`
+  const what = r.stage === 'exec' ? `cannot execute ${path}` : 'seccomp(SECCOMP_SET_MODE_FILTER) failed'
+  return {stage: r.stage, errno: name, message: `${what}: ${errnoText(r.errno)}`}
 }
 
 /** The compiled exec child (dist/native/exec-child.js). */
@@ -73,7 +93,7 @@ export function spawnAsCaller(path: string, argv: string[], opts: ExecOptions): 
     const line = report.split('\n').find((l) => l.trim())
     if (!line) return undefined
     try {
-      return JSON.parse(line) as ExecFailure
+      return describeReport(JSON.parse(line) as ChildReport, path)
     } catch {
       return {stage: 'load', message: line}
     }

@@ -50,6 +50,7 @@ interface Libc {
   getrlimit: (resource: number, rlim: Rlimit) => number
   setrlimit: (resource: number, rlim: Rlimit) => number
   getppid: () => number
+  strerror: (errnum: number) => string
   sigprocmask: (how: number, set: Buffer, old: null) => number
   prctl: (option: number, ...rest: unknown[]) => number
   syscall: (nr: number, ...rest: unknown[]) => number | bigint
@@ -78,6 +79,7 @@ function load(): Libc {
     getrlimit: f('int getrlimit(int resource, _Out_ rlimit *rlim)'),
     setrlimit: f('int setrlimit(int resource, const rlimit *rlim)'),
     getppid: f('int getppid(void)'),
+    strerror: f('const char *strerror(int errnum)'),
     sigprocmask: f('int sigprocmask(int how, const void *set, void *oldset)'),
     prctl: f('int prctl(int option, ...)'),
     syscall: f('long syscall(long number, ...)'),
@@ -173,20 +175,26 @@ export function prepareSeccompLoad(seccompNr: number, bpf: Buffer, flags: number
 }
 
 /** seccomp(2) failed: the message for the current errno. */
-export function lastErrnoName(): string {
-  return errnoLabel(koffi.errno())
+/** An errno number in words, as libc says it ("exec format error"). */
+export function errnoText(n: number): string {
+  const t = load().strerror(n)
+  return t.charAt(0).toLowerCase() + t.slice(1)
+}
+
+export function lastErrno(): number {
+  return koffi.errno()
 }
 
 /**
  * A prepared execv (the environment passes unchanged): the argv array is built now, so the
  * call itself allocates nothing. It returns only on failure, with the errno name.
  */
-export function prepareExecv(path: string, argv: string[]): () => string {
+export function prepareExecv(path: string, argv: string[]): () => number {
   const l = load()
   const vec: (string | null)[] = [...argv, null]
   return () => {
     l.execv(path, vec)
-    return errnoLabel(koffi.errno())
+    return koffi.errno()
   }
 }
 
