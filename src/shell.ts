@@ -1,6 +1,7 @@
 /**
  * What a POSIX shell does around running a command, done once for `record` and `apply`:
- * find it in PATH (exit 127 when there is none, 126 when it cannot be executed), report how it
+ * find it in PATH (exit 127 when there is none, 126 when it cannot be executed: no permission,
+ * a directory, or a file execve would refuse with ENOEXEC), report how it
  * ended as `$?` does (its code, or 128 + the signal), and know whether a Ctrl-C typed on the
  * terminal has already reached it (it shares our foreground process group).
  */
@@ -31,9 +32,19 @@ function fileKind(p: string): 'executable' | 'not-executable' | 'directory' | 'm
 /**
  * Find `cmd` as a shell does: a name with a slash is used as is; otherwise each PATH entry in
  * turn (an empty entry is the current directory) and the first executable file wins. Not found:
- * 127; found but not executable, or a directory: 126, with the shell's words.
+ * 127; found but not executable, or a directory: 126, with the shell's words; an executable file
+ * that is neither ELF nor `#!`: 126 too (a shell would run it as a script; execve, and so strace
+ * and apply, cannot: ENOEXEC).
  */
 export function findCommand(cmd: string, pathVar = process.env.PATH ?? DEFAULT_PATH): CommandLookup {
+  const found = searchCommand(cmd, pathVar)
+  if ('path' in found && !execFormatOk(found.path)) {
+    return {error: `${cmd}: cannot execute: not an ELF binary or a #! script (exec format error)`, exit: 126}
+  }
+  return found
+}
+
+function searchCommand(cmd: string, pathVar: string): CommandLookup {
   if (cmd === '') return {error: 'empty command name', exit: 127}
   if (cmd.includes('/')) {
     const kind = fileKind(cmd)
@@ -57,7 +68,7 @@ export function findCommand(cmd: string, pathVar = process.env.PATH ?? DEFAULT_P
  * ENOEXEC, which a shell would answer by running it as a script; strace and execv do not.)
  * An unreadable but executable file (mode --x) is left for execve to decide.
  */
-export function execFormatOk(path: string): boolean {
+function execFormatOk(path: string): boolean {
   const head = Buffer.alloc(4)
   let n: number
   try {

@@ -1,37 +1,12 @@
 /**
- * Facts about the host that `record` checks before tracing anything: where a command lives
- * (looked up in PATH the way a shell does, so "not found" is ours to report, exit 127),
- * where strace is and its version, and whether ptrace is allowed — with the cause named when
+ * Facts about the host that `record` checks before tracing anything: where strace is and its version, and whether ptrace is allowed — with the cause named when
  * it is not (yama ptrace_scope, a missing CAP_SYS_PTRACE, a seccomp filter on ptrace).
  */
 import {spawnSync} from 'node:child_process'
 import {readdirSync, readFileSync} from 'node:fs'
 import {machine, release} from 'node:os'
 import {errnoWords, SeccompGenError} from '../errors.js'
-import {execFormatOk, findCommand} from '../shell.js'
-
-/** The command exists but cannot be executed: a shell's exit 126. */
-export class CmdNotExecutableError extends SeccompGenError {
-  constructor(message: string) {
-    super('CMD_NOT_FOUND', message)
-  }
-
-  override get exit(): number {
-    return 126
-  }
-}
-
-/**
- * Resolve the command to trace (src/shell.ts findCommand); CMD_NOT_FOUND (exit 127) when PATH
- * has no such program, 126 when it cannot be executed or is neither an ELF binary nor a `#!`
- * script (execve would fail with ENOEXEC, and strace would only print "exec: Exec format error").
- */
-export function resolveCommand(name: string): string {
-  const found = findCommand(name)
-  if ('error' in found) throw found.exit === 126 ? new CmdNotExecutableError(found.error) : new SeccompGenError('CMD_NOT_FOUND', found.error)
-  if (!execFormatOk(found.path)) throw new CmdNotExecutableError(`${name}: cannot execute: not an ELF binary or a #! script (exec format error)`)
-  return found.path
-}
+import {findCommand} from '../shell.js'
 
 /** Resolve strace: $SECCOMP_GEN_STRACE if set, else `strace` in PATH. */
 export function resolveStrace(): string {

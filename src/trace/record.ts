@@ -9,10 +9,11 @@ import {readFileSync} from 'node:fs'
 import {basename} from 'node:path'
 import {SeccompGenError} from '../errors.js'
 import {checkOutput, openOutput, writeOutput} from '../output.js'
+import {findCommand} from '../shell.js'
 import type {Observation} from './observation.js'
 import {serializeObservation} from './observation-io.js'
 import {Observer} from './observe.js'
-import {assertProcessesExist, hostFacts, probeStrace, resolveCommand, resolveStrace} from './host.js'
+import {assertProcessesExist, hostFacts, probeStrace, resolveStrace} from './host.js'
 import {runStrace, type TraceTarget} from './strace-runner.js'
 
 export interface RecordStats {
@@ -97,7 +98,8 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     const argv = opts.command!
     // Checked here so "not found" is ours (exit 127) before anything runs. strace is still given
     // the name as typed: it searches PATH the same way, and the program keeps its argv[0].
-    resolveCommand(argv[0])
+    const found = findCommand(argv[0])
+    if ('error' in found) throw new SeccompGenError(found.exit === 126 ? 'CMD_NOT_EXECUTABLE' : 'CMD_NOT_FOUND', found.error)
     target = {kind: 'run', argv}
     command = argv
   }

@@ -287,6 +287,16 @@ describe.runIf(onX64)('apply: exit status', () => {
     expect(dir.status).toBe(126)
   })
 
+  it('an executable file that is neither ELF nor #!: 126 with the words record uses, nothing ran', async () => {
+    writeFileSync(join(tmp(), 'notelf'), 'touch ran\n')
+    chmodSync(join(tmp(), 'notelf'), 0o755)
+    const r = await apply([loose(), '--', './notelf'], {cwd: tmp()})
+    expect(r.status).toBe(126)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr.trim()).toMatch(/: \.\/notelf: cannot execute: not an ELF binary or a #! script \(exec format error\)$/)
+    expect(existsSync(join(tmp(), 'ran'))).toBe(false)
+  })
+
   it('an execve failing under the filter is one line and 126 (the exec child exits by itself)', async () => {
     const junk = join(tmp(), 'junk-binary')
     writeFileSync(junk, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 1, 2, 3, 4, 5, 6, 7, 8]))
