@@ -20,7 +20,11 @@ export abstract class SeccompGenCommand extends Command {
     const one = this.oneLine(err)
     // With --json oclif prints the error and returns; the exit code must still be ours.
     process.exitCode = one.oclif.exit
-    return super.catch(one)
+    if (this.jsonEnabled()) return super.catch(one)
+    // One line as oclif words it, but never wrapped: oclif would break it at the terminal's
+    // width (80 columns when stderr is a file or a pipe).
+    process.stderr.write(` ${one.bang ?? '›'}   Error: ${one.message}\n`)
+    this.exit(one.oclif.exit ?? EXIT.FAILURE)
   }
 
   /** Any thrown value as an oclif error with a one-line message and our exit code. */
@@ -84,7 +88,7 @@ function parseErrorLine(err: ParseError): string {
 export const sharedFlags = {
   output: (what: string) => Flags.string({char: 'o', summary: `Write ${what} to FILE ("-" for stdout).`, helpValue: 'FILE'}),
   quiet: (what: string) => Flags.boolean({char: 'q', summary: `No ${what} on stderr.`, default: false}),
-  caps: (overrides: {exclusive?: string[]} = {}) =>
+  caps: (overrides: {exclusive?: string[]; summary?: string} = {}) =>
     Flags.string({summary: "Capabilities the container has, comma-separated (default: Docker's default set).", helpValue: 'CAP,...', ...overrides}),
   counts: (overrides: {exclusive?: string[]} = {}) =>
     Flags.string({summary: 'Observation file from record (repeat for several): test the most frequent syscalls first.', helpValue: 'OBS', multiple: true, ...overrides}),

@@ -42,7 +42,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
     'default-action': Flags.string({description: 'action for everything not allowed', options: Object.keys(DEFAULT_ACTIONS), default: 'errno'}),
     errno: Flags.string({description: 'errno of the errno default action (default EPERM)'}),
     arch: Flags.string({description: 'also list this architecture (repeatable)', multiple: true, multipleNonGreedy: true}),
-    caps: Flags.string({description: "--format oci: the container's capabilities, comma-separated (default: Docker's default set)"}),
+    caps: sharedFlags.caps({summary: "--format oci: the container's capabilities, comma-separated (default: Docker's default set)."}),
     quiet: sharedFlags.quiet('summary'),
   }
 
@@ -52,7 +52,8 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
       throw new SeccompGenError('USAGE', `--runtime is empty: name the runtime layers (e.g. ${DEFAULT_RUNTIMES.join(',')}) or none`)
     }
     const caps = flags.caps === undefined ? undefined : parseCaps(flags.caps)
-    if (flags.output) checkOutput(flags.output)
+    const output = flags.output === '-' ? undefined : flags.output // "-": stdout, as with no -o
+    if (output) checkOutput(output)
     const r = await this.withStdin(argv as string[], async (inputs, shown) => {
       const built = await buildProfile({
         inputs,
@@ -68,16 +69,16 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
       })
       return {...built, inputs: built.inputs.map((i) => ({...i, file: shown(i.file)})), diagnostics: built.diagnostics.map(shown)}
     })
-    if (flags.output) writeOutput(flags.output, r.text)
+    if (output) writeOutput(output, r.text)
     else if (!this.jsonEnabled()) process.stdout.write(r.text)
     if (!this.jsonEnabled() && !flags.quiet) {
       for (const d of r.diagnostics) this.logToStderr(`seccomp-gen: ${d}`)
       const s = r.stats
       this.logToStderr(`seccomp-gen: ${r.format} profile: ${s.allowed} syscalls allowed (${s.observed} recorded) in ${s.rules} rules, ` +
-        `${s.arches.join('+')}, args ${s.args}, runtime ${s.runtimes.join('+') || 'none'}${flags.output ? ` -> ${flags.output}` : ''}`)
+        `${s.arches.join('+')}, args ${s.args}, runtime ${s.runtimes.join('+') || 'none'}${output ? ` -> ${output}` : ''}`)
     }
     // --json without -o: the profile travels inside the JSON as text (exact u64 values)
-    return {output: flags.output ?? '-', format: r.format, inputs: r.inputs, diagnostics: r.diagnostics, stats: r.stats,
-      ...(flags.output ? {} : {profile: r.text})}
+    return {output: output ?? '-', format: r.format, inputs: r.inputs, diagnostics: r.diagnostics, stats: r.stats,
+      ...(output ? {} : {profile: r.text})}
   }
 }

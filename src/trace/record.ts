@@ -83,10 +83,11 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   }
   // 1. Everything that can fail, before the program runs.
   const out = opts.output === '-' ? undefined : checkOutput(opts.output)
-  if (opts.rawLog) {
-    const log = checkOutput(opts.rawLog)
-    if (out?.how === 'replace' && log.path === out.path) throw new SeccompGenError('USAGE', '--raw-log and -o name the same file')
-  }
+  const log = opts.rawLog === undefined ? undefined : checkOutput(opts.rawLog)
+  if (log && out?.how === 'replace' && log.path === out.path) throw new SeccompGenError('USAGE', '--raw-log and -o name the same file')
+  // The observation or the raw log goes to our stdout (`-`, /dev/stdout, /dev/fd/1): CMD's own
+  // stdout then goes to our stderr, so that stream carries only what we write.
+  const ourStdout = opts.output === '-' || out?.fd === 1 || log?.fd === 1
   const strace = resolveStrace()
   let target: TraceTarget
   let command: string[]
@@ -116,7 +117,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
       strace,
       target,
       // With -o - our stdout is the observation's: the program's own output goes to stderr.
-      programStdout: opts.output === '-' ? 'stderr' : 'stdout',
+      programStdout: ourStdout ? 'stderr' : 'stdout',
       onChunk: (chunk) => {
         raw?.write(chunk)
         observer.push(chunk)

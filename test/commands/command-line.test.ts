@@ -318,3 +318,38 @@ describe('README: exit codes', () => {
     expect(section).toMatch(/^\| `3` \|.*invalid/m)
   })
 })
+
+describe('outputs on our stdout, and errors that stay one line', () => {
+  it('build -o - writes the profile to stdout (no file named "-")', async () => {
+    const r = await runCli(['build', '-q', '-o', '-', observation], {cwd: tmp})
+    expect(r.status).toBe(0)
+    expect(JSON.parse(r.stdout).defaultAction).toBe('SCMP_ACT_ERRNO')
+    expect(spawnSync('test', ['-e', p('-')]).status).not.toBe(0)
+  })
+
+  it("record -o /dev/stdout: CMD's own stdout goes to stderr, the JSON stream stays clean", async () => {
+    const r = await runCli(['record', '-q', '-o', '/dev/stdout', '--', 'echo', 'FROM-CMD'], {cwd: tmp})
+    expect(r.status).toBe(0)
+    expect(JSON.parse(r.stdout).execs).toContain('/usr/bin/echo')
+    expect(r.stderr).toContain('FROM-CMD')
+  })
+
+  it('a long error is one line even when a word of CMD is "help"', async () => {
+    const deep = p(`${'d'.repeat(120)}/x.json`)
+    const r = await runCli(['record', '-o', deep, '--', 'echo', 'help'], {cwd: tmp})
+    expect(r.status).toBe(1)
+    expect(r.stderrLines).toEqual([` ›   Error: cannot write ${deep}: no such file or directory`])
+  })
+
+  it('apply: an execve that fails under a tight profile is said in words, with the shell\'s 127', async () => {
+    const profile = p('tight.json')
+    const b = await runCli(['build', '-q', '--runtime', 'none', '-o', profile, observation], {cwd: tmp})
+    expect(b.status).toBe(0)
+    const script = p('bad-interpreter')
+    writeFileSync(script, '#!/nonexistent/interpreter\n')
+    chmodSync(script, 0o755)
+    const r = await runCli(['apply', profile, '--', script], {cwd: tmp})
+    expect(r.status).toBe(127)
+    expect(r.stderrLines).toEqual([` ›   Error: cannot execute ${script}: no such file or directory`])
+  })
+})
