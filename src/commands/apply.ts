@@ -64,6 +64,9 @@ dropped, atomic replace); --dry-run shows the change without writing.`
       return
     }
     if (cmd.length === 0) throw new SeccompGenError('USAGE', 'no CMD given: seccomp-gen apply PROFILE [--] CMD [ARGS…] (or --bundle DIR)')
+    // CMD first: a CMD that cannot run is the one line to say, before any warning
+    const found = findCommand(cmd[0]!)
+    if ('error' in found) this.error(found.error, {exit: found.exit})
 
     const caps = parseCaps(flags.caps)
     const prep = prepareFilter(args.profile, {
@@ -79,8 +82,6 @@ dropped, atomic replace); --dry-run shows the change without writing.`
       this.logToStderr(`seccomp-gen: ${prep.instructions} BPF instructions for ${prep.arches.join(', ')}`)
       for (const n of prep.notes) this.logToStderr(`seccomp-gen: ${n}`)
     }
-    const found = findCommand(cmd[0]!)
-    if ('error' in found) this.error(found.error, {exit: found.exit})
     const r = await runUnderFilter(prep, found.path, cmd)
     if (r.failure) this.error(r.failure.message, {exit: r.status})
     if (r.status !== 0) this.exit(r.status)

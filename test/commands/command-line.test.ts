@@ -353,3 +353,23 @@ describe('outputs on our stdout, and errors that stay one line', () => {
     expect(r.stderrLines).toEqual([` ›   Error: cannot execute ${script}: no such file or directory`])
   })
 })
+
+describe('apply: a CMD that cannot run is the only line', () => {
+  it('no capability warning before "command not found"', async () => {
+    const profile = p('gated.json')
+    writeFileSync(profile, JSON.stringify({
+      defaultAction: 'SCMP_ACT_ERRNO',
+      architectures: ['SCMP_ARCH_X86_64'],
+      syscalls: [
+        {names: ['execve', 'exit_group'], action: 'SCMP_ACT_ALLOW'},
+        {names: ['unshare'], action: 'SCMP_ACT_ALLOW', includes: {caps: ['CAP_SYS_ADMIN']}},
+      ],
+    }))
+    // the warning is there when CMD exists
+    const ok = await runCli(['apply', profile, '--', 'true'], {cwd: tmp})
+    expect(ok.stderr).toMatch(/warning: denied in this run for want of a capability: unshare/)
+    const r = await runCli(['apply', profile, '--', 'no-such-command-sg'], {cwd: tmp})
+    expect(r.status).toBe(127)
+    expect(r.stderrLines).toEqual([' ›   Error: no-such-command-sg: command not found'])
+  })
+})
