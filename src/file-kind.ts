@@ -4,7 +4,8 @@
  * failed to load, so a profile given where a recording is expected (or the reverse) is named
  * as what it is instead of being reported as a pile of schema errors.
  */
-import {closeSync, openSync, readFileSync, readSync, statSync} from 'node:fs'
+import {readFileSync, statSync} from 'node:fs'
+import {readHead} from './fsutil.js'
 
 export type FileKind = 'profile' | 'observation' | 'bundle-config' | 'strace-log' | 'unknown'
 
@@ -26,7 +27,9 @@ const STRACE_LINE = /^(\[pid +\d+\] +|\d+ +)?([\d:.]+ +)?([a-z_][a-z0-9_]*\(|---
 export function fileKind(path: string): FileKind {
   let text: string
   try {
-    if (statSync(path).size > MAX_JSON) return straceOrUnknown(readHead(path))
+    const st = statSync(path)
+    if (!st.isFile()) return 'unknown'
+    if (st.size > MAX_JSON) return straceOrUnknown(readHead(path, 4096, 'file').toString('utf8'))
     text = readFileSync(path, 'utf8')
   } catch {
     return 'unknown'
@@ -58,14 +61,4 @@ export function wrongKind(path: string, expected: FileKind[]): string | undefine
 function straceOrUnknown(text: string): FileKind {
   const first = text.split('\n', 1)[0] ?? ''
   return STRACE_LINE.test(first) ? 'strace-log' : 'unknown'
-}
-
-function readHead(path: string): string {
-  const fd = openSync(path, 'r')
-  try {
-    const buf = Buffer.alloc(4096)
-    return buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, 0))
-  } finally {
-    closeSync(fd)
-  }
 }

@@ -5,9 +5,10 @@
  * ended as `$?` does (its code, or 128 + the signal), and know whether a Ctrl-C typed on the
  * terminal has already reached it (it shares our foreground process group).
  */
-import {accessSync, closeSync, constants, openSync, readFileSync, readSync, statSync} from 'node:fs'
+import {accessSync, constants, readFileSync, statSync} from 'node:fs'
 import {constants as osConstants} from 'node:os'
 import {delimiter, join} from 'node:path'
+import {readHead} from './fsutil.js'
 
 export type CommandLookup = {path: string} | {error: string; exit: 126 | 127}
 
@@ -69,18 +70,13 @@ function searchCommand(cmd: string, pathVar: string): CommandLookup {
  * An unreadable but executable file (mode --x) is left for execve to decide.
  */
 function execFormatOk(path: string): boolean {
-  const head = Buffer.alloc(4)
-  let n: number
+  let head: Buffer
   try {
-    const fd = openSync(path, 'r')
-    try {
-      n = readSync(fd, head, 0, 4, 0)
-    } finally {
-      closeSync(fd)
-    }
+    head = readHead(path, 4, 'command')
   } catch {
     return true
   }
+  const n = head.length
   const elf = n === 4 && head[0] === 0x7f && head.toString('latin1', 1, 4) === 'ELF'
   const script = n >= 2 && head[0] === 0x23 && head[1] === 0x21
   return elf || script

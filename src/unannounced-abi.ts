@@ -7,9 +7,9 @@
  * exec of a 32-bit ELF (its header's EI_CLASS, read on this host). Callers refuse with
  * unannouncedAbiError(), which names the strace option that keeps the lines.
  */
-import {closeSync, openSync, readSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {SeccompGenError} from './errors.js'
+import {readHead} from './fsutil.js'
 import {knownSyscall} from './syscall-table.js'
 
 /** The strace options that keep the ABI lines (checked on strace 6.1 with an i386 program). */
@@ -30,20 +30,15 @@ const EM_X86_64 = 62
  * from the current directory: the log does not say the traced process's.
  */
 export function elf32Abi(path: string): 'x86' | 'x32' | null | undefined {
-  const head = Buffer.alloc(20)
-  let got: number
+  let head: Buffer
   try {
-    const fd = openSync(resolve(path), 'r')
-    try {
-      got = readSync(fd, head, 0, head.length, 0)
-    } finally {
-      closeSync(fd)
-    }
+    // a regular file only: the path comes from a foreign log, and a FIFO there must not hang us
+    head = readHead(resolve(path), 20, 'executable')
   } catch {
     return undefined
   }
   // e_ident: 7f 'E' 'L' 'F', EI_CLASS (1: 32-bit), EI_DATA (1: little-endian); e_machine at 18
-  if (got < 20 || head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 1 || head[5] !== 1) return null
+  if (head.length < 20 || head.readUInt32BE(0) !== 0x7f454c46 || head[4] !== 1 || head[5] !== 1) return null
   const machine = head.readUInt16LE(18)
   return machine === EM_386 ? 'x86' : machine === EM_X86_64 ? 'x32' : null
 }

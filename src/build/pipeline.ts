@@ -4,13 +4,13 @@
  * the profile (profile/synthesize.ts) and renders it (profile/render.ts) as Docker/Moby JSON or plain OCI.
  * Writes nothing itself: the command writes the returned text atomically or to stdout.
  */
-import {closeSync, openSync, readSync} from 'node:fs'
-import {errnoWords, SeccompGenError} from '../errors.js'
+import {SeccompGenError} from '../errors.js'
 import type {Observation} from '../trace/observation.js'
 import {looksLikeObservation, mergeObservations, readObservation} from '../trace/observation-io.js'
 import {observeFile} from '../trace/observe.js'
 import {libseccompSyscalls} from '../../native/libseccomp.js'
 import {findArch} from '../arches.js'
+import {readHead} from '../fsutil.js'
 import {elf32Abi, KEEP_ABI_LINES, unannouncedAbiError} from '../unannounced-abi.js'
 import {type ArgsLevel, ARGS_LEVELS, defaultCaps} from '../profile/data.js'
 import {errnoNumber} from '../errno.js'
@@ -86,30 +86,9 @@ function checkBuildOptions(o: BuildOptions): {action: SeccompAction; errno: numb
   return {action, errno, runtimes, args, format}
 }
 
-function firstBytes(path: string, n = 4096): Buffer {
-  let fd: number
-  try {
-    fd = openSync(path, 'r')
-  } catch (err) {
-    throw new SeccompGenError('IO', `cannot read input: ${errnoWords(err)}`, {file: path})
-  }
-  try {
-    const buf = Buffer.alloc(n)
-    let got: number
-    try {
-      got = readSync(fd, buf, 0, n, 0)
-    } catch (err) {
-      throw new SeccompGenError('IO', `cannot read input: ${errnoWords(err)}`, {file: path})
-    }
-    return buf.subarray(0, got)
-  } finally {
-    closeSync(fd)
-  }
-}
-
 /** Read one input: an observation file or a raw strace log. */
 export async function readInput(path: string): Promise<{observation: Observation; summary: InputSummary; diagnostics: string[]; abiLines?: number}> {
-  const head = firstBytes(path)
+  const head = readHead(path, 4096, 'input')
   if (head.length === 0) throw new SeccompGenError('OBSERVATION_INVALID', 'empty input file', {file: path})
   const count = (o: Observation) => {
     let s = 0

@@ -53,6 +53,15 @@ describe.runIf(onX64)('a log strace 6.1 wrote with -o and no --quiet= (no ABI li
     expect(r.stderr).toContain('no strace ABI lines, and ./i386-getpid cannot be read here to tell a 32-bit program; if one is, re-record with strace --quiet=attach')
   })
 
+  it('a FIFO where the log says a program was exec\'d: not opened for reading (no hang), reported as unreadable', async () => {
+    const fifoDir = join(tmp, 'fifo')
+    execFileSync('mkdir', ['-p', fifoDir])
+    execFileSync('mkfifo', [join(fifoDir, 'i386-getpid')])
+    const r = await runCli(['build', '-o', join(tmp, 'fifo.json'), fixture('i386-getpid-plain.strace')], {cwd: fifoDir})
+    expect(r.status).toBe(0)
+    expect(r.stderr).toContain('no strace ABI lines, and ./i386-getpid cannot be read here to tell a 32-bit program')
+  })
+
   it('--arch x86 lifts the refusal: the profile lists SCMP_ARCH_X86 and apply runs the program', async () => {
     const out = join(tmp, 'getpid-arch.json')
     const b = await runCli(['build', '-q', '--arch', 'x86', '-o', out, fixture('i386-getpid-plain.strace')], {cwd: elves})
