@@ -25,10 +25,10 @@
  * job's SIGINT) is ignored here too.
  *
  * Once the program itself has exited, strace would wait for every descendant still traced (a
- * daemon it started may live for days). Then a SIGINT or SIGTERM ends the recording at once:
- * strace is killed (it blocks those signals while running a program, `-I never`), the kernel
- * detaches what it traced, which keeps running untraced, and the result says which processes
- * they were.
+ * daemon it started may live for days). Then a SIGINT or SIGTERM ends the recording within a
+ * second: unless strace ends by itself in that grace second, it is killed (it blocks those
+ * signals while running a program, `-I never`), the kernel detaches what it traced, which keeps
+ * running untraced, and the result says which processes they were.
  */
 import {spawnSync} from 'node:child_process'
 import {closeSync, constants as fsc, mkdtempSync, openSync, readSync, rmSync} from 'node:fs'
@@ -248,8 +248,23 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
     })
     let detached: StraceRunResult['detached']
     let detachTimer: NodeJS.Timeout | undefined
-    const detach = () => {
+    /** Send sig to the program (strace's direct child); false when there is none. */
+    const toProgram = (pid: number, sig: NodeJS.Signals): boolean => {
+      const kids = childrenOf(pid)
+      for (const k of kids) {
+        try {
+          process.kill(k, sig)
+        } catch {
+          /* already gone */
+        }
+      }
+      return kids.length > 0
+    }
+    const detach = (sig: NodeJS.Signals) => {
+      detachTimer = undefined
       if (exited || child.pid === undefined) return
+      // The signal came before strace had started the program: it runs now, and gets it.
+      if (toProgram(child.pid, sig)) return
       detached = tracedBy(child.pid)
       child.kill('SIGKILL')
     }
@@ -262,22 +277,15 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
         child.kill(sig)
         return
       }
-      const kids = childrenOf(child.pid)
-      if (kids.length === 0) {
+      if (childrenOf(child.pid).length === 0) {
         // The program has exited (maybe of this very signal: a Ctrl-C reaches the whole
         // process group). strace ends by itself if nothing else is traced; otherwise what it
         // still waits for is left running, untraced, after a grace second.
-        detachTimer ??= setTimeout(detach, DETACH_GRACE_MS)
+        detachTimer ??= setTimeout(detach, DETACH_GRACE_MS, sig)
         return
       }
       if (sig === 'SIGINT' && inTerminalForeground()) return
-      for (const k of kids) {
-        try {
-          process.kill(k, sig)
-        } catch {
-          /* already gone */
-        }
-      }
+      toProgram(child.pid, sig)
     }
     for (const s of FORWARDED) process.on(s, onSignal)
 
