@@ -26,21 +26,21 @@ execFileSync('python3', [join(repoRoot, 'fixtures/scripts/abi-elves.py'), elves]
 const ONE_LINE_REFUSAL = /^ › {3}Error: .*but the log has no strace ABI lines .*re-record with strace --quiet=attach \(or -e quiet=none\).*or pass --arch x86$/
 
 describe.runIf(onX64)('a log strace 6.1 wrote with -o and no --quiet= (no ABI lines)', () => {
-  it('names only i386 has (waitpid): build refuses in one line, exit 3, nothing written', async () => {
+  it('names only i386 has (waitpid): build refuses in one line, exit 1 (an input problem), nothing written', async () => {
     const out = join(tmp, 'waitpid.json')
     const r = await runCli(['build', '-o', out, fixture('i386-waitpid-plain.strace')], {cwd: empty})
-    expect(r.status).toBe(3)
+    expect(r.status).toBe(1)
     expect(r.stderrLines).toHaveLength(1)
     expect(r.stderrLines[0]).toMatch(ONE_LINE_REFUSAL)
     expect(r.stderrLines[0]).toContain('waitpid exists only on i386')
     expect(existsSync(out)).toBe(false)
   })
 
-  it('an exec of an ELF32 i386 file found on this host: build refuses in one line, exit 3, nothing written', async () => {
+  it('an exec of an ELF32 i386 file found on this host: build refuses in one line, exit 1, nothing written', async () => {
     // i386-getpid makes getpid/write/exit, names x86_64 has too: only the ELF header tells
     const out = join(tmp, 'getpid.json')
     const r = await runCli(['build', '-o', out, fixture('i386-getpid-plain.strace')], {cwd: elves})
-    expect(r.status).toBe(3)
+    expect(r.status).toBe(1)
     expect(r.stderrLines).toHaveLength(1)
     expect(r.stderrLines[0]).toMatch(ONE_LINE_REFUSAL)
     expect(r.stderrLines[0]).toContain('./i386-getpid is an ELF32 i386 program')
