@@ -223,14 +223,15 @@ export function stripDuration(b: Uint8Array, s: number, e: number): number {
 }
 
 /**
- *   "+++ exited with " DIGIT+ " +++"  |  "+++ killed by " SIGNAME [" (core dumped)"] " +++"
+ *   "+++ exited with " DIGIT+ " +++"  |  "+++ killed by " (SIGNAME | DIGIT+) [" (core dumped)"] " +++"
  * The status as a shell reports it (N, or 128 + the signal's number); -1 when unreadable.
  */
 function exitStatus(b: Uint8Array, i: number, e: number, killed: boolean): number {
   let j = i
   while (j < e && b[j] !== SP) j++
   const word = Buffer.from(b.subarray(i, j)).toString('latin1')
-  const n = killed ? osConstants.signals[word as NodeJS.Signals] : /^\d{1,3}$/.test(word) ? Number(word) : undefined
+  const rt = /^SIGRT_(\d{1,2})$/.exec(word) // strace's name for signal 32+N
+  const n = /^\d{1,3}$/.test(word) ? Number(word) : !killed ? undefined : rt ? 32 + Number(rt[1]) : osConstants.signals[word as NodeJS.Signals]
   return n === undefined ? -1 : killed ? 128 + n : n
 }
 

@@ -141,7 +141,7 @@ export class Observer {
     } else if (this.cut !== null && kind !== KIND.STACK) this.releaseCut()
     if (kind === KIND.STACK) return
     const pid = st.pid >= 0 ? st.pid : this.procs.soloPid()
-    if (this.firstPid < 0) this.firstPid = pid
+    if (this.firstPid < 0 && (kind === KIND.CALL || kind === KIND.UNFINISHED)) this.firstPid = pid
     switch (kind) {
       case KIND.CALL: return this.call(b, s, e, pid)
       case KIND.UNFINISHED: return this.unfinished(b, s, e, pid, lineNo)

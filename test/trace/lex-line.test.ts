@@ -105,6 +105,8 @@ describe('non-call lines', () => {
     expect(lexLine('+++ killed by SIGSEGV (core dumped) +++')).toMatchObject({kind: 'exit', status: 139})
     expect(lexLine('7 +++ killed by SIGKILL +++')).toMatchObject({kind: 'exit', pid: 7, status: 137})
     expect(lexLine('7 +++ killed by SIGNOTONE +++')).toMatchObject({kind: 'exit', pid: 7, status: -1})
+    expect(lexLine('7 +++ killed by SIGRT_8 +++')).toMatchObject({kind: 'exit', status: 128 + 40}) // kill -40, as strace 6.1 prints it
+    expect(lexLine('7 +++ killed by 40 +++')).toMatchObject({kind: 'exit', status: 168})
   })
   it.each([
     ['32 bit', '[ Process PID=100 runs in 32 bit mode. ]'],
