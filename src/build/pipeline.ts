@@ -79,6 +79,7 @@ function checkBuildOptions(o: BuildOptions): {action: SeccompAction; errno: numb
   if (o.caps !== undefined && format !== 'oci') throw usage('--caps only applies to --format oci (a Docker-format profile keeps includes.caps for the runtime to resolve)')
   if (o.hostArch !== undefined && !findArch(o.hostArch)) throw usage(`unknown architecture ${o.hostArch}`)
   const rt = (o.runtime ?? DEFAULT_RUNTIMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean)
+  if (!rt.length) throw usage(`--runtime is empty: name the runtime layers (e.g. ${DEFAULT_RUNTIMES.join(',')}) or none`)
   if (rt.includes('none') && rt.length > 1) throw usage('--runtime none cannot be combined with other runtimes')
   if (rt.includes('none') && o.noNewPrivileges) throw usage('--no-new-privileges only selects a runtime layer; it contradicts --runtime none')
   const runtimes = rt.includes('none') ? [] : rt.map(loadRuntimeLayer)

@@ -141,6 +141,8 @@ describe('seccomp-gen build', () => {
       ['--caps without --format oci', () => ({inputs: [obsFile], caps: ['CAP_SYS_ADMIN']}), 'USAGE'],
       ['--no-new-privileges with --runtime none', () => ({inputs: [obsFile], runtime: 'none', noNewPrivileges: true}), 'USAGE'],
       ['unknown runtime', () => ({inputs: [obsFile], runtime: 'lxc'}), 'USAGE'],
+      ['empty --runtime', () => ({inputs: [obsFile], runtime: ''}), 'USAGE'],
+      ['--runtime of separators only', () => ({inputs: [obsFile], runtime: ' , '}), 'USAGE'],
       ['unknown arch', () => ({inputs: [obsFile], arches: ['vax']}), 'USAGE'],
       ['unknown base profile', () => ({inputs: [obsFile], base: p('nope.json')}), 'IO'],
       ['no input', () => ({inputs: []}), 'USAGE'],
@@ -150,6 +152,11 @@ describe('seccomp-gen build', () => {
       expect(err).toBeInstanceOf(SeccompGenError)
       expect((err as SeccompGenError).code).toBe(code)
       expect((err as SeccompGenError).message).not.toContain('\n')
+    })
+
+    it('an empty --runtime names the fix (the library says it, not only the command)', async () => {
+      const err = await buildProfile({inputs: [obsFile], runtime: ' , '}).then(() => undefined, (e: unknown) => e)
+      expect((err as Error).message).toBe('--runtime is empty: name the runtime layers (e.g. runc,crun) or none')
     })
 
     // Two through the real CLI: the one line on stderr, the exit code, nothing written.
