@@ -16,7 +16,7 @@ import {toOci} from '../profile/resolve.js'
 import {evaluate} from '../profile/evaluate.js'
 import {callRuns} from '../actions.js'
 import type {OciSeccomp} from '../profile/types.js'
-import {WARNING_NOTES, compileBpf} from './compile.js'
+import {compileBpf, splitNotes} from './compile.js'
 import {spawnAsCaller, type ExecFailure} from '../../native/exec.js'
 import {SECCOMP_FILTER_FLAGS} from '../../native/libc.js'
 import {nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
@@ -42,7 +42,7 @@ export interface PreparedFilter {
   seccompNr: number
   arches: string[]
   notes: string[]
-  /** worth saying even without -v (WARNING_NOTES) */
+  /** worth saying even without -v (compile.ts splitNotes) */
   warnings: string[]
 }
 
@@ -103,6 +103,7 @@ export function prepareFilter(profilePath: string, opts: PrepareOptions = {}): P
   }
   const seccompNr = rawSyscallNumber('seccomp', nativeArchToken())
   if (seccompNr < 0) throw new SeccompGenError('SECCOMP_ERROR', 'this arch has no seccomp(2) syscall known to libseccomp')
+  const split = splitNotes(c.notes)
   return {
     profile,
     bpf: c.bpf,
@@ -110,8 +111,8 @@ export function prepareFilter(profilePath: string, opts: PrepareOptions = {}): P
     loadFlags: c.loadFlags,
     seccompNr,
     arches: c.arches,
-    notes: [...notes, ...c.notes.filter((n) => !WARNING_NOTES.has(n.kind)).map((n) => n.message)],
-    warnings: c.notes.filter((n) => WARNING_NOTES.has(n.kind)).map((n) => n.message),
+    notes: [...notes, ...split.notes],
+    warnings: split.warnings,
   }
 }
 

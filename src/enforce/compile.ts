@@ -48,11 +48,19 @@ export type NoteKind = 'unknown-name' | 'newer-syscall' | 'same-as-default' | 's
  * Notes worth a line even without -v: rules that contradict each other, and syscalls the
  * kernel defines but this libseccomp cannot name (skipped, as runc does).
  */
-export const WARNING_NOTES: ReadonlySet<NoteKind> = new Set(['conflict', 'newer-syscall'])
+const WARNING_NOTES: ReadonlySet<NoteKind> = new Set(['conflict', 'newer-syscall'])
 
 export interface CompileNote {
   kind: NoteKind
   message: string
+}
+
+/** A compile's notes as the commands print them: warnings (WARNING_NOTES) always, the rest with -v. */
+export function splitNotes(notes: readonly CompileNote[]): {notes: string[]; warnings: string[]} {
+  return {
+    notes: notes.filter((n) => !WARNING_NOTES.has(n.kind)).map((n) => n.message),
+    warnings: notes.filter((n) => WARNING_NOTES.has(n.kind)).map((n) => n.message),
+  }
 }
 
 export interface CompiledFilter {

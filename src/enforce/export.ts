@@ -5,7 +5,7 @@
 import {checkOutput, writeOutput} from '../output.js'
 import {loadProfile} from '../profile/load.js'
 import {toOci} from '../profile/resolve.js'
-import {type CompiledFilter, WARNING_NOTES, compileBpf, compilePfc} from './compile.js'
+import {type CompiledFilter, compileBpf, compilePfc, splitNotes} from './compile.js'
 import {dockerDefaultCaps} from './caps.js'
 
 export interface ExportOptions {
@@ -23,7 +23,7 @@ export interface ExportResult {
   instructions: number
   arches: string[]
   notes: string[]
-  /** notes worth a line even without -v (WARNING_NOTES): conflicts, skipped newer syscalls */
+  /** notes worth a line even without -v (compile.ts splitNotes): conflicts, skipped newer syscalls */
   warnings: string[]
   unknownNames: string[]
   /** syscalls the kernel defines but this libseccomp cannot name (skipped) */
@@ -36,8 +36,7 @@ function summary(r: Omit<CompiledFilter, 'filter'> & {instructions: number}): Ex
   return {
     instructions: r.instructions,
     arches: r.arches,
-    notes: r.notes.filter((n) => !WARNING_NOTES.has(n.kind)).map((n) => n.message),
-    warnings: r.notes.filter((n) => WARNING_NOTES.has(n.kind)).map((n) => n.message),
+    ...splitNotes(r.notes),
     unknownNames: r.unknownNames,
     newerNames: r.newerNames,
   }
