@@ -3,7 +3,8 @@
  * apply --bundle's config.json), so that writing behaves the way users know from shell
  * redirection and from `install` or an editor:
  *
- * - a device, FIFO or socket is opened and written in place, never replaced;
+ * - a device or FIFO is opened and written in place, never replaced; a socket is neither (a path
+ *   cannot open one: ENXIO), so it is refused up front and left as it is;
  * - a link to one of our own descriptors (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N)
  *   is written through that descriptor, as `-o -` writes stdout: whatever it is (pipe, socket,
  *   terminal, a file opened by the shell) it gets the bytes where it stands; another process's
@@ -176,7 +177,7 @@ class ReplaceWriter extends Writer {
   }
 }
 
-/** Writes straight into a device, FIFO, socket or descriptor link. */
+/** Writes straight into a device, FIFO or descriptor link (whatever that descriptor is). */
 class DirectWriter extends Writer {
   protected fd: number
   /** false for one of our own descriptors: written, never closed */
