@@ -51,14 +51,18 @@ const LAYERS: Record<Layer, readonly Layer[]> = {
   commands: ['core', 'native', 'observation', 'trace', 'profile', 'enforce', 'build', 'commands'],
 }
 
+/** The files at src/'s top that belong to the commands layer. */
+const COMMAND_FILES = new Set(['src/command.ts', 'src/cli-argv.ts', 'src/stdin-input.ts', 'src/file-kind.ts'])
+
 /** The layer of a repo-relative source path ('src/profile/load.ts'). */
 function layerOf(path: string): Layer {
   if (path.startsWith('native/')) return 'native'
   if (path === 'src/trace/observation.ts' || path === 'src/trace/observation-io.ts') return 'observation'
   const m = /^src\/(trace|profile|enforce|build|commands)\//.exec(path)
   if (m) return m[1] as Layer
-  // the oclif base class and the argv splitter belong to the commands, the rest of src/*.ts is the core
-  if (path === 'src/command.ts' || path === 'src/cli-argv.ts') return 'commands'
+  // the oclif base class, the argv splitter, "-" as stdin and the file-kind guess (for error
+  // lines) serve only the commands; the rest of src/*.ts is the core
+  if (COMMAND_FILES.has(path)) return 'commands'
   if (/^src\/[^/]+\.ts$/.test(path)) return 'core'
   throw new Error(`${path}: in no layer (add it to layerOf)`)
 }
