@@ -1,6 +1,5 @@
 import {Args, Flags} from '@oclif/core'
 import {SeccompGenCommand, sharedFlags} from '../command.js'
-import {SeccompGenError} from '../errors.js'
 import {parseCaps} from '../enforce/caps.js'
 import type {FileKind} from '../file-kind.js'
 import {checkOutput, writeOutput} from '../output.js'
@@ -48,9 +47,6 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
 
   async run(): Promise<Omit<BuildResult, 'text' | 'profile' | 'oci'> & {output: string; profile?: string}> {
     const {argv, flags} = await this.parse(Build)
-    if (flags.runtime !== undefined && !flags.runtime.split(',').some((r) => r.trim())) {
-      throw new SeccompGenError('USAGE', `--runtime is empty: name the runtime layers (e.g. ${DEFAULT_RUNTIMES.join(',')}) or none`)
-    }
     const caps = flags.caps === undefined ? undefined : parseCaps(flags.caps)
     const output = flags.output === '-' ? undefined : flags.output // "-": stdout, as with no -o
     if (output) checkOutput(output)
