@@ -2,11 +2,10 @@ import {Args, Flags} from '@oclif/core'
 import {SeccompGenCommand, sharedFlags} from '../command.js'
 import {splitAtCommand} from '../cli-argv.js'
 import {SeccompGenError} from '../errors.js'
-import {parseCaps, rulesClosedByCaps, type ClosedRule} from '../enforce/caps.js'
+import {parseCaps, type ClosedRule} from '../enforce/caps.js'
 import {countsFrom} from '../enforce/counts.js'
 import {findCommand} from '../shell.js'
 import {nativeArchAbi, prepareFilter, runUnderFilter} from '../enforce/apply.js'
-import {loadProfile} from '../profile/load.js'
 
 export default class Apply extends SeccompGenCommand {
   static summary = 'Run a command under a seccomp profile (libseccomp), or write the profile into an OCI bundle.'
@@ -76,7 +75,7 @@ dropped, atomic replace); --dry-run shows the change without writing.`
       counts: flags.counts?.length ? countsFrom(flags.counts, nativeArchAbi()) : undefined,
     })
     for (const w of prep.warnings) this.logToStderr(`seccomp-gen: warning: ${w}`)
-    const closed = closedRulesWarning(rulesClosedByCaps(loadProfile(args.profile), {caps}), caps)
+    const closed = closedRulesWarning(prep.closedByCaps, caps)
     if (closed) this.logToStderr(`seccomp-gen: warning: ${closed}`)
     if (flags.verbose) {
       this.logToStderr(`seccomp-gen: ${prep.instructions} BPF instructions for ${prep.arches.join(', ')}`)

@@ -21,7 +21,7 @@ import {spawnAsCaller, type ExecFailure} from '../../native/exec.js'
 import {SECCOMP_FILTER_FLAGS} from '../../native/libc.js'
 import {nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
 import {archShortName} from '../arches.js'
-import {dockerDefaultCaps} from './caps.js'
+import {dockerDefaultCaps, rulesClosedByCaps, type ClosedRule} from './caps.js'
 
 export interface PrepareOptions {
   /** capability set the rules' includes/excludes.caps are resolved against; default Docker's */
@@ -44,6 +44,8 @@ export interface PreparedFilter {
   notes: string[]
   /** worth saying even without -v (compile.ts splitNotes) */
   warnings: string[]
+  /** allowing rules the capability set leaves closed (caps.ts rulesClosedByCaps) */
+  closedByCaps: ClosedRule[]
 }
 
 /** This host's ABI as observation files name it ("x86_64"). */
@@ -52,7 +54,7 @@ export function nativeArchAbi(): string {
 }
 
 /** Read, validate, resolve and check a profile for apply; throws with one clear message. */
-function preflight(profilePath: string, opts: PrepareOptions = {}): {profile: OciSeccomp; notes: string[]} {
+function preflight(profilePath: string, opts: PrepareOptions = {}): {profile: OciSeccomp; notes: string[]; closedByCaps: ClosedRule[]} {
   const docker = loadProfile(profilePath)
   const caps = opts.caps ?? dockerDefaultCaps()
   const profile = toOci(docker, {caps})
@@ -87,12 +89,12 @@ function preflight(profilePath: string, opts: PrepareOptions = {}): {profile: Oc
     }
   }
   if (profile.flags) profile.flags = [...flags]
-  return {profile, notes}
+  return {profile, notes, closedByCaps: rulesClosedByCaps(docker, {caps})}
 }
 
 /** Pre-flight and compile: everything apply needs before it spawns anything. */
 export function prepareFilter(profilePath: string, opts: PrepareOptions = {}): PreparedFilter {
-  const {profile, notes} = preflight(profilePath, opts)
+  const {profile, notes, closedByCaps} = preflight(profilePath, opts)
   const c = compileBpf(profile, {optimize: opts.optimize, counts: opts.counts})
   if (c.unknownNames.length && !opts.allowUnknown) {
     throw new SeccompGenError(
@@ -113,6 +115,7 @@ export function prepareFilter(profilePath: string, opts: PrepareOptions = {}): P
     arches: c.arches,
     notes: [...notes, ...split.notes],
     warnings: split.warnings,
+    closedByCaps,
   }
 }
 
