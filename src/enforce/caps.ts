@@ -48,20 +48,24 @@ export interface ClosedRule {
 /**
  * The rules of `p` that would change what CMD gets (action other than the default) but do not
  * apply with `opts.caps`, and would apply with their includes.caps added: closed only for want
- * of capabilities (not for arch or kernel). Syscalls another applying rule already allows
- * unconditionally are left out: nothing is denied there.
+ * of capabilities (not for arch or kernel). Syscalls another applying rule already answers
+ * unconditionally are left out: nothing falls to the default there (clone3 is answered ENOSYS,
+ * by design, until CAP_SYS_ADMIN opens it).
  */
 export function rulesClosedByCaps(p: DockerProfile, opts: ResolveOptions): ClosedRule[] {
   const rules = p.syscalls ?? []
+  // an answer other than the default's: another action, or ERRNO with another errno (clone3's ENOSYS)
+  const answers = (r: (typeof rules)[number]) =>
+    r.action !== p.defaultAction || (r.action === 'SCMP_ACT_ERRNO' && (r.errnoRet ?? 1) !== (p.defaultErrnoRet ?? 1))
   const open = new Set<string>()
   for (const r of rules) {
-    if (r.action !== p.defaultAction && !r.args?.length && ruleApplies(r, opts)) for (const n of r.names) open.add(n)
+    if (answers(r) && !r.args?.length && ruleApplies(r, opts)) for (const n of r.names) open.add(n)
   }
   const have = new Set(opts.caps.map(normalizeCap))
   const closed: ClosedRule[] = []
   for (const r of rules) {
     const gate = (r.includes?.caps ?? []).map(normalizeCap)
-    if (r.action === p.defaultAction || gate.length === 0 || ruleApplies(r, opts)) continue
+    if (!answers(r) || gate.length === 0 || ruleApplies(r, opts)) continue
     if (!ruleApplies(r, {...opts, caps: [...have, ...gate]})) continue
     const names = r.names.filter((n) => !open.has(n))
     if (names.length) closed.push({names, missing: gate.filter((c) => !have.has(c))})

@@ -373,3 +373,17 @@ describe('apply: a CMD that cannot run is the only line', () => {
     expect(r.stderrLines).toEqual([' ›   Error: no-such-command-sg: command not found'])
   })
 })
+
+describe('apply: no capability warning for what a built profile answers by design', () => {
+  it("clone3 (ENOSYS until CAP_SYS_ADMIN opens it) is not reported as closed", async () => {
+    const profile = p('built-for-caps.json')
+    // a recording that made clone3 calls (python's threads)
+    expect((await runCli(['build', '-q', '-o', profile, fixture('http-server.obs.json')], {cwd: tmp})).status).toBe(0)
+    const prof = JSON.parse(readFileSync(profile, 'utf8')) as {syscalls: Array<{names: string[]; includes?: {caps?: string[]}}>}
+    // the profile does gate clone3 on CAP_SYS_ADMIN (so the check below is about the answer rule)
+    expect(prof.syscalls.some((r) => r.names.includes('clone3') && r.includes?.caps?.includes('CAP_SYS_ADMIN'))).toBe(true)
+    const r = await runCli(['apply', profile, '--', 'true'], {cwd: tmp})
+    expect(r.status).toBe(0)
+    expect(r.stderr).toBe('')
+  })
+})
