@@ -13,7 +13,6 @@ import {callerState} from '../src/caller.js'
 import {constants as osConstants} from 'node:os'
 import {SeccompGenError} from '../src/errors.js'
 import {packageRoot} from '../src/paths.js'
-import {errnoText} from './libc.js'
 
 /** What the exec child is told (as JSON, its first argument). */
 export interface ExecSpec {
@@ -46,11 +45,15 @@ export interface ExecFailure {
 
 const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]))
 
-/** The child's report in words: `cannot execute PATH: exec format error`. */
-function describeReport(r: ChildReport, path: string): ExecFailure {
+/**
+ * The child's report in words: `cannot execute PATH: exec format error`. libc (koffi) is loaded
+ * only here, when there is a report: record, which starts strace this way, never needs it.
+ */
+async function describeReport(r: ChildReport, path: string): Promise<ExecFailure> {
   if (r.errno === undefined) return {stage: r.stage, message: r.message ?? `${r.stage} failed`}
   const name = ERRNO_NAMES.get(r.errno) ?? `errno ${r.errno}`
   const what = r.stage === 'exec' ? `cannot execute ${path}` : 'seccomp(SECCOMP_SET_MODE_FILTER) failed'
+  const {errnoText} = await import('./libc.js')
   return {stage: r.stage, errno: name, message: `${what}: ${errnoText(r.errno)}`}
 }
 
@@ -72,7 +75,7 @@ export interface ExecOptions {
 }
 
 /** Spawn `path` with `argv` (argv[0] as typed) through the exec child, with the caller's process state. */
-export function spawnAsCaller(path: string, argv: string[], opts: ExecOptions): {child: ChildProcess; failure: () => ExecFailure | undefined} {
+export function spawnAsCaller(path: string, argv: string[], opts: ExecOptions): {child: ChildProcess; failure: () => Promise<ExecFailure | undefined>} {
   const caller = callerState()
   const spec: ExecSpec = {
     path,
@@ -89,14 +92,17 @@ export function spawnAsCaller(path: string, argv: string[], opts: ExecOptions): 
   const reportStream = child.stdio[3] as NodeJS.ReadableStream | null
   reportStream?.setEncoding('utf8')
   reportStream?.on('data', (d: string) => (report += d))
-  const failure = (): ExecFailure | undefined => {
+  /** Once the child has closed: why the target never started, or undefined when it did. */
+  const failure = async (): Promise<ExecFailure | undefined> => {
     const line = report.split('\n').find((l) => l.trim())
     if (!line) return undefined
+    let r: ChildReport
     try {
-      return describeReport(JSON.parse(line) as ChildReport, path)
+      r = JSON.parse(line) as ChildReport
     } catch {
       return {stage: 'load', message: line}
     }
+    return describeReport(r, path)
   }
   return {child, failure}
 }

@@ -159,7 +159,7 @@ export function runUnderFilter(prep: PreparedFilter, cmdPath: string, argv: stri
     // 'close': after the exit and the end of the report pipe, so the report is complete
     child.once('close', (code, signal) => {
       for (const s of FORWARDED) process.off(s, forward)
-      resolve({status: shellStatus(code, signal), code, signal, failure: failure()})
+      void failure().then((f) => resolve({status: shellStatus(code, signal), code, signal, failure: f}), reject)
     })
   })
 }

@@ -116,7 +116,6 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     run = await runStrace({
       strace,
       target,
-      // With -o - our stdout is the observation's: the program's own output goes to stderr.
       programStdout: ourStdout ? 'stderr' : 'stdout',
       onChunk: (chunk) => {
         raw?.write(chunk)

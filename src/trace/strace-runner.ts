@@ -36,7 +36,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {callerIgnores} from '../caller.js'
 import {inTerminalForeground, shellStatus} from '../shell.js'
-import {SeccompGenError} from '../errors.js'
+import {errnoWords, SeccompGenError} from '../errors.js'
 import {spawnAsCaller} from '../../native/exec.js'
 import {childrenOf, ptraceDenialCause, tracedBy} from './host.js'
 import {straceAttachArgs, straceRunArgs} from './strace-args.js'
@@ -294,12 +294,12 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
       if (detachTimer) clearTimeout(detachTimer)
       for (const s of FORWARDED) process.off(s, onSignal)
       cleanup()
-      const notStarted = failure()
-      if (notStarted) failed ??= new SeccompGenError('STRACE_MISSING', `cannot run ${opts.strace}: ${notStarted.message}`)
-      if (failed) return reject(failed)
       const {code, signal} = exited
-      const exit = shellStatus(code, signal)
-      resolve({exit, code, signal, signals, ...(detached ? {detached} : {})})
+      void failure().then((notStarted) => {
+        if (notStarted) failed ??= new SeccompGenError('STRACE_MISSING', `cannot run ${opts.strace}: ${notStarted.message}`)
+        if (failed) return reject(failed)
+        resolve({exit: shellStatus(code, signal), code, signal, signals, ...(detached ? {detached} : {})})
+      }, reject)
     }
 
     if (child.stderr) {
@@ -322,7 +322,7 @@ export function runStrace(opts: StraceRunOptions): Promise<StraceRunResult> {
     }
 
     child.on('error', (err: NodeJS.ErrnoException) => {
-      failed ??= new SeccompGenError('STRACE_MISSING', `cannot run ${opts.strace}: ${err.code ?? err.message}`)
+      failed ??= new SeccompGenError('STRACE_MISSING', `cannot run ${opts.strace}: ${errnoWords(err)}`)
       exited = {code: 1, signal: null}
       if (holdFd >= 0) closeSync(holdFd)
       holdFd = -1
