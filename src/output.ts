@@ -110,12 +110,7 @@ export function openOutput(given: string): OutputWriter {
 /** Write all of `data` to `given`; on failure the target is as it was (a direct target may hold part of it). */
 export function writeOutput(given: string, data: string | Uint8Array): void {
   const out = openOutput(given)
-  try {
-    out.write(data)
-  } catch (err) {
-    out.abort()
-    throw err
-  }
+  out.write(data) // a failed write has aborted already
   out.commit()
 }
 

@@ -9,7 +9,7 @@ import {fstatSync, statSync} from 'node:fs'
 import {isatty} from 'node:tty'
 
 /** The descriptor links of a process's stdin, stdout and stderr (/proc/PID/fd/0..2). */
-export function stdioLinks(pid: number | 'self'): string[] {
+export function stdioLinks(pid: number): string[] {
   return [0, 1, 2].map((fd) => `/proc/${pid}/fd/${fd}`)
 }
 

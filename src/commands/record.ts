@@ -51,11 +51,10 @@ record's own flags come before CMD; the first word that is not one of them start
     const {flags} = await this.parse(Record, own)
     const pids = flags.pid ?? []
     const output = flags.output ?? defaultOutput({command, pids})
-    // CMD's stdin, stdout and stderr are ours (its stdout goes to our stderr with -o -); with
-    // --pid, the traced processes' own. So in run mode CMD always shares a terminal stderr, and
-    // only the final summary is written.
-    const cmdStdio = pids.length ? pids.flatMap((p) => stdioLinks(p)) : stdioLinks('self')
-    const live = !flags.quiet && terminalOfOurOwn(2, cmdStdio)
+    // A live status line only on a terminal no traced program uses. CMD inherits our stdio, so
+    // in run mode it always shares our stderr: only the final summary. With --pid, the traced
+    // processes have stdio of their own.
+    const live = !flags.quiet && pids.length > 0 && terminalOfOurOwn(2, pids.flatMap((p) => stdioLinks(p)))
     let timer: NodeJS.Timeout | undefined
     let drawn = false
     const clear = () => {
