@@ -20,6 +20,7 @@
  * write) the message goes to stderr, and the exit status still says it: 4 (filter not loaded),
  * 126 (exec failed: not executable, denied), 127 (exec failed: not found).
  */
+import {closeSync, readSync} from 'node:fs'
 import {constants} from 'node:os'
 import type {ChildReport, ExecSpec} from './exec.js'
 import {
@@ -64,6 +65,23 @@ function restoreSignals(ignored: readonly number[]): void {
   for (const sig of ignored) if (sig !== SIGKILL && sig !== SIGSTOP) setSignalDisposition(sig, true)
 }
 
+/** Wait until the parent opens the gate (one byte); false when it closed it instead. */
+function passGate(fd: number): boolean {
+  const b = Buffer.alloc(1)
+  let opened = false
+  for (;;) {
+    try {
+      opened = readSync(fd, b, 0, 1, null) === 1
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') break
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1) // a non-blocking pipe: retry in 1 ms
+    }
+  }
+  closeSync(fd) // the program does not inherit it
+  return opened
+}
+
 function main(argv: string[]): never {
   if (argv.length < 3 || argv[1] !== '--') die({stage: 'load', message: 'exec-child: bad arguments (internal)'}, EXIT_LOAD_FAILED)
   const spec = JSON.parse(argv[0]!) as ExecSpec
@@ -86,6 +104,7 @@ function main(argv: string[]): never {
       prepared = prepareSeccompLoad(spec.filter.seccompNr, Buffer.from(spec.filter.bpf, 'base64'), spec.filter.flags)
     }
     exec = prepareExecv(spec.path, cmdArgv)
+    if (spec.gateFd !== undefined && !passGate(spec.gateFd)) rawExit(EXIT_LOAD_FAILED) // the parent gave up
   } catch (err) {
     die({stage: 'load', message: `cannot prepare ${spec.filter ? 'the filter' : 'the process'}: ${(err as Error).message}`}, EXIT_LOAD_FAILED)
   }

@@ -27,6 +27,8 @@ export interface ExecSpec {
   parentPid?: number
   /** a compiled filter to load right before execv */
   filter?: {bpf: string; flags: number; seccompNr: number}
+  /** wait for one byte on this fd (the parent's gate) right before execv; end-of-file: exit */
+  gateFd?: number
 }
 
 /** What the exec child reports on fd 3 when the target never started: a message, or an errno number. */
@@ -72,10 +74,19 @@ export interface ExecOptions {
   filter?: ExecSpec['filter']
   /** kill the program (SIGKILL) if seccomp-gen dies */
   dieWithUs?: boolean
+  /** hold the exec until open() is called (the parent first does what needs the child's pid) */
+  gate?: boolean
 }
 
+/** The fd the gated exec child waits on. */
+const GATE_FD = 4
+
 /** Spawn `path` with `argv` (argv[0] as typed) through the exec child, with the caller's process state. */
-export function spawnAsCaller(path: string, argv: string[], opts: ExecOptions): {child: ChildProcess; failure: () => Promise<ExecFailure | undefined>} {
+export function spawnAsCaller(
+  path: string,
+  argv: string[],
+  opts: ExecOptions,
+): {child: ChildProcess; failure: () => Promise<ExecFailure | undefined>; open: () => void} {
   const caller = callerState()
   const spec: ExecSpec = {
     path,
@@ -83,11 +94,16 @@ export function spawnAsCaller(path: string, argv: string[], opts: ExecOptions): 
     nofileSoft: caller.nofileSoft,
     filter: opts.filter,
     ...(opts.dieWithUs ? {parentDeathSignal: 9, parentPid: process.pid} : {}),
+    ...(opts.gate ? {gateFd: GATE_FD} : {}),
   }
   const child = spawn(process.execPath, [execChildPath(), JSON.stringify(spec), '--', ...argv], {
-    stdio: [...opts.stdio, 'pipe'],
+    stdio: [...opts.stdio, 'pipe', ...(opts.gate ? ['pipe' as const] : [])],
     env: process.env,
   })
+  const gate = opts.gate ? (child.stdio[GATE_FD] as NodeJS.WritableStream | null) : null
+  const open = () => {
+    if (gate) gate.end('.')
+  }
   let report = ''
   const reportStream = child.stdio[3] as NodeJS.ReadableStream | null
   reportStream?.setEncoding('utf8')
@@ -104,5 +120,5 @@ export function spawnAsCaller(path: string, argv: string[], opts: ExecOptions): 
     }
     return describeReport(r, path)
   }
-  return {child, failure}
+  return {child, failure, open}
 }

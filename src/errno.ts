@@ -6,13 +6,15 @@ import {profilesDir} from './paths.js'
 
 let byName: Map<string, number> | undefined
 let byNumber: Map<number, string> | undefined
+let internalByNumber: Map<number, string> | undefined
 
 function load(): void {
   if (byName) return
-  const data = JSON.parse(readFileSync(join(profilesDir(), 'errno.json'), 'utf8')) as {errno: Record<string, number>}
+  const data = JSON.parse(readFileSync(join(profilesDir(), 'errno.json'), 'utf8')) as {errno: Record<string, number>; kernelInternal: Record<string, number | string>}
   byName = new Map(Object.entries(data.errno))
   byNumber = new Map()
   for (const [k, v] of byName) if (!byNumber.has(v)) byNumber.set(v, k)
+  internalByNumber = new Map(Object.entries(data.kernelInternal).flatMap(([k, v]) => (typeof v === 'number' ? [[v, k] as [number, string]] : [])))
 }
 
 /** errno number for a name (EPERM) or a decimal string ("1"); undefined when unknown. */
@@ -33,6 +35,12 @@ export function requireErrno(name: string): number {
 export function errnoName(n: number): string | undefined {
   load()
   return byNumber!.get(n)
+}
+
+/** The name strace gives the errno of a syscall's return: errnoName(), or a kernel-internal code (ERESTARTSYS). */
+export function returnErrnoName(n: number): string | undefined {
+  load()
+  return byNumber!.get(n) ?? internalByNumber!.get(n)
 }
 
 /** An errno number for a message: its name, or "errno N" when it has none. */

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {SeccompGenCommand, sharedFlags} from '../command.js'
 import {splitAtCommand} from '../cli-argv.js'
 import {stdioLinks, terminalOfOurOwn} from '../terminal.js'
-import {defaultOutput, record, type RecordStats} from '../trace/record.js'
+import {defaultOutput, ENGINES, record, type Engine, type RecordStats} from '../trace/record.js'
 
 function statusLine(s: RecordStats): string {
   return `seccomp-gen: ${s.calls} syscalls, ${s.distinct} distinct, ${s.processes} process${s.processes === 1 ? '' : 'es'}`
@@ -42,9 +42,15 @@ record's own flags come before CMD; the first word that is not one of them start
     pid: Flags.integer({char: 'p', summary: 'Attach to this running process instead of running CMD (repeatable).', multiple: true, helpValue: 'PID'}),
     quiet: sharedFlags.quiet('status line and no summary'),
     strict: Flags.boolean({summary: 'Fail (no output written) if any strace line cannot be parsed.'}),
+    engine: Flags.string({
+      summary: 'Recording engine: bpf (in-kernel, near native speed; root or CAP_BPF+CAP_PERFMON), strace, or auto (bpf where it can run, else strace, saying why).',
+      options: [...ENGINES],
+      default: 'auto',
+      helpValue: 'ENGINE',
+    }),
   }
 
-  static override usage = '<%= command.id %> [-o FILE] [--raw-log FILE] [--pid PID]... [--quiet] [--strict] [--] CMD [ARGS...]'
+  static override usage = '<%= command.id %> [-o FILE] [--engine auto|bpf|strace] [--raw-log FILE] [--pid PID]... [--quiet] [--strict] [--] CMD [ARGS...]'
 
   async run(): Promise<void> {
     const {own, cmd: command} = splitAtCommand(Record, this.argv)
@@ -68,6 +74,10 @@ record's own flags come before CMD; the first word that is not one of them start
         output,
         rawLog: flags['raw-log'],
         strict: flags.strict,
+        engine: flags.engine as Engine,
+        onEngine: (engine, note) => {
+          if (note && !flags.quiet) process.stderr.write(`seccomp-gen: recording with ${engine}: ${note}\n`)
+        },
         onStart: live
           ? (stats) => {
               let last = ''

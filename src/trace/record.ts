@@ -15,6 +15,12 @@ import {serializeObservation} from './observation-io.js'
 import {Observer} from './observe.js'
 import {assertProcessesExist, hostFacts, probeStrace, resolveStrace} from './host.js'
 import {runStrace, type TraceTarget} from './strace-runner.js'
+import {BpfRecorder, bpfUnavailable} from './bpf/recorder.js'
+import {runBpf, type BpfTarget} from './bpf/run.js'
+
+/** The recording engines: strace (ptrace), bpf (in-kernel), auto (bpf where it can run). */
+export const ENGINES = ['auto', 'bpf', 'strace'] as const
+export type Engine = (typeof ENGINES)[number]
 
 export interface RecordStats {
   calls: number
@@ -35,8 +41,12 @@ export interface RecordOptions {
   rawLog?: string
   /** unparsable strace lines are an error instead of a count */
   strict?: boolean
-  /** called once tracing starts, with a cheap live view of the counters */
+  /** called once tracing starts, with a cheap live view of the counters (strace engine) */
   onStart?: (stats: () => RecordStats) => void
+  /** default auto */
+  engine?: Engine
+  /** told which engine records (and why not bpf, when auto chose strace) before CMD starts */
+  onEngine?: (engine: 'bpf' | 'strace', note?: string) => void
 }
 
 export interface RecordResult {
@@ -48,12 +58,29 @@ export interface RecordResult {
   unparsedLines: number[]
   output: string
   rawLog?: string
-  strace: string
+  /** the engine that recorded, and why auto did not pick bpf */
+  engine: 'bpf' | 'strace'
+  engineNote?: string
+  /** strace's version (strace engine) */
+  strace?: string
   signals: NodeJS.Signals[]
   /** the signal that killed the program, if one did */
   signal: NodeJS.Signals | null
   /** traced processes left running, untraced, when a signal ended the recording after the program exited */
   detached?: Array<{pid: number; comm: string}>
+}
+
+/** Which engine records, and why not bpf when auto fell back to strace. Throws when --engine bpf cannot run. */
+function chooseEngine(asked: Engine, rawLog: boolean): {engine: 'bpf' | 'strace'; note?: string} {
+  if (asked === 'strace') return {engine: 'strace'}
+  if (rawLog) {
+    if (asked === 'bpf') throw new SeccompGenError('USAGE', "--raw-log keeps strace's output: the bpf engine has none (use --engine strace)")
+    return {engine: 'strace', note: "--raw-log keeps strace's output"}
+  }
+  const reason = bpfUnavailable()
+  if (!reason) return {engine: 'bpf'}
+  if (asked === 'bpf') throw new SeccompGenError('BPF_UNAVAILABLE', `the bpf engine cannot run: ${reason}`)
+  return {engine: 'strace', note: reason}
 }
 
 /** The default output file name for a recording: `<program>.obs.json`, or `pid-<N>.obs.json`. */
@@ -88,9 +115,10 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   // The observation or the raw log goes to our stdout (`-`, /dev/stdout, /dev/fd/1): CMD's own
   // stdout then goes to our stderr, so that stream carries only what we write.
   const ourStdout = opts.output === '-' || out?.fd === 1 || log?.fd === 1
-  const strace = resolveStrace()
+  const {engine, note} = chooseEngine(opts.engine ?? 'auto', opts.rawLog !== undefined)
   let target: TraceTarget
   let command: string[]
+  let path = ''
   if (attach) {
     assertProcessesExist(opts.pids!)
     target = {kind: 'attach', pids: opts.pids!}
@@ -101,9 +129,13 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     // the name as typed: it searches PATH the same way, and the program keeps its argv[0].
     const found = findCommand(argv[0])
     if ('error' in found) throw new SeccompGenError(found.exit === 126 ? 'CMD_NOT_EXECUTABLE' : 'CMD_NOT_FOUND', found.error)
+    path = found.path
     target = {kind: 'run', argv}
     command = argv
   }
+  opts.onEngine?.(engine, note)
+  if (engine === 'bpf') return recordBpf(opts, target.kind === 'run' ? {kind: 'run', path, argv: target.argv} : target, command, ourStdout)
+  const strace = resolveStrace()
   const {version} = probeStrace(strace)
 
   // 2. Trace, streaming.
@@ -155,9 +187,48 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     unparsedLines,
     output: opts.output,
     rawLog: opts.rawLog,
+    engine: 'strace',
+    ...(note ? {engineNote: note} : {}),
     strace: version,
     signals: run.signals,
     signal: attach || run.detached ? null : run.signal,
+    ...(run.detached ? {detached: run.detached} : {}),
+  }
+}
+
+/** record() with the bpf engine: attach, run or watch, read the maps once, write the observation. */
+async function recordBpf(opts: RecordOptions, target: BpfTarget, command: string[], ourStdout: boolean): Promise<RecordResult> {
+  const recorder = BpfRecorder.open()
+  let run
+  let facts
+  try {
+    run = await runBpf(recorder, target, ourStdout ? 'stderr' : 'stdout')
+    facts = recorder.facts()
+  } finally {
+    recorder.close()
+  }
+  const observation: Observation = {
+    schema: 'seccomp-gen/observation',
+    version: 1,
+    command,
+    host: hostFacts(),
+    abis: facts.abis,
+    execs: facts.execs,
+    stats: {processes: facts.tasks, lines: 0, unparsed: 0},
+  }
+  const text = serializeObservation(observation)
+  if (opts.output === '-') process.stdout.write(text)
+  else writeOutput(opts.output, text)
+  const all = Object.values(observation.abis).flatMap((a) => Object.values(a!.syscalls))
+  return {
+    observation,
+    exit: run.exit,
+    stats: {calls: all.reduce((n, s) => n + s.count, 0), distinct: all.length, processes: facts.tasks, lines: 0, unparsed: 0},
+    unparsedLines: [],
+    output: opts.output,
+    engine: 'bpf',
+    signals: run.signals,
+    signal: run.detached ? null : run.signal,
     ...(run.detached ? {detached: run.detached} : {}),
   }
 }

@@ -18,8 +18,10 @@ import type {Abi, ArgObservation, Observation, SyscallObservation} from './obser
 export const ABIS: readonly Abi[] = ['x86_64', 'x86', 'x32', 'aarch64', 'arm', 'riscv64', 'ppc64le', 's390x']
 
 const NO_ERRORS = new Set(['rt_sigreturn', 'sigreturn'])
-const FORKS = new Set(['clone', 'clone2', 'clone3', 'fork', 'vfork'])
-const EXEC_PATH_ARG: Record<string, number> = {execve: 0, execveat: 1}
+/** syscalls that create a task (strace shows the parent's call only) */
+export const FORKS = new Set(['clone', 'clone2', 'clone3', 'fork', 'vfork'])
+/** the exec syscalls, and the index of their path argument */
+export const EXEC_PATH_ARG: Record<string, number> = {execve: 0, execveat: 1}
 const VALID_NAME = /^([a-z_][a-z0-9_]*|syscall_0x[0-9a-f]+)$/
 const VALID_ERRNO = /^E[A-Z0-9_]+$/
 /** argument texts remembered per inspected argument (a repeat is not resolved again) */
@@ -63,7 +65,7 @@ interface ArgSlot {
 
 /** profiles/inspected-args.json: syscall -> kernel index -> argument name */
 let inspectedCache: Map<string, Array<[number, string]>> | undefined
-function inspectedArgs(): Map<string, Array<[number, string]>> {
+export function inspectedArgs(): Map<string, Array<[number, string]>> {
   if (inspectedCache) return inspectedCache
   const data = JSON.parse(readFileSync(join(profilesDir(), 'inspected-args.json'), 'utf8')) as {syscalls: Record<string, Record<string, string>>}
   const m = new Map<string, Array<[number, string]>>()

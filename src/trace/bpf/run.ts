@@ -1,0 +1,106 @@
+/**
+ * Running a recording with the bpf engine: the recorder is attached first, then CMD is started
+ * through the exec child, held at a gate until its pid is marked (so it is recorded from its exec
+ * on, and nothing of the exec child before it), or running processes are marked (--pid).
+ *
+ * The recording ends when the whole tree has exited, as with strace: CMD and every descendant,
+ * double-forked daemons included. Signals, as the strace engine handles them: SIGINT and SIGTERM
+ * are forwarded to CMD while it runs (a terminal's Ctrl-C already reached it); once CMD has
+ * exited, or with --pid, they end the recording at once, and the processes still running keep
+ * running, no longer recorded (the result names them). A signal the caller ignored is ignored.
+ */
+import {callerIgnores} from '../../caller.js'
+import {SeccompGenError} from '../../errors.js'
+import {inTerminalForeground, shellStatus} from '../../shell.js'
+import {spawnAsCaller} from '../../../native/exec.js'
+import type {BpfRecorder} from './recorder.js'
+
+export type BpfTarget = {kind: 'run'; path: string; argv: string[]} | {kind: 'attach'; pids: number[]}
+
+export interface BpfRunResult {
+  /** CMD's status (code, or 128+N); 0 in attach mode */
+  exit: number
+  signal: NodeJS.Signals | null
+  /** signals record received while recording */
+  signals: NodeJS.Signals[]
+  /** set when a signal ended the recording while processes of the tree still ran */
+  detached?: Array<{pid: number; comm: string}>
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
+/** how often the tree's live count is read once CMD has exited */
+const POLL_MS = 10
+
+export function runBpf(recorder: BpfRecorder, target: BpfTarget, programStdout: 'stdout' | 'stderr' = 'stdout'): Promise<BpfRunResult> {
+  return new Promise<BpfRunResult>((resolve, reject) => {
+    const signals: NodeJS.Signals[] = []
+    let stopped = false
+    let cmdDone = target.kind === 'attach'
+    let exit = 0
+    let signal: NodeJS.Signals | null = null
+    let timer: NodeJS.Timeout | undefined
+    let kill: ((sig: NodeJS.Signals) => void) | undefined
+    let finished = false
+
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (callerIgnores(sig)) return
+      signals.push(sig)
+      if (cmdDone) {
+        stopped = true
+        waitTree()
+        return
+      }
+      if (sig === 'SIGINT' && inTerminalForeground()) return
+      kill?.(sig)
+    }
+    for (const s of FORWARDED) process.on(s, onSignal)
+    const done = (err?: Error) => {
+      if (finished) return
+      finished = true
+      if (timer) clearTimeout(timer)
+      for (const s of FORWARDED) process.off(s, onSignal)
+      if (err) return reject(err)
+      const left = recorder.live() > 0 ? recorder.running() : []
+      resolve({exit, signal, signals, ...(stopped && left.length > 0 ? {detached: left} : {})})
+    }
+    /** Once CMD is gone: end when its whole tree has (or a signal says stop). */
+    function waitTree(): void {
+      if (timer) clearTimeout(timer)
+      timer = undefined
+      if (finished) return
+      if (stopped || recorder.live() <= 0) return done()
+      timer = setTimeout(waitTree, POLL_MS)
+    }
+
+    if (target.kind === 'attach') {
+      try {
+        recorder.watchRunning(target.pids)
+      } catch (err) {
+        return done(err as Error)
+      }
+      return waitTree()
+    }
+
+    const out = programStdout === 'stderr' ? 2 : 'inherit'
+    const {child, failure, open} = spawnAsCaller(target.path, target.argv, {stdio: ['inherit', out, 'inherit'], gate: true})
+    kill = (sig) => child.kill(sig)
+    child.on('error', (err) => done(new SeccompGenError('INTERNAL', `cannot start ${target.argv[0]}: ${err.message}`)))
+    child.on('close', (code, sig) => {
+      cmdDone = true
+      exit = shellStatus(code, sig)
+      signal = sig
+      void failure().then((notStarted) => {
+        if (!notStarted) return waitTree()
+        done(new SeccompGenError(notStarted.errno === 'ENOENT' || notStarted.errno === 'ENOTDIR' ? 'CMD_NOT_FOUND' : 'CMD_NOT_EXECUTABLE', notStarted.message))
+      }, done)
+    })
+    if (child.pid === undefined) return
+    try {
+      recorder.watchExec(child.pid)
+    } catch (err) {
+      child.kill('SIGKILL')
+      return done(err as Error)
+    }
+    open()
+  })
+}
