@@ -12,11 +12,10 @@ import {checkOutput, openOutput, writeOutput} from '../output.js'
 import {findCommand} from '../shell.js'
 import type {Observation} from './observation.js'
 import {serializeObservation} from './observation-io.js'
-import {Observer} from './observe.js'
 import {assertProcessesExist, hostFacts, probeStrace, resolveStrace} from './host.js'
-import {runStrace, type TraceTarget} from './strace-runner.js'
-import {BpfRecorder, bpfUnavailable} from './bpf/recorder.js'
-import {runBpf, type BpfTarget} from './bpf/run.js'
+import type {TraceTarget} from './strace-runner.js'
+import {bpfUnavailable} from './bpf/recorder.js'
+import type {BpfTarget} from './bpf/run.js'
 
 /** The recording engines: strace (ptrace), bpf (in-kernel), auto (bpf where it can run). */
 export const ENGINES = ['auto', 'bpf', 'strace'] as const
@@ -137,6 +136,8 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   if (engine === 'bpf') return recordBpf(opts, target.kind === 'run' ? {kind: 'run', path, argv: target.argv} : target, command, ourStdout)
   const strace = resolveStrace()
   const {version} = probeStrace(strace)
+  // each engine's modules are loaded only when it records (start-up time is part of its cost)
+  const [{Observer}, {runStrace}] = await Promise.all([import('./observe.js'), import('./strace-runner.js')])
 
   // 2. Trace, streaming.
   const observer = new Observer({command, host: hostFacts(version), strict: opts.strict})
@@ -198,15 +199,9 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
 
 /** record() with the bpf engine: attach, run or watch, read the maps once, write the observation. */
 async function recordBpf(opts: RecordOptions, target: BpfTarget, command: string[], ourStdout: boolean): Promise<RecordResult> {
-  const recorder = BpfRecorder.open()
-  let run
-  let facts
-  try {
-    run = await runBpf(recorder, target, ourStdout ? 'stderr' : 'stdout')
-    facts = recorder.facts()
-  } finally {
-    recorder.close()
-  }
+  const {runBpf} = await import('./bpf/run.js')
+  const run = await runBpf(target, ourStdout ? 'stderr' : 'stdout')
+  const facts = run.facts
   const observation: Observation = {
     schema: 'seccomp-gen/observation',
     version: 1,

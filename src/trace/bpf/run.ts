@@ -1,7 +1,8 @@
 /**
- * Running a recording with the bpf engine: the recorder is attached first, then CMD is started
- * through the exec child, held at a gate until its pid is marked (so it is recorded from its exec
- * on, and nothing of the exec child before it), or running processes are marked (--pid).
+ * Running a recording with the bpf engine. CMD is started through the exec child, which is held
+ * at a gate; while it boots, the recorder is loaded and attached; then the child's pid is marked
+ * and the gate opened, so CMD is recorded from its exec on, and nothing of the exec child before
+ * it. With --pid, the running processes are marked once the recorder is attached.
  *
  * The recording ends when the whole tree has exited, as with strace: CMD and every descendant,
  * double-forked daemons included. Signals, as the strace engine handles them: SIGINT and SIGTERM
@@ -13,7 +14,7 @@ import {callerIgnores} from '../../caller.js'
 import {SeccompGenError} from '../../errors.js'
 import {inTerminalForeground, shellStatus} from '../../shell.js'
 import {spawnAsCaller} from '../../../native/exec.js'
-import type {BpfRecorder} from './recorder.js'
+import {BpfRecorder, type BpfFacts} from './recorder.js'
 
 export type BpfTarget = {kind: 'run'; path: string; argv: string[]} | {kind: 'attach'; pids: number[]}
 
@@ -25,14 +26,16 @@ export interface BpfRunResult {
   signals: NodeJS.Signals[]
   /** set when a signal ended the recording while processes of the tree still ran */
   detached?: Array<{pid: number; comm: string}>
+  facts: BpfFacts
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
 /** how often the tree's live count is read once CMD has exited */
 const POLL_MS = 10
 
-export function runBpf(recorder: BpfRecorder, target: BpfTarget, programStdout: 'stdout' | 'stderr' = 'stdout'): Promise<BpfRunResult> {
+export function runBpf(target: BpfTarget, programStdout: 'stdout' | 'stderr' = 'stdout'): Promise<BpfRunResult> {
   return new Promise<BpfRunResult>((resolve, reject) => {
+    let recorder: BpfRecorder | undefined
     const signals: NodeJS.Signals[] = []
     let stopped = false
     let cmdDone = target.kind === 'attach'
@@ -59,21 +62,31 @@ export function runBpf(recorder: BpfRecorder, target: BpfTarget, programStdout: 
       finished = true
       if (timer) clearTimeout(timer)
       for (const s of FORWARDED) process.off(s, onSignal)
-      if (err) return reject(err)
-      const left = recorder.live() > 0 ? recorder.running() : []
-      resolve({exit, signal, signals, ...(stopped && left.length > 0 ? {detached: left} : {})})
+      if (err || !recorder) {
+        recorder?.close()
+        return reject(err)
+      }
+      try {
+        const left = recorder.live() > 0 ? recorder.running() : []
+        resolve({exit, signal, signals, ...(stopped && left.length > 0 ? {detached: left} : {}), facts: recorder.facts()})
+      } catch (e) {
+        reject(e)
+      } finally {
+        recorder.close()
+      }
     }
     /** Once CMD is gone: end when its whole tree has (or a signal says stop). */
     function waitTree(): void {
       if (timer) clearTimeout(timer)
       timer = undefined
       if (finished) return
-      if (stopped || recorder.live() <= 0) return done()
+      if (stopped || recorder!.live() <= 0) return done()
       timer = setTimeout(waitTree, POLL_MS)
     }
 
     if (target.kind === 'attach') {
       try {
+        recorder = BpfRecorder.open()
         recorder.watchRunning(target.pids)
       } catch (err) {
         return done(err as Error)
@@ -96,6 +109,7 @@ export function runBpf(recorder: BpfRecorder, target: BpfTarget, programStdout: 
     })
     if (child.pid === undefined) return
     try {
+      recorder = BpfRecorder.open()
       recorder.watchExec(child.pid)
     } catch (err) {
       child.kill('SIGKILL')
