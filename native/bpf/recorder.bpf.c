@@ -233,7 +233,10 @@ static __always_inline void count(u32 abi, u32 nr, u32 err)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
-	if (!tracked(bpf_get_current_pid_tgid() >> 32))
+	/* also before the first exec: that execve's exit is counted once the process is TRACKED */
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	if (!p || p->state == UNTRACKED)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	u32 abi = abi_of(task, id);
