@@ -58,14 +58,6 @@ struct thread_info {
 } __attribute__((preserve_access_index));
 
 typedef struct {
-	unsigned long sig[1];
-} sigset_t;
-
-struct sigpending {
-	sigset_t signal;
-} __attribute__((preserve_access_index));
-
-typedef struct {
 	int counter;
 } atomic_t;
 
@@ -78,7 +70,6 @@ struct task_struct {
 	pid_t pid;
 	pid_t tgid;
 	struct signal_struct *signal;
-	struct sigpending pending;
 } __attribute__((preserve_access_index));
 
 struct linux_binprm {

@@ -21,8 +21,8 @@
  *   to the new ABI's execve), and rt_sigreturn with those of the interrupted code (orig_ax -1):
  *   for these (SI_ENTRY) sys_enter keeps the entry's ABI and number in task storage.
  * The child's side of a fork returns 0 through sys_exit too; strace shows only the parent's
- * call, and so do we. A call interrupted because its thread is being killed returns ERESTART*
- * at exit: strace prints `= ?` for it, and it is counted without an errno, as strace's is.
+ * call, and so do we. A call a signal interrupts (or whose thread is being killed) returns
+ * ERESTART* at exit: strace prints `= ?` for it, and it is counted without an errno, as there.
  *
  * Nothing here is lost silently: every map insert that fails counts in stats[ST_DROPPED].
  */
@@ -39,7 +39,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define ABI_X32 2
 #define X32_BIT 0x40000000
 #define TS_COMPAT 0x0002
-#define SIGKILL 9
 /* syscall slots per ABI in sysinfo (numbers, x32 bit removed, below this) */
 #define NR_SLOTS 1024
 #define PATH_LEN 4096
@@ -275,12 +274,9 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		} /* else a call another filter refused before sys_enter: as the registers say */
 	}
 	u32 err = 0;
-	if (ret < 0 && ret >= -4095) {
+	/* ERESTART* (512-516: a signal came, or the thread is being killed) is strace's `= ?`: no errno */
+	if (ret < 0 && ret >= -4095 && !(ret <= -512 && ret >= -516))
 		err = -ret;
-		/* ERESTART* in a thread being killed: strace's `= ?`, no errno */
-		if (err >= 512 && err <= 516 && (task->pending.signal.sig[0] & (1UL << (SIGKILL - 1))))
-			err = 0;
-	}
 	count(abi, nr, err);
 	u32 mask = info & SI_ARGS;
 	if (!mask)

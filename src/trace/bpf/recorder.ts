@@ -15,7 +15,7 @@ import {syscallNameOf, syscallNumber} from '../../syscall-table.js'
 import {BpfObject, libbpfLoads, type BpfMap} from '../../../native/libbpf.js'
 import {addSyscall, hexCompare} from '../observation-io.js'
 import type {AbiObservation, Observation, SyscallObservation} from '../observation.js'
-import {EXEC_PATH_ARG, FORKS, inspectedArgs} from '../tally.js'
+import {EXEC_PATH_ARG, FORKS, inspectedArgs, NO_ERRORS} from '../tally.js'
 
 /** The ABIs of recorder.bpf.c, by index (ABI_X86_64, ABI_X86, ABI_X32). */
 const ABIS = ['x86_64', 'x86', 'x32'] as const
@@ -200,9 +200,11 @@ export class BpfRecorder {
     }
     for (const [k, v] of m.calls.entries()) callOf(k.readUInt32LE(0), k.readUInt32LE(4)).count += Number(v.readBigUInt64LE())
     for (const [k, v] of m.errors.entries()) {
+      const [abi, nr] = [k.readUInt32LE(0), k.readUInt32LE(4)]
       const name = returnErrnoName(k.readUInt32LE(8))
-      if (!name) continue // strace counts no error it cannot name either
-      const s = callOf(k.readUInt32LE(0), k.readUInt32LE(4))
+      // as strace: no error it cannot name, none for sigreturn (whose return is the interrupted call's)
+      if (!name || NO_ERRORS.has(syscallNameOf(ABIS[abi]!, nr) ?? '')) continue
+      const s = callOf(abi, nr)
       s.errors ??= {}
       s.errors[name] = (s.errors[name] ?? 0) + Number(v.readBigUInt64LE())
     }
