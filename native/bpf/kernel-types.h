@@ -70,6 +70,7 @@ struct task_struct {
 	pid_t pid;
 	pid_t tgid;
 	struct signal_struct *signal;
+	int exit_code;
 } __attribute__((preserve_access_index));
 
 struct linux_binprm {

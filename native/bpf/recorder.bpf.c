@@ -49,11 +49,13 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define SI_FORK 0x80
 #define SI_EXIT 0x100
 
-enum { UNTRACKED = 0, WAITING_EXEC = 1, TRACKED = 2 };
+/* EXITED: left the tree by dying (its status kept); not recorded, like UNTRACKED */
+enum { UNTRACKED = 0, WAITING_EXEC = 1, TRACKED = 2, EXITED = 3 };
 enum { ST_DROPPED, ST_TASKS, ST_LIVE, ST_COUNT };
 
 struct proc {
 	u32 state;
+	u32 status; /* wait status (exit code << 8 | signal) once the thread group has died */
 };
 
 struct call_key {
@@ -235,7 +237,7 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	/* also before the first exec: that execve's exit is counted once the process is TRACKED */
 	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct proc *p = bpf_map_lookup_elem(&procs, &tgid);
-	if (!p || p->state == UNTRACKED)
+	if (!p || (p->state != TRACKED && p->state != WAITING_EXEC))
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	u32 abi = abi_of(task, id);
@@ -320,7 +322,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 {
 	u32 tgid = task->tgid;
 	struct proc *p = bpf_map_lookup_elem(&procs, &tgid);
-	if (!p || p->state == UNTRACKED)
+	if (!p || (p->state != TRACKED && p->state != WAITING_EXEC))
 		return 0;
 	if (p->state == WAITING_EXEC) {
 		/* the first process becomes the program */
@@ -357,7 +359,8 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	if (info_of(abi, nr) & SI_EXIT)
 		count(abi, nr, 0);
 	if (task->signal->live.counter == 0) { /* the thread group's last thread */
-		p->state = UNTRACKED;
+		p->status = task->exit_code;
+		p->state = EXITED;
 		stat_add(ST_LIVE, -1);
 	}
 	return 0;

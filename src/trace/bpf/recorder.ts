@@ -27,12 +27,12 @@ const AT_ENTRY = new Set([...Object.keys(EXEC_PATH_ARG), 'rt_sigreturn', 'sigret
 const SI_FORK = 0x80
 const SI_EXIT = 0x100
 const EXITS = new Set(['exit', 'exit_group'])
-const STATE = {UNTRACKED: 0, WAITING_EXEC: 1, TRACKED: 2}
+const STATE = {UNTRACKED: 0, WAITING_EXEC: 1, TRACKED: 2, EXITED: 3}
 const ST = {DROPPED: 0, TASKS: 1, LIVE: 2}
 const PATH_LEN = 4096
 
 const SHAPES = {
-  procs: {keySize: 4, valueSize: 4},
+  procs: {keySize: 4, valueSize: 8},
   sysinfo: {keySize: 4, valueSize: 2},
   calls: {keySize: 8, valueSize: 8},
   errors: {keySize: 16, valueSize: 8},
@@ -143,7 +143,9 @@ export class BpfRecorder {
   }
 
   private setState(tgid: number, state: number): void {
-    this.maps.procs.update(u32(tgid), u32(state))
+    const v = Buffer.alloc(8)
+    v.writeUInt32LE(state)
+    this.maps.procs.update(u32(tgid), v)
   }
 
   /** Record pid from its next exec on (the exec child about to become CMD; a runtime's init). */
@@ -172,6 +174,23 @@ export class BpfRecorder {
   /** Whether the process (thread group) pid is being recorded. */
   isTracked(pid: number): boolean {
     return this.maps.procs.lookup(u32(pid))?.readUInt32LE() === STATE.TRACKED
+  }
+
+  /** Whether pid, given to watchExec(), still waits for its exec. */
+  isWaiting(pid: number): boolean {
+    return this.maps.procs.lookup(u32(pid))?.readUInt32LE() === STATE.WAITING_EXEC
+  }
+
+  /**
+   * How a recorded process ended, as a shell says it (its exit code, or 128+N for signal N), once
+   * it has; undefined while it runs or when it was never recorded. For a process that is not our
+   * child (a container's init), this is the only way to learn it.
+   */
+  exitStatus(pid: number): number | undefined {
+    const v = this.maps.procs.lookup(u32(pid))
+    if (!v || v.readUInt32LE(0) !== STATE.EXITED) return undefined
+    const status = v.readUInt32LE(4)
+    return status & 0x7f ? 128 + (status & 0x7f) : (status >> 8) & 0xff
   }
 
   /** The tree's processes still running, from /proc. */
