@@ -7,8 +7,8 @@
  * libbpf's own messages (its warnings, the verifier's log) are not printed: they are kept, and
  * a failure's error line quotes the most telling of them.
  *
- * The library is loaded on first use, so importing this module never fails on a host without
- * libbpf: bpfSupport() says what is missing.
+ * The library ($SECCOMP_GEN_LIBBPF, default libbpf.so.1) is loaded on first use, so importing
+ * this module never fails on a host without libbpf: libbpfLoads() says what is missing.
  */
 import koffi from 'koffi'
 import {SeccompGenError} from '../src/errors.js'
@@ -43,11 +43,12 @@ function load(): Lib {
   if (lib) return lib
   let h: ReturnType<typeof koffi.load>
   let libc: ReturnType<typeof koffi.load>
+  const name = process.env.SECCOMP_GEN_LIBBPF || 'libbpf.so.1'
   try {
-    h = koffi.load('libbpf.so.1')
+    h = koffi.load(name)
     libc = koffi.load('libc.so.6')
   } catch (err) {
-    throw new SeccompGenError('BPF_UNAVAILABLE', `cannot load libbpf.so.1 (${(err as Error).message.split('\n')[0]}); install it (Debian/Ubuntu: apt-get install libbpf1)`)
+    throw new SeccompGenError('BPF_UNAVAILABLE', `cannot load ${name} (${(err as Error).message.split('\n')[0]}); install it (Debian/Ubuntu: apt-get install libbpf1)`)
   }
   koffi.opaque('bpf_object_t')
   koffi.opaque('bpf_map_t')

@@ -145,9 +145,15 @@ describe('size is a design signal', () => {
     expect(big).toEqual([])
   })
 
-  it('src/trace/, the recording and its one parse path, stays under 2,800 lines', () => {
-    const total = sources().filter((f) => relative(root, f).startsWith('src/trace/')).reduce((n, f) => n + lines(f), 0)
+  it('src/trace/, the recording and its one parse path, stays under 2,800 lines (the bpf engine apart)', () => {
+    const total = sources().filter((f) => relative(root, f).startsWith('src/trace/') && !relative(root, f).startsWith('src/trace/bpf/')).reduce((n, f) => n + lines(f), 0)
     expect(total).toBeGreaterThan(1000) // the walk found the parser
     expect(total).toBeLessThan(2800)
+  })
+
+  it("src/trace/bpf/, the bpf engine's user space, stays under 800 lines", () => {
+    const total = sources().filter((f) => relative(root, f).startsWith('src/trace/bpf/')).reduce((n, f) => n + lines(f), 0)
+    expect(total).toBeGreaterThan(200) // the walk found the engine
+    expect(total).toBeLessThan(800)
   })
 })

@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 import {SeccompGenCommand, sharedFlags} from '../command.js'
 import {splitAtCommand} from '../cli-argv.js'
 import {stdioLinks, terminalOfOurOwn} from '../terminal.js'
-import {defaultOutput, ENGINES, record, type Engine, type RecordStats} from '../trace/record.js'
+import {defaultOutput, record, type RecordStats} from '../trace/record.js'
+import {ENGINES, type Engine} from '../trace/bpf/engine.js'
 
 function statusLine(s: RecordStats): string {
   return `seccomp-gen: ${s.calls} syscalls, ${s.distinct} distinct, ${s.processes} process${s.processes === 1 ? '' : 'es'}`

@@ -14,12 +14,7 @@ import type {Observation} from './observation.js'
 import {serializeObservation} from './observation-io.js'
 import {assertProcessesExist, hostFacts, probeStrace, resolveStrace} from './host.js'
 import type {TraceTarget} from './strace-runner.js'
-import {bpfUnavailable} from './bpf/recorder.js'
-import type {BpfTarget} from './bpf/run.js'
-
-/** The recording engines: strace (ptrace), bpf (in-kernel), auto (bpf where it can run). */
-export const ENGINES = ['auto', 'bpf', 'strace'] as const
-export type Engine = (typeof ENGINES)[number]
+import {chooseEngine, type Engine} from './bpf/engine.js'
 
 export interface RecordStats {
   calls: number
@@ -42,9 +37,8 @@ export interface RecordOptions {
   strict?: boolean
   /** called once tracing starts, with a cheap live view of the counters (strace engine) */
   onStart?: (stats: () => RecordStats) => void
-  /** default auto */
+  /** default auto; onEngine is told which engine records (and why not bpf) before CMD starts */
   engine?: Engine
-  /** told which engine records (and why not bpf, when auto chose strace) before CMD starts */
   onEngine?: (engine: 'bpf' | 'strace', note?: string) => void
 }
 
@@ -57,29 +51,14 @@ export interface RecordResult {
   unparsedLines: number[]
   output: string
   rawLog?: string
-  /** the engine that recorded, and why auto did not pick bpf */
+  /** the engine that recorded; strace's version with the strace engine */
   engine: 'bpf' | 'strace'
-  engineNote?: string
-  /** strace's version (strace engine) */
   strace?: string
   signals: NodeJS.Signals[]
   /** the signal that killed the program, if one did */
   signal: NodeJS.Signals | null
   /** traced processes left running, untraced, when a signal ended the recording after the program exited */
   detached?: Array<{pid: number; comm: string}>
-}
-
-/** Which engine records, and why not bpf when auto fell back to strace. Throws when --engine bpf cannot run. */
-function chooseEngine(asked: Engine, rawLog: boolean): {engine: 'bpf' | 'strace'; note?: string} {
-  if (asked === 'strace') return {engine: 'strace'}
-  if (rawLog) {
-    if (asked === 'bpf') throw new SeccompGenError('USAGE', "--raw-log keeps strace's output: the bpf engine has none (use --engine strace)")
-    return {engine: 'strace', note: "--raw-log keeps strace's output"}
-  }
-  const reason = bpfUnavailable()
-  if (!reason) return {engine: 'bpf'}
-  if (asked === 'bpf') throw new SeccompGenError('BPF_UNAVAILABLE', `the bpf engine cannot run: ${reason}`)
-  return {engine: 'strace', note: reason}
 }
 
 /** The default output file name for a recording: `<program>.obs.json`, or `pid-<N>.obs.json`. */
@@ -117,7 +96,6 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   const {engine, note} = chooseEngine(opts.engine ?? 'auto', opts.rawLog !== undefined)
   let target: TraceTarget
   let command: string[]
-  let path = ''
   if (attach) {
     assertProcessesExist(opts.pids!)
     target = {kind: 'attach', pids: opts.pids!}
@@ -128,15 +106,14 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     // the name as typed: it searches PATH the same way, and the program keeps its argv[0].
     const found = findCommand(argv[0])
     if ('error' in found) throw new SeccompGenError(found.exit === 126 ? 'CMD_NOT_EXECUTABLE' : 'CMD_NOT_FOUND', found.error)
-    path = found.path
-    target = {kind: 'run', argv}
+    target = {kind: 'run', argv, path: found.path}
     command = argv
   }
   opts.onEngine?.(engine, note)
-  if (engine === 'bpf') return recordBpf(opts, target.kind === 'run' ? {kind: 'run', path, argv: target.argv} : target, command, ourStdout)
+  // each engine's modules are loaded only when it records (start-up time is part of its cost)
+  if (engine === 'bpf') return (await import('./bpf/run.js')).recordBpf(opts, target, command, ourStdout)
   const strace = resolveStrace()
   const {version} = probeStrace(strace)
-  // each engine's modules are loaded only when it records (start-up time is part of its cost)
   const [{Observer}, {runStrace}] = await Promise.all([import('./observe.js'), import('./strace-runner.js')])
 
   // 2. Trace, streaming.
@@ -189,41 +166,9 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     output: opts.output,
     rawLog: opts.rawLog,
     engine: 'strace',
-    ...(note ? {engineNote: note} : {}),
     strace: version,
     signals: run.signals,
     signal: attach || run.detached ? null : run.signal,
-    ...(run.detached ? {detached: run.detached} : {}),
-  }
-}
-
-/** record() with the bpf engine: attach, run or watch, read the maps once, write the observation. */
-async function recordBpf(opts: RecordOptions, target: BpfTarget, command: string[], ourStdout: boolean): Promise<RecordResult> {
-  const {runBpf} = await import('./bpf/run.js')
-  const run = await runBpf(target, ourStdout ? 'stderr' : 'stdout')
-  const facts = run.facts
-  const observation: Observation = {
-    schema: 'seccomp-gen/observation',
-    version: 1,
-    command,
-    host: hostFacts(),
-    abis: facts.abis,
-    execs: facts.execs,
-    stats: {processes: facts.tasks, lines: 0, unparsed: 0},
-  }
-  const text = serializeObservation(observation)
-  if (opts.output === '-') process.stdout.write(text)
-  else writeOutput(opts.output, text)
-  const all = Object.values(observation.abis).flatMap((a) => Object.values(a!.syscalls))
-  return {
-    observation,
-    exit: run.exit,
-    stats: {calls: all.reduce((n, s) => n + s.count, 0), distinct: all.length, processes: facts.tasks, lines: 0, unparsed: 0},
-    unparsedLines: [],
-    output: opts.output,
-    engine: 'bpf',
-    signals: run.signals,
-    signal: run.detached ? null : run.signal,
     ...(run.detached ? {detached: run.detached} : {}),
   }
 }

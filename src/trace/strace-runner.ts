@@ -41,7 +41,8 @@ import {spawnAsCaller} from '../../native/exec.js'
 import {childrenOf, ptraceDenialCause, tracedBy} from './host.js'
 import {straceAttachArgs, straceRunArgs} from './strace-args.js'
 
-export type TraceTarget = {kind: 'run'; argv: string[]} | {kind: 'attach'; pids: number[]}
+/** what to record: a program to run (path: argv[0] found in PATH), or running processes */
+export type TraceTarget = {kind: 'run'; argv: string[]; path: string} | {kind: 'attach'; pids: number[]}
 
 export interface StraceRunOptions {
   strace: string

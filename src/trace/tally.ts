@@ -17,7 +17,6 @@ import type {Abi, ArgObservation, Observation, SyscallObservation} from './obser
 /** The ABIs in the order their indexes are used everywhere in the parser. */
 export const ABIS: readonly Abi[] = ['x86_64', 'x86', 'x32', 'aarch64', 'arm', 'riscv64', 'ppc64le', 's390x']
 
-/** sigreturn's "return value" is the interrupted code's register, not an error of its own */
 export const NO_ERRORS = new Set(['rt_sigreturn', 'sigreturn'])
 /** syscalls that create a task (strace shows the parent's call only) */
 export const FORKS = new Set(['clone', 'clone2', 'clone3', 'fork', 'vfork'])

@@ -5,14 +5,14 @@
  *
  * The maps' layouts below mirror the structs of recorder.bpf.c (little-endian, x86-64).
  */
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
-import {machine, release} from 'node:os'
+import {release} from 'node:os'
 import {SeccompGenError} from '../../errors.js'
 import {returnErrnoName} from '../../errno.js'
-import {packageRoot} from '../../paths.js'
 import {syscallNameOf, syscallNumber} from '../../syscall-table.js'
-import {BpfObject, libbpfLoads, type BpfMap} from '../../../native/libbpf.js'
+import {BpfObject, type BpfMap} from '../../../native/libbpf.js'
+import {bpfUnavailable, readIf, recorderObjectPath} from './engine.js'
 import {addSyscall, hexCompare} from '../observation-io.js'
 import type {AbiObservation, Observation, SyscallObservation} from '../observation.js'
 import {EXEC_PATH_ARG, FORKS, inspectedArgs, NO_ERRORS} from '../tally.js'
@@ -39,38 +39,6 @@ const SHAPES = {
   args: {keySize: 24, valueSize: 1},
   execs: {keySize: PATH_LEN, valueSize: 1},
   stats: {keySize: 4, valueSize: 8},
-}
-
-/** The compiled recorder, built by `npm run build` (scripts/build-bpf.js) and shipped. */
-export function recorderObjectPath(): string {
-  return join(packageRoot(), 'dist', 'native', 'bpf', 'recorder.bpf.o')
-}
-
-const CAP_PERFMON = 38n
-const CAP_BPF = 39n
-const CAP_SYS_ADMIN = 21n
-
-/** Why the bpf engine cannot run here (the first reason that applies), or undefined when it can. */
-export function bpfUnavailable(): string | undefined {
-  if (machine() !== 'x86_64') return `the bpf engine reads x86-64 registers; this machine is ${machine()}`
-  const status = readIf('/proc/self/status') ?? ''
-  const cap = /^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1]
-  const eff = cap ? BigInt(`0x${cap}`) : 0n
-  const has = (c: bigint) => ((eff >> c) & 1n) === 1n
-  if (!(has(CAP_BPF) && has(CAP_PERFMON)) && !has(CAP_SYS_ADMIN)) return 'loading BPF needs root, or CAP_BPF and CAP_PERFMON'
-  if (!existsSync('/sys/kernel/btf/vmlinux')) return `the kernel (${release()}) has no BTF (/sys/kernel/btf/vmlinux is missing)`
-  if (!existsSync(recorderObjectPath())) return `${recorderObjectPath()} was not built (npm run build needs clang and libbpf-dev)`
-  const lib = libbpfLoads()
-  if (!lib.ok) return lib.reason
-  return undefined
-}
-
-function readIf(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch {
-    return undefined
-  }
 }
 
 const u32 = (n: number): Buffer => {

@@ -14,9 +14,14 @@ import {callerIgnores} from '../../caller.js'
 import {SeccompGenError} from '../../errors.js'
 import {inTerminalForeground, shellStatus} from '../../shell.js'
 import {spawnAsCaller} from '../../../native/exec.js'
+import {hostFacts} from '../host.js'
+import type {Observation} from '../observation.js'
+import {serializeObservation} from '../observation-io.js'
+import type {RecordOptions, RecordResult} from '../record.js'
+import {writeOutput} from '../../output.js'
 import {BpfRecorder, type BpfFacts} from './recorder.js'
+import type {TraceTarget as BpfTarget} from '../strace-runner.js'
 
-export type BpfTarget = {kind: 'run'; path: string; argv: string[]} | {kind: 'attach'; pids: number[]}
 
 export interface BpfRunResult {
   /** CMD's status (code, or 128+N); 0 in attach mode */
@@ -117,4 +122,34 @@ export function runBpf(target: BpfTarget, programStdout: 'stdout' | 'stderr' = '
     }
     open()
   })
+}
+
+/** record() with the bpf engine: attach, run or watch, read the maps once, write the observation. */
+export async function recordBpf(opts: RecordOptions, target: BpfTarget, command: string[], ourStdout: boolean): Promise<RecordResult> {
+  const run = await runBpf(target, ourStdout ? 'stderr' : 'stdout')
+  const facts = run.facts
+  const observation: Observation = {
+    schema: 'seccomp-gen/observation',
+    version: 1,
+    command,
+    host: hostFacts(),
+    abis: facts.abis,
+    execs: facts.execs,
+    stats: {processes: facts.tasks, lines: 0, unparsed: 0},
+  }
+  const text = serializeObservation(observation)
+  if (opts.output === '-') process.stdout.write(text)
+  else writeOutput(opts.output, text)
+  const all = Object.values(observation.abis).flatMap((a) => Object.values(a!.syscalls))
+  return {
+    observation,
+    exit: run.exit,
+    stats: {calls: all.reduce((n, s) => n + s.count, 0), distinct: all.length, processes: facts.tasks, lines: 0, unparsed: 0},
+    unparsedLines: [],
+    output: opts.output,
+    engine: 'bpf',
+    signals: run.signals,
+    signal: run.detached ? null : run.signal,
+    ...(run.detached ? {detached: run.detached} : {}),
+  }
 }
