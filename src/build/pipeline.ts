@@ -36,7 +36,7 @@ export interface BuildOptions {
   inputs: string[]
   format?: 'docker' | 'oci'
   base?: string
-  /** comma-separated runtime names, or 'none'; default runc,crun */
+  /** comma-separated runtime names, or 'none'; default runc,crun and the runtimes the observations name */
   runtime?: string
   noNewPrivileges?: boolean
   args?: ArgsLevel
@@ -145,10 +145,18 @@ export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
     diagnostics.push(...r.diagnostics)
   }
   const merged = observations.length === 1 ? observations[0] : mergeObservations(observations)
+  // Without --runtime: the default layers, and the layer of each runtime an input was recorded
+  // under (record --bundle), read from each input (a merge keeps the runtime only when all agree).
+  const runtimes = [...chk.runtimes]
+  if (o.runtime === undefined) {
+    for (const r of new Set(observations.flatMap((x) => (x.runtime ? [x.runtime] : [])))) {
+      if (!runtimes.some((l) => l.runtime === r)) runtimes.push(loadRuntimeLayer(r))
+    }
+  }
   const syn = synthesize(merged, {
     defaultAction: chk.action,
     defaultErrno: chk.errno,
-    runtimes: chk.runtimes,
+    runtimes,
     noNewPrivileges: !!o.noNewPrivileges,
     args: chk.args,
     arches: o.arches ?? [],
@@ -156,7 +164,7 @@ export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
     syscalls: libseccompSyscalls,
   })
   diagnostics.push(...syn.diagnostics)
-  const stats = {...syn.stats, runtimes: chk.runtimes.map((l) => l.runtime), args: chk.args}
+  const stats = {...syn.stats, runtimes: runtimes.map((l) => l.runtime), args: chk.args}
   if (chk.format === 'oci') {
     const caps = (o.caps ?? defaultCaps()).map(normalizeCap)
     const oci = toOci(syn.profile, {caps, arch: o.hostArch})

@@ -15,7 +15,8 @@ writes the profile that allows what was recorded plus what the rules in profiles
 a comment saying why: default ERRNO(EPERM); ENOSYS for libc fallback probes (clone3, faccessat2, …);
 exit/exit_group/rt_sigreturn/restart_syscall always; argument rules (--args); capability-gated
 syscalls under includes.caps; the runtime's own post-filter syscalls (--runtime, default runc+crun
-with no_new_privileges false, as Docker and podman run); only the recorded ABIs (--arch adds).
+and the runtime a recording was made under (record --bundle), with no_new_privileges false, as
+Docker and podman run); only the recorded ABIs (--arch adds).
 Same inputs give byte-identical output. Output goes to FILE atomically, or to stdout.`
 
   static examples = [
@@ -35,7 +36,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
     output: sharedFlags.output('the profile (default stdout)'),
     format: Flags.string({description: 'docker: Moby JSON (includes.caps, comments); oci: plain runtime-spec linux.seccomp', options: ['docker', 'oci'], default: 'docker'}),
     base: Flags.string({description: 'union the rules of an existing profile in'}),
-    runtime: Flags.string({description: `runtime layer(s), comma-separated, or none (default ${DEFAULT_RUNTIMES.join(',')})`}),
+    runtime: Flags.string({description: `runtime layer(s), comma-separated, or none (default ${DEFAULT_RUNTIMES.join(',')} and the runtime a recording names)`}),
     'no-new-privileges': Flags.boolean({description: 'the container runs with no_new_privileges (smaller runtime layer)', default: false}),
     args: Flags.string({description: 'argument rules: none, safe (default) or strict', options: ['none', 'safe', 'strict'], default: 'safe'}),
     'default-action': Flags.string({description: 'action for everything not allowed', options: Object.keys(DEFAULT_ACTIONS), default: 'errno'}),

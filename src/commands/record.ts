@@ -4,6 +4,7 @@ import {splitAtCommand} from '../cli-argv.js'
 import {stdioLinks, terminalOfOurOwn} from '../terminal.js'
 import {defaultOutput, record, type RecordStats} from '../trace/record.js'
 import {ENGINES, type Engine} from '../trace/bpf/engine.js'
+import type {BundleRuntime} from '../trace/bpf/bundle.js'
 
 function statusLine(s: RecordStats): string {
   return `seccomp-gen: ${s.calls} syscalls, ${s.distinct} distinct, ${s.processes} process${s.processes === 1 ? '' : 'es'}`
@@ -22,6 +23,8 @@ export default class Record extends SeccompGenCommand {
 
 With --pid, attaches to running processes instead (and their future children); stop with Ctrl-C and the observation is written.
 
+With --bundle DIR, records an OCI bundle's workload as the runtime (runc, or --runtime crun) runs it: from the container's entrypoint on, without the runtime's own syscalls (bpf engine only). The observation names the runtime, and build adds that runtime's layer. Record exits with the container's status; SIGINT and SIGTERM stop the container (SIGTERM, then SIGKILL). The default output file is ./<DIR's name>.obs.json.
+
 Record exits with CMD's status: its exit code, or 128+N if it died of signal N. SIGINT and SIGTERM sent to record are forwarded to CMD. The default output file is ./<CMD's name>.obs.json (./pid-<PID>.obs.json with --pid); -o - writes it to stdout (and CMD's own stdout goes to stderr).
 
 record's own flags come before CMD; the first word that is not one of them starts the command ("--" may mark it explicitly).`
@@ -31,6 +34,7 @@ record's own flags come before CMD; the first word that is not one of them start
     {command: "<%= config.bin %> <%= command.id %> -o web.obs.json -- python3 -m http.server 8000", description: 'Record a server; stop it with Ctrl-C, the observation is still written.'},
     {command: '<%= config.bin %> <%= command.id %> --pid 4242 -o daemon.obs.json', description: 'Attach to a running process until Ctrl-C.'},
     {command: '<%= config.bin %> <%= command.id %> --raw-log make.strace -o make.obs.json -- make -j4', description: "Also keep strace's raw output."},
+    {command: '<%= config.bin %> <%= command.id %> --bundle ./web --runtime crun', description: "Record an OCI bundle's workload under crun into ./web.obs.json."},
   ]
 
   static override strict = false
@@ -49,15 +53,16 @@ record's own flags come before CMD; the first word that is not one of them start
       default: 'auto',
       helpValue: 'ENGINE',
     }),
+    bundle: Flags.string({summary: "Record this OCI bundle's workload as the runtime runs it (bpf engine), instead of CMD.", helpValue: 'DIR', exclusive: ['pid', 'raw-log']}),
+    runtime: Flags.string({summary: 'The runtime that runs --bundle (default runc).', options: ['runc', 'crun'], helpValue: 'runc|crun', dependsOn: ['bundle']}),
   }
 
-  static override usage = '<%= command.id %> [-o FILE] [--engine auto|bpf|strace] [--raw-log FILE] [--pid PID]... [--quiet] [--strict] [--] CMD [ARGS...]'
+  static override usage = '<%= command.id %> [-o FILE] [--engine auto|bpf|strace] [--raw-log FILE] [--pid PID]... [--quiet] [--strict] [--] CMD [ARGS...] | --bundle DIR [--runtime runc|crun]'
 
   async run(): Promise<void> {
     const {own, cmd: command} = splitAtCommand(Record, this.argv)
     const {flags} = await this.parse(Record, own)
     const pids = flags.pid ?? []
-    const output = flags.output ?? defaultOutput({command, pids})
     // A live status line only on a terminal no traced program uses. CMD inherits our stdio, so
     // in run mode it always shares our stderr: only the final summary. With --pid, the traced
     // processes have stdio of their own.
@@ -69,30 +74,32 @@ record's own flags come before CMD; the first word that is not one of them start
       drawn = false
     }
     try {
-      const result = await record({
-        command,
-        pids,
-        output,
-        rawLog: flags['raw-log'],
-        strict: flags.strict,
-        engine: flags.engine as Engine,
-        onEngine: (engine, note) => {
-          if (note && !flags.quiet) process.stderr.write(`seccomp-gen: recording with ${engine}: ${note}\n`)
-        },
-        onStart: live
-          ? (stats) => {
-              let last = ''
-              timer = setInterval(() => {
-                const line = statusLine(stats())
-                if (line === last) return
-                last = line
-                process.stderr.write(`\r\x1b[K${line}`)
-                drawn = true
-              }, 200)
-              timer.unref()
-            }
-          : undefined,
-      })
+      const result = flags.bundle !== undefined
+        ? await (await import('../trace/bpf/bundle.js')).recordBundle({bundle: flags.bundle, runtime: flags.runtime as BundleRuntime | undefined, output: flags.output, engine: flags.engine as Engine, command})
+        : await record({
+          command,
+          pids,
+          output: flags.output ?? defaultOutput({command, pids}),
+          rawLog: flags['raw-log'],
+          strict: flags.strict,
+          engine: flags.engine as Engine,
+          onEngine: (engine, note) => {
+            if (note && !flags.quiet) process.stderr.write(`seccomp-gen: recording with ${engine}: ${note}\n`)
+          },
+          onStart: live
+            ? (stats) => {
+                let last = ''
+                timer = setInterval(() => {
+                  const line = statusLine(stats())
+                  if (line === last) return
+                  last = line
+                  process.stderr.write(`\r\x1b[K${line}`)
+                  drawn = true
+                }, 200)
+                timer.unref()
+              }
+            : undefined,
+        })
       if (timer) clearInterval(timer)
       clear()
       if (!flags.quiet) {

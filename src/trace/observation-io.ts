@@ -11,10 +11,6 @@ import {readTextFile} from '../fsutil.js'
 import {schemaValidator} from '../validators.js'
 import type {Abi, AbiObservation, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
-function compiled(): ValidateFunction {
-  return schemaValidator('observation', false)
-}
-
 function describe(err: ErrorObject): string {
   const at = err.instancePath === '' ? '/' : err.instancePath
   let what = err.message ?? 'is invalid'
@@ -26,7 +22,7 @@ function describe(err: ErrorObject): string {
 
 /** Check parsed JSON against schemas/observation.schema.json; one clear line on failure. */
 export function validateObservation(data: unknown, source: string): Observation {
-  const v = compiled()
+  const v: ValidateFunction = schemaValidator('observation', false)
   if (!v(data)) {
     const err = v.errors?.[0]
     throw new SeccompGenError('OBSERVATION_INVALID', `not a valid seccomp-gen observation: ${err ? describe(err) : 'schema check failed'}`, {file: source})
@@ -87,6 +83,7 @@ function canonical(o: Observation): Record<string, unknown> {
     command: [...o.command],
     execs: [...new Set(o.execs)].sort(),
     host: Object.fromEntries(byKey(host)),
+    ...(o.runtime !== undefined ? {runtime: o.runtime} : {}),
     schema: o.schema,
     stats: {lines: o.stats.lines, processes: o.stats.processes, unparsed: o.stats.unparsed},
     version: o.version,
@@ -132,7 +129,9 @@ export function addSyscall(syscalls: Record<string, SyscallObservation>, name: s
  * Union of recordings: per ABI and syscall as addSyscall() says (an inspected argument
  * recorded in one observation but absent from another becomes unknown: its values there
  * were not kept, so no filter may rely on the recorded ones alone). Execs unioned; stats summed.
- * The command is kept when all are equal, else each command joined by spaces.
+ * The command is kept when all are equal, else each command joined by spaces. The runtime that
+ * ran them is kept only when all name the same one (a host recording names none): `build` adds
+ * the layers of the runtimes each input names, from the inputs themselves.
  */
 export function mergeObservations(list: Observation[]): Observation {
   if (list.length === 0) throw new SeccompGenError('USAGE', 'no observations to merge')
@@ -145,18 +144,17 @@ export function mergeObservations(list: Observation[]): Observation {
   }
   const cmds = list.map((o) => o.command.join(' '))
   const same = cmds.every((c) => c === cmds[0])
+  const runtime = list.every((o) => o.runtime === list[0]!.runtime) ? list[0]!.runtime : undefined
+  const sum = (stat: keyof Observation['stats']) => list.reduce((n, o) => n + o.stats[stat], 0)
   return {
     schema: 'seccomp-gen/observation',
     version: 1,
     command: same ? [...list[0]!.command] : cmds,
     host: {...list[0]!.host},
+    ...(runtime !== undefined ? {runtime} : {}),
     abis,
     execs: [...new Set(list.flatMap((o) => o.execs))].sort(),
-    stats: {
-      processes: list.reduce((n, o) => n + o.stats.processes, 0),
-      lines: list.reduce((n, o) => n + o.stats.lines, 0),
-      unparsed: list.reduce((n, o) => n + o.stats.unparsed, 0),
-    },
+    stats: {processes: sum('processes'), lines: sum('lines'), unparsed: sum('unparsed')},
   }
 }
 

@@ -41,6 +41,8 @@ export interface Observation {
   /** argv of the recorded command, or the source log's path for a converted log */
   command: string[]
   host: {kernel: string; machine: string; strace?: string}
+  /** the OCI runtime that ran the workload (`record --bundle`): `build` adds its layer */
+  runtime?: 'runc' | 'crun'
   abis: Partial<Record<Abi, AbiObservation>>
   /** paths passed to execve/execveat that succeeded (sorted, distinct) */
   execs: string[]

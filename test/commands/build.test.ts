@@ -8,7 +8,7 @@ import {runCli} from '../helpers/cli.js'
 import {serializeObservation} from '../../src/trace/observation-io.js'
 import {loadProfile} from '../../src/profile/load.js'
 import {evaluator} from '../../src/profile/evaluate.js'
-import {buildProfile, type BuildOptions} from '../../src/build/pipeline.js'
+import {buildProfile, DEFAULT_RUNTIMES, type BuildOptions} from '../../src/build/pipeline.js'
 import {SeccompGenError, type ErrorCode} from '../../src/errors.js'
 import {allowedNames, MOBY_ONLY, obs, runtimeSpecSeccomp} from '../helpers/profile.js'
 
@@ -124,6 +124,31 @@ describe('seccomp-gen build', () => {
     expect(prof.defaultAction).toBe('SCMP_ACT_KILL_PROCESS')
     expect(allowedNames(prof)).not.toContain('capset')
     expect(prof.syscalls!.every((x) => !x.args)).toBe(true)
+  })
+
+  it("adds the layer of the runtime a recording names (record --bundle); an explicit --runtime wins", async () => {
+    const write = (name: string, runtime?: 'runc' | 'crun') => {
+      const o = obs({x86_64: {read: 1, write: 1, exit_group: 1}})
+      if (runtime) o.runtime = runtime
+      writeFileSync(p(name), serializeObservation(o))
+      return p(name)
+    }
+    const crun = write('crun.obs.json', 'crun')
+    const host = write('host.obs.json')
+    const runtimes = async (o: BuildOptions) => (await buildProfile(o)).stats.runtimes
+    expect(await runtimes({inputs: [crun]})).toEqual(['runc', 'crun'])
+    expect(await runtimes({inputs: [crun], runtime: 'runc'})).toEqual(['runc'])
+    expect(await runtimes({inputs: [crun], runtime: 'none'})).toEqual([])
+    // crun is among the defaults: with the defaults narrowed to runc, the named layer shows
+    const saved = DEFAULT_RUNTIMES.splice(0, DEFAULT_RUNTIMES.length, 'runc')
+    try {
+      expect(await runtimes({inputs: [host]})).toEqual(['runc'])
+      expect(await runtimes({inputs: [crun]})).toEqual(['runc', 'crun'])
+      // read from each input: a merge of crun's and a host recording names no runtime
+      expect(await runtimes({inputs: [host, crun]})).toEqual(['runc', 'crun'])
+    } finally {
+      DEFAULT_RUNTIMES.splice(0, DEFAULT_RUNTIMES.length, ...saved)
+    }
   })
 
   describe('bad input: one SeccompGenError with its exit code (direct calls to buildProfile)', () => {

@@ -57,6 +57,13 @@ describe('serializeObservation', () => {
     validateObservation(back, 'sample')
   })
 
+  it('keeps the runtime a recording names (record --bundle), between host and schema', () => {
+    const back = JSON.parse(serializeObservation({...sample(), runtime: 'crun'})) as Observation
+    expect(Object.keys(back)).toEqual(['abis', 'command', 'execs', 'host', 'runtime', 'schema', 'stats', 'version'])
+    expect(back.runtime).toBe('crun')
+    validateObservation(back, 'sample')
+  })
+
   it('an observer run twice over the same log gives the same bytes', () => {
     const lines = ['2 mmap(NULL, 1, PROT_READ|PROT_EXEC, MAP_PRIVATE, 3, 0) = 0x7f', '1 mmap(NULL, 1, PROT_READ, MAP_PRIVATE, 3, 0) = 0x7f', '1 openat(AT_FDCWD, "/x", O_RDONLY) = -1 ENOENT (No such file or directory)']
     expect(serializeObservation(obs(lines))).toBe(serializeObservation(obs(lines)))
@@ -90,6 +97,13 @@ describe('mergeObservations', () => {
     expect(m.abis.x86!.syscalls.mmap2!.count).toBe(2)
     expect(m.abis.x86!.syscalls.mmap).toBeUndefined()
   })
+  it('keeps the runtime only when every observation names the same one', () => {
+    const runc = {...sample(), runtime: 'runc' as const}
+    expect(mergeObservations([runc, runc]).runtime).toBe('runc')
+    expect(mergeObservations([runc, {...sample(), runtime: 'crun'}])).not.toHaveProperty('runtime')
+    expect(mergeObservations([runc, sample()])).not.toHaveProperty('runtime') // a host recording names none
+    expect(mergeObservations([sample(), sample()])).not.toHaveProperty('runtime')
+  })
   it('rejects an empty list', () => {
     expect(() => mergeObservations([])).toThrow(SeccompGenError)
   })
@@ -117,6 +131,7 @@ describe('readObservation / validateObservation', () => {
     ['extra property', (o) => { o.extra = true }, '/'],
     ['missing stats', (o) => { delete o.stats }, '/'],
     ['duplicate execs', (o) => { o.execs = ['/a', '/a'] }, '/execs'],
+    ['a runtime record --bundle does not drive', (o) => { o.runtime = 'lxc' }, '/runtime'],
   ]
   it.each(bad)('rejects %s with OBSERVATION_INVALID and a JSON pointer', (_n, mutate, pointer) => {
     const o = JSON.parse(serializeObservation(sample())) as Record<string, any>

@@ -127,29 +127,31 @@ export function runBpf(target: BpfTarget, programStdout: 'stdout' | 'stderr' = '
 /** record() with the bpf engine: attach, run or watch, read the maps once, write the observation. */
 export async function recordBpf(opts: RecordOptions, target: BpfTarget, command: string[], ourStdout: boolean): Promise<RecordResult> {
   const run = await runBpf(target, ourStdout ? 'stderr' : 'stdout')
-  const facts = run.facts
+  return {
+    ...writeBpfObservation(opts.output, run.facts, command),
+    exit: run.exit,
+    signals: run.signals,
+    signal: run.detached ? null : run.signal,
+    ...(run.detached ? {detached: run.detached} : {}),
+  }
+}
+
+/** The observation of a bpf recording, written to output ('-': stdout), and its summary counts. */
+export function writeBpfObservation(output: string, facts: BpfFacts, command: string[], runtime?: Observation['runtime']): Pick<RecordResult, 'observation' | 'stats' | 'unparsedLines' | 'output' | 'engine'> {
   const observation: Observation = {
     schema: 'seccomp-gen/observation',
     version: 1,
     command,
     host: hostFacts(),
+    ...(runtime ? {runtime} : {}),
     abis: facts.abis,
     execs: facts.execs,
     stats: {processes: facts.tasks, lines: 0, unparsed: 0},
   }
   const text = serializeObservation(observation)
-  if (opts.output === '-') process.stdout.write(text)
-  else writeOutput(opts.output, text)
+  if (output === '-') process.stdout.write(text)
+  else writeOutput(output, text)
   const all = Object.values(observation.abis).flatMap((a) => Object.values(a!.syscalls))
-  return {
-    observation,
-    exit: run.exit,
-    stats: {calls: all.reduce((n, s) => n + s.count, 0), distinct: all.length, processes: facts.tasks, lines: 0, unparsed: 0},
-    unparsedLines: [],
-    output: opts.output,
-    engine: 'bpf',
-    signals: run.signals,
-    signal: run.detached ? null : run.signal,
-    ...(run.detached ? {detached: run.detached} : {}),
-  }
+  const stats = {calls: all.reduce((n, s) => n + s.count, 0), distinct: all.length, processes: facts.tasks, lines: 0, unparsed: 0}
+  return {observation, stats, unparsedLines: [], output, engine: 'bpf'}
 }
