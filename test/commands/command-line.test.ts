@@ -11,6 +11,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {EXIT} from '../../src/errors.js'
 import {cliError, cliPath, repoRoot, runCli, type CliResult} from '../helpers/cli.js'
+import {engineMissing, ENGINES} from '../helpers/engines.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'sg-cmdline-'))
 const p = (n: string) => join(tmp, n)
@@ -189,8 +190,9 @@ describe('"-" is standard input', () => {
     expect(r.stdout).toBe('-: valid docker profile\n')
   })
 
-  it("record -o -: stdout is exactly the observation; CMD's own stdout goes to stderr; it pipes into build -", async () => {
-    const r = await runCli(['record', '-o', '-', '--', 'sh', '-c', 'echo hello from cmd; echo to-stderr >&2'])
+  // each engine starts CMD its own way: both must move CMD's stdout off ours
+  it.each(ENGINES.filter((e) => !engineMissing(e)))("record --engine %s -o -: stdout is exactly the observation; CMD's own stdout goes to stderr; it pipes into build -", async (engine) => {
+    const r = await runCli(['record', '--engine', engine, '-o', '-', '--', 'sh', '-c', 'echo hello from cmd; echo to-stderr >&2'])
     expect(r.status, r.stderr).toBe(0)
     const obs = JSON.parse(r.stdout)
     expect(obs.schema).toBe('seccomp-gen/observation')
@@ -201,9 +203,9 @@ describe('"-" is standard input', () => {
   })
 })
 
-describe.skipIf(!hasScript)("record's status line never draws over CMD's terminal", () => {
+for (const engine of ENGINES) describe.skipIf(!hasScript || engineMissing(engine) !== undefined)(`record's status line never draws over CMD's terminal (--engine ${engine})`, () => {
   it('run mode on a terminal: a `read -p` prompt and the typed answer stay intact; only the final summary', () => {
-    const cmd = `${cli} record -o rp.obs.json -- sh -c 'sleep 0.6; read -p "name? " x; echo "got $x"'`
+    const cmd = `${cli} record --engine ${engine} -o rp.obs.json -- sh -c 'sleep 0.6; read -p "name? " x; echo "got $x"'`
     const {status, out} = onTerminal(cmd, {input: 'bob\n'})
     expect(status, out).toBe(0)
     expect(out).not.toContain('\x1b[K')
@@ -220,11 +222,13 @@ describe.skipIf(!hasScript)("record's status line never draws over CMD's termina
   it('--pid of a process that is not on this terminal: the live line is drawn', async () => {
     target = spawn('sh', ['-c', 'while :; do sleep 0.05; done'], {stdio: 'ignore'})
     await new Promise((r) => setTimeout(r, 100))
-    const {out} = onTerminal(`timeout -s INT 2 ${cli} record --pid ${target.pid} -o pid.obs.json`)
+    const {out} = onTerminal(`timeout -s INT 2 ${cli} record --engine ${engine} --pid ${target.pid} -o pid.obs.json`)
     expect(out).toMatch(/\r\x1b\[Kseccomp-gen: \d+ syscalls, \d+ distinct, \d+ process/)
     expect(out).toMatch(/; wrote pid\.obs\.json\r?\n/)
   })
+})
 
+describe.skipIf(!hasScript)('where record may draw its status line', () => {
   it('the decision, on real descriptors: a terminal of our own only when no other fd is that terminal', () => {
     // stdout stays the terminal (that is how the answer comes back); stdin is /dev/null or the terminal
     const probe = (stdin: string, others: string) =>
@@ -327,8 +331,8 @@ describe('outputs on our stdout, and errors that stay one line', () => {
     expect(spawnSync('test', ['-e', p('-')]).status).not.toBe(0)
   })
 
-  it("record -o /dev/stdout: CMD's own stdout goes to stderr, the JSON stream stays clean", async () => {
-    const r = await runCli(['record', '-q', '-o', '/dev/stdout', '--', 'echo', 'FROM-CMD'], {cwd: tmp})
+  it.each(ENGINES.filter((e) => !engineMissing(e)))("record --engine %s -o /dev/stdout: CMD's own stdout goes to stderr, the JSON stream stays clean", async (engine) => {
+    const r = await runCli(['record', '--engine', engine, '-q', '-o', '/dev/stdout', '--', 'echo', 'FROM-CMD'], {cwd: tmp})
     expect(r.status).toBe(0)
     expect(JSON.parse(r.stdout).execs).toContain('/usr/bin/echo')
     expect(r.stderr).toContain('FROM-CMD')
