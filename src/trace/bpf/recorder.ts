@@ -174,6 +174,17 @@ export class BpfRecorder {
       .map((n) => ({pid: Number(n), comm: readIf(`/proc/${n}/comm`)?.trim() ?? '?'}))
   }
 
+  /** A cheap live view for a status line: calls and distinct (ABI, syscall) pairs so far, tasks seen. */
+  counters(): {calls: number; distinct: number; processes: number; lines: 0; unparsed: 0} {
+    let calls = 0
+    let distinct = 0
+    for (const [, v] of this.maps.calls.entries()) {
+      calls += Number(v.readBigUInt64LE())
+      distinct++
+    }
+    return {calls, distinct, processes: this.stat(ST.TASKS), lines: 0, unparsed: 0}
+  }
+
   /** Everything counted, as observation facts. A full map (entries dropped) is an error. */
   facts(): BpfFacts {
     const dropped = this.stat(ST.DROPPED)

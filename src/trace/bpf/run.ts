@@ -38,7 +38,7 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
 /** how often the tree's live count is read once CMD has exited */
 const POLL_MS = 10
 
-export function runBpf(target: BpfTarget, programStdout: 'stdout' | 'stderr' = 'stdout'): Promise<BpfRunResult> {
+export function runBpf(target: BpfTarget, programStdout: 'stdout' | 'stderr' = 'stdout', onStart?: RecordOptions['onStart']): Promise<BpfRunResult> {
   return new Promise<BpfRunResult>((resolve, reject) => {
     let recorder: BpfRecorder | undefined
     const signals: NodeJS.Signals[] = []
@@ -96,6 +96,8 @@ export function runBpf(target: BpfTarget, programStdout: 'stdout' | 'stderr' = '
       } catch (err) {
         return done(err as Error)
       }
+      const r = recorder
+      onStart?.(() => (finished ? {calls: 0, distinct: 0, processes: 0, lines: 0, unparsed: 0} : r.counters()))
       return waitTree()
     }
 
@@ -126,7 +128,7 @@ export function runBpf(target: BpfTarget, programStdout: 'stdout' | 'stderr' = '
 
 /** record() with the bpf engine: attach, run or watch, read the maps once, write the observation. */
 export async function recordBpf(opts: RecordOptions, target: BpfTarget, command: string[], ourStdout: boolean): Promise<RecordResult> {
-  const run = await runBpf(target, ourStdout ? 'stderr' : 'stdout')
+  const run = await runBpf(target, ourStdout ? 'stderr' : 'stdout', opts.onStart)
   return {
     ...writeBpfObservation(opts.output, run.facts, command),
     exit: run.exit,
