@@ -94,8 +94,8 @@ export function probeStrace(strace: string): StraceProbe {
   throw new SeccompGenError('STRACE_MISSING', `strace does not work here: ${firstLine}`)
 }
 
-/** Check --pid targets exist before attaching; ESRCH from strace is then a race, not a typo. */
-export function assertProcessesExist(pids: readonly number[]): void {
+/** Check --pid targets exist (and, for ptrace, have no tracer yet); ESRCH later is then a race, not a typo. */
+export function assertProcessesExist(pids: readonly number[], ptrace: boolean): void {
   for (const pid of pids) {
     if (!Number.isSafeInteger(pid) || pid <= 0) throw new SeccompGenError('USAGE', `--pid ${pid}: not a process id`)
     if (pid === process.pid) throw new SeccompGenError('USAGE', `--pid ${pid}: cannot trace seccomp-gen itself`)
@@ -103,7 +103,7 @@ export function assertProcessesExist(pids: readonly number[]): void {
     if (status === undefined) throw new SeccompGenError('USAGE', `--pid ${pid}: no such process`)
     // A process has one tracer at most: name the one already there (a debugger, another strace).
     const tracer = Number(/^TracerPid:\s*(\d+)/m.exec(status)?.[1] ?? 0)
-    if (tracer !== 0) {
+    if (tracer !== 0 && ptrace) {
       const comm = readText(`/proc/${tracer}/comm`)?.trim()
       throw new SeccompGenError('PTRACE_DENIED', `--pid ${pid}: already traced by process ${tracer}${comm ? ` (${comm})` : ''}; a process can have only one tracer`)
     }

@@ -97,7 +97,7 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
   let target: TraceTarget
   let command: string[]
   if (attach) {
-    assertProcessesExist(opts.pids!)
+    assertProcessesExist(opts.pids!, engine === 'strace')
     target = {kind: 'attach', pids: opts.pids!}
     command = opts.pids!.length === 1 ? cmdlineOf(opts.pids![0]) : opts.pids!.map((p) => `pid:${p}=${cmdlineOf(p).join(' ')}`)
   } else {

@@ -72,7 +72,7 @@ export function runBpf(target: BpfTarget, programStdout: 'stdout' | 'stderr' = '
         return reject(err)
       }
       try {
-        const left = recorder.live() > 0 ? recorder.running() : []
+        const left = target.kind === 'run' && recorder.live() > 0 ? recorder.running() : []
         resolve({exit, signal, signals, ...(stopped && left.length > 0 ? {detached: left} : {}), facts: recorder.facts()})
       } catch (e) {
         reject(e)
