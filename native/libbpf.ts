@@ -208,8 +208,17 @@ export class BpfObject {
  * else libbpf's own last error line.
  */
 function lastMessage(): string {
-  const useful = messages.filter((m) => !/^-- (BEGIN|END) PROG LOAD LOG --$/.test(m) && !/^libbpf: prog '.*': (BPF program load failed|failed to load)/.test(m))
+  const useful = messages.filter(
+    (m) =>
+      !/^-- (BEGIN|END) PROG LOAD LOG --$/.test(m) &&
+      !/^libbpf: prog '.*': (BPF program load failed|failed to load)/.test(m) &&
+      // the verifier's statistics, printed after its reason
+      !/^(processed \d+ insns|verification time|stack depth)/.test(m),
+  )
   const verifier = useful.filter((m) => !m.startsWith('libbpf:'))
-  const pick = verifier.length > 0 ? verifier[verifier.length - 1] : useful[useful.length - 1]
+  // the verifier ends with its reason, often in two lines (what, then why); an instruction of
+  // its trace (`34: (0c) w1 += w2 ; R1=…`) before the last line is not part of it
+  const reason = verifier.slice(-2).filter((m, i, two) => i === two.length - 1 || !/^\d+: /.test(m))
+  const pick = reason.length > 0 ? reason.join('; ') : useful[useful.length - 1]
   return pick ? ` (${pick.replace(/^libbpf: /, '').slice(0, 300)})` : ''
 }

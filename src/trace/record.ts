@@ -1,9 +1,8 @@
 /**
- * `record`: check everything that can fail before the program runs (output writable, strace
- * present and allowed to trace, program in PATH), then run it under strace, feed strace's
- * output to the streaming Observer as it arrives (optionally teeing the bytes to a raw log),
- * and write the observation atomically. Returns the program's exit status for the command
- * to pass on.
+ * `record`: check everything that can fail before the program runs (output writable, the engine
+ * able to run, program in PATH), then record it with the bpf engine (src/trace/bpf/) or under
+ * strace, whose output the streaming Observer parses as it arrives (optionally teed to a raw
+ * log); write the observation atomically. Returns the program's exit status to pass on.
  */
 import {readFileSync} from 'node:fs'
 import {basename} from 'node:path'
@@ -80,12 +79,8 @@ function cmdlineOf(pid: number): string[] {
 
 export async function record(opts: RecordOptions): Promise<RecordResult> {
   const attach = (opts.pids?.length ?? 0) > 0
-  if (attach && opts.command && opts.command.length > 0) {
-    throw new SeccompGenError('USAGE', 'give either --pid or a command to run, not both')
-  }
-  if (!attach && (!opts.command || opts.command.length === 0)) {
-    throw new SeccompGenError('USAGE', 'missing command to record (seccomp-gen record [-o FILE] -- CMD [ARGS...])')
-  }
+  if (attach && opts.command && opts.command.length > 0) throw new SeccompGenError('USAGE', 'give either --pid or a command to run, not both')
+  if (!attach && !opts.command?.length) throw new SeccompGenError('USAGE', 'missing command to record (seccomp-gen record [-o FILE] -- CMD [ARGS...])')
   // 1. Everything that can fail, before the program runs.
   const out = opts.output === '-' ? undefined : checkOutput(opts.output)
   const log = opts.rawLog === undefined ? undefined : checkOutput(opts.rawLog)
@@ -109,13 +104,20 @@ export async function record(opts: RecordOptions): Promise<RecordResult> {
     target = {kind: 'run', argv, path: found.path}
     command = argv
   }
-  opts.onEngine?.(engine, note)
-  // each engine's modules are loaded only when it records (start-up time is part of its cost)
-  if (engine === 'bpf') return (await import('./bpf/run.js')).recordBpf(opts, target, command, ourStdout)
+  const viaStrace = (why?: string) => recordStrace(opts, target, command, ourStdout, why)
+  if (engine === 'strace') return viaStrace(note)
+  opts.onEngine?.('bpf')
+  // each engine's modules are loaded only when it records (start-up time is part of its cost);
+  // auto falls back to strace when the kernel refuses the recorder (CMD has not started then)
+  return (await import('./bpf/run.js')).recordBpf(opts, target, command, ourStdout, opts.engine === 'bpf' ? undefined : viaStrace)
+}
+
+async function recordStrace(opts: RecordOptions, target: TraceTarget, command: string[], ourStdout: boolean, note?: string): Promise<RecordResult> {
+  opts.onEngine?.('strace', note)
+  const attach = target.kind === 'attach'
   const strace = resolveStrace()
   const {version} = probeStrace(strace)
   const [{Observer}, {runStrace}] = await Promise.all([import('./observe.js'), import('./strace-runner.js')])
-
   // 2. Trace, streaming.
   const observer = new Observer({command, host: hostFacts(version), strict: opts.strict})
   const raw = opts.rawLog ? openOutput(opts.rawLog) : undefined

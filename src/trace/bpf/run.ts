@@ -126,9 +126,24 @@ export function runBpf(target: BpfTarget, programStdout: 'stdout' | 'stderr' = '
   })
 }
 
-/** record() with the bpf engine: attach, run or watch, read the maps once, write the observation. */
-export async function recordBpf(opts: RecordOptions, target: BpfTarget, command: string[], ourStdout: boolean): Promise<RecordResult> {
-  const run = await runBpf(target, ourStdout ? 'stderr' : 'stdout', opts.onStart)
+/**
+ * record() with the bpf engine: attach, run or watch, read the maps once, write the observation.
+ * When the kernel refuses the recorder (nothing has run yet), `fallback` records instead (auto).
+ */
+export async function recordBpf(
+  opts: RecordOptions,
+  target: BpfTarget,
+  command: string[],
+  ourStdout: boolean,
+  fallback?: (why: string) => Promise<RecordResult>,
+): Promise<RecordResult> {
+  let run
+  try {
+    run = await runBpf(target, ourStdout ? 'stderr' : 'stdout', opts.onStart)
+  } catch (err) {
+    if (fallback && err instanceof SeccompGenError && err.code === 'BPF_UNAVAILABLE') return fallback(err.message)
+    throw err
+  }
   return {
     ...writeBpfObservation(opts.output, run.facts, command),
     exit: run.exit,
