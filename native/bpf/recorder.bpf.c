@@ -15,8 +15,7 @@
  * When a call is counted: at sys_exit. seccomp runs before sys_enter, so a call another filter
  * answers with an errno is seen only at exit (and one it kills is never seen). Two kinds of call
  * are handled apart:
- * - exit and exit_group never return: they are counted when the task exits, from the syscall
- *   number still in its saved registers;
+ * - exit and exit_group never return: they are counted at sys_enter;
  * - a successful exec returns with the registers of the new program (the kernel rewrites orig_ax
  *   to the new ABI's execve), and rt_sigreturn with those of the interrupted code (orig_ax -1):
  *   for these (SI_ENTRY) sys_enter keeps the entry's ABI and number in task storage.
@@ -29,7 +28,6 @@
 #include "kernel-types.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
@@ -241,7 +239,12 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	u32 abi = abi_of(task, id);
-	if (!(info_of(abi, id) & SI_ENTRY))
+	u16 info = info_of(abi, id);
+	if ((info & SI_EXIT) && p->state == TRACKED) {
+		count(abi, id, 0); /* exit and exit_group never return */
+		return 0;
+	}
+	if (!(info & SI_ENTRY))
 		return 0;
 	struct entry *e = bpf_task_storage_get(&entered, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!e) {
@@ -352,16 +355,15 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	struct proc *p = tracked(task->tgid);
 	if (!p)
 		return 0;
-	/* a task leaving through exit or exit_group: that call never reached sys_exit */
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	u64 nr = BPF_CORE_READ(regs, orig_ax);
-	u32 abi = abi_of(task, nr);
-	if (info_of(abi, nr) & SI_EXIT)
-		count(abi, nr, 0);
-	if (task->signal->live.counter == 0) { /* the thread group's last thread */
+	/*
+	 * The group is dead once every thread has passed do_exit's decrement of signal->live, which
+	 * comes before this tracepoint: several dying threads may see 0 here, and only the one that
+	 * moves the state on counts the process out.
+	 */
+	if (task->signal->live.counter == 0) {
 		p->status = task->exit_code;
-		p->state = EXITED;
-		stat_add(ST_LIVE, -1);
+		if (__sync_val_compare_and_swap(&p->state, TRACKED, EXITED) == TRACKED)
+			stat_add(ST_LIVE, -1);
 	}
 	return 0;
 }
