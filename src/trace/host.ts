@@ -110,6 +110,12 @@ export function assertProcessesExist(pids: readonly number[], ptrace: boolean): 
   }
 }
 
+/** A process's argv from /proc, or [`pid:N`] when it cannot be read. */
+export function cmdlineOf(pid: number): string[] {
+  const words = readText(`/proc/${pid}/cmdline`)?.split('\0').slice(0, -1) ?? []
+  return words.length > 0 ? words : [`pid:${pid}`]
+}
+
 /** The pids of every process on the host, from /proc (none when /proc cannot be read). */
 function allPids(): number[] {
   try {

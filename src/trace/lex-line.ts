@@ -320,6 +320,7 @@ function mode(b: Uint8Array, j: number, e: number, st: LexState): Kind {
 /**
  *   args-and-return := args ")" SP* "=" SP+ ret
  *                    | args SP* "<unfinished ...>"        the call goes on in a `resumed` line
+ *                    | args SP* "<pid changed to N ...>"  … in pid N's (an exec by a thread)
  *                    | args SP* "<detached ...>"          strace let go of the process
  *
  * The argument part after NAME( or NAME resumed>: find how it ends and fill st. Returns
@@ -349,6 +350,8 @@ function finishCall(b: Uint8Array, i: number, e: number, st: LexState, complete:
     return parseValue(b, tailEq + 1, e, st) ? complete : KIND.UNKNOWN
   }
   const close = scanArgs(b, i, e, st)
+  // `execve(… <pid changed to N ...>` ends unclosed: an exec by a thread, pending as the leader N
+  if (close < 0 && st.otherPid >= 0) { st.argsEnd = e; return pending }
   if (close < 0) return KIND.UNKNOWN
   st.argsEnd = close
   return parseReturn(b, close + 1, e, st) ? complete : KIND.UNKNOWN

@@ -230,6 +230,7 @@ export class Observer {
     procs.closePending(ps)
     procs.setPending(ps, sys, abi, b, st.argsStart, st.argsEnd, lineNo)
     if (st.detached) procs.closePending(ps)
+    else if (st.otherPid >= 0) procs.rekey(pid, st.otherPid)
   }
 
   /**

@@ -4,14 +4,13 @@
  * strace, whose output the streaming Observer parses as it arrives (optionally teed to a raw
  * log); write the observation atomically. Returns the program's exit status to pass on.
  */
-import {readFileSync} from 'node:fs'
 import {basename} from 'node:path'
 import {SeccompGenError} from '../errors.js'
 import {checkOutput, openOutput, writeOutput} from '../output.js'
 import {findCommand} from '../shell.js'
 import type {Observation} from './observation.js'
 import {serializeObservation} from './observation-io.js'
-import {assertProcessesExist, hostFacts, probeStrace, resolveStrace} from './host.js'
+import {assertProcessesExist, cmdlineOf, hostFacts, probeStrace, resolveStrace} from './host.js'
 import type {TraceTarget} from './strace-runner.js'
 import {chooseEngine, type Engine} from './bpf/engine.js'
 
@@ -65,16 +64,6 @@ export function defaultOutput(opts: {command?: string[]; pids?: number[]}): stri
   if (opts.pids && opts.pids.length > 0) return `pid-${opts.pids[0]}.obs.json`
   const prog = basename(opts.command?.[0] ?? 'seccomp-gen').replace(/[^\w.+-]/g, '_') || 'seccomp-gen'
   return `${prog}.obs.json`
-}
-
-function cmdlineOf(pid: number): string[] {
-  try {
-    const words = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
-    if (words[words.length - 1] === '') words.pop()
-    return words.length > 0 ? words : [`pid:${pid}`]
-  } catch {
-    return [`pid:${pid}`]
-  }
 }
 
 export async function record(opts: RecordOptions): Promise<RecordResult> {

@@ -101,6 +101,19 @@ describe('Observer: counting, errors, joining', () => {
     expect(o.diagnostics).toEqual([])
   })
 
+  it('an exec by a thread that strace starts with <pid changed to N ...> (strace 6.1, a real log shape) is pending as the leader', () => {
+    const {observation, o} = observe([
+      '17023 set_robust_list(0x7f0000001000, 24) = 0',
+      '17025 execve("/bin/true", ["true"], 0x7ffd70e9d9d0 /* 82 vars */ <pid changed to 17023 ...>',
+      '17023 <... execve resumed>) = 0',
+      '17023 exit_group(0)                     = ?',
+      '17023 +++ exited with 0 +++',
+    ].join('\n'))
+    expect(observation.execs).toEqual(['/bin/true'])
+    expect(sys(observation, 'execve')).toEqual({count: 1})
+    expect(o.diagnostics).toEqual([])
+  })
+
   it('ABI switches: 32-bit and x32 mode lines, children inherit the parent\'s ABI', () => {
     const text = readFileSync(join(__dirname, '../../fixtures/handmade-abi-x86-x32.strace'), 'latin1')
     const {observation} = observe(text)
