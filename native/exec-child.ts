@@ -1,8 +1,10 @@
 /**
  * The exec child: a bare Node process (spawned by native/exec.ts with stdio inherited) that
  * gives the process the state a shell's child would have, optionally loads an already-compiled
- * seccomp filter on its main thread, and execs the target at once. `apply` runs CMD through it
- * (with the filter); `record` runs strace through it (no filter; strace dies with record).
+ * seccomp filter on its main thread, and execs the target (after the parent's gate, when it
+ * has one). `apply` runs CMD through it (with the filter); `record` runs strace through it (no
+ * filter; strace dies with record), or CMD itself with the bpf engine (gated: the recorder marks
+ * the pid first).
  *
  *   node exec-child.js SPEC_JSON -- ARGV0 ARGS…        (SPEC: ExecSpec in native/exec.ts)
  *

@@ -2,7 +2,8 @@
  * Starting a program the way a shell would have: through the exec child (native/exec-child.ts),
  * which restores what Node took from the caller's process state (ignored signals, the soft
  * open-files limit: src/caller.ts), optionally loads a seccomp filter, and execs. `apply` runs
- * CMD this way; `record` runs strace this way, so the program strace starts inherits the same.
+ * CMD this way; `record` runs strace this way (so the program strace starts inherits the same),
+ * or, with the bpf engine, CMD itself, held at a gate until the recorder has marked its pid.
  *
  * The child's failures (filter refused, execve failing) come back as one JSON line on fd 3.
  */
@@ -101,6 +102,8 @@ export function spawnAsCaller(
     env: process.env,
   })
   const gate = opts.gate ? (child.stdio[GATE_FD] as NodeJS.WritableStream | null) : null
+  // a child that dies at the gate (a signal) resets its end: its exit already says what happened
+  gate?.on('error', () => {})
   const open = () => {
     if (gate) gate.end('.')
   }

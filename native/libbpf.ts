@@ -27,6 +27,8 @@ interface Lib {
   bpf_program__attach: (prog: unknown) => unknown
   bpf_link__destroy: (link: unknown) => number
   bpf_map__set_max_entries: (map: unknown, n: number) => number
+  bpf_map__key_size: (map: unknown) => number
+  bpf_map__value_size: (map: unknown) => number
   bpf_map__fd: (map: unknown) => number
   bpf_map_update_elem: (fd: number, key: Buffer, value: Buffer, flags: number) => number
   bpf_map_lookup_elem: (fd: number, key: Buffer, value: Buffer) => number
@@ -71,6 +73,8 @@ function load(): Lib {
     bpf_program__attach: f('bpf_link_t *bpf_program__attach(bpf_program_t *prog)'),
     bpf_link__destroy: f('int bpf_link__destroy(bpf_link_t *link)'),
     bpf_map__set_max_entries: f('int bpf_map__set_max_entries(bpf_map_t *map, uint32_t n)'),
+    bpf_map__key_size: f('uint32_t bpf_map__key_size(bpf_map_t *map)'),
+    bpf_map__value_size: f('uint32_t bpf_map__value_size(bpf_map_t *map)'),
     bpf_map__fd: f('int bpf_map__fd(bpf_map_t *map)'),
     bpf_map_update_elem: f('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
     bpf_map_lookup_elem: f('int bpf_map_lookup_elem(int fd, const void *key, _Out_ void *value)'),
@@ -172,6 +176,10 @@ export class BpfObject {
       for (const [name, shape] of Object.entries(shapes)) {
         const m = l.bpf_object__find_map_by_name(obj, name)
         if (!m) throw new SeccompGenError('INTERNAL', `the BPF object ${path} has no map ${name} (rebuild with npm run build)`)
+        // the buffers read and written below are sized from the shapes: a stale object must not overrun them
+        if (l.bpf_map__key_size(m) !== shape.keySize || l.bpf_map__value_size(m) !== shape.valueSize) {
+          throw new SeccompGenError('INTERNAL', `the BPF object ${path} does not match this seccomp-gen (map ${name}; rebuild with npm run build)`)
+        }
         if (shape.maxEntries !== undefined && l.bpf_map__set_max_entries(m, shape.maxEntries) !== 0) throw new SeccompGenError('INTERNAL', `cannot size BPF map ${name}`)
         handles[name] = m
       }

@@ -63,6 +63,8 @@ typedef struct {
 
 struct signal_struct {
 	atomic_t live;
+	int group_exit_code;
+	unsigned int flags;
 } __attribute__((preserve_access_index));
 
 struct task_struct {

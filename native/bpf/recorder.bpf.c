@@ -37,6 +37,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define ABI_X32 2
 #define X32_BIT 0x40000000
 #define TS_COMPAT 0x0002
+#define SIGNAL_GROUP_EXIT 0x0004
 /* syscall slots per ABI in sysinfo (numbers, x32 bit removed, below this) */
 #define NR_SLOTS 1024
 #define PATH_LEN 4096
@@ -64,7 +65,7 @@ struct call_key {
 struct err_key {
 	u32 abi;
 	u32 nr;
-	u32 err; /* positive: an errno; 0: a call whose thread was killed in it (no errno) */
+	u32 err;
 	u32 pad;
 };
 
@@ -279,8 +280,9 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		} /* else a call another filter refused before sys_enter: as the registers say */
 	}
 	u32 err = 0;
-	/* ERESTART* (512-516: a signal came, or the thread is being killed) is strace's `= ?`: no errno */
-	if (ret < 0 && ret >= -4095 && !(ret <= -512 && ret >= -516))
+	/* ERESTARTSYS, -NOINTR, -NOHAND, _RESTARTBLOCK (a signal came, or the thread is being
+	 * killed) are strace's `= ?`: no errno. 515 between them is ENOIOCTLCMD, an error. */
+	if (ret < 0 && ret >= -4095 && !(ret <= -512 && ret >= -516 && ret != -515))
 		err = -ret;
 	count(abi, nr, err);
 	u32 mask = info & SI_ARGS;
@@ -361,7 +363,8 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	 * moves the state on counts the process out.
 	 */
 	if (task->signal->live.counter == 0) {
-		p->status = task->exit_code;
+		/* the group's status: that of exit_group or a fatal signal, when one ended it */
+		p->status = task->signal->flags & SIGNAL_GROUP_EXIT ? task->signal->group_exit_code : task->exit_code;
 		if (__sync_val_compare_and_swap(&p->state, TRACKED, EXITED) == TRACKED)
 			stat_add(ST_LIVE, -1);
 	}

@@ -34,7 +34,7 @@ export function hostFacts(straceVersion?: string): HostFacts {
   return {kernel: release(), machine: machine(), ...(straceVersion ? {strace: straceVersion} : {})}
 }
 
-function readText(path: string): string | undefined {
+export function readText(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8')
   } catch {
@@ -101,6 +101,7 @@ export function assertProcessesExist(pids: readonly number[], ptrace: boolean): 
     if (pid === process.pid) throw new SeccompGenError('USAGE', `--pid ${pid}: cannot trace seccomp-gen itself`)
     const status = readText(`/proc/${pid}/status`)
     if (status === undefined) throw new SeccompGenError('USAGE', `--pid ${pid}: no such process`)
+    if (/^State:\s*[ZX]/m.test(status)) throw new SeccompGenError('USAGE', `--pid ${pid}: the process has exited (a zombie)`)
     // A process has one tracer at most: name the one already there (a debugger, another strace).
     const tracer = Number(/^TracerPid:\s*(\d+)/m.exec(status)?.[1] ?? 0)
     if (tracer !== 0 && ptrace) {

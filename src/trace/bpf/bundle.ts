@@ -29,8 +29,9 @@ import {checkOutput} from '../../output.js'
 import {findCommand} from '../../shell.js'
 import type {Observation} from '../observation.js'
 import type {RecordResult} from '../record.js'
-import {chooseEngine, readIf, type Engine} from './engine.js'
-import {BpfRecorder, type BpfFacts} from './recorder.js'
+import {chooseEngine, type Engine} from './engine.js'
+import {readText} from '../host.js'
+import {BpfRecorder, processAlive, type BpfFacts} from './recorder.js'
 import {writeBpfObservation} from './run.js'
 
 /** The runtimes record --bundle drives (the observation's runtime); their command lines are alike. */
@@ -49,7 +50,8 @@ export interface BundleOptions {
   command?: string[]
 }
 
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
+/** signals that stop the container (then it is deleted as always): Ctrl-C, kill, a closed terminal, Ctrl-\\ */
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']
 /** how often the recorder is read while the container runs */
 const POLL_MS = 10
 /** how long the container's stderr may stay open once the tree has exited (it is then closed) */
@@ -75,11 +77,6 @@ function runtimeWords(text: string): string {
 }
 
 /** Whether a process exists and is not a zombie. */
-function alive(pid: number): boolean {
-  const stat = readIf(`/proc/${pid}/stat`)
-  return stat !== undefined && !/^\d+ \(.*\) Z/s.test(stat)
-}
-
 /** The bundle's process.args, the observation's command (the bundle's path if it has none). */
 function entrypoint(bundle: string): string[] {
   try {
@@ -105,7 +102,7 @@ export async function recordBundle(opts: BundleOptions): Promise<RecordResult> {
     throw new SeccompGenError('BUNDLE_INVALID', `--bundle ${opts.bundle}: no such directory`)
   }
   if (!isDir) throw new SeccompGenError('BUNDLE_INVALID', `--bundle ${opts.bundle}: not a directory`)
-  if (readIf(join(bundle, 'config.json')) === undefined) throw new SeccompGenError('BUNDLE_INVALID', `--bundle ${opts.bundle}: no readable config.json (an OCI bundle has one: runc spec writes it)`)
+  if (readText(join(bundle, 'config.json')) === undefined) throw new SeccompGenError('BUNDLE_INVALID', `--bundle ${opts.bundle}: no readable config.json (an OCI bundle has one: runc spec writes it)`)
   const output = opts.output ?? bundleOutput(bundle)
   const out = output === '-' ? undefined : checkOutput(output)
   const found = findCommand(runtime)
@@ -115,14 +112,13 @@ export async function recordBundle(opts: BundleOptions): Promise<RecordResult> {
 
   // 2. Run and record.
   const run = await runContainer(runtime, found.path, bundle, stdout)
-  return {...writeBpfObservation(output, run.facts, entrypoint(bundle), runtime), exit: run.exit, signals: run.signals, signal: null, ...(run.detached ? {detached: run.detached} : {})}
+  return {...writeBpfObservation(output, run.facts, entrypoint(bundle), runtime), exit: run.exit, signals: run.signals, signal: null}
 }
 
 interface ContainerRun {
   /** the container's status: its init's exit code, or 128+N */
   exit: number
   signals: NodeJS.Signals[]
-  detached?: Array<{pid: number; comm: string}>
   facts: BpfFacts
 }
 
@@ -130,7 +126,7 @@ interface ContainerRun {
  * Create, mark, start, wait, delete. Signals: while the container runs, a SIGINT or SIGTERM to
  * record sends it SIGTERM (`runtime kill`, as `docker stop` does) and a further one SIGKILL; once
  * its init has exited, a signal ends the recording at once (processes of the tree still running,
- * in a container without its own pid namespace, are left running).
+ * in a container without its own pid namespace, die with the container's deletion).
  */
 async function runContainer(runtime: BundleRuntime, path: string, bundle: string, stdout: 'inherit' | 2): Promise<ContainerRun> {
   const root = mkdtempSync(join(tmpdir(), 'seccomp-gen-runtime-'))
@@ -165,11 +161,10 @@ async function runContainer(runtime: BundleRuntime, path: string, bundle: string
     started = true
     await treeEnd(recorder, pid, () => stopped, fail)
     await drained(stderr)
-    const left = recorder.live() > 0 ? recorder.running() : []
     // the init has exited by now (the tree ended, or stopped once the init had exited)
     const exit = recorder.exitStatus(pid)
     if (exit === undefined) throw new SeccompGenError('INTERNAL', `the recorder lost the exit status of the container's init (pid ${pid}); nothing written`)
-    return {exit, signals, ...(left.length > 0 ? {detached: left} : {}), facts: recorder.facts()}
+    return {exit, signals, facts: recorder.facts()}
   } finally {
     for (const s of FORWARDED) process.off(s, onSignal)
     recorder?.close()
@@ -207,7 +202,8 @@ function treeEnd(recorder: BpfRecorder, pid: number, stop: () => boolean, fail: 
   return new Promise((resolvePromise, reject) => {
     const tick = () => {
       if (recorder.isWaiting(pid)) {
-        if (!alive(pid)) return reject(fail("the runtime's init exited before it ran the entrypoint"))
+        // read again once it is seen dead: it may have exec'd (and left WAITING) just before
+        if (!processAlive(pid) && recorder.isWaiting(pid)) return reject(fail("the runtime's init exited before it ran the entrypoint"))
       } else if (stop() || recorder.live() <= 0) {
         return resolvePromise()
       }

@@ -3,12 +3,13 @@
  * (in-kernel, near native speed: needs root or CAP_BPF+CAP_PERFMON, a kernel with BTF and
  * libbpf.so.1). auto picks bpf when it can run here, else strace, and says why.
  */
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {machine, release} from 'node:os'
 import {SeccompGenError} from '../../errors.js'
 import {packageRoot} from '../../paths.js'
 import {libbpfLoads} from '../../../native/libbpf.js'
+import {readText} from '../host.js'
 
 /** The recording engines: strace (ptrace), bpf (in-kernel), auto (bpf where it can run). */
 export const ENGINES = ['auto', 'bpf', 'strace'] as const
@@ -26,28 +27,31 @@ const CAP_PERFMON = 38n
 const CAP_BPF = 39n
 const CAP_SYS_ADMIN = 21n
 
+/** The inode of the initial pid namespace (PROC_PID_INIT_INO): the same on every kernel. */
+const PID_NS_INIT_INO = 0xeffffffc
+
+function inInitialPidNamespace(): boolean {
+  try {
+    return statSync('/proc/self/ns/pid').ino === PID_NS_INIT_INO
+  } catch {
+    return false
+  }
+}
+
 /** Why the bpf engine cannot run here (the first reason that applies), or undefined when it can. */
 export function bpfUnavailable(): string | undefined {
   if (machine() !== 'x86_64') return `the bpf engine reads x86-64 registers; this machine is ${machine()}`
-  const status = readIf('/proc/self/status') ?? ''
+  const status = readText('/proc/self/status') ?? ''
   const cap = /^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1]
   const eff = cap ? BigInt(`0x${cap}`) : 0n
   const has = (c: bigint) => ((eff >> c) & 1n) === 1n
   if (!(has(CAP_BPF) && has(CAP_PERFMON)) && !has(CAP_SYS_ADMIN)) return 'loading BPF needs root, or CAP_BPF and CAP_PERFMON'
+  if (!inInitialPidNamespace()) return 'the bpf engine needs the host pid namespace (the kernel reports host pids; this process sees others)'
   if (!existsSync(btfPath())) return `the kernel (${release()}) has no BTF (${btfPath()} is missing)`
   if (!existsSync(recorderObjectPath())) return `${recorderObjectPath()} was not built (npm run build needs clang and libbpf-dev)`
   const lib = libbpfLoads()
   if (!lib.ok) return lib.reason
   return undefined
-}
-
-/** A file's text, or undefined when it cannot be read. */
-export function readIf(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch {
-    return undefined
-  }
 }
 
 /** Which engine records, and why not bpf when auto fell back to strace. Throws when --engine bpf cannot run. */

@@ -6,13 +6,13 @@
  * The maps' layouts below mirror the structs of recorder.bpf.c (little-endian, x86-64).
  */
 import {readdirSync} from 'node:fs'
-import {join} from 'node:path'
 import {release} from 'node:os'
 import {SeccompGenError} from '../../errors.js'
 import {returnErrnoName} from '../../errno.js'
 import {syscallNameOf, syscallNumber} from '../../syscall-table.js'
 import {BpfObject, type BpfMap} from '../../../native/libbpf.js'
-import {bpfUnavailable, readIf, recorderObjectPath} from './engine.js'
+import {bpfUnavailable, recorderObjectPath} from './engine.js'
+import {readText} from '../host.js'
 import {addSyscall, hexCompare} from '../observation-io.js'
 import type {AbiObservation, Observation, SyscallObservation} from '../observation.js'
 import {EXEC_PATH_ARG, FORKS, inspectedArgs, NO_ERRORS} from '../tally.js'
@@ -69,9 +69,23 @@ function sysinfoTable(): Map<number, number> {
   return out
 }
 
+/** Whether pid is a process that has not exited (neither gone nor a zombie). */
+export function processAlive(pid: number): boolean {
+  const stat = readText(`/proc/${pid}/stat`)
+  return stat !== undefined && !/^\d+ \(.*\) [ZX]/s.test(stat)
+}
+
+function readdirIf(path: string): string[] | undefined {
+  try {
+    return readdirSync(path)
+  } catch {
+    return undefined
+  }
+}
+
 /** The thread-group id of a pid (a thread's id names its process). */
 function tgidOf(pid: number): number | undefined {
-  const m = /^Tgid:\s*(\d+)/m.exec(readIf(`/proc/${pid}/status`) ?? '')
+  const m = /^Tgid:\s*(\d+)/m.exec(readText(`/proc/${pid}/status`) ?? '')
   return m ? Number(m[1]) : undefined
 }
 
@@ -94,7 +108,7 @@ export class BpfRecorder {
   static open(): BpfRecorder {
     const reason = bpfUnavailable()
     if (reason) throw new SeccompGenError('BPF_UNAVAILABLE', `the bpf engine cannot run: ${reason}`)
-    const pidMax = Number(readIf('/proc/sys/kernel/pid_max')?.trim() ?? '4194304') || 4194304
+    const pidMax = Number(readText('/proc/sys/kernel/pid_max')?.trim() ?? '4194304') || 4194304
     const obj = BpfObject.load(recorderObjectPath(), {...SHAPES, procs: {...SHAPES.procs, maxEntries: pidMax + 1}}, release())
     const r = new BpfRecorder(obj)
     try {
@@ -124,10 +138,18 @@ export class BpfRecorder {
   /** Record running processes (their threads, their future children) from now on. */
   watchRunning(pids: readonly number[]): void {
     const tgids = [...new Set(pids.map((p) => tgidOf(p) ?? p))]
+    const threads = tgids.reduce((n, t) => n + (readdirIf(`/proc/${t}/task`)?.length ?? 1), 0)
     const stats = this.maps.stats
     stats.update(u32(ST.LIVE), bigint(this.stat(ST.LIVE) + tgids.length))
-    stats.update(u32(ST.TASKS), bigint(this.stat(ST.TASKS) + tgids.length))
+    stats.update(u32(ST.TASKS), bigint(this.stat(ST.TASKS) + threads))
     for (const t of tgids) this.setState(t, STATE.TRACKED)
+    // one that exited before it was marked never reports its exit (its tracepoint ran before a
+    // zombie shows in /proc): count it out here, or the recording would wait for it forever
+    for (const t of tgids) {
+      if (processAlive(t) || !this.isTracked(t)) continue
+      this.setState(t, STATE.EXITED)
+      stats.update(u32(ST.LIVE), bigint(this.stat(ST.LIVE) - 1))
+    }
   }
 
   private stat(which: number): number {
@@ -171,7 +193,7 @@ export class BpfRecorder {
     }
     return names
       .filter((n) => /^\d+$/.test(n) && this.isTracked(Number(n)))
-      .map((n) => ({pid: Number(n), comm: readIf(`/proc/${n}/comm`)?.trim() ?? '?'}))
+      .map((n) => ({pid: Number(n), comm: readText(`/proc/${n}/comm`)?.trim() ?? '?'}))
   }
 
   /** A cheap live view for a status line: calls and distinct (ABI, syscall) pairs so far, tasks seen. */

@@ -110,6 +110,8 @@ export function runBpf(target: BpfTarget, programStdout: 'stdout' | 'stderr' = '
       exit = shellStatus(code, sig)
       signal = sig
       void failure().then((notStarted) => {
+        // killed at the gate (a signal before its exec): nothing of CMD ran, nothing to write
+        if (!notStarted && recorder?.isWaiting(child.pid!)) return done(new SeccompGenError('INTERNAL', `${target.argv[0]} never started (${sig ?? `exit ${code}`} before its exec); nothing recorded`))
         if (!notStarted) return waitTree()
         done(new SeccompGenError(notStarted.errno === 'ENOENT' || notStarted.errno === 'ENOTDIR' ? 'CMD_NOT_FOUND' : 'CMD_NOT_EXECUTABLE', notStarted.message))
       }, done)
