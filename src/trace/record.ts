@@ -33,7 +33,7 @@ export interface RecordOptions {
   rawLog?: string
   /** unparsable strace lines are an error instead of a count */
   strict?: boolean
-  /** called once tracing starts, with a cheap live view of the counters (strace engine) */
+  /** called once tracing starts, with a cheap live view of the counters */
   onStart?: (stats: () => RecordStats) => void
   /** default auto; onEngine is told which engine records (and why not bpf) before CMD starts */
   engine?: Engine

@@ -210,7 +210,7 @@ export class BpfRecorder {
   /** Everything counted, as observation facts. A full map (entries dropped) is an error. */
   facts(): BpfFacts {
     const dropped = this.stat(ST.DROPPED)
-    if (dropped > 0) throw new SeccompGenError('INTERNAL', `the bpf recorder's maps were full: ${dropped} entr${dropped === 1 ? 'y was' : 'ies were'} dropped, so the recording is incomplete; nothing written`)
+    if (dropped > 0) throw new SeccompGenError('INTERNAL', `the bpf recorder dropped ${dropped} entr${dropped === 1 ? 'y' : 'ies'} (a full map, or the kernel out of memory for one), so the recording is incomplete; nothing written`)
     const m = this.maps
     const perAbi: Array<Map<number, SyscallObservation>> = ABIS.map(() => new Map())
     const callOf = (abi: number, nr: number): SyscallObservation => {

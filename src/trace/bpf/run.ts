@@ -20,8 +20,7 @@ import {serializeObservation} from '../observation-io.js'
 import type {RecordOptions, RecordResult} from '../record.js'
 import {writeOutput} from '../../output.js'
 import {BpfRecorder, type BpfFacts} from './recorder.js'
-import type {TraceTarget as BpfTarget} from '../strace-runner.js'
-
+import type {TraceTarget} from '../strace-runner.js'
 
 export interface BpfRunResult {
   /** CMD's status (code, or 128+N); 0 in attach mode */
@@ -38,7 +37,7 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
 /** how often the tree's live count is read once CMD has exited */
 const POLL_MS = 10
 
-export function runBpf(target: BpfTarget, programStdout: 'stdout' | 'stderr' = 'stdout', onStart?: RecordOptions['onStart']): Promise<BpfRunResult> {
+export function runBpf(target: TraceTarget, programStdout: 'stdout' | 'stderr' = 'stdout', onStart?: RecordOptions['onStart']): Promise<BpfRunResult> {
   return new Promise<BpfRunResult>((resolve, reject) => {
     let recorder: BpfRecorder | undefined
     const signals: NodeJS.Signals[] = []
@@ -134,7 +133,7 @@ export function runBpf(target: BpfTarget, programStdout: 'stdout' | 'stderr' = '
  */
 export async function recordBpf(
   opts: RecordOptions,
-  target: BpfTarget,
+  target: TraceTarget,
   command: string[],
   ourStdout: boolean,
   fallback?: (why: string) => Promise<RecordResult>,
