@@ -17,9 +17,9 @@ function detachedText(left: Array<{pid: number; comm: string}>): string {
 }
 
 export default class Record extends SeccompGenCommand {
-  static override summary = 'Run a command under strace and write what it did as an observation file.'
+  static override summary = 'Record what a command does (in the kernel with eBPF, or under strace) as an observation file.'
 
-  static override description = `Runs CMD under strace, following every child process and thread, with CMD's stdin, stdout and stderr left as they are. strace's output is parsed as it streams (no temporary log is kept unless --raw-log asks for one), and the observation — per ABI, each syscall with its count, its error returns and the values of the arguments profile rules can filter on, plus every program exec'd — is written atomically to FILE.
+  static override description = `Runs CMD and records it with an engine: bpf (an in-kernel recorder, near native speed; needs root or CAP_BPF+CAP_PERFMON and a kernel with BTF) or strace; auto, the default, uses bpf where it can run and otherwise strace, saying why. Every child process and thread is followed, and CMD's stdin, stdout and stderr are left as they are. With strace, its output is parsed as it streams (no temporary log is kept unless --raw-log asks for one). The observation — per ABI, each syscall with its count, its error returns and the values of the arguments profile rules can filter on, plus every program exec'd — is written atomically to FILE.
 
 With --pid, attaches to running processes instead (and their future children); stop with Ctrl-C and the observation is written.
 
@@ -31,6 +31,7 @@ record's own flags come before CMD; the first word that is not one of them start
 
   static override examples = [
     {command: '<%= config.bin %> <%= command.id %> -- curl -s https://example.com', description: 'Record curl into ./curl.obs.json.'},
+    {command: '<%= config.bin %> <%= command.id %> --engine strace -- make -j4', description: 'Record with strace even where the bpf engine could run.'},
     {command: "<%= config.bin %> <%= command.id %> -o web.obs.json -- python3 -m http.server 8000", description: 'Record a server; stop it with Ctrl-C, the observation is still written.'},
     {command: '<%= config.bin %> <%= command.id %> --pid 4242 -o daemon.obs.json', description: 'Attach to a running process until Ctrl-C.'},
     {command: '<%= config.bin %> <%= command.id %> --raw-log make.strace -o make.obs.json -- make -j4', description: "Also keep strace's raw output."},
