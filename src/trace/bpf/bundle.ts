@@ -8,7 +8,7 @@
  * tree at its next exec, which is the entrypoint's; then the container is started, and the
  * recording ends when the whole tree has exited. The init is not our child: its exit status
  * comes from the recorder, and record exits with it. The container is deleted and the state
- * root removed whatever happens.
+ * root removed however record ends, but by SIGKILL.
  *
  * Only the bpf engine can do this: strace cannot attach to a process so that it is traced from
  * its next exec on without also tracing the runtime.
@@ -76,7 +76,6 @@ function runtimeWords(text: string): string {
   return lines.filter(Boolean).join('; ') || 'no message'
 }
 
-/** Whether a process exists and is not a zombie. */
 /** The bundle's process.args, the observation's command (the bundle's path if it has none). */
 function entrypoint(bundle: string): string[] {
   try {
