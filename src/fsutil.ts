@@ -2,6 +2,15 @@
 import {closeSync, constants, fstatSync, openSync, readFileSync, readSync} from 'node:fs'
 import {errnoWords, SeccompGenError} from './errors.js'
 
+/** A file's text, or undefined when it cannot be read (for /proc, where a process may be gone). */
+export function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+}
+
 /** Read a UTF-8 file, or throw SeccompGenError('IO') naming `what` and the cause in words. */
 export function readTextFile(path: string, what: string): string {
   try {

@@ -3,9 +3,10 @@
  * it is not (yama ptrace_scope, a missing CAP_SYS_PTRACE, a seccomp filter on ptrace).
  */
 import {spawnSync} from 'node:child_process'
-import {readdirSync, readFileSync} from 'node:fs'
+import {readdirSync} from 'node:fs'
 import {machine, release} from 'node:os'
 import {errnoWords, SeccompGenError} from '../errors.js'
+import {readText} from '../fsutil.js'
 import {findCommand} from '../shell.js'
 
 /** Resolve strace: $SECCOMP_GEN_STRACE if set, else `strace` in PATH. */
@@ -34,22 +35,19 @@ export function hostFacts(straceVersion?: string): HostFacts {
   return {kernel: release(), machine: machine(), ...(straceVersion ? {strace: straceVersion} : {})}
 }
 
-export function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch {
-    return undefined
-  }
-}
-
 const CAP_SYS_PTRACE = 19n
+
+/** Whether this process has capability `bit` in effect (/proc/self/status CapEff); undefined when unknown. */
+export function capable(bit: bigint): boolean | undefined {
+  const cap = /^CapEff:\s*([0-9a-f]+)/m.exec(readText('/proc/self/status') ?? '')?.[1]
+  return cap === undefined ? undefined : ((BigInt(`0x${cap}`) >> bit) & 1n) === 1n
+}
 
 /** Why ptrace may be refused here, from /proc: the first cause that applies, or undefined. */
 export function ptraceDenialCause(forAttach: boolean): string | undefined {
   const scope = readText('/proc/sys/kernel/yama/ptrace_scope')?.trim()
   const status = readText('/proc/self/status') ?? ''
-  const capEff = /^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1]
-  const hasCap = capEff !== undefined ? ((BigInt(`0x${capEff}`) >> CAP_SYS_PTRACE) & 1n) === 1n : undefined
+  const hasCap = capable(CAP_SYS_PTRACE)
   const seccomp = /^Seccomp:\s*(\d)/m.exec(status)?.[1]
   if (scope === '3') return 'kernel.yama.ptrace_scope is 3: ptrace is disabled on this host until reboot'
   if (scope === '2' && hasCap === false) {
@@ -118,7 +116,7 @@ export function cmdlineOf(pid: number): string[] {
 }
 
 /** The pids of every process on the host, from /proc (none when /proc cannot be read). */
-function allPids(): number[] {
+export function allPids(): number[] {
   try {
     return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number)
   } catch {

@@ -30,7 +30,7 @@ import {findCommand} from '../../shell.js'
 import type {Observation} from '../observation.js'
 import type {RecordResult} from '../record.js'
 import {chooseEngine, type Engine} from './engine.js'
-import {readText} from '../host.js'
+import {readText} from '../../fsutil.js'
 import {BpfRecorder, processAlive, type BpfFacts} from './recorder.js'
 import {writeBpfObservation} from './run.js'
 

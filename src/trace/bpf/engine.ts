@@ -9,7 +9,7 @@ import {machine, release} from 'node:os'
 import {SeccompGenError} from '../../errors.js'
 import {packageRoot} from '../../paths.js'
 import {libbpfLoads} from '../../../native/libbpf.js'
-import {readText} from '../host.js'
+import {capable} from '../host.js'
 
 /** The recording engines: strace (ptrace), bpf (in-kernel), auto (bpf where it can run). */
 export const ENGINES = ['auto', 'bpf', 'strace'] as const
@@ -41,10 +41,7 @@ function inInitialPidNamespace(): boolean {
 /** Why the bpf engine cannot run here (the first reason that applies), or undefined when it can. */
 export function bpfUnavailable(): string | undefined {
   if (machine() !== 'x86_64') return `the bpf engine reads x86-64 registers; this machine is ${machine()}`
-  const status = readText('/proc/self/status') ?? ''
-  const cap = /^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1]
-  const eff = cap ? BigInt(`0x${cap}`) : 0n
-  const has = (c: bigint) => ((eff >> c) & 1n) === 1n
+  const has = (c: bigint) => capable(c) === true
   if (!(has(CAP_BPF) && has(CAP_PERFMON)) && !has(CAP_SYS_ADMIN)) return 'loading BPF needs root, or CAP_BPF and CAP_PERFMON'
   if (!inInitialPidNamespace()) return 'the bpf engine needs the host pid namespace (the kernel reports host pids; this process sees others)'
   if (!existsSync(btfPath())) return `the kernel (${release()}) has no BTF (${btfPath()} is missing)`

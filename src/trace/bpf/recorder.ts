@@ -12,7 +12,8 @@ import {returnErrnoName} from '../../errno.js'
 import {syscallNameOf, syscallNumber} from '../../syscall-table.js'
 import {BpfObject, type BpfMap} from '../../../native/libbpf.js'
 import {bpfUnavailable, recorderObjectPath} from './engine.js'
-import {readText} from '../host.js'
+import {readText} from '../../fsutil.js'
+import {allPids} from '../host.js'
 import {addSyscall, hexCompare} from '../observation-io.js'
 import type {AbiObservation, Observation, SyscallObservation} from '../observation.js'
 import {EXEC_PATH_ARG, FORKS, inspectedArgs, NO_ERRORS} from '../tally.js'
@@ -185,15 +186,9 @@ export class BpfRecorder {
 
   /** The tree's processes still running, from /proc. */
   running(): Array<{pid: number; comm: string}> {
-    let names: string[]
-    try {
-      names = readdirSync('/proc')
-    } catch {
-      return []
-    }
-    return names
-      .filter((n) => /^\d+$/.test(n) && this.isTracked(Number(n)))
-      .map((n) => ({pid: Number(n), comm: readText(`/proc/${n}/comm`)?.trim() ?? '?'}))
+    return allPids()
+      .filter((pid) => this.isTracked(pid))
+      .map((pid) => ({pid, comm: readText(`/proc/${pid}/comm`)?.trim() ?? '?'}))
   }
 
   /** A cheap live view for a status line: calls and distinct (ABI, syscall) pairs so far, tasks seen. */
