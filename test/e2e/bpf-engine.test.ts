@@ -290,7 +290,8 @@ function openDir(): string {
 
 describe.skipIf(why !== undefined)('when the bpf engine cannot run', () => {
   for (const c of BAD_CASES) {
-    it(`${c.name}: --engine bpf says why in one line, exit 4, writes nothing, CMD never runs`, async (ctx) => {
+    /** Record `touch DIR/ran` with the engine under the bad case (skipped, saying why, when it cannot be set up). */
+    const recordTouch = async (engine: string, ctx: {skip: () => void}) => {
       const skip = c.prepare?.(tempDir())
       if (skip) {
         console.warn(`[skip] ${c.name}: ${skip}`)
@@ -298,8 +299,14 @@ describe.skipIf(why !== undefined)('when the bpf engine cannot run', () => {
       }
       const dir = openDir()
       const marker = join(dir, 'ran')
-      const args = ['record', '--engine', 'bpf', '-o', join(dir, 'out.obs.json'), '--', 'touch', marker]
+      const out = join(dir, 'out.obs.json')
+      const args = ['record', '--engine', engine, '-o', out, '--', 'touch', marker]
       const r = c.wrapper ? runWrapped(c.wrapper, args, {cwd: dir, env: {HOME: dir, ...c.env?.()}}) : await runCli(args, {cwd: dir, env: c.env?.()})
+      return {dir, marker, out, r}
+    }
+
+    it(`${c.name}: --engine bpf says why in one line, exit 4, writes nothing, CMD never runs`, async (ctx) => {
+      const {dir, r} = await recordTouch('bpf', ctx)
       expect(r.stderrLines, r.stderr).toHaveLength(1)
       expect(r.stderr).toBe(`${r.stderrLines[0]}\n`)
       expect(r.status).toBe(4)
@@ -309,16 +316,7 @@ describe.skipIf(why !== undefined)('when the bpf engine cannot run', () => {
     })
 
     it(`${c.name}: --engine auto says "recording with strace: …" in one line and records with strace`, async (ctx) => {
-      const skip = c.prepare?.(tempDir())
-      if (skip) {
-        console.warn(`[skip] ${c.name}: ${skip}`)
-        ctx.skip()
-      }
-      const dir = openDir()
-      const marker = join(dir, 'ran')
-      const out = join(dir, 'out.obs.json')
-      const args = ['record', '--engine', 'auto', '-o', out, '--', 'touch', marker]
-      const r = c.wrapper ? runWrapped(c.wrapper, args, {cwd: dir, env: {HOME: dir, ...c.env?.()}}) : await runCli(args, {cwd: dir, env: c.env?.()})
+      const {marker, out, r} = await recordTouch('auto', ctx)
       expect(r.status, r.stderr).toBe(0)
       const notes = r.stderrLines.filter((l) => l.startsWith('seccomp-gen: recording with '))
       expect(notes, r.stderr).toHaveLength(1)
