@@ -4,14 +4,14 @@
  * (profiles/inspected-args.json). Names are interned from the line's bytes (no string per
  * line); observation() turns the tallies into the canonical Observation.
  */
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
-import {profilesDir} from '../paths.js'
+import {inspectedArgs} from '../inspected-args.js'
 import {ValueResolver} from './constants.js'
 import {addSyscall, hexCompare} from './observation-io.js'
 import {nameRawSyscall} from '../syscall-table.js'
 import {hashStep} from './lex-line.js'
 import {argAt, argEnd} from './values.js'
+
+export {inspectedArgs}
 import type {Abi, ArgObservation, Observation, SyscallObservation} from './observation.js'
 
 /** The ABIs in the order their indexes are used everywhere in the parser. */
@@ -63,17 +63,6 @@ interface ArgSlot {
   seen: Uint8Array[]
 }
 
-/** profiles/inspected-args.json: syscall -> kernel index -> argument name */
-let inspectedCache: Map<string, Array<[number, string]>> | undefined
-export function inspectedArgs(): Map<string, Array<[number, string]>> {
-  if (inspectedCache) return inspectedCache
-  const data = JSON.parse(readFileSync(join(profilesDir(), 'inspected-args.json'), 'utf8')) as {syscalls: Record<string, Record<string, string>>}
-  const m = new Map<string, Array<[number, string]>>()
-  for (const [name, args] of Object.entries(data.syscalls)) {
-    m.set(name, Object.entries(args).filter(([k]) => /^[0-5]$/.test(k)).map(([k, v]) => [Number(k), v] as [number, string]))
-  }
-  return (inspectedCache = m)
-}
 
 const hash = (b: Uint8Array, s: number, e: number): number => {
   let h = 0
