@@ -1,8 +1,9 @@
 /**
  * buildProfile: the library behind `seccomp-gen build`. Reads every input (observation files
  * and raw strace logs, told apart by their first bytes), merges them as a union, synthesizes
- * the profile (profile/synthesize.ts) and renders it (profile/render.ts) as Docker/Moby JSON or plain OCI.
- * Writes nothing itself: the command writes the returned text atomically or to stdout.
+ * the profile (profile/synthesize.ts) and renders it (profile/render.ts) as Docker/Moby JSON or plain OCI,
+ * or as a Kubernetes SeccompProfile (profile/k8s.ts). Writes nothing itself: the command writes
+ * the returned text atomically or to stdout.
  */
 import {SeccompGenError} from '../errors.js'
 import type {Observation} from '../trace/observation.js'
@@ -17,6 +18,7 @@ import {errnoNumber} from '../errno.js'
 import {listRuntimeLayers, loadRuntimeLayer, type RuntimeLayer} from '../profile/layers.js'
 import {loadProfile} from '../profile/load.js'
 import {renderDocker, renderOci} from '../profile/render.js'
+import {k8sNameProblem, renderK8s} from '../profile/k8s.js'
 import {normalizeCap, toOci} from '../profile/resolve.js'
 import {synthesize} from '../profile/synthesize.js'
 import type {DockerProfile, OciSeccomp, SeccompAction} from '../profile/types.js'
@@ -32,9 +34,22 @@ export const DEFAULT_ACTIONS: Record<string, SeccompAction> = {
 /** The runtimes Docker and podman drive: the default layer is their union, NNP false. */
 export const DEFAULT_RUNTIMES = ['runc', 'crun']
 
+export type BuildFormat = 'docker' | 'oci' | 'k8s'
+export const BUILD_FORMATS: BuildFormat[] = ['docker', 'oci', 'k8s']
+
+/** Consumers that read a profile their own way (--for): containerd reads plain OCI only. */
+export const CONSUMERS = ['containerd'] as const
+export type Consumer = typeof CONSUMERS[number]
+
 export interface BuildOptions {
   inputs: string[]
-  format?: 'docker' | 'oci'
+  /** default docker, or oci with `for` containerd */
+  format?: BuildFormat
+  /** containerd: capabilities resolved as for --format oci (it drops includes/excludes silently) */
+  for?: Consumer
+  /** --format k8s: metadata.name and (namespaced SPO releases only) metadata.namespace */
+  name?: string
+  namespace?: string
   base?: string
   /** comma-separated runtime names, or 'none'; default runc,crun and the runtimes the observations name */
   runtime?: string
@@ -43,9 +58,9 @@ export interface BuildOptions {
   defaultAction?: string
   errno?: string
   arches?: string[]
-  /** for --format oci: the container's capabilities (default: Docker's default set) */
+  /** for --format oci/k8s: the container's capabilities (default: Docker's default set) */
   caps?: string[]
-  /** for --format oci: the host arch to resolve to (default: this machine) */
+  /** for --format oci/k8s: the host arch to resolve to (default: this machine) */
   hostArch?: string
 }
 
@@ -53,9 +68,14 @@ export interface InputSummary {file: string; kind: 'observation' | 'strace'; sys
 
 export interface BuildResult {
   text: string
-  format: 'docker' | 'oci'
+  format: BuildFormat
   profile: DockerProfile
   oci?: OciSeccomp
+  /**
+   * --format k8s: the profile file for the nodes of a cluster without the operator: Moby JSON
+   * (CRI-O resolves includes.caps per container), or with --for containerd the resolved plain JSON
+   */
+  nodeJson?: string
   inputs: InputSummary[]
   diagnostics: string[]
   stats: {observed: number; allowed: number; rules: number; arches: string[]; runtimes: string[]; args: ArgsLevel}
@@ -64,10 +84,18 @@ export interface BuildResult {
 const usage = (msg: string) => new SeccompGenError('USAGE', msg)
 
 /** Check flags before reading any input (so a 1 GB log is not parsed for a typo). */
-function checkBuildOptions(o: BuildOptions): {action: SeccompAction; errno: number; runtimes: RuntimeLayer[]; args: ArgsLevel; format: 'docker' | 'oci'} {
+function checkBuildOptions(o: BuildOptions): {action: SeccompAction; errno: number; runtimes: RuntimeLayer[]; args: ArgsLevel; format: BuildFormat} {
   if (!o.inputs.length) throw usage('no INPUT given: pass observation files from `record` or strace logs')
-  const format = o.format ?? 'docker'
-  if (format !== 'docker' && format !== 'oci') throw usage(`unknown format ${format as string} (docker or oci)`)
+  if (o.for !== undefined && !CONSUMERS.includes(o.for)) throw usage(`unknown --for ${o.for as string} (${CONSUMERS.join(', ')})`)
+  const format = o.format ?? (o.for === 'containerd' ? 'oci' : 'docker')
+  if (!BUILD_FORMATS.includes(format)) throw usage(`unknown format ${format as string} (${BUILD_FORMATS.join(', ')})`)
+  if (format === 'docker' && o.for === 'containerd') throw usage('--for containerd contradicts --format docker: containerd drops includes/excludes silently, so capabilities must be resolved (--format oci or k8s)')
+  if (format !== 'k8s' && (o.name !== undefined || o.namespace !== undefined)) throw usage(`--${o.name !== undefined ? 'name' : 'namespace'} only applies to --format k8s`)
+  if (format === 'k8s') {
+    if (o.name === undefined) throw usage('--format k8s needs --name (the SeccompProfile\'s metadata.name; with -o FILE it defaults to the file\'s name)')
+    const problem = k8sNameProblem({name: o.name, namespace: o.namespace})
+    if (problem) throw usage(problem)
+  }
   const args = o.args ?? 'safe'
   if (!ARGS_LEVELS.includes(args)) throw usage(`unknown --args level ${args as string} (${ARGS_LEVELS.join(', ')})`)
   const actName = o.defaultAction ?? 'errno'
@@ -76,7 +104,7 @@ function checkBuildOptions(o: BuildOptions): {action: SeccompAction; errno: numb
   if (o.errno !== undefined && action !== 'SCMP_ACT_ERRNO') throw usage(`--errno ${o.errno} contradicts --default-action ${actName}: only the errno action returns an errno`)
   const errno = o.errno === undefined ? 1 : errnoNumber(o.errno)
   if (errno === undefined || errno <= 0 || errno > 4095) throw usage(`unknown errno ${o.errno} (a name like EPERM or ENOSYS, or a number 1-4095)`)
-  if (o.caps !== undefined && format !== 'oci') throw usage('--caps only applies to --format oci (a Docker-format profile keeps includes.caps for the runtime to resolve)')
+  if (o.caps !== undefined && format === 'docker') throw usage('--caps only applies to --format oci or k8s (a Docker-format profile keeps includes.caps for the runtime to resolve)')
   if (o.hostArch !== undefined && !findArch(o.hostArch)) throw usage(`unknown architecture ${o.hostArch}`)
   const rt = (o.runtime ?? DEFAULT_RUNTIMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean)
   if (!rt.length) throw usage(`--runtime is empty: name the runtime layers (e.g. ${DEFAULT_RUNTIMES.join(',')}) or none`)
@@ -165,9 +193,17 @@ export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
   })
   diagnostics.push(...syn.diagnostics)
   const stats = {...syn.stats, runtimes: runtimes.map((l) => l.runtime), args: chk.args}
-  if (chk.format === 'oci') {
+  if (chk.format !== 'docker') {
+    // Resolved for one container's capabilities. The SeccompProfile CRD has no includes/excludes
+    // either (the API server prunes them), so the object is resolved whatever runtime the nodes
+    // use; the node file is resolved only for containerd, which drops them silently.
     const caps = (o.caps ?? defaultCaps()).map(normalizeCap)
     const oci = toOci(syn.profile, {caps, arch: o.hostArch})
+    if (chk.format === 'k8s') {
+      const text = renderK8s(oci, {name: o.name!, ...(o.namespace ? {namespace: o.namespace} : {})})
+      const nodeJson = o.for === 'containerd' ? renderOci(oci) : renderDocker(syn.profile)
+      return {text, format: 'k8s', profile: syn.profile, oci, nodeJson, inputs, diagnostics, stats}
+    }
     return {text: renderOci(oci), format: 'oci', profile: syn.profile, oci, inputs, diagnostics, stats}
   }
   return {text: renderDocker(syn.profile), format: 'docker', profile: syn.profile, inputs, diagnostics, stats}

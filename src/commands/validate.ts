@@ -12,11 +12,14 @@ export default class Validate extends SeccompGenCommand {
 pointer. Warnings do not fail (unless --strict): default action ALLOW, exit_group not allowed, clone3
 answered with something else than ENOSYS, names libseccomp does not know, rules equal to the default
 action, two comparisons on one argument, the Moby-only singular "name", and with --observation,
-listed architectures the recordings never used.`
+listed architectures the recordings never used. With --for containerd, also each Moby-only field
+containerd drops silently (includes, excludes, archMap, comment), above all a capability-gated
+ALLOW rule that containerd opens to every container.`
 
   static examples = [
     {command: '<%= config.bin %> <%= command.id %> app.json', description: 'Check one profile.'},
     {command: '<%= config.bin %> <%= command.id %> --json --strict profiles/*.json', description: 'CI gate: machine-readable, warnings fail.'},
+    {command: '<%= config.bin %> <%= command.id %> --for containerd app.json', description: 'Will containerd (ctr, Kubernetes on containerd) read it as written?'},
   ]
 
   static strict = false
@@ -29,6 +32,7 @@ listed architectures the recordings never used.`
   static flags = {
     observation: Flags.string({description: 'observation file: warn about listed architectures it never saw (repeatable)', multiple: true, multipleNonGreedy: true}),
     strict: Flags.boolean({description: 'exit 1 on warnings too', default: false}),
+    for: Flags.string({description: 'the consumer: containerd (warn on the Moby-only fields it drops silently)', options: ['containerd']}),
   }
 
   async run(): Promise<{valid: boolean; profiles: ValidationReport[]}> {
@@ -39,7 +43,7 @@ listed architectures the recordings never used.`
       observations = flags.observation.map((f) => readObservation(f))
     }
     const profiles = await this.withStdin(argv as string[], (files, shown) => files.map((f) => {
-      const report = checkKind(validateProfileFile(f, {observations, syscalls: libseccompSyscalls}))
+      const report = checkKind(validateProfileFile(f, {observations, syscalls: libseccompSyscalls, ...(flags.for ? {for: flags.for as 'containerd'} : {})}))
       return {...report, file: shown(report.file)}
     }))
     const valid = profiles.every((p) => p.valid && (!flags.strict || p.warnings.length === 0))

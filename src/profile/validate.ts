@@ -15,7 +15,7 @@ import {parseJson64} from './json64.js'
 import {profileFromJson} from './load.js'
 import {schemaProblems} from './schema.js'
 import {knownSyscall, syscallNumber, tableKernel, type SyscallResolver} from '../syscall-table.js'
-import type {DockerProfile} from './types.js'
+import type {DockerProfile, FilterCond} from './types.js'
 
 export type WarningCode =
   | 'DEFAULT_ALLOW'
@@ -28,6 +28,8 @@ export type WarningCode =
   | 'SINGULAR_NAME'
   | 'REPEATED_ARG'
   | 'RISKY_SYSCALL'
+  | 'CONTAINERD_OPENS_GATED'
+  | 'CONTAINERD_DROPS_FIELD'
 
 export interface Finding {pointer: string; message: string}
 export interface Warning extends Finding {code: WarningCode}
@@ -46,6 +48,8 @@ export interface ValidateOptions {
   observations?: Observation[]
   /** the names the filter library can place (native/libseccomp.ts libseccompSyscalls) */
   syscalls: SyscallResolver
+  /** containerd: warn on the Moby-only fields it drops silently (it reads plain OCI) */
+  for?: 'containerd'
 }
 
 const ENOSYS = requireErrno('ENOSYS')
@@ -95,7 +99,40 @@ export function validateProfileData(data: unknown, file: string, opts: ValidateO
   }
   report.valid = true
   report.warnings = lint(p, data as {syscalls?: Array<Record<string, unknown>>}, opts)
+  if (opts.for === 'containerd') report.warnings.push(...containerdWarnings(p))
   return report
+}
+
+/**
+ * containerd (ctr, and its CRI plugin) unmarshals a profile as plain runtime-spec
+ * linux.seccomp: includes, excludes, archMap and comment are dropped without a word, so every
+ * rule applies to every container, a capability-gated ALLOW rule included. (The singular
+ * `name` form, which matches nothing there, is SINGULAR_NAME for every consumer.)
+ */
+function containerdWarnings(p: DockerProfile): Warning[] {
+  const w: Warning[] = []
+  if (p.archMap?.length) {
+    w.push({code: 'CONTAINERD_DROPS_FIELD', pointer: '/archMap', message: 'containerd drops archMap: with no architectures its filter covers the native ABI only (list them in "architectures")'})
+  }
+  const gate = (c: FilterCond) => [c.caps?.length ? c.caps.join('+') : '', c.arches?.length ? `arch ${c.arches.join('/')}` : '', c.minKernel ? `kernel >= ${c.minKernel}` : ''].filter(Boolean).join(', ')
+  const commented: number[] = []
+  ;(p.syscalls ?? []).forEach((r, i) => {
+    const names = r.names.length > 4 ? `${r.names.slice(0, 4).join(', ')} and ${r.names.length - 4} more` : r.names.join(', ')
+    if (r.includes) {
+      const opens = r.action === 'SCMP_ACT_ALLOW' && r.includes.caps?.length
+      w.push(opens
+        ? {code: 'CONTAINERD_OPENS_GATED', pointer: `/syscalls/${i}/includes`, message: `containerd drops includes: this ALLOW rule opens ${names} to every container, not only those with ${gate(r.includes)}; build --for containerd resolves capabilities`}
+        : {code: 'CONTAINERD_DROPS_FIELD', pointer: `/syscalls/${i}/includes`, message: `containerd drops includes (${gate(r.includes)}): this ${r.action} rule for ${names} applies unconditionally`})
+    }
+    if (r.excludes) {
+      w.push({code: 'CONTAINERD_DROPS_FIELD', pointer: `/syscalls/${i}/excludes`, message: `containerd drops excludes (${gate(r.excludes)}): this ${r.action} rule for ${names} applies to those containers too`})
+    }
+    if (r.comment) commented.push(i)
+  })
+  if (commented.length) {
+    w.push({code: 'CONTAINERD_DROPS_FIELD', pointer: `/syscalls/${commented[0]}/comment`, message: `containerd drops comment (${commented.length} rule(s)): harmless, but the reasons are not in what it keeps`})
+  }
+  return w
 }
 
 function lint(p: DockerProfile, raw: {syscalls?: Array<Record<string, unknown>> | null}, opts: ValidateOptions): Warning[] {
