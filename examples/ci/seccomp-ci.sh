@@ -56,6 +56,7 @@ fi
 # shellcheck disable=SC2086
 set -- $sg
 command -v "${1:-}" >/dev/null 2>&1 || fail "SECCOMP_GEN: no command '$sg'"
+say "using $sg"
 
 if [ ! -f "$profile" ] && [ "$update" != 1 ]; then
   fail "no committed profile $profile: make the first one with SECCOMP_UPDATE=1 and commit it"
