@@ -1,0 +1,372 @@
+/**
+ * What two profiles do differently, found by evaluating them (evaluate.ts), never by comparing
+ * their text: reordering, regrouping or renaming rules changes nothing here.
+ *
+ * - Per architecture (each profile's architectures, archMap resolved for the host arch): every
+ *   syscall either profile names (that the arch's kernel table defines) is evaluated in both,
+ *   on the boundary values of every argument comparison either profile makes for it (the value,
+ *   ±1, 0 and the maximum; each bit of a MASKED_EQ mask flipped), so an argument rule that
+ *   differs shows up as a concrete argument case. Names no rule mentions get the default action
+ *   in both: a changed default is one line, not one line per syscall.
+ * - Capability gating: the same evaluation for a container with each capability either
+ *   profile's includes/excludes name added to (or taken from) the base set; only what differs
+ *   beyond the base set's differences is reported.
+ *
+ * Also here: the profile readers for every format we read (profile JSON, a bundle's
+ * config.json, the Kubernetes SeccompProfile), the rule that answers a call (for `check`),
+ * and the comparison of allowed names and risky classes (`check --score`).
+ */
+import {callRuns} from '../actions.js'
+import {findArch} from '../arches.js'
+import {errnoLabel} from '../errno.js'
+import {SeccompGenError} from '../errors.js'
+import {readTextFile} from '../fsutil.js'
+import {knownSyscall} from '../syscall-table.js'
+import {riskOf, ruleData} from './data.js'
+import {argMatches, evaluator, type Verdict} from './evaluate.js'
+import {parseJson64} from './json64.js'
+import {fromK8s} from './k8s.js'
+import {profileFromJson} from './load.js'
+import {normalizeCap, ruleApplies, toOci} from './resolve.js'
+import type {DockerProfile, SeccompArg} from './types.js'
+
+export interface EvalOptions {
+  /** host arch (any spelling): resolves archMap and includes.arches (default x86_64) */
+  host?: string
+  /** the container's capabilities (default none) */
+  caps?: string[]
+  /** kernel release for minKernel (default the evaluator's) */
+  kernel?: string
+}
+
+export type ProfileFormat = 'docker' | 'oci' | 'bundle-config' | 'k8s'
+
+export interface LoadedProfile {file: string; format: ProfileFormat; profile: DockerProfile}
+
+/** An argument case: argument index -> value. */
+export type ArgCase = Array<{index: number; value: bigint}>
+
+const M64 = 0xffffffffffffffffn
+const M32 = 0xffffffffn
+
+// --- reading ---------------------------------------------------------------------------------
+
+/**
+ * Read a profile in any format we read: Docker/Moby or plain OCI JSON, an OCI bundle's
+ * config.json (its linux.seccomp), or a Kubernetes SeccompProfile (YAML or JSON).
+ */
+export function loadAnyProfile(file: string): LoadedProfile {
+  const text = readTextFile(file, 'profile')
+  // YAML (or JSON) of a Kubernetes object: the SeccompProfile reader says what else it is
+  if (!text.replace(/^\uFEFF/, '').trimStart().startsWith('{')) return {file, format: 'k8s', profile: fromK8s(text, file)}
+  let data: unknown
+  try {
+    data = parseJson64(text, file)
+  } catch (err) {
+    throw new SeccompGenError('PROFILE_INVALID', (err as Error).message, {file, line: (err as SeccompGenError).line})
+  }
+  const obj = data as Record<string, unknown>
+  if (obj && typeof obj === 'object' && ('apiVersion' in obj || 'kind' in obj)) return {file, format: 'k8s', profile: fromK8s(text, file)}
+  if (obj && typeof obj === 'object' && typeof obj.ociVersion === 'string') {
+    const seccomp = (obj.linux as {seccomp?: unknown} | undefined)?.seccomp
+    if (!seccomp) throw new SeccompGenError('PROFILE_INVALID', 'this runtime-spec config.json has no seccomp profile (/linux/seccomp)', {file})
+    return {file, format: 'bundle-config', profile: profileFromJson(seccomp, `${file}#/linux/seccomp`)}
+  }
+  const profile = profileFromJson(obj, file)
+  const mobyOnly = typeof obj === 'object' && obj !== null && 'archMap' in obj || (profile.syscalls ?? []).some((r) => r.includes || r.excludes || r.comment)
+  return {file, format: mobyOnly ? 'docker' : 'oci', profile}
+}
+
+// --- evaluation helpers ----------------------------------------------------------------------
+
+/** An answer in words: "SCMP_ACT_ERRNO(EPERM)", "SCMP_ACT_ALLOW". */
+export function answerWords(v: Verdict): string {
+  if (v.badArch) return `${v.action} (architecture not in the filter)`
+  return v.action === 'SCMP_ACT_ERRNO' ? `${v.action}(${errnoLabel(v.errno ?? 1)})` : v.action
+}
+
+const sameAnswer = (a: Verdict, b: Verdict) => a.action === b.action && (a.errno ?? 0) === (b.errno ?? 0) && !a.badArch === !b.badArch
+
+/** Boundary values of one comparison: where its answer can change, and the extremes. */
+function boundaries(c: SeccompArg): bigint[] {
+  const v = c.value & M64
+  const out = [0n, M32, M64, v, v - 1n, v + 1n]
+  if (c.op === 'SCMP_CMP_MASKED_EQ') {
+    const want = (c.valueTwo ?? 0n) & M64
+    out.push(want, want | ~v & M64)
+    for (let bit = 1n; bit <= v && bit <= M64; bit <<= 1n) if (v & bit) out.push(want ^ bit)
+  }
+  return out.filter((x) => x >= 0n && x <= M64)
+}
+
+/**
+ * The argument conditions of the rules of these profiles for `name` that can apply on this host
+ * (for some capability set: rules for other arches or kernels are left out).
+ */
+function conditionsOf(profiles: DockerProfile[], name: string, o: EvalOptions): SeccompArg[] {
+  const host = findArch(o.host ?? 'x86_64')!.token
+  const kernel = o.kernel ?? '6.1'
+  return profiles.flatMap((p) => {
+    const every = gatingCaps(p)
+    return (p.syscalls ?? []).filter((r) => r.names.includes(name) && r.args?.length &&
+      (ruleApplies(r, {caps: every, arch: host, kernel}) || ruleApplies(r, {caps: [], arch: host, kernel}))).flatMap((r) => r.args ?? [])
+  })
+}
+
+/** Candidate values per argument index tested by the conditions (sorted, distinct). */
+export function argCandidates(conds: SeccompArg[]): Map<number, bigint[]> {
+  const out = new Map<number, Set<bigint>>()
+  for (const c of conds) {
+    const s = out.get(c.index) ?? new Set<bigint>()
+    for (const v of boundaries(c)) s.add(v)
+    out.set(c.index, s)
+  }
+  return new Map([...out].sort(([a], [b]) => a - b).map(([i, s]) => [i, [...s].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))]))
+}
+
+/** Every combination of the candidates (one empty case when there are none). */
+export function argCases(candidates: Map<number, bigint[]>): ArgCase[] {
+  let cases: ArgCase[] = [[]]
+  for (const [index, values] of candidates) cases = cases.flatMap((c) => values.map((value) => [...c, {index, value}]))
+  return cases
+}
+
+export const argsArray = (c: ArgCase): bigint[] => {
+  const a: bigint[] = []
+  for (const {index, value} of c) a[index] = value
+  return Array.from(a, (x) => x ?? 0n)
+}
+
+export const caseWords = (c: ArgCase): string => c.map(({index, value}) => `arg${index}=0x${value.toString(16)}`).join(' ')
+
+/** The arch tokens a profile's filter holds on this host (the host's own when it lists none). */
+export function filterArches(p: DockerProfile, host: string): string[] {
+  const h = findArch(host)
+  if (!h) throw new SeccompGenError('USAGE', `unknown architecture ${host}`)
+  const oci = toOci({...p, syscalls: []}, {caps: [], arch: h.token, kernel: '0'})
+  return oci.architectures?.length ? oci.architectures : [h.token]
+}
+
+/** Does the arch's kernel table define the name? Arches without a table keep every name. */
+function existsOn(token: string, name: string): boolean {
+  const abi = findArch(token)?.abi
+  if (!abi || !knownSyscall(abi, 'read')) return true
+  return knownSyscall(abi, name)
+}
+
+/**
+ * The rule that answers a call, as a JSON pointer into the profile ("/syscalls/7") with its
+ * comment, or the default action. The evaluator picks the most restrictive matching rule; any
+ * rule that applies to this container, matches and gives that same answer is "the" rule.
+ */
+export function answeringRule(p: DockerProfile, v: Verdict, name: string, args: bigint[], o: EvalOptions): {pointer: string; comment?: string} | undefined {
+  if (v.badArch) return undefined
+  const host = findArch(o.host ?? 'x86_64')!
+  const i = (p.syscalls ?? []).findIndex((r) =>
+    r.names.includes(name) && ruleApplies(r, {caps: o.caps ?? [], arch: host.token, kernel: o.kernel ?? '6.1'}) &&
+    (r.args ?? []).every((c) => argMatches(c, args)) &&
+    sameAnswer({action: r.action, ...(r.action === 'SCMP_ACT_ERRNO' ? {errno: r.errnoRet ?? 1} : {})}, v))
+  if (i < 0) return undefined
+  const r = p.syscalls![i]
+  return {pointer: `/syscalls/${i}`, ...(r.comment ? {comment: r.comment} : {})}
+}
+
+// --- diff ------------------------------------------------------------------------------------
+
+export interface CaseDiff {
+  /** '+': B lets the call run and A does not; '-': the reverse; '~': both or neither, answered differently */
+  sign: '+' | '-' | '~'
+  /** the argument case ([] when the answers differ whatever the arguments) */
+  args: ArgCase
+  a: Verdict
+  b: Verdict
+}
+
+export interface NameDiff {name: string; cases: CaseDiff[]}
+
+/** Architectures with the same differences, grouped. */
+export interface ArchDiff {arches: string[]; syscalls: NameDiff[]}
+
+export interface CapsDiff {
+  /** 'CAP_SYS_ADMIN' added to the base set (granted) or taken from it */
+  cap: string
+  granted: boolean
+  arches: ArchDiff[]
+}
+
+export interface ProfileDiff {
+  equal: boolean
+  context: {host: string; caps: string[]; kernel?: string}
+  defaults?: {a: Verdict; b: Verdict}
+  flags?: {a: string[]; b: string[]}
+  archesOnlyA: string[]
+  archesOnlyB: string[]
+  arches: ArchDiff[]
+  caps: CapsDiff[]
+}
+
+const signOf = (a: Verdict, b: Verdict): CaseDiff['sign'] => {
+  const ra = callRuns(a.action)
+  const rb = callRuns(b.action)
+  return rb && !ra ? '+' : ra && !rb ? '-' : '~'
+}
+
+/** Per arch token: the name differences under one capability set. */
+function diffUnder(a: DockerProfile, b: DockerProfile, arches: string[], o: EvalOptions & {caps: string[]}): Map<string, NameDiff[]> {
+  const ctx = {host: o.host, caps: o.caps, kernel: o.kernel}
+  const ea = evaluator(a, ctx)
+  const eb = evaluator(b, ctx)
+  const da = ea(o.host ?? 'x86_64', '\u0000default')
+  const db = eb(o.host ?? 'x86_64', '\u0000default')
+  const defaultsDiffer = !sameAnswer(da, db)
+  const names = [...new Set([a, b].flatMap((p) => (p.syscalls ?? []).flatMap((r) => r.names)))].sort()
+  const out = new Map<string, NameDiff[]>()
+  for (const arch of arches) {
+    const list: NameDiff[] = []
+    for (const name of names) {
+      if (!existsOn(arch, name)) continue
+      const cases = argCases(argCandidates(conditionsOf([a, b], name, o)))
+      const diffs: CaseDiff[] = []
+      for (const c of cases) {
+        const args = argsArray(c)
+        const va = ea(arch, name, args)
+        const vb = eb(arch, name, args)
+        if (sameAnswer(va, vb)) continue
+        // both answered by their default: the changed default says it once
+        if (defaultsDiffer && sameAnswer(va, da) && sameAnswer(vb, db)) continue
+        diffs.push({sign: signOf(va, vb), args: c, a: va, b: vb})
+      }
+      if (!diffs.length) continue
+      // the same change for every argument case: the arguments do not matter
+      const uniform = diffs.length === cases.length && diffs.every((d) => sameAnswer(d.a, diffs[0].a) && sameAnswer(d.b, diffs[0].b))
+      list.push({name, cases: uniform ? [{...diffs[0], args: []}] : diffs})
+    }
+    out.set(arch, list)
+  }
+  return out
+}
+
+const caseKey = (arch: string, n: string, d: CaseDiff) => `${arch} ${n} ${caseWords(d.args)} ${answerWords(d.a)} ${answerWords(d.b)}`
+
+/** Arches with identical differences in one group, in the order first seen. */
+function group(perArch: Map<string, NameDiff[]>): ArchDiff[] {
+  const groups = new Map<string, ArchDiff>()
+  for (const [arch, syscalls] of perArch) {
+    if (!syscalls.length) continue
+    const key = JSON.stringify(syscalls.map((s) => s.cases.map((d) => caseKey('', s.name, d))))
+    const g = groups.get(key)
+    if (g) g.arches.push(arch)
+    else groups.set(key, {arches: [arch], syscalls})
+  }
+  return [...groups.values()]
+}
+
+/** Every capability a profile's includes/excludes names (normalized, sorted). */
+export function gatingCaps(p: DockerProfile): string[] {
+  const caps = (p.syscalls ?? []).flatMap((r) => [...(r.includes?.caps ?? []), ...(r.excludes?.caps ?? [])])
+  return [...new Set(caps.map(normalizeCap))].sort()
+}
+
+export function diffProfiles(a: DockerProfile, b: DockerProfile, o: EvalOptions = {}): ProfileDiff {
+  const host = findArch(o.host ?? 'x86_64')?.token
+  if (!host) throw new SeccompGenError('USAGE', `unknown architecture ${o.host}`)
+  const base = [...new Set((o.caps ?? []).map(normalizeCap))].sort()
+  const ctx = {host, kernel: o.kernel, caps: base}
+  const fa = filterArches(a, host)
+  const fb = filterArches(b, host)
+  const both = fa.filter((x) => fb.includes(x))
+  const out: ProfileDiff = {
+    equal: true,
+    context: {host, caps: base, ...(o.kernel ? {kernel: o.kernel} : {})},
+    archesOnlyA: fa.filter((x) => !fb.includes(x)),
+    archesOnlyB: fb.filter((x) => !fa.includes(x)),
+    arches: [],
+    caps: [],
+  }
+  const da = evaluator(a, ctx)(host, '\u0000default')
+  const db = evaluator(b, ctx)(host, '\u0000default')
+  if (!sameAnswer(da, db)) out.defaults = {a: da, b: db}
+  const flagsA = [...(a.flags ?? [])].sort()
+  const flagsB = [...(b.flags ?? [])].sort()
+  if (flagsA.join() !== flagsB.join()) out.flags = {a: flagsA, b: flagsB}
+  const baseDiff = diffUnder(a, b, both, ctx)
+  out.arches = group(baseDiff)
+  const seen = new Set([...baseDiff].flatMap(([arch, l]) => l.flatMap((n) => n.cases.map((d) => caseKey(arch, n.name, d)))))
+  for (const cap of [...new Set([...gatingCaps(a), ...gatingCaps(b)])].sort()) {
+    const granted = !base.includes(cap)
+    const caps = granted ? [...base, cap] : base.filter((c) => c !== cap)
+    const d = diffUnder(a, b, both, {...ctx, caps})
+    for (const [arch, list] of d) {
+      d.set(arch, list.map((n) => ({name: n.name, cases: n.cases.filter((c) => !seen.has(caseKey(arch, n.name, c)))})).filter((n) => n.cases.length))
+    }
+    const arches = group(d)
+    if (arches.length) out.caps.push({cap, granted, arches})
+  }
+  out.equal = !out.defaults && !out.flags && !out.archesOnlyA.length && !out.archesOnlyB.length && !out.arches.length && !out.caps.length
+  return out
+}
+
+// --- score: a profile beside a reference (Docker's default) ------------------------------------
+
+export interface AllowedNames {
+  /** names whose calls run whatever the arguments */
+  all: string[]
+  /** names whose calls run only for some argument values */
+  some: string[]
+}
+
+/** Which of `names` the profile lets run on `arch`, for any or some arguments. */
+export function allowedNames(p: DockerProfile, arch: string, names: string[], o: EvalOptions): AllowedNames {
+  const ev = evaluator(p, o)
+  const out: AllowedNames = {all: [], some: []}
+  for (const name of names) {
+    if (!existsOn(arch, name)) continue
+    const runs = argCases(argCandidates(conditionsOf([p], name, o))).map((c) => callRuns(ev(arch, name, argsArray(c)).action))
+    if (runs.every(Boolean)) out.all.push(name)
+    else if (runs.some(Boolean)) out.some.push(name)
+  }
+  return out
+}
+
+export interface Score {
+  arch: string
+  caps: string[]
+  profile: {allowed: number; conditional: number; risky: Record<string, string[]>}
+  reference: {allowed: number; conditional: number; risky: Record<string, string[]>}
+  /** names the profile lets run (for some arguments at least) and the reference does not */
+  onlyProfile: string[]
+  onlyReference: number
+}
+
+/**
+ * The profile beside a reference profile on one arch: how many names each lets run, and the
+ * names of each risky class (profiles/syscall-classes.json) each lets run.
+ */
+export function scoreProfile(p: DockerProfile, reference: DockerProfile, universe: string[], o: EvalOptions & {host: string}): Score {
+  const arch = findArch(o.host)!.token
+  const names = [...new Set([...universe, ...[p, reference].flatMap((x) => (x.syscalls ?? []).flatMap((r) => r.names))])].sort()
+  const side = (x: DockerProfile) => {
+    const a = allowedNames(x, arch, names, o)
+    const risky: Record<string, string[]> = {}
+    for (const n of [...a.all, ...a.some].sort()) {
+      const r = riskOf(n)
+      if (r) (risky[r.cls] ??= []).push(n)
+    }
+    return {a, summary: {allowed: a.all.length + a.some.length, conditional: a.some.length, risky}}
+  }
+  const mine = side(p)
+  const ref = side(reference)
+  const refNames = new Set([...ref.a.all, ...ref.a.some])
+  const myNames = new Set([...mine.a.all, ...mine.a.some])
+  return {
+    arch,
+    caps: o.caps ?? [],
+    profile: mine.summary,
+    reference: ref.summary,
+    onlyProfile: [...myNames].filter((n) => !refNames.has(n)).sort(),
+    onlyReference: [...refNames].filter((n) => !myNames.has(n)).length,
+  }
+}
+
+/** The risky classes in table order (for stable output). */
+export const riskyClasses = (): string[] => Object.keys(ruleData().classes)
