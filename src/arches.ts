@@ -13,6 +13,10 @@ export interface ArchDef {
   node: string[]
   uname: string[]
   sub: string[]
+  /** AUDIT_ARCH_* value as hex ("0xc000003e"): arch= in the kernel's seccomp audit records */
+  audit?: string
+  /** x32: the bit its syscall numbers carry in records that name x86_64's audit arch */
+  auditNrBit?: string
 }
 
 let table: ArchDef[] | undefined
@@ -33,6 +37,15 @@ export function findArch(name: string): ArchDef | undefined {
   return archTable().find((a) =>
     a.token === upper || a.token === `SCMP_ARCH_${upper}` || a.abi === lower || a.native === lower ||
     a.node.includes(lower) || a.uname.includes(lower))
+}
+
+/**
+ * The arch of a kernel audit record (its arch= value, AUDIT_ARCH_*) and syscall number: x32
+ * shares x86_64's audit arch and is told apart by the bit in its numbers.
+ */
+export function archOfAudit(auditArch: number, nr: number): ArchDef | undefined {
+  const same = archTable().filter((a) => a.audit !== undefined && Number(a.audit) === auditArch)
+  return same.find((a) => a.auditNrBit !== undefined && (nr & Number(a.auditNrBit)) !== 0) ?? same.find((a) => a.auditNrBit === undefined)
 }
 
 /** The observation ABI names, in table order (the schema's enum is generated from the same table). */
