@@ -38,10 +38,11 @@ function snapshot(): Record<string, string> {
   return Object.fromEntries(readdirSync(example).map((f) => [f, readFileSync(join(example, f), 'utf8')]))
 }
 
-/** PATH without any directory that holds a seccomp-gen: the tests say which one the script finds. */
-const barePath = (process.env.PATH ?? '').split(delimiter).filter((d) => d && !existsSync(join(d, 'seccomp-gen'))).join(delimiter)
-
 let root: string
+/** PATH without seccomp-gen (the tests say which one the script finds): a directory of PATH
+ * that holds one (npm install -g puts it beside node, /usr/bin here) is replaced by a copy of
+ * its links less that one. */
+let barePath: string
 let before: Record<string, string>
 let n = 0
 
@@ -82,6 +83,13 @@ function addMkdir(dir: string): void {
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'seccomp-gen-ci-recipe-'))
   before = snapshot()
+  barePath = (process.env.PATH ?? '').split(delimiter).filter((d) => d !== '').map((d, i) => {
+    if (!existsSync(join(d, 'seccomp-gen'))) return d
+    const shadow = join(root, `path${i}`)
+    mkdirSync(shadow)
+    for (const e of readdirSync(d)) if (e !== 'seccomp-gen') symlinkSync(join(d, e), join(shadow, e))
+    return shadow
+  }).join(delimiter)
 })
 
 afterAll(() => {
