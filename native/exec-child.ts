@@ -38,6 +38,8 @@ import {
   setSoftNofileLimit,
   resetStdioFd,
   setNoNewPrivs,
+  setBlockingCloexec,
+  prepareReadByte,
   unblockAllSignals,
 } from './libc.js'
 
@@ -91,6 +93,7 @@ function main(argv: string[]): never {
 
   let prepared
   let exec
+  let gateRead: (() => number) | undefined
   try {
     preloadLibc()
     if (setCloexec(REPORT_FD)) reportFd = REPORT_FD
@@ -106,12 +109,24 @@ function main(argv: string[]): never {
       prepared = prepareSeccompLoad(spec.filter.seccompNr, Buffer.from(spec.filter.bpf, 'base64'), spec.filter.flags)
     }
     exec = prepareExecv(spec.path, cmdArgv)
-    if (spec.gateFd !== undefined && !passGate(spec.gateFd)) rawExit(EXIT_LOAD_FAILED) // the parent gave up
+    if (spec.filter?.listener) {
+      if (spec.gateFd === undefined) throw new Error('a listener needs the gate (internal)')
+      setBlockingCloexec(spec.gateFd)
+      gateRead = prepareReadByte(spec.gateFd)
+    } else if (spec.gateFd !== undefined && !passGate(spec.gateFd)) {
+      rawExit(EXIT_LOAD_FAILED) // the parent gave up
+    }
   } catch (err) {
     die({stage: 'load', message: `cannot prepare ${spec.filter ? 'the filter' : 'the process'}: ${(err as Error).message}`}, EXIT_LOAD_FAILED)
   }
-  // From here on the filter is in force: the two foreign calls only.
+  // With a listener (apply --complain/--explain): the parent takes the listener fd out of this
+  // process with pidfd_getfd once it sees it in /proc/PID/fd (it is close-on-exec: it must have
+  // it before the execv), then opens the gate. Told first, so it watches only from here on.
+  if (gateRead && rawWrite(reportFd, JSON.stringify({stage: 'listener'} satisfies ChildReport) + '\n') < 0) rawExit(EXIT_LOAD_FAILED)
+  // From here on the filter is in force: the foreign calls only (seccomp(2), with a listener
+  // one read(2) of the gate, execv).
   if (prepared && prepared.load() < 0) die({stage: 'load', errno: lastErrno()}, EXIT_LOAD_FAILED)
+  if (gateRead && gateRead() !== 1) rawExit(EXIT_LOAD_FAILED) // the parent gave up
   const errno = exec()
   die({stage: 'exec', errno}, errno === ENOENT || errno === ENOTDIR ? 127 : 126)
 }

@@ -26,15 +26,20 @@ export interface ExecSpec {
   /** PR_SET_PDEATHSIG: the program dies with this signal when seccomp-gen dies */
   parentDeathSignal?: number
   parentPid?: number
-  /** a compiled filter to load right before execv */
-  filter?: {bpf: string; flags: number; seccompNr: number}
+  /**
+   * a compiled filter to load right before execv; listener: its flags ask for a listener fd
+   * (SECCOMP_FILTER_FLAG_NEW_LISTENER), which the parent takes while the child waits at the gate
+   * (after the load, not before it)
+   */
+  filter?: {bpf: string; flags: number; seccompNr: number; listener?: boolean}
   /** wait for one byte on this fd (the parent's gate) right before execv; end-of-file: exit */
   gateFd?: number
 }
 
 /** What the exec child reports on fd 3 when the target never started: a message, or an errno number. */
 export interface ChildReport {
-  stage: 'load' | 'exec'
+  /** listener: not a failure; the filter with a listener is about to be loaded */
+  stage: 'load' | 'exec' | 'listener'
   errno?: number
   message?: string
 }
@@ -52,7 +57,7 @@ const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) =>
  * The child's report in words: `cannot execute PATH: exec format error`. libc (koffi) is loaded
  * only here, when there is a report: record, which starts strace this way, never needs it.
  */
-async function describeReport(r: ChildReport, path: string): Promise<ExecFailure> {
+async function describeReport(r: ChildReport & {stage: 'load' | 'exec'}, path: string): Promise<ExecFailure> {
   if (r.errno === undefined) return {stage: r.stage, message: r.message ?? `${r.stage} failed`}
   const name = ERRNO_NAMES.get(r.errno) ?? `errno ${r.errno}`
   const what = r.stage === 'exec' ? `cannot execute ${path}` : 'seccomp(SECCOMP_SET_MODE_FILTER) failed'
@@ -77,10 +82,12 @@ export interface ExecOptions {
   dieWithUs?: boolean
   /** hold the exec until open() is called (the parent first does what needs the child's pid) */
   gate?: boolean
+  /** with filter.listener: called when the child is about to load the filter */
+  onListener?: () => void
 }
 
 /** The fd the gated exec child waits on. */
-const GATE_FD = 4
+export const GATE_FD = 4
 
 /** Spawn `path` with `argv` (argv[0] as typed) through the exec child, with the caller's process state. */
 export function spawnAsCaller(
@@ -110,10 +117,17 @@ export function spawnAsCaller(
   let report = ''
   const reportStream = child.stdio[3] as NodeJS.ReadableStream | null
   reportStream?.setEncoding('utf8')
-  reportStream?.on('data', (d: string) => (report += d))
+  const LISTENER_LINE = JSON.stringify({stage: 'listener'})
+  reportStream?.on('data', (d: string) => {
+    report += d
+    if (opts.onListener && report.startsWith(LISTENER_LINE + '\n')) {
+      report = report.slice(LISTENER_LINE.length + 1)
+      opts.onListener()
+    }
+  })
   /** Once the child has closed: why the target never started, or undefined when it did. */
   const failure = async (): Promise<ExecFailure | undefined> => {
-    const line = report.split('\n').find((l) => l.trim())
+    const line = report.split('\n').find((l) => l.trim() && l !== LISTENER_LINE)
     if (!line) return undefined
     let r: ChildReport
     try {
@@ -121,7 +135,7 @@ export function spawnAsCaller(
     } catch {
       return {stage: 'load', message: line}
     }
-    return describeReport(r, path)
+    return describeReport(r as ChildReport & {stage: 'load' | 'exec'}, path)
   }
   return {child, failure, open}
 }

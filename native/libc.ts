@@ -56,6 +56,7 @@ interface Libc {
   syscall: (nr: number, ...rest: unknown[]) => number | bigint
   execv: (path: string, argv: (string | null)[]) => number
   write: (fd: number, buf: Buffer, len: number) => number
+  read: (fd: number, buf: Buffer, len: number) => number
   _exit: (code: number) => void
   memfd_create: (name: string, flags: number) => number
 }
@@ -85,6 +86,7 @@ function load(): Libc {
     syscall: f('long syscall(long number, ...)'),
     execv: f('int execv(const char *path, const char **argv)'),
     write: f('long write(int fd, const void *buf, size_t count)'),
+    read: f('long read(int fd, _Out_ void *buf, size_t count)'),
     _exit: f('void _exit(int status)'),
     memfd_create: f('int memfd_create(const char *name, unsigned int flags)'),
   } as unknown as Libc
@@ -211,6 +213,22 @@ export function setCloexec(fd: number): boolean {
   if (flags < 0) return false
   if (l.fcntl(fd, F_SETFD, 'int', flags | FD_CLOEXEC) < 0) fail('fcntl(F_SETFD)', `fd ${fd}`)
   return true
+}
+
+/** Clear O_NONBLOCK on fd (so one read(2) waits), set FD_CLOEXEC (so the exec closes it, no close(2) needed). */
+export function setBlockingCloexec(fd: number): void {
+  const l = load()
+  const fl = l.fcntl(fd, F_GETFL)
+  if (fl < 0) fail('fcntl(F_GETFL)', `fd ${fd}`)
+  if (fl & O_NONBLOCK && l.fcntl(fd, F_SETFL, 'int', fl & ~O_NONBLOCK) < 0) fail('fcntl(F_SETFL)', `fd ${fd}`)
+  setCloexec(fd)
+}
+
+/** A prepared one-byte read(2) of fd: one foreign call, nothing allocated; returns read's result. */
+export function prepareReadByte(fd: number): () => number {
+  const l = load()
+  const buf = Buffer.alloc(1)
+  return () => Number(l.read(fd, buf, 1))
 }
 
 /** _exit(2): leave now, no atexit handlers, no Node shutdown. */

@@ -6,6 +6,10 @@ import {parseCaps, type ClosedRule} from '../enforce/caps.js'
 import {countsFrom} from '../enforce/counts.js'
 import {findCommand} from '../shell.js'
 import {nativeArchAbi, prepareFilter, runUnderFilter} from '../enforce/apply.js'
+import {DenialReport} from '../enforce/denials.js'
+import {ruleArgsOf} from '../enforce/supervise.js'
+import {checkOutput, writeOutput} from '../output.js'
+import {serializeObservation} from '../trace/observation-io.js'
 
 export default class Apply extends SeccompGenCommand {
   static summary = 'Run a command under a seccomp profile (libseccomp), or write the profile into an OCI bundle.'
@@ -20,12 +24,23 @@ apply exits with CMD's status (128+signal for a signal death: 159 for SIGSYS fro
 
 With --bundle DIR the profile goes into DIR/config.json as linux.seccomp instead (includes/excludes
 resolved against process.capabilities.bounding, arch map resolved to the host, Moby-only fields
-dropped, atomic replace); --dry-run shows the change without writing.`
+dropped, atomic replace); --dry-run shows the change without writing.
+
+--complain runs CMD with the profile but denies nothing: each call the profile would deny runs
+and is reported. --explain enforces the profile and reports each denial. Both turn the profile's
+denying actions into seccomp user notifications that apply answers (CONTINUE, or the profile's
+own answer: the same errno; SIGSYS for a kill action, SIGKILL when CMD catches SIGSYS); calls the
+profile allows never reach apply. One line on stderr per distinct (ABI, syscall, argument
+values the rules look at), with the first pid, comm, exe and the rule or default that matched;
+a table with counts when CMD ends. --observe FILE writes the reported calls as an observation:
+\`build\` it together with the original recordings to close the gap. Needs Linux 5.6.`
 
   static examples = [
     {command: '<%= config.bin %> <%= command.id %> app.json -- python3 -m http.server 8080', description: 'Run a server under its built profile.'},
     {command: '<%= config.bin %> <%= command.id %> app.json --caps CAP_SYS_ADMIN,CAP_NET_RAW -- ./app', description: 'Open the rules gated on these capabilities (includes.caps).'},
     {command: '<%= config.bin %> <%= command.id %> app.json --bundle ./bundle --dry-run', description: "Show what would change in an OCI bundle's config.json."},
+    {command: '<%= config.bin %> <%= command.id %> app.json --complain --observe gap.obs.json -- ./app --other-input', description: 'Deny nothing, report what the profile would deny, and keep it for build.'},
+    {command: '<%= config.bin %> <%= command.id %> app.json --explain -- ./app', description: 'Enforce the profile and say which call each denial was.'},
   ]
 
   static strict = false
@@ -34,6 +49,7 @@ dropped, atomic replace); --dry-run shows the change without writing.`
 
   static usage = [
     '<%= command.id %> PROFILE [--caps CAP,...] [--counts OBS]... [--optimize] [--allow-unknown] [-v] [--] CMD [ARGS...]',
+    '<%= command.id %> PROFILE --complain|--explain [--observe FILE] [--json] [...] [--] CMD [ARGS...]',
     '<%= command.id %> PROFILE --bundle DIR [--dry-run]',
   ]
 
@@ -49,6 +65,10 @@ dropped, atomic replace); --dry-run shows the change without writing.`
     verbose: Flags.boolean({char: 'v', description: 'print compile notes (skipped rules, instruction count) on stderr', default: false}),
     bundle: Flags.string({description: "write the profile into this OCI bundle's config.json instead of running a command"}),
     'dry-run': Flags.boolean({description: 'with --bundle: show what would change, write nothing', dependsOn: ['bundle']}),
+    complain: Flags.boolean({description: 'deny nothing: let each call the profile would deny run, and report it (seccomp user notification)', exclusive: ['explain', 'bundle']}),
+    explain: Flags.boolean({description: 'enforce the profile and report each denial (seccomp user notification)', exclusive: ['complain', 'bundle']}),
+    observe: Flags.string({description: 'with --complain/--explain: write the reported calls as an observation for build', helpValue: 'FILE'}),
+    json: Flags.boolean({description: 'with --complain/--explain: the report as JSON lines on stderr'}),
   }
 
   async run(): Promise<void> {
@@ -67,8 +87,13 @@ dropped, atomic replace); --dry-run shows the change without writing.`
     const found = findCommand(cmd[0]!)
     if ('error' in found) this.error(found.error, {exit: found.exit})
 
+    const mode = flags.complain ? 'complain' : flags.explain ? 'explain' : undefined
+    if (!mode && (flags.observe !== undefined || flags.json)) throw new SeccompGenError('USAGE', `--${flags.observe !== undefined ? 'observe' : 'json'} needs --complain or --explain`)
+    if (flags.observe !== undefined) checkOutput(flags.observe)
+
     const caps = parseCaps(flags.caps)
     const prep = prepareFilter(args.profile, {
+      notify: mode !== undefined,
       caps,
       optimize: flags.optimize ?? false,
       allowUnknown: flags['allow-unknown'] ?? false,
@@ -81,8 +106,13 @@ dropped, atomic replace); --dry-run shows the change without writing.`
       this.logToStderr(`seccomp-gen: ${prep.instructions} BPF instructions for ${prep.arches.join(', ')}`)
       for (const n of prep.notes) this.logToStderr(`seccomp-gen: ${n}`)
     }
-    const r = await runUnderFilter(prep, found.path, cmd)
+    const report = mode ? new DenialReport({format: flags.json ? 'json' : 'text', out: process.stderr, ruleArgs: ruleArgsOf(prep.profile)}) : undefined
+    const r = await runUnderFilter(prep, found.path, cmd, mode && report ? {mode, report} : undefined)
     if (r.failure) this.error(r.failure.message, {exit: r.status})
+    if (report) {
+      process.stderr.write(report.summary(mode === 'complain' ? 'let through that the profile denies' : 'denied'))
+      if (flags.observe !== undefined) writeOutput(flags.observe, serializeObservation(report.toObservation(cmd)))
+    }
     if (r.status !== 0) this.exit(r.status)
   }
 }

@@ -16,10 +16,12 @@ import {toOci} from '../profile/resolve.js'
 import {evaluate} from '../profile/evaluate.js'
 import {callRuns} from '../actions.js'
 import type {OciSeccomp} from '../profile/types.js'
-import {compileBpf, splitNotes} from './compile.js'
-import {spawnAsCaller, type ExecFailure} from '../../native/exec.js'
+import {compileBpf, notifyVariant, splitNotes} from './compile.js'
+import {GATE_FD, spawnAsCaller, type ExecFailure} from '../../native/exec.js'
 import {SECCOMP_FILTER_FLAGS} from '../../native/libc.js'
-import {nativeArch, nativeArchToken, rawSyscallNumber, archToken} from '../../native/libseccomp.js'
+import {nativeArch, nativeArchToken, rawSyscallNumber, archToken, libseccompVersion} from '../../native/libseccomp.js'
+import {release} from 'node:os'
+import {superviseChild, type Supervision} from './supervise-child.js'
 import {archShortName} from '../arches.js'
 import {dockerDefaultCaps, rulesClosedByCaps, type ClosedRule} from './caps.js'
 
@@ -32,6 +34,8 @@ export interface PrepareOptions {
   allowUnknown?: boolean
   /** recorded call counts by name: frequent calls are tested first (seccomp_syscall_priority) */
   counts?: Record<string, number>
+  /** apply --complain/--explain: compile the notify variant (denying actions notify a supervisor) */
+  notify?: boolean
 }
 
 export interface PreparedFilter {
@@ -95,7 +99,8 @@ function preflight(profilePath: string, opts: PrepareOptions = {}): {profile: Oc
 /** Pre-flight and compile: everything apply needs before it spawns anything. */
 export function prepareFilter(profilePath: string, opts: PrepareOptions = {}): PreparedFilter {
   const {profile, notes, closedByCaps} = preflight(profilePath, opts)
-  const c = compileBpf(profile, {optimize: opts.optimize, counts: opts.counts})
+  if (opts.notify) requireNotifySupport()
+  const c = compileBpf(opts.notify ? notifyVariant(profile) : profile, {optimize: opts.optimize, counts: opts.counts, notifyBadArch: opts.notify})
   if (c.unknownNames.length && !opts.allowUnknown) {
     throw new SeccompGenError(
       'PROFILE_UNKNOWN_SYSCALL',
@@ -119,6 +124,24 @@ export function prepareFilter(profilePath: string, opts: PrepareOptions = {}): P
   }
 }
 
+/**
+ * Why this host cannot serve apply --complain/--explain, or undefined: the filter's listener
+ * (SCMP_ACT_NOTIFY, libseccomp API level 5, Linux 5.0), CONTINUE answers (Linux 5.5) and
+ * pidfd_getfd to take the listener out of the exec child (Linux 5.6).
+ */
+export function notifySupportProblem(kernel: string, libseccompApi: number): string | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(kernel)
+  const [major, minor] = m ? [Number(m[1]), Number(m[2])] : [0, 0]
+  if (major < 5 || (major === 5 && minor < 6)) return `this kernel (${kernel}) cannot serve --complain/--explain: seccomp user notification with CONTINUE answers and pidfd_getfd need Linux 5.6 or later`
+  if (libseccompApi < 5) return `libseccomp reports API level ${libseccompApi} on this kernel (${kernel}): no seccomp user notification (SCMP_ACT_NOTIFY needs level 5)`
+  return undefined
+}
+
+function requireNotifySupport(): void {
+  const problem = notifySupportProblem(release(), libseccompVersion().api)
+  if (problem) throw new SeccompGenError('SECCOMP_ERROR', problem)
+}
+
 export interface RunResult {
   /** the exit status to report: CMD's code, or 128+signal; 4/126/127 when CMD never started */
   status: number
@@ -140,9 +163,17 @@ const TERMINAL_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGINT', 'SIGQUI
  * - SIGINT/SIGQUIT while we are the terminal's foreground group: Ctrl-C has then reached CMD
  *   (same process group) already, and forwarding would deliver it twice.
  */
-export function runUnderFilter(prep: PreparedFilter, cmdPath: string, argv: string[]): Promise<RunResult> {
-  const filter = {bpf: prep.bpf.toString('base64'), flags: prep.loadFlags & ~SECCOMP_FILTER_FLAGS.SECCOMP_FILTER_FLAG_TSYNC!, seccompNr: prep.seccompNr}
-  const {child, failure} = spawnAsCaller(cmdPath, argv, {stdio: ['inherit', 'inherit', 'inherit'], filter})
+export function runUnderFilter(prep: PreparedFilter, cmdPath: string, argv: string[], supervise?: Supervision): Promise<RunResult> {
+  const flags = prep.loadFlags & ~SECCOMP_FILTER_FLAGS.SECCOMP_FILTER_FLAG_TSYNC!
+  const filter = supervise
+    ? {bpf: prep.bpf.toString('base64'), flags: flags | SECCOMP_FILTER_FLAGS.SECCOMP_FILTER_FLAG_NEW_LISTENER!, seccompNr: prep.seccompNr, listener: true}
+    : {bpf: prep.bpf.toString('base64'), flags, seccompNr: prep.seccompNr}
+  let served: ReturnType<typeof superviseChild> | undefined
+  const {child, failure, open} = spawnAsCaller(cmdPath, argv, {
+    stdio: ['inherit', 'inherit', 'inherit'],
+    filter,
+    ...(supervise ? {gate: true, onListener: () => (served = superviseChild(child, GATE_FD, prep.profile, supervise, open))} : {}),
+  })
   const forward = (sig: NodeJS.Signals) => {
     if (callerIgnores(sig)) return
     if (TERMINAL_SIGNALS.has(sig) && inTerminalForeground()) return
@@ -159,7 +190,11 @@ export function runUnderFilter(prep: PreparedFilter, cmdPath: string, argv: stri
     // 'close': after the exit and the end of the report pipe, so the report is complete
     child.once('close', (code, signal) => {
       for (const s of FORWARDED) process.off(s, forward)
-      void failure().then((f) => resolve({status: shellStatus(code, signal), code, signal, failure: f}), reject)
+      // the supervisor answers what is still pending, then lets go of the listener
+      const finished = served ? served.finish() : Promise.resolve()
+      void finished
+        .then(() => failure())
+        .then((f) => resolve({status: shellStatus(code, signal), code, signal, failure: f}), reject)
     })
   })
 }

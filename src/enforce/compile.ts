@@ -19,6 +19,7 @@
  */
 import {closeSync, fstatSync, readSync} from 'node:fs'
 import {SeccompGenError} from '../errors.js'
+import {requireErrno} from '../errno.js'
 import type {OciSeccomp, SeccompAction, SeccompArg} from '../profile/types.js'
 import {SECCOMP_FILTER_FLAGS, memfd} from '../../native/libc.js'
 import {
@@ -40,6 +41,8 @@ export interface CompileOptions {
   optimize?: boolean
   /** recorded call counts by syscall name: frequent calls are tested first (seccomp_syscall_priority) */
   counts?: Record<string, number>
+  /** calls of arches not in the filter are notified too (apply --complain/--explain), not killed */
+  notifyBadArch?: boolean
 }
 
 export type NoteKind = 'unknown-name' | 'newer-syscall' | 'same-as-default' | 'split-args' | 'conflict' | 'multiplexed-args' | 'flag'
@@ -134,6 +137,7 @@ function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): Compile
     if (loadFlags & SECCOMP_FILTER_FLAGS.SECCOMP_FILTER_FLAG_LOG!) filter.setAttr('CTL_LOG', 1)
     if (loadFlags & SECCOMP_FILTER_FLAGS.SECCOMP_FILTER_FLAG_SPEC_ALLOW!) filter.setAttr('CTL_SSB', 1)
     if (opts.optimize) filter.setAttr('CTL_OPTIMIZE', 2)
+    if (opts.notifyBadArch) filter.setAttr('ACT_BADARCH', actionValue('SCMP_ACT_NOTIFY'))
 
     const unknown = new Set<string>()
     let skippedDefault = 0
@@ -210,6 +214,28 @@ function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): Compile
     filter.release()
     throw err
   }
+}
+
+/** Actions that deny the call (a kill, a signal, an error) and so become SCMP_ACT_NOTIFY in notifyVariant(). */
+const DENYING: ReadonlySet<SeccompAction> = new Set(['SCMP_ACT_KILL', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_TRAP', 'SCMP_ACT_ERRNO'])
+
+/**
+ * The profile for apply --complain/--explain: every denying action (the default and the rules)
+ * becomes SCMP_ACT_NOTIFY, so a supervisor sees the call and answers it. An ERRNO(ENOSYS) rule
+ * keeps its answer: it answers rather than denies ("not implemented": the fallback probes of
+ * profiles/enosys-fallbacks.json, clone3 first, go on to their older call). ALLOW and LOG rules
+ * stay as they are, so the calls the profile allows cost what they cost under plain apply.
+ * TRACE stays too (without a tracer it fails the call with ENOSYS, an answer as well).
+ */
+export function notifyVariant(profile: OciSeccomp): OciSeccomp {
+  const enosys = requireErrno('ENOSYS')
+  const denies = (action: SeccompAction, errnoRet?: number) => DENYING.has(action) && !(action === 'SCMP_ACT_ERRNO' && errnoRet === enosys)
+  const out: OciSeccomp = {...profile, syscalls: (profile.syscalls ?? []).map((r) => (denies(r.action, r.errnoRet) ? {...r, action: 'SCMP_ACT_NOTIFY' as const, errnoRet: undefined} : r))}
+  if (DENYING.has(profile.defaultAction)) {
+    out.defaultAction = 'SCMP_ACT_NOTIFY'
+    delete out.defaultErrnoRet
+  }
+  return out
 }
 
 function readAll(fd: number): Buffer {

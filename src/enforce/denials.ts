@@ -86,12 +86,22 @@ export class DenialReport {
     return [...idx].sort((a, b) => a - b)
   }
 
+  private classOf(d: Denial): {key: string; argClass: Array<[number, bigint]>} {
+    const argClass: Array<[number, bigint]> = d.args !== undefined ? this.classIndexes(d.syscall).map((i) => [i, d.args![i] ?? 0n]) : []
+    const key = [d.source ?? '', d.abi, d.syscall, d.args !== undefined ? argClass.map(([i, v]) => `${i}=${hex(v)}`).join(',') : '?'].join('\0')
+    return {key, argClass}
+  }
+
+  /** Has a denial of this kind been added? (A caller may skip gathering details for a repeat.) */
+  has(d: Denial): boolean {
+    return this.rows.has(this.classOf(d).key)
+  }
+
   /** Count one denial; print its line when its kind is new. Returns true when it was new. */
   add(d: Denial): boolean {
     this.total++
     const argsKnown = d.args !== undefined
-    const argClass: Array<[number, bigint]> = argsKnown ? this.classIndexes(d.syscall).map((i) => [i, d.args![i] ?? 0n]) : []
-    const key = [d.source ?? '', d.abi, d.syscall, argsKnown ? argClass.map(([i, v]) => `${i}=${hex(v)}`).join(',') : '?'].join('\0')
+    const {key, argClass} = this.classOf(d)
     const row = this.rows.get(key)
     if (row) {
       row.count++
@@ -104,10 +114,11 @@ export class DenialReport {
     return true
   }
 
-  /** `socket(domain=0x2)`: the call with its class arguments (named as the table names them). */
+  /** `socket(domain=0x2)`: the call with its class arguments (named as the table names them); `mkdir` when it has none. */
   callText(row: DenialRow): string {
     const names = new Map(inspectedArgs().get(row.first.syscall) ?? [])
     if (!row.argsKnown) return `${row.first.syscall}(arguments unknown)`
+    if (row.argClass.length === 0) return row.first.syscall
     return `${row.first.syscall}(${row.argClass.map(([i, v]) => `${names.get(i) ?? `arg${i}`}=${hex(v)}`).join(', ')})`
   }
 

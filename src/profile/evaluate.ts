@@ -52,24 +52,36 @@ function isDocker(p: DockerProfile | OciSeccomp): p is DockerProfile {
   return (p.syscalls ?? []).some((r) => 'includes' in r || 'excludes' in r) || 'archMap' in p
 }
 
-/** Resolve once, evaluate many: returns a function (arch, name, args) -> verdict. */
-export function evaluator(p: DockerProfile | OciSeccomp, ctx: EvalContext = {}): (arch: string, name: string, args?: Array<bigint | number>) => Verdict {
+/** A verdict and the index of the rule that decided it, in the resolved profile's syscalls (absent: the default or bad arch). */
+export interface RuledVerdict {
+  verdict: Verdict
+  rule?: number
+}
+
+/** Resolve once, evaluate many, saying which rule decided (apply --explain names it). */
+export function ruledEvaluator(p: DockerProfile | OciSeccomp, ctx: EvalContext = {}): (arch: string, name: string, args?: Array<bigint | number>) => RuledVerdict {
   const host = findArch(ctx.host ?? 'x86_64')!
   const oci: OciSeccomp = isDocker(p) ? toOci(p, {caps: ctx.caps ?? [], arch: host.token, kernel: ctx.kernel ?? '6.1'}) : p
   const listed = new Set(oci.architectures ?? [])
   return (arch, name, args = []) => {
     const token = findArch(arch)?.token ?? arch
-    if (listed.size && !listed.has(token) && token !== host.token) return {action: 'SCMP_ACT_KILL_THREAD', badArch: true}
+    if (listed.size && !listed.has(token) && token !== host.token) return {verdict: {action: 'SCMP_ACT_KILL_THREAD', badArch: true}}
     const a = args.map((x) => BigInt(x))
-    let best: Verdict | undefined
-    for (const r of oci.syscalls ?? []) {
+    let best: RuledVerdict | undefined
+    for (const [i, r] of (oci.syscalls ?? []).entries()) {
       if (!r.names.includes(name)) continue
       if (!(r.args ?? []).every((c) => argMatches(c, a))) continue
       const v: Verdict = {action: r.action, ...(r.action === 'SCMP_ACT_ERRNO' ? {errno: r.errnoRet ?? 1} : {})}
-      if (!best || restrictiveness(v.action) > restrictiveness(best.action)) best = v
+      if (!best || restrictiveness(v.action) > restrictiveness(best.verdict.action)) best = {verdict: v, rule: i}
     }
-    return best ?? {action: oci.defaultAction, ...(oci.defaultAction === 'SCMP_ACT_ERRNO' ? {errno: oci.defaultErrnoRet ?? 1} : {})}
+    return best ?? {verdict: {action: oci.defaultAction, ...(oci.defaultAction === 'SCMP_ACT_ERRNO' ? {errno: oci.defaultErrnoRet ?? 1} : {})}}
   }
+}
+
+/** Resolve once, evaluate many: returns a function (arch, name, args) -> verdict. */
+export function evaluator(p: DockerProfile | OciSeccomp, ctx: EvalContext = {}): (arch: string, name: string, args?: Array<bigint | number>) => Verdict {
+  const ruled = ruledEvaluator(p, ctx)
+  return (arch, name, args) => ruled(arch, name, args).verdict
 }
 
 export function evaluate(p: DockerProfile | OciSeccomp, arch: string, name: string, args: Array<bigint | number> = [], ctx: EvalContext = {}): Verdict {

@@ -1,0 +1,237 @@
+/**
+ * Seccomp user notification from Node (koffi): libseccomp's notify API (seccomp_notify_alloc,
+ * _receive, _respond, _id_valid, _free) on a listener fd, plus the few libc calls a supervisor
+ * needs around it: poll(2) run on libuv's thread pool (koffi's async calls), so that waiting for
+ * a notification never blocks Node's main thread; a pipe to wake that poll when we stop; and
+ * pidfd_open + pidfd_getfd to take the listener fd out of the exec child.
+ *
+ * Receive and respond run on the main thread, and only after poll said a notification is
+ * there: receive then returns at once (a notification whose task died in between gives ENOENT
+ * instead of blocking: the kernel's pending count still has it), and respond never blocks.
+ */
+import koffi from 'koffi'
+import {closeSync, readlinkSync} from 'node:fs'
+import {SeccompGenError} from '../src/errors.js'
+import {errnoLabel} from '../src/errno.js'
+import {nativeArchToken, rawSyscallNumber} from './libseccomp.js'
+
+/** SECCOMP_USER_NOTIF_FLAG_CONTINUE: let the call run as if the filter had allowed it (kernel ≥ 5.5). */
+export const NOTIF_FLAG_CONTINUE = 1
+const POLLIN = 0x1
+const POLLHUP = 0x10
+const O_CLOEXEC = 0o2000000
+/** what readlink says of a listener fd in /proc */
+export const LISTENER_LINK = 'anon_inode:seccomp notify'
+
+export interface Notification {
+  id: bigint
+  /** the calling thread's id, in the listener's pid namespace (0 when it is not visible there) */
+  pid: number
+  nr: number
+  /** AUDIT_ARCH_* of the call (a libseccomp arch token) */
+  arch: number
+  args: bigint[]
+}
+
+interface Lib {
+  seccomp_notify_alloc: (req: unknown[], resp: unknown[]) => number
+  seccomp_notify_free: (req: unknown, resp: unknown) => void
+  seccomp_notify_receive: (fd: number, req: unknown) => number
+  seccomp_notify_respond: (fd: number, resp: unknown) => number
+  seccomp_notify_id_valid: (fd: number, id: bigint) => number
+}
+interface Libc {
+  poll: ((fds: Buffer, n: number, timeout: number) => number) & {async: (...args: unknown[]) => void}
+  pipe2: (fds: Int32Array, flags: number) => number
+  write: (fd: number, buf: Buffer, len: number) => number
+  syscall: (nr: number, ...rest: unknown[]) => number | bigint
+}
+
+let lib: Lib | undefined
+let libc: Libc | undefined
+
+function load(): {lib: Lib; libc: Libc} {
+  if (lib && libc) return {lib, libc}
+  let s: ReturnType<typeof koffi.load>
+  let c: ReturnType<typeof koffi.load>
+  try {
+    s = koffi.load('libseccomp.so.2')
+    c = koffi.load('libc.so.6')
+  } catch (err) {
+    throw new SeccompGenError('SECCOMP_ERROR', `cannot load libseccomp.so.2 or libc.so.6: ${(err as Error).message}`)
+  }
+  lib = {
+    seccomp_notify_alloc: s.func('int seccomp_notify_alloc(_Out_ void **req, _Out_ void **resp)'),
+    seccomp_notify_free: s.func('void seccomp_notify_free(void *req, void *resp)'),
+    seccomp_notify_receive: s.func('int seccomp_notify_receive(int fd, void *req)'),
+    seccomp_notify_respond: s.func('int seccomp_notify_respond(int fd, void *resp)'),
+    seccomp_notify_id_valid: s.func('int seccomp_notify_id_valid(int fd, uint64_t id)'),
+  } as unknown as Lib
+  libc = {
+    poll: c.func('int poll(void *fds, unsigned long nfds, int timeout)') as unknown as Libc['poll'],
+    pipe2: c.func('int pipe2(_Out_ int *fds, int flags)') as unknown as Libc['pipe2'],
+    write: c.func('long write(int fd, const void *buf, size_t count)') as unknown as Libc['write'],
+    syscall: c.func('long syscall(long number, ...)') as unknown as Libc['syscall'],
+  }
+  return {lib, libc}
+}
+
+function fail(call: string, errno: number): never {
+  throw new SeccompGenError('SECCOMP_ERROR', `${call} failed: ${errnoLabel(errno)}`)
+}
+
+/**
+ * Take fd `targetFd` of process `pid` into this process (pidfd_open + pidfd_getfd, kernel ≥ 5.6;
+ * the new fd is close-on-exec). Needs ptrace access to `pid` (our own child: yes).
+ */
+export function takeFd(pid: number, targetFd: number): number {
+  const {libc: c} = load()
+  const tok = nativeArchToken()
+  const open = rawSyscallNumber('pidfd_open', tok)
+  const getfd = rawSyscallNumber('pidfd_getfd', tok)
+  if (open < 0 || getfd < 0) throw new SeccompGenError('SECCOMP_ERROR', 'pidfd_open/pidfd_getfd are unknown to libseccomp on this arch')
+  const pidfd = Number(c.syscall(open, 'int', pid, 'unsigned int', 0))
+  if (pidfd < 0) fail(`pidfd_open(${pid})`, koffi.errno())
+  try {
+    const fd = Number(c.syscall(getfd, 'int', pidfd, 'int', targetFd, 'unsigned int', 0))
+    if (fd < 0) fail(`pidfd_getfd(${pid}, ${targetFd})`, koffi.errno())
+    return fd
+  } finally {
+    closeSync(pidfd)
+  }
+}
+
+/** Is `fd` of `pid` ('self' for ours) a seccomp listener? */
+export function isListener(pid: number | 'self', fd: number): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/fd/${fd}`) === LISTENER_LINK
+  } catch {
+    return false
+  }
+}
+
+/**
+ * One listener fd, served: wait() resolves when a notification is there (or on stop()/hang-up),
+ * receive() takes it, respond*() answers it. Close with close().
+ */
+export class Listener {
+  private readonly req: unknown
+  private readonly resp: unknown
+  private readonly reqView: DataView
+  private readonly respView: DataView
+  private readonly wake: [number, number]
+  /** struct pollfd[2]: the listener, the wake pipe (kept alive while a poll runs on the pool) */
+  private readonly pollfds = Buffer.alloc(16)
+  private closed = false
+
+  constructor(readonly fd: number) {
+    const {lib: l, libc: c} = load()
+    const req: unknown[] = [null]
+    const resp: unknown[] = [null]
+    const rc = l.seccomp_notify_alloc(req, resp)
+    if (rc < 0) fail('seccomp_notify_alloc', -rc)
+    this.req = req[0]
+    this.resp = resp[0]
+    // struct seccomp_notif is 80 bytes, seccomp_notif_resp 24; libseccomp allocates at least that
+    this.reqView = new DataView(koffi.view(this.req, 80))
+    this.respView = new DataView(koffi.view(this.resp, 24))
+    const fds = new Int32Array(2)
+    if (c.pipe2(fds, O_CLOEXEC) < 0) fail('pipe2', koffi.errno())
+    this.wake = [fds[0]!, fds[1]!]
+    this.pollfds.writeInt32LE(fd, 0)
+    this.pollfds.writeInt16LE(POLLIN, 4)
+    this.pollfds.writeInt32LE(this.wake[0], 8)
+    this.pollfds.writeInt16LE(POLLIN, 12)
+  }
+
+  /**
+   * Wait on the thread pool until a notification is pending ('notify'), stop() was called
+   * ('stop'), or no task uses the filter any more ('hangup', kernel ≥ 5.8).
+   */
+  wait(): Promise<'notify' | 'stop' | 'hangup'> {
+    const {libc: c} = load()
+    this.pollfds.writeInt16LE(0, 6)
+    this.pollfds.writeInt16LE(0, 14)
+    return new Promise((resolve, reject) => {
+      c.poll.async(this.pollfds, 2, -1, (err: unknown, rc: number) => {
+        if (err) return reject(err as Error)
+        if (rc < 0) return resolve('stop') // EINTR cannot happen on a pool thread; anything else: give up
+        const rev = this.pollfds.readInt16LE(6)
+        if (rev & POLLIN) resolve('notify')
+        else if (this.pollfds.readInt16LE(14) & POLLIN) resolve('stop')
+        else resolve(rev & POLLHUP ? 'hangup' : 'stop')
+      })
+    })
+  }
+
+  /** Is a notification pending right now? (poll with no timeout, on the main thread) */
+  pending(): boolean {
+    const {libc: c} = load()
+    const one = Buffer.alloc(8)
+    one.writeInt32LE(this.fd, 0)
+    one.writeInt16LE(POLLIN, 4)
+    return c.poll(one, 1, 0) > 0 && (one.readInt16LE(6) & POLLIN) !== 0
+  }
+
+  /** Wake a wait() in progress: it resolves 'stop'. */
+  stop(): void {
+    load().libc.write(this.wake[1], Buffer.from('.'), 1)
+  }
+
+  /** Take the pending notification; undefined when its task is gone already (ENOENT). */
+  receive(): Notification | undefined {
+    new Uint8Array(this.reqView.buffer).fill(0)
+    const rc = load().lib.seccomp_notify_receive(this.fd, this.req)
+    if (rc < 0) {
+      if (rc === -2 /* ENOENT */ || rc === -4 /* EINTR */) return undefined
+      fail('seccomp_notify_receive', -rc)
+    }
+    const v = this.reqView
+    const args: bigint[] = []
+    for (let i = 0; i < 6; i++) args.push(v.getBigUint64(32 + 8 * i, true))
+    return {id: v.getBigUint64(0, true), pid: v.getUint32(8, true), nr: v.getInt32(16, true), arch: v.getUint32(20, true), args}
+  }
+
+  /** Is notification `id` still pending (its task still waiting)? Check before trusting /proc. */
+  valid(id: bigint): boolean {
+    return load().lib.seccomp_notify_id_valid(this.fd, id) === 0
+  }
+
+  private respond(id: bigint, val: bigint, error: number, flags: number): boolean {
+    const v = this.respView
+    v.setBigUint64(0, id, true)
+    v.setBigInt64(8, val, true)
+    v.setInt32(16, error, true)
+    v.setUint32(20, flags, true)
+    const rc = load().lib.seccomp_notify_respond(this.fd, this.resp)
+    if (rc < 0 && rc !== -2 /* ENOENT: the task died meanwhile */) fail('seccomp_notify_respond', -rc)
+    return rc >= 0
+  }
+
+  /** Let the call run (SECCOMP_USER_NOTIF_FLAG_CONTINUE). */
+  continueCall(id: bigint): boolean {
+    return this.respond(id, 0n, 0, NOTIF_FLAG_CONTINUE)
+  }
+
+  /** Fail the call with errno `errno` (a positive number; 0 makes it return 0). */
+  failCall(id: bigint, errno: number): boolean {
+    return this.respond(id, 0n, -errno, 0)
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    load().lib.seccomp_notify_free(this.req, this.resp)
+    for (const fd of [this.fd, ...this.wake]) {
+      try {
+        closeSync(fd)
+      } catch { /* already closed */ }
+    }
+  }
+}
+
+/** tgkill(tgid, tid, sig): a signal to one thread. False when it is gone. */
+export function signalThread(tgid: number, tid: number, sig: number): boolean {
+  const nr = rawSyscallNumber('tgkill', nativeArchToken())
+  return Number(load().libc.syscall(nr, 'int', tgid, 'int', tid, 'int', sig)) === 0
+}

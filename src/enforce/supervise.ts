@@ -1,0 +1,206 @@
+/**
+ * The supervisor of `apply --complain` / `--explain`: it serves the listener fd of a filter
+ * whose denying actions are SCMP_ACT_NOTIFY (compile.ts notifyVariant), answers each
+ * notification and reports it (denials.ts).
+ *
+ * - complain: every notified call runs (SECCOMP_USER_NOTIF_FLAG_CONTINUE) and is reported.
+ * - explain: every notified call gets the profile's own answer, as the evaluator
+ *   (src/profile/evaluate.ts) says the original profile decides it: ERRNO fails it with the
+ *   same errno; a kill action kills the whole process with SIGSYS, as the kernel's kill does
+ *   (exit status 159), or with SIGKILL when the process catches, ignores or blocks SIGSYS (a
+ *   seccomp kill cannot be caught; a signal from user space can). KILL_THREAD kills the whole
+ *   process too: user space cannot end one thread of another process. TRAP sends SIGSYS to the
+ *   calling thread (tgkill) and fails the call with ENOSYS; the handler's siginfo is a plain
+ *   tgkill one, without the SYS_SECCOMP details the kernel's TRAP gives.
+ *
+ * Waiting happens on libuv's thread pool (native/notify.ts Listener.wait), so CMD is answered
+ * while Node's main thread is free; every pending notification is then taken and answered on
+ * the main thread, without waiting. The filter is inherited by CMD's forks and threads, so
+ * they all come through the same listener. /proc details (comm, exe, tgid) are trusted only if
+ * the notification is still valid after reading them (seccomp_notify_id_valid): otherwise the
+ * task died meanwhile and its pid may name another process.
+ */
+import {readlinkSync} from 'node:fs'
+import {findArch} from '../arches.js'
+import {errnoLabel, requireErrno} from '../errno.js'
+import {readText} from '../fsutil.js'
+import {callRuns} from '../actions.js'
+import {ruledEvaluator} from '../profile/evaluate.js'
+import type {OciSeccomp} from '../profile/types.js'
+import type {Verdict} from '../profile/evaluate.js'
+import {archNameOfToken, archToken} from '../../native/libseccomp.js'
+import {Listener, signalThread, type Notification} from '../../native/notify.js'
+import {syscallName, type Denial, type DenialReport} from './denials.js'
+
+export type NotifyMode = 'complain' | 'explain'
+
+export interface SuperviseOptions {
+  /** the resolved profile the filter was compiled from (the original, not its notify variant) */
+  profile: OciSeccomp
+  mode: NotifyMode
+  report: DenialReport
+  /** names where the report comes from (the agent: a container) */
+  source?: string
+  /** notifications that are not CMD's (the exec child's own calls before execve): answered CONTINUE, not reported */
+  skip?: (n: Notification, abi: string, name: string) => boolean
+}
+
+const SIGKILL = 9
+const SIGSYS = 31
+const X32_BIT = 0x40000000
+const KILLS = new Set(['SCMP_ACT_KILL', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_KILL_PROCESS'])
+
+/** The argument indexes each syscall's rules compare, for the report's argument class. */
+export function ruleArgsOf(profile: OciSeccomp): Map<string, number[]> {
+  const m = new Map<string, Set<number>>()
+  for (const r of profile.syscalls ?? []) {
+    for (const a of r.args ?? []) for (const n of r.names) (m.get(n) ?? m.set(n, new Set()).get(n)!).add(a.index)
+  }
+  return new Map([...m].map(([n, s]) => [n, [...s].sort((a, b) => a - b)]))
+}
+
+/** The profile's words for a verdict: SCMP_ACT_ERRNO(EPERM), SCMP_ACT_KILL_PROCESS, … */
+function actionText(v: Verdict): string {
+  return v.errno !== undefined ? `${v.action}(${errnoLabel(v.errno)})` : v.action
+}
+
+/** Is signal `sig` caught, ignored or blocked by task `tid`? (/proc/TID/status) */
+function signalHandled(tid: number, sig: number): boolean {
+  const status = readText(`/proc/${tid}/status`) ?? ''
+  const bit = 1n << BigInt(sig - 1)
+  return ['SigBlk', 'SigIgn', 'SigCgt'].some((k) => {
+    const m = new RegExp(`^${k}:\\s*([0-9a-f]+)$`, 'm').exec(status)
+    return m !== null && (BigInt(`0x${m[1]}`) & bit) !== 0n
+  })
+}
+
+export class NotifySupervisor {
+  private readonly decide: ReturnType<typeof ruledEvaluator>
+  private stopping = false
+  private done: Promise<void> | undefined
+  /** the first error handling a notification hit (the loop goes on) */
+  error: Error | undefined
+  notified = 0
+
+  constructor(private readonly listener: Listener, private readonly opts: SuperviseOptions) {
+    this.decide = ruledEvaluator(opts.profile)
+  }
+
+  /** Start serving; the promise of the loop is what stop() waits for. */
+  start(): void {
+    this.done ??= this.loop()
+  }
+
+  /** Answer what is pending, stop, close the listener (calls notified after this fail with ENOSYS). */
+  async stop(): Promise<void> {
+    this.stopping = true
+    this.listener.stop()
+    await this.done
+    this.listener.close()
+  }
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      let why: 'notify' | 'stop' | 'hangup'
+      try {
+        why = await this.listener.wait()
+      } catch (err) {
+        this.error ??= err as Error
+        return
+      }
+      this.drain()
+      if (why !== 'notify' || this.stopping) return
+    }
+  }
+
+  /** Take and answer every notification pending now. */
+  private drain(): void {
+    while (this.listener.pending()) {
+      const n = this.listener.receive()
+      if (!n) continue
+      this.notified++
+      try {
+        this.handle(n)
+      } catch (err) {
+        this.error ??= err as Error
+        // never leave a task waiting: the mode's plain answer
+        if (this.opts.mode === 'complain') this.listener.continueCall(n.id)
+        else this.listener.failCall(n.id, requireErrno('EPERM'))
+      }
+    }
+  }
+
+  private handle(n: Notification): void {
+    // x32 calls come with the x86_64 arch and the x32 bit in the number
+    const x86_64 = archToken('x86_64')
+    const libName = n.arch === x86_64 && n.nr & X32_BIT ? 'x32' : archNameOfToken(n.arch) ?? `0x${n.arch.toString(16)}`
+    const arch = findArch(libName)
+    const abi = arch?.abi ?? libName
+    const name = syscallName(abi, n.nr)
+    if (this.opts.skip?.(n, abi, name)) {
+      this.listener.continueCall(n.id)
+      return
+    }
+    const {verdict, rule} = this.decide(arch?.token ?? libName, name, n.args)
+    if (callRuns(verdict.action)) {
+      // the evaluator lets it run where the filter notified (libseccomp's socketcall
+      // multiplexing on x86, for one): no denial, let it run
+      this.listener.continueCall(n.id)
+      return
+    }
+    const d: Denial = {abi, syscall: name, nr: n.nr, args: n.args, pid: n.pid, action: '', rule: this.ruleText(verdict, rule), ...(this.opts.source !== undefined ? {source: this.opts.source} : {})}
+    const report = this.opts.report
+    const first = !report.has(d)
+    let tgid: number | undefined
+    if (first || (this.opts.mode === 'explain' && verdict.action === 'SCMP_ACT_TRAP')) {
+      const comm = readText(`/proc/${n.pid}/comm`)?.replace(/\n$/, '')
+      let exe: string | undefined
+      try {
+        exe = readlinkSync(`/proc/${n.pid}/exe`)
+      } catch { /* gone, or a kernel thread */ }
+      const m = /^Tgid:\s*(\d+)$/m.exec(readText(`/proc/${n.pid}/status`) ?? '')
+      // TOCTOU: the details belong to the caller only if it is still waiting for our answer
+      if (this.listener.valid(n.id)) {
+        if (comm !== undefined) d.comm = comm
+        if (exe !== undefined) d.exe = exe
+        if (m) tgid = Number(m[1])
+      }
+    }
+    if (this.opts.mode === 'complain') {
+      d.action = 'allowed (complain)'
+      this.listener.continueCall(n.id)
+    } else {
+      d.action = this.answer(n, verdict, tgid)
+    }
+    report.add(d)
+  }
+
+  /** Answer as the profile would; returns what happened, for the report. */
+  private answer(n: Notification, v: Verdict, tgid: number | undefined): string {
+    const text = actionText(v)
+    if (v.action === 'SCMP_ACT_ERRNO') {
+      this.listener.failCall(n.id, v.errno ?? 1)
+      return text
+    }
+    if (KILLS.has(v.action) || v.badArch) {
+      // checked while the task still waits in the call: pid n.pid is the caller
+      const sig = this.listener.valid(n.id) && !signalHandled(n.pid, SIGSYS) ? SIGSYS : SIGKILL
+      try {
+        process.kill(n.pid, sig) // a thread's id reaches its whole thread group
+      } catch { /* gone already */ }
+      this.listener.failCall(n.id, requireErrno('ENOSYS')) // the signal is pending: the call returns only into its death
+      return `${text} (killed with ${sig === SIGSYS ? 'SIGSYS' : 'SIGKILL'})`
+    }
+    if (v.action === 'SCMP_ACT_TRAP' && tgid !== undefined) signalThread(tgid, n.pid, SIGSYS)
+    this.listener.failCall(n.id, requireErrno('ENOSYS'))
+    return v.action === 'SCMP_ACT_TRAP' ? `${text} (SIGSYS)` : text
+  }
+
+  private ruleText(v: Verdict, rule: number | undefined): string {
+    if (v.badArch) return 'bad arch (not in architectures)'
+    if (rule === undefined) return `defaultAction ${actionText(v)}`
+    const r = this.opts.profile.syscalls![rule]!
+    const names = r.names.length > 3 ? `${r.names.slice(0, 3).join(', ')}, …` : r.names.join(', ')
+    return `rule ${rule} (${names}) ${actionText(v)}`
+  }
+}
