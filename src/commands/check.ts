@@ -73,10 +73,12 @@ export function checkText(r: CheckReport): string {
       ? `${a.abi}: ${a.denied.length} of ${a.syscalls} recorded syscalls not let through`
       : `${a.abi}: all ${a.syscalls} recorded syscalls pass`)
     for (const d of a.denied) {
-      const by = typeof d.by === 'string' ? d.by : `rule ${d.by.pointer}${d.by.comment ? ` (${d.by.comment.length > 60 ? `${d.by.comment.slice(0, 57)}...` : d.by.comment})` : ''}`
-      const errs = d.recordedErrors ? `; recorded failing: ${Object.entries(d.recordedErrors).map(([e, n]) => `${e} x${n}`).join(', ')}` : ''
-      const unrec = d.unrecordedArgs ? `; arg${d.unrecordedArgs.join(',arg')} not recorded, denied for some values` : ''
-      out.push(`  ${d.name}${d.args.length ? ` ${d.args.join(', ')}` : ''} (x${d.count}) -> ${d.answer} by ${by}${errs}${unrec}`)
+      const by = d.by === 'architecture not in the filter' ? ''
+        : ` by ${typeof d.by === 'string' ? 'the default action' : `rule ${d.by.pointer}${d.by.comment ? ` (${d.by.comment.length > 60 ? `${d.by.comment.slice(0, 57)}...` : d.by.comment})` : ''}`}`
+      const recorded = `recorded x${d.count}${d.args.length ? ' (all arguments)' : ''}`
+      const errs = d.recordedErrors ? `, failing: ${Object.entries(d.recordedErrors).map(([e, n]) => `${e} x${n}`).join(', ')}` : ''
+      const unrec = d.unrecordedArgs ? `; arg${d.unrecordedArgs.join(',arg')} not recorded: denied for some values` : ''
+      out.push(`  ${d.name}${d.args.length ? ` ${d.args.join(', ')}` : ''} -> ${d.answer}${by}; ${recorded}${errs}${unrec}`)
     }
     for (const n of a.notes) out.push(`  note: ${n.name} -> ${n.answer} passes: ${n.why}`)
   }
