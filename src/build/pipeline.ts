@@ -21,6 +21,7 @@ import {renderDocker, renderOci} from '../profile/render.js'
 import {k8sNameProblem, renderK8s} from '../profile/k8s.js'
 import {normalizeCap, toOci} from '../profile/resolve.js'
 import {synthesize} from '../profile/synthesize.js'
+import {type WidenMode, WIDEN_MODES, type WidenSummary, widenImports, widenSummary} from './widen.js'
 import type {DockerProfile, OciSeccomp, SeccompAction} from '../profile/types.js'
 
 export const DEFAULT_ACTIONS: Record<string, SeccompAction> = {
@@ -62,6 +63,8 @@ export interface BuildOptions {
   caps?: string[]
   /** for --format oci/k8s: the host arch to resolve to (default: this machine) */
   hostArch?: string
+  /** imports: add what the exec'd programs' imports can reach (build/widen.ts); default none */
+  widen?: WidenMode
 }
 
 export interface InputSummary {file: string; kind: 'observation' | 'strace'; syscalls: number; calls: number; unparsed: number}
@@ -79,6 +82,8 @@ export interface BuildResult {
   inputs: InputSummary[]
   diagnostics: string[]
   stats: {observed: number; allowed: number; rules: number; arches: string[]; runtimes: string[]; args: ArgsLevel}
+  /** --widen imports: what was read and added */
+  widen?: WidenSummary
 }
 
 const usage = (msg: string) => new SeccompGenError('USAGE', msg)
@@ -104,6 +109,7 @@ function checkBuildOptions(o: BuildOptions): {action: SeccompAction; errno: numb
   if (o.errno !== undefined && action !== 'SCMP_ACT_ERRNO') throw usage(`--errno ${o.errno} contradicts --default-action ${actName}: only the errno action returns an errno`)
   const errno = o.errno === undefined ? 1 : errnoNumber(o.errno)
   if (errno === undefined || errno <= 0 || errno > 4095) throw usage(`unknown errno ${o.errno} (a name like EPERM or ENOSYS, or a number 1-4095)`)
+  if (format === 'k8s' && errno !== 1) throw usage(`--errno ${o.errno} cannot be said in a SeccompProfile (the CRD has no defaultErrnoRet: its default errno is EPERM)`)
   if (o.caps !== undefined && format === 'docker') throw usage('--caps only applies to --format oci or k8s (a Docker-format profile keeps includes.caps for the runtime to resolve)')
   if (o.hostArch !== undefined && !findArch(o.hostArch)) throw usage(`unknown architecture ${o.hostArch}`)
   const rt = (o.runtime ?? DEFAULT_RUNTIMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean)
@@ -161,6 +167,7 @@ function checkUnannouncedAbi(file: string, obs: Observation, abiLines: number | 
 
 export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
   const chk = checkBuildOptions(o)
+  if (o.widen !== undefined && !WIDEN_MODES.includes(o.widen)) throw usage(`unknown --widen ${o.widen as string} (${WIDEN_MODES.join(', ')})`)
   const base = o.base ? [{profile: loadProfile(o.base), source: o.base}] : []
   const observations: Observation[] = []
   const inputs: InputSummary[] = []
@@ -181,6 +188,7 @@ export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
       if (!runtimes.some((l) => l.runtime === r)) runtimes.push(loadRuntimeLayer(r))
     }
   }
+  const read = o.widen === 'imports' ? widenImports(merged.execs) : undefined
   const syn = synthesize(merged, {
     defaultAction: chk.action,
     defaultErrno: chk.errno,
@@ -190,8 +198,11 @@ export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
     arches: o.arches ?? [],
     bases: base,
     syscalls: libseccompSyscalls,
+    ...(read ? {widen: read.candidates} : {}),
   })
   diagnostics.push(...syn.diagnostics)
+  const widen = read && syn.widened ? widenSummary(read, syn.widened) : undefined
+  if (widen) diagnostics.push(...widen.diagnostics)
   const stats = {...syn.stats, runtimes: runtimes.map((l) => l.runtime), args: chk.args}
   if (chk.format !== 'docker') {
     // Resolved for one container's capabilities. The SeccompProfile CRD has no includes/excludes
@@ -202,11 +213,11 @@ export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
     if (chk.format === 'k8s') {
       const text = renderK8s(oci, {name: o.name!, ...(o.namespace ? {namespace: o.namespace} : {})})
       const nodeJson = o.for === 'containerd' ? renderOci(oci) : renderDocker(syn.profile)
-      return {text, format: 'k8s', profile: syn.profile, oci, nodeJson, inputs, diagnostics, stats}
+      return {text, format: 'k8s', profile: syn.profile, oci, nodeJson, inputs, diagnostics, stats, ...(widen ? {widen} : {})}
     }
-    return {text: renderOci(oci), format: 'oci', profile: syn.profile, oci, inputs, diagnostics, stats}
+    return {text: renderOci(oci), format: 'oci', profile: syn.profile, oci, inputs, diagnostics, stats, ...(widen ? {widen} : {})}
   }
-  return {text: renderDocker(syn.profile), format: 'docker', profile: syn.profile, inputs, diagnostics, stats}
+  return {text: renderDocker(syn.profile), format: 'docker', profile: syn.profile, inputs, diagnostics, stats, ...(widen ? {widen} : {})}
 }
 
 export {listRuntimeLayers}

@@ -6,6 +6,7 @@ import {parseCaps} from '../enforce/caps.js'
 import type {FileKind} from '../file-kind.js'
 import {checkOutput, writeOutput} from '../output.js'
 import {k8sNameProblem, KUBELET_SECCOMP_ROOT, localhostProfiles, securityContext} from '../profile/k8s.js'
+import {type WidenMode, WIDEN_MODES} from '../build/widen.js'
 import {BUILD_FORMATS, buildProfile, CONSUMERS, DEFAULT_ACTIONS, DEFAULT_RUNTIMES, type BuildFormat, type BuildResult, type Consumer} from '../build/pipeline.js'
 
 /** What --format k8s tells a pod spec (also in --json). */
@@ -68,6 +69,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
     errno: Flags.string({description: 'errno of the errno default action (default EPERM)'}),
     arch: Flags.string({description: 'also list this architecture (repeatable)', multiple: true, multipleNonGreedy: true}),
     caps: sharedFlags.caps({summary: "--format oci/k8s, --for containerd: the container's capabilities, comma-separated (default: Docker's default set)."}),
+    widen: Flags.string({description: "imports: also allow what the recorded programs' imported libc functions can reach (never a risky class; see README)", options: WIDEN_MODES, default: 'none'}),
     quiet: sharedFlags.quiet('summary'),
   }
 
@@ -96,6 +98,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
         errno: flags.errno,
         arches: flags.arch ?? [],
         caps,
+        widen: flags.widen as WidenMode,
       })
       return {...built, inputs: built.inputs.map((i) => ({...i, file: shown(i.file)})), diagnostics: built.diagnostics.map(shown)}
     })
@@ -107,7 +110,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
       for (const d of r.diagnostics) this.logToStderr(`seccomp-gen: ${d}`)
       const s = r.stats
       this.logToStderr(`seccomp-gen: ${r.format} profile${flags.for ? ` for ${flags.for}` : ''}: ${s.allowed} syscalls allowed (${s.observed} recorded) in ${s.rules} rules, ` +
-        `${s.arches.join('+')}, args ${s.args}, runtime ${s.runtimes.join('+') || 'none'}${output ? ` -> ${output}` : ''}`)
+        `${s.arches.join('+')}, args ${s.args}, runtime ${s.runtimes.join('+') || 'none'}${r.widen ? `, ${r.widen.line}` : ''}${output ? ` -> ${output}` : ''}`)
       if (kubernetes) {
         const op = kubernetes.securityContext.operator.seccompProfile.localhostProfile
         this.logToStderr(`seccomp-gen: pod securityContext.seccompProfile: {type: Localhost, localhostProfile: ${op}} with the operator` +
@@ -116,6 +119,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
     }
     // --json without -o: the profile travels inside the JSON as text (exact u64 values)
     return {output: output ?? '-', format: r.format, inputs: r.inputs, diagnostics: r.diagnostics, stats: r.stats,
+      ...(r.widen ? {widen: r.widen} : {}),
       ...(output ? {} : {profile: r.text}), ...(kubernetes ? {kubernetes} : {})}
   }
 }

@@ -30,13 +30,20 @@ export interface SynthesisOptions {
   bases?: Array<{profile: DockerProfile; source: string}>
   /** the names the filter library can place (native/libseccomp.ts libseccompSyscalls) */
   syscalls: SyscallResolver
+  /** build --widen imports: syscalls the exec'd programs' imports can reach (build/widen.ts) */
+  widen?: WidenCandidate[]
 }
+
+/** A syscall a program can reach through a libc function it imports (`via`: the library that imports it). */
+export interface WidenCandidate {name: string; program: string; import: string; via?: string}
 
 export interface Synthesis {
   profile: DockerProfile
   /** warnings worth a line each (never errors) */
   diagnostics: string[]
   stats: {observed: number; allowed: number; rules: number; arches: string[]}
+  /** with `widen`: the names added, each with the candidate it came from, and the ones left out and why */
+  widened?: {added: WidenCandidate[]; skipped: Array<{name: string; why: string}>}
 }
 
 const U32 = 0xffffffffn
@@ -59,11 +66,11 @@ interface Draft {
   includesCaps?: string[]
   excludesCaps?: string[]
   /** category, for grouping and comments: order of categories is the order of rules */
-  kind: 'always' | 'runtime' | 'observed' | 'args' | 'caps' | 'clone3' | 'enosys' | 'recorded-enosys'
+  kind: 'always' | 'runtime' | 'observed' | 'args' | 'caps' | 'clone3' | 'enosys' | 'recorded-enosys' | 'widened'
   why: string
 }
 
-const KIND_ORDER: Draft['kind'][] = ['always', 'runtime', 'observed', 'args', 'caps', 'clone3', 'recorded-enosys', 'enosys']
+const KIND_ORDER: Draft['kind'][] = ['always', 'runtime', 'observed', 'args', 'caps', 'clone3', 'recorded-enosys', 'widened', 'enosys']
 
 const hex = (v: bigint) => `0x${v.toString(16)}`
 
@@ -236,6 +243,9 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
     }
   }
 
+  const widened = o.widen ? widenDrafts(o.widen, o, {placed, arches}) : undefined
+  if (widened) drafts.push(...widened.drafts)
+
   // Rule 2: ENOSYS for fallback probes that were not recorded (clone3 included).
   for (const f of data.enosys.syscalls) {
     if (placed.has(f.name)) continue
@@ -286,7 +296,58 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
   profile.architectures = arches
   profile.syscalls = rules
   const allowed = new Set(rules.filter((r) => r.action === 'SCMP_ACT_ALLOW').flatMap((r) => r.names))
-  return {profile, diagnostics, stats: {observed: observed.size, allowed: allowed.size, rules: rules.length, arches}}
+  return {profile, diagnostics, stats: {observed: observed.size, allowed: allowed.size, rules: rules.length, arches},
+    ...(widened ? {widened: {added: widened.added, skipped: widened.skipped}} : {})}
+}
+
+/**
+ * --widen imports: allow what the programs' imports can reach and nothing recorded or placed
+ * already covers. Never a syscall of a risky class (profiles/syscall-classes.json: only ever
+ * allowed when recorded), nor a libc fallback probe (answered ENOSYS by rule 2, which is what
+ * the caller handles). Argument rules apply as to a recorded call that recorded no values: an
+ * exact value set (socket families, prctl options, ioctl requests) allows none, so the call
+ * is left out; namespace flags must be 0 (libc's own fork/thread/spawn paths pass none); W^X
+ * holds. Capability gates apply as to a recorded call.
+ */
+function widenDrafts(cands: WidenCandidate[], o: SynthesisOptions, at: {placed: Set<string>; arches: string[]}):
+  {drafts: Draft[]; added: WidenCandidate[]; skipped: Array<{name: string; why: string}>} {
+  const data = ruleData()
+  const enosys = new Set(data.enosys.syscalls.map((f) => f.name))
+  const drafts: Draft[] = []
+  const added: WidenCandidate[] = []
+  const skipped: Array<{name: string; why: string}> = []
+  const byName = new Map<string, WidenCandidate[]>()
+  for (const c of cands) byName.set(c.name, [...(byName.get(c.name) ?? []), c])
+  for (const name of [...byName.keys()].sort()) {
+    if (at.placed.has(name)) continue
+    const c = byName.get(name)!.slice().sort((a, b) => (a.program < b.program ? -1 : a.program > b.program ? 1 : 0))[0]!
+    const risk = riskOf(name)
+    if (risk) { skipped.push({name, why: `risky (${risk.cls}): only allowed when recorded`}); continue }
+    if (enosys.has(name)) { skipped.push({name, why: 'answered ENOSYS as a libc fallback probe (profiles/enosys-fallbacks.json)'}); continue }
+    if (!knownOnAny(o.syscalls, name, at.arches)) { skipped.push({name, why: `not a syscall of ${at.arches.join(', ')}`}); continue }
+    const from = `${name} (${c.program}${c.via ? ` via ${c.via}` : ''} imports ${c.import})`
+    const gate = data.caps.syscalls[name]
+    const rule = data.args.syscalls[name]
+    if (gate) {
+      for (const cap of gate.caps) drafts.push({name, action: 'SCMP_ACT_ALLOW', includesCaps: [cap], kind: 'widened', why: `${from}, with ${cap} (${gate.why})`})
+    } else if (rule && levelAtLeast(o.args, rule.level) && rule.kind === 'eq-set') {
+      skipped.push({name, why: `its argument rule allows only recorded ${rule.what} values (profiles/arg-rules.json), and none were recorded`})
+      continue
+    } else if (rule && levelAtLeast(o.args, rule.level) && rule.kind === 'ns-flags') {
+      drafts.push({name, action: 'SCMP_ACT_ALLOW', kind: 'widened', args: [{index: rule.arg, value: BigInt(rule.mask), valueTwo: 0n, op: 'SCMP_CMP_MASKED_EQ'}],
+        why: `${from}, ${rule.what} & ${rule.mask} (${rule.maskNames}) must be 0`})
+    } else if (rule && levelAtLeast(o.args, rule.level) && rule.kind === 'w-xor-x') {
+      for (const bit of [rule.write, rule.exec]) {
+        drafts.push({name, action: 'SCMP_ACT_ALLOW', kind: 'widened', args: [{index: rule.arg, value: BigInt(bit), valueTwo: 0n, op: 'SCMP_CMP_MASKED_EQ'}],
+          why: `${from}, W^X: ${rule.what} without ${bit === rule.write ? 'PROT_WRITE' : 'PROT_EXEC'}`})
+      }
+    } else {
+      drafts.push({name, action: 'SCMP_ACT_ALLOW', kind: 'widened', why: from})
+    }
+    at.placed.add(name)
+    added.push(c)
+  }
+  return {drafts, added, skipped}
 }
 
 function layerTitle(o: SynthesisOptions): string {
@@ -409,6 +470,7 @@ function comment(d: Draft, whys: string[], layer: string): string {
     case 'caps': return `capability ${(d.includesCaps ?? []).join('+')} (profiles/capabilities.json): recorded ${list}`
     case 'clone3': return whys.join('; ')
     case 'recorded-enosys': return `answered ENOSYS as recorded: ${list}`
+    case 'widened': return `widened: not recorded, reachable through an import (build --widen imports, profiles/libc-syscalls.json): ${list}`
     case 'enosys': return `ENOSYS fallback, not recorded: libc and runtimes fall back to an older syscall only on ENOSYS, EPERM breaks them (profiles/enosys-fallbacks.json): ${list}`
   }
 }

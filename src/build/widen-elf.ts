@@ -1,0 +1,213 @@
+/**
+ * What a program's ELF files say it can call: the dynamic symbols it imports, and the shared
+ * libraries it loads (with theirs), for `build --widen imports` (widen.ts).
+ *
+ * Read with GNU binutils as a subprocess: `readelf -d -W` for the dynamic section (DT_NEEDED,
+ * DT_RUNPATH, DT_RPATH) and `nm -D --undefined-only` for the imports (undefined .dynsym
+ * entries, printed as `unlink@GLIBC_2.2.5`; the version is dropped). binutils is maintained
+ * with the toolchain that writes these files, reads only the sections it prints (node's
+ * 100 MB binary in ~0.2 s) and is one apt package; the npm ELF parsers are unmaintained or read
+ * whole files into memory. Only the ELF identification (class, machine: 20 bytes) is read here.
+ *
+ * Libraries are found as ld.so(8) finds them: DT_RPATH (when there is no DT_RUNPATH) of the
+ * object and of the program, DT_RUNPATH of the object, $ORIGIN expanded, then /etc/ld.so.cache
+ * (`ldconfig -p`), then the default directories of the program's ABI; a candidate of another
+ * ABI (a 32-bit library for a 64-bit program) is skipped, as ld.so skips it. LD_LIBRARY_PATH is
+ * not used: the environment of the run that will be filtered is not known here.
+ */
+import {execFileSync} from 'node:child_process'
+import {closeSync, existsSync, openSync, readSync, realpathSync, statSync} from 'node:fs'
+import {dirname, isAbsolute, join} from 'node:path'
+import {SeccompGenError} from '../errors.js'
+
+export type ElfAbi = 'x86_64' | 'x86' | 'x32'
+
+export interface ElfFile {
+  /** the path as given (the program) or as found (a library) */
+  path: string
+  abi: ElfAbi | 'other'
+  /** false for a static binary (no dynamic section, or one with no DT_NEEDED: static-pie) */
+  dynamic: boolean
+  needed: string[]
+  runpath: string[]
+  rpath: string[]
+  /** undefined .dynsym symbols, version suffix removed, sorted, distinct */
+  imports: string[]
+}
+
+/** The ELF identification of `path`: null when it is not a little-endian x86 ELF we know. */
+export function elfAbiOf(path: string): ElfAbi | 'other' | null {
+  const head = readBytes(path, 20)
+  if (!head || head.length < 20 || head.readUInt32BE(0) !== 0x7f454c46) return null
+  // EI_CLASS (1: 32-bit, 2: 64-bit), EI_DATA (1: little-endian), e_machine at 18
+  if (head[5] !== 1) return 'other'
+  const machine = head.readUInt16LE(18)
+  if (machine === 62) return head[4] === 2 ? 'x86_64' : 'x32'
+  if (machine === 3 && head[4] === 1) return 'x86'
+  return 'other'
+}
+
+/** The first `n` bytes of a regular file, or null (missing, unreadable, not a regular file). */
+export function readBytes(path: string, n: number): Buffer | null {
+  let fd: number | undefined
+  try {
+    if (!statSync(path).isFile()) return null
+    fd = openSync(path, 'r')
+    const buf = Buffer.alloc(n)
+    return buf.subarray(0, readSync(fd, buf, 0, n, 0))
+  } catch {
+    return null
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
+function binutils(tool: 'readelf' | 'nm', args: string[]): string {
+  try {
+    return execFileSync(tool, args, {encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'pipe']})
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & {stderr?: string}
+    if (err.code === 'ENOENT') {
+      throw new SeccompGenError('USAGE', `--widen imports reads ELF files with binutils' ${tool}, which is not installed (apt-get install binutils)`)
+    }
+    throw new SeccompGenError('IO', `${tool} ${args.join(' ')} failed: ${(err.stderr ?? err.message).trim().split('\n')[0]}`)
+  }
+}
+
+const NEEDED = /\(NEEDED\)\s+Shared library: \[([^\]]+)\]/
+const PATHS = /\((RUNPATH|RPATH)\)\s+Library (?:runpath|rpath): \[([^\]]*)\]/
+
+/** Read one ELF file: its ABI, dynamic section and imports. Null when `path` is not an ELF. */
+export function readElf(path: string): ElfFile | null {
+  const abi = elfAbiOf(path)
+  if (abi === null) return null
+  const file: ElfFile = {path, abi, dynamic: false, needed: [], runpath: [], rpath: [], imports: []}
+  const dyn = binutils('readelf', ['-d', '-W', path])
+  for (const line of dyn.split('\n')) {
+    const n = NEEDED.exec(line)
+    if (n) { file.needed.push(n[1]!); continue }
+    const p = PATHS.exec(line)
+    if (p) (p[1] === 'RUNPATH' ? file.runpath : file.rpath).push(...p[2]!.split(':').filter(Boolean))
+  }
+  file.dynamic = file.needed.length > 0
+  if (!file.dynamic) return file
+  // -p: symbol-table order (no sort); undefined symbols print as "U name@VER" or "w name" (weak)
+  const names = new Set<string>()
+  for (const line of binutils('nm', ['-D', '--undefined-only', '-p', path]).split('\n')) {
+    const m = /^\s+[UwvV]\s+([^@\s]+)/.exec(line)
+    if (m) names.add(m[1]!)
+  }
+  file.imports = [...names].sort()
+  return file
+}
+
+/** Default library directories by ABI (Debian's multiarch directories first, then ld.so's). */
+const DEFAULT_DIRS: Record<ElfAbi, string[]> = {
+  x86_64: ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib'],
+  x86: ['/lib/i386-linux-gnu', '/usr/lib/i386-linux-gnu', '/lib32', '/usr/lib32', '/lib', '/usr/lib'],
+  x32: ['/lib/x86_64-linux-gnux32', '/usr/lib/x86_64-linux-gnux32', '/libx32', '/usr/libx32'],
+}
+
+let cache: Map<string, string[]> | undefined
+
+/** /etc/ld.so.cache as `ldconfig -p` prints it: soname -> paths (every ABI; checked by header). */
+function ldCache(): Map<string, string[]> {
+  if (cache) return cache
+  cache = new Map()
+  const ldconfig = ['/sbin/ldconfig', '/usr/sbin/ldconfig'].find((p) => existsSync(p))
+  if (!ldconfig) return cache
+  let out = ''
+  try {
+    out = execFileSync(ldconfig, ['-p'], {encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore']})
+  } catch {
+    return cache // no cache file: the default directories still apply
+  }
+  for (const line of out.split('\n')) {
+    const m = /^\s+(\S+)\s+\(.*\)\s+=>\s+(\S.*)$/.exec(line)
+    if (m) cache.set(m[1]!, [...(cache.get(m[1]!) ?? []), m[2]!])
+  }
+  return cache
+}
+
+const expand = (dir: string, origin: string) => dir.replace(/\$(?:ORIGIN|\{ORIGIN\})/g, origin)
+
+/** Where ld.so would find `soname` for `obj` (loaded by `program`), or undefined. */
+export function findLibrary(soname: string, obj: ElfFile, program: ElfFile): string | undefined {
+  const abi = program.abi
+  if (abi === 'other') return undefined
+  const ok = (p: string) => elfAbiOf(p) === abi
+  if (soname.includes('/')) return ok(soname) ? soname : undefined
+  const origin = (f: ElfFile) => { try { return dirname(realpathSync(f.path)) } catch { return dirname(f.path) } }
+  const dirs: string[] = []
+  if (!obj.runpath.length) {
+    dirs.push(...obj.rpath.map((d) => expand(d, origin(obj))))
+    if (obj !== program && !program.runpath.length) dirs.push(...program.rpath.map((d) => expand(d, origin(program))))
+  }
+  dirs.push(...obj.runpath.map((d) => expand(d, origin(obj))))
+  for (const d of dirs) {
+    const p = join(d, soname)
+    if (isAbsolute(p) && ok(p)) return p
+  }
+  for (const p of ldCache().get(soname) ?? []) if (ok(p)) return p
+  for (const d of DEFAULT_DIRS[abi]) {
+    const p = join(d, soname)
+    if (ok(p)) return p
+  }
+  return undefined
+}
+
+export interface ProgramImports {
+  program: string
+  abi: ElfAbi | 'other'
+  static: boolean
+  /** each ELF file read (program first, then its libraries breadth-first) with its imports */
+  objects: Array<{path: string; imports: string[]}>
+  /** sonames no library was found for */
+  missing: string[]
+}
+
+const elfCache = new Map<string, ElfFile | null>()
+
+function readCached(path: string): ElfFile | null {
+  let real = path
+  try { real = realpathSync(path) } catch { /* read fails below */ }
+  if (!elfCache.has(real)) elfCache.set(real, readElf(real))
+  const f = elfCache.get(real)
+  return f ? {...f, path} : null
+}
+
+/**
+ * The imports of `program` and of every library it loads (DT_NEEDED, transitively). Null when
+ * `program` is not an ELF file (a script: the caller follows its #! line).
+ */
+export function programImports(program: string): ProgramImports | null {
+  const root = readCached(program)
+  if (!root) return null
+  const out: ProgramImports = {program, abi: root.abi, static: !root.dynamic, objects: [], missing: []}
+  if (!root.dynamic) return out
+  const seen = new Set<string>()
+  const queue: ElfFile[] = [root]
+  while (queue.length) {
+    const obj = queue.shift()!
+    out.objects.push({path: obj.path, imports: obj.imports})
+    for (const so of obj.needed) {
+      const p = findLibrary(so, obj, root)
+      if (!p) { if (!out.missing.includes(so)) out.missing.push(so); continue }
+      let key = p
+      try { key = realpathSync(p) } catch { /* keep p */ }
+      if (seen.has(key)) continue
+      seen.add(key)
+      const lib = readCached(p)
+      if (lib) queue.push(lib)
+    }
+  }
+  return out
+}
+
+/** The interpreter of a `#!` script (its first word), or undefined. */
+export function shebangOf(path: string): string | undefined {
+  const head = readBytes(path, 256)
+  if (!head || head[0] !== 0x23 || head[1] !== 0x21) return undefined
+  const line = head.toString('latin1', 2).split('\n')[0]!.trim()
+  return line.split(/\s+/)[0] || undefined
+}

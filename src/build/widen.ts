@@ -1,0 +1,163 @@
+/**
+ * `build --widen imports`: the syscalls a recorded program's own code can reach beyond its
+ * recording. Every program the observation saw exec'd (a `#!` script: its interpreter) and every
+ * library it loads (widen-elf.ts) imports libc functions; profiles/libc-syscalls.json says which
+ * syscalls each may make on each ABI. The result is a list of candidates, each with the program
+ * and import it comes from; synthesis (profile/synthesize.ts) decides which become rules (never
+ * a risky class, argument rules as for recorded calls). The host work (files, binutils) is done
+ * here so the profile layer stays pure.
+ */
+import {readFileSync} from 'node:fs'
+import {basename, join, resolve} from 'node:path'
+import {profilesDir} from '../paths.js'
+import type {WidenCandidate} from '../profile/synthesize.js'
+import {type ElfAbi, programImports, shebangOf} from './widen-elf.js'
+
+export type WidenMode = 'none' | 'imports'
+export const WIDEN_MODES: WidenMode[] = ['none', 'imports']
+
+interface LibcEntry {syscalls: string[]; source: string; musl?: string[]; note?: string}
+export interface LibcTable {
+  functions: Record<string, LibcEntry>
+  i386: {renames: Record<string, string[]>}
+  sources: Record<string, string>
+}
+
+let table: LibcTable | undefined
+
+/** profiles/libc-syscalls.json */
+export function libcTable(): LibcTable {
+  return (table ??= JSON.parse(readFileSync(join(profilesDir(), 'libc-syscalls.json'), 'utf8')) as LibcTable)
+}
+
+export type Libc = 'glibc' | 'musl'
+
+/** The syscalls libc function `fn` may make on `abi` (empty when the table does not know it). */
+export function syscallsOf(fn: string, abi: ElfAbi, libc: Libc = 'glibc'): string[] {
+  const t = libcTable()
+  const e = t.functions[fn]
+  const names = (libc === 'musl' ? e?.musl : undefined) ?? e?.syscalls ?? []
+  if (abi !== 'x86') return names
+  return [...new Set(names.flatMap((n) => t.i386.renames[n] ?? [n]))]
+}
+
+/** What was read for one program. */
+export interface WidenedProgram {
+  program: string
+  /** the ELF read for it: the program, or a script's interpreter */
+  elf?: string
+  abi?: string
+  /** static: imports nothing; unread: not found here or not an ELF/script */
+  status: 'dynamic' | 'static' | 'unread'
+  /** which libc's column of the table was used */
+  libc?: Libc
+  why?: string
+  /** ELF files read (the program and its libraries) */
+  objects: number
+  /** distinct imported names that the libc table knows */
+  imports: number
+  /** distinct syscalls those imports may make */
+  syscalls: number
+  /** sonames no library was found for */
+  missing: string[]
+}
+
+const MUSL = /(^|\/)(ld-musl-|libc\.musl-)[^/]*$/
+
+export interface WidenInput {
+  candidates: WidenCandidate[]
+  programs: WidenedProgram[]
+}
+
+/**
+ * Read every exec'd program and its libraries; one candidate per (syscall, program), naming the
+ * import it comes from: an import named like the syscall first (tar imports unlinkat), the
+ * program's own imports before its libraries', then the first import in name order.
+ */
+export function widenImports(execs: readonly string[]): WidenInput {
+  const candidates: WidenCandidate[] = []
+  const programs: WidenedProgram[] = []
+  for (const program of [...new Set(execs)].sort()) {
+    let elf = resolve(program)
+    let r = programImports(elf)
+    if (!r) {
+      const interp = shebangOf(elf)
+      if (interp) {
+        elf = interp
+        r = programImports(interp)
+      }
+    }
+    const row: WidenedProgram = {program, status: 'unread', objects: 0, imports: 0, syscalls: 0, missing: []}
+    programs.push(row)
+    if (!r) { row.why = 'not found here, or not an ELF file nor a #! script'; continue }
+    if (elf !== resolve(program)) row.elf = elf
+    row.abi = r.abi
+    if (r.abi === 'other') { row.why = 'not an x86 ELF file (the libc table is for x86_64, i386, x32)'; continue }
+    if (r.static) { row.status = 'static'; continue }
+    row.status = 'dynamic'
+    row.objects = r.objects.length
+    row.missing = r.missing
+    const abi = r.abi
+    // musl's loader and libc are one file: a program linked with it names it in DT_NEEDED
+    const libc: Libc = r.objects.some((o) => MUSL.test(o.path)) || r.missing.some((m) => MUSL.test(m)) ? 'musl' : 'glibc'
+    row.libc = libc
+    // per syscall, the import to name: rank (an import named like the syscall first, the
+    // program's own before a library's), then the object's order, then the function's name
+    const best = new Map<string, {fn: string; obj: number; rank: number}>()
+    const known = new Set<string>()
+    r.objects.forEach((o, obj) => {
+      for (const fn of o.imports) {
+        if (!libcTable().functions[fn]) continue
+        known.add(fn)
+        for (const s of syscallsOf(fn, abi, libc)) {
+          const rank = (fn === s ? 0 : 2) + (obj === 0 ? 0 : 1)
+          const have = best.get(s)
+          if (!have || rank < have.rank || (rank === have.rank && (obj < have.obj || (obj === have.obj && fn < have.fn)))) best.set(s, {fn, obj, rank})
+        }
+      }
+    })
+    row.imports = known.size
+    row.syscalls = best.size
+    for (const [name, b] of [...best].sort(([a], [c]) => (a < c ? -1 : a > c ? 1 : 0))) {
+      candidates.push({name, program, import: b.fn, ...(b.obj ? {via: basename(r.objects[b.obj]!.path)} : {})})
+    }
+  }
+  return {candidates, programs}
+}
+
+export interface WidenSummary {
+  mode: 'imports'
+  /** how many names widening added */
+  added: number
+  /** each program read, with how many of the added names are credited to it */
+  programs: Array<WidenedProgram & {added: number}>
+  /** the names added, each with the program and import it came from */
+  names: WidenCandidate[]
+  /** reachable names not added, and why (risky class, argument rule, ENOSYS probe) */
+  skipped: Array<{name: string; why: string}>
+  /** the phrase for build's summary line */
+  line: string
+  /** notes worth a line each: programs not read, libraries not found, names left out */
+  diagnostics: string[]
+}
+
+const list = (xs: string[], n = 4) => `${xs.slice(0, n).join(', ')}${xs.length > n ? ` and ${xs.length - n} more` : ''}`
+
+/** What widening read and what synthesis added from it, for the summary line and --json. */
+export function widenSummary(read: WidenInput, done: {added: WidenCandidate[]; skipped: Array<{name: string; why: string}>}): WidenSummary {
+  const programs = read.programs.map((p) => ({...p, added: done.added.filter((c) => c.program === p.program).length}))
+  const parts = programs.filter((p) => p.added).map((p) => `${p.program} (${p.added})`)
+  const statics = programs.filter((p) => p.status === 'static').map((p) => p.program)
+  let line = `widened by imports: +${done.added.length} name${done.added.length === 1 ? '' : 's'}${parts.length ? ` from ${list(parts)}` : ''}`
+  if (statics.length) line += `; static, imports nothing: ${list(statics)}`
+  if (!programs.length) line += ' (the recording names no exec\'d program)'
+  const diagnostics: string[] = []
+  for (const p of programs) {
+    if (p.status === 'unread') diagnostics.push(`widen: ${p.program}: ${p.why}; nothing widened for it`)
+    if (p.missing.length) diagnostics.push(`widen: ${p.program}: ${list(p.missing)} not found on this host; their imports were not read`)
+  }
+  const byWhy = new Map<string, string[]>()
+  for (const s of done.skipped) byWhy.set(s.why, [...(byWhy.get(s.why) ?? []), s.name])
+  for (const [why, names] of byWhy) diagnostics.push(`widen: reachable but not added, ${why}: ${list(names, 8)}`)
+  return {mode: 'imports', added: done.added.length, programs, names: done.added, skipped: done.skipped, line, diagnostics}
+}
