@@ -98,8 +98,8 @@ export function renderK8s(p: OciSeccomp, o: K8sOptions): string {
     ` SeccompProfile for the security-profiles-operator (kubectl apply -f THIS_FILE). A pod or`,
     ` container selects it with:`,
     `   securityContext: {seccompProfile: {type: Localhost, localhostProfile: ${paths.operator}}}`,
-    ` Without the operator, the same spec as plain JSON (build --node-json FILE) goes on every node`,
-    ` as ${KUBELET_SECCOMP_ROOT}/${paths.node}, with localhostProfile: ${paths.node}`,
+    ` Without the operator, the profile as JSON (build --node-json FILE) goes on every node as`,
+    ` ${KUBELET_SECCOMP_ROOT}/${paths.node}, with localhostProfile: ${paths.node}`,
   ].join('\n')
   return doc.toString({lineWidth: 0})
 }
