@@ -63,7 +63,7 @@ export interface BuildOptions {
   caps?: string[]
   /** for --format oci/k8s: the host arch to resolve to (default: this machine) */
   hostArch?: string
-  /** imports: add what the exec'd programs' imports can reach (build/widen.ts); default none */
+  /** imports: add what the exec'd programs' imports can reach, interpreters apart; all: them too (build/widen.ts); default none */
   widen?: WidenMode
 }
 
@@ -188,7 +188,7 @@ export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
       if (!runtimes.some((l) => l.runtime === r)) runtimes.push(loadRuntimeLayer(r))
     }
   }
-  const read = o.widen === 'imports' ? widenImports(merged.execs) : undefined
+  const read = o.widen === 'imports' || o.widen === 'all' ? widenImports(merged.execs, {interpreters: o.widen === 'all'}) : undefined
   const syn = synthesize(merged, {
     defaultAction: chk.action,
     defaultErrno: chk.errno,
@@ -201,7 +201,7 @@ export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
     ...(read ? {widen: read.candidates} : {}),
   })
   diagnostics.push(...syn.diagnostics)
-  const widen = read && syn.widened ? widenSummary(read, syn.widened) : undefined
+  const widen = read && syn.widened ? widenSummary(o.widen as 'imports' | 'all', read, syn.widened) : undefined
   if (widen) diagnostics.push(...widen.diagnostics)
   const stats = {...syn.stats, runtimes: runtimes.map((l) => l.runtime), args: chk.args}
   if (chk.format !== 'docker') {

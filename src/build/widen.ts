@@ -7,19 +7,21 @@
  * a risky class, argument rules as for recorded calls). The host work (files, binutils) is done
  * here so the profile layer stays pure.
  */
-import {readFileSync} from 'node:fs'
+import {readFileSync, realpathSync} from 'node:fs'
 import {basename, join, resolve} from 'node:path'
 import {profilesDir} from '../paths.js'
 import type {WidenCandidate} from '../profile/synthesize.js'
 import {type ElfAbi, programImports, shebangOf} from './widen-elf.js'
 
-export type WidenMode = 'none' | 'imports'
-export const WIDEN_MODES: WidenMode[] = ['none', 'imports']
+/** none: recorded only; imports: add what imports reach, interpreters apart; all: interpreters too */
+export type WidenMode = 'none' | 'imports' | 'all'
+export const WIDEN_MODES: WidenMode[] = ['none', 'imports', 'all']
 
 interface LibcEntry {syscalls: string[]; source: string; musl?: string[]; note?: string}
 export interface LibcTable {
   functions: Record<string, LibcEntry>
   i386: {renames: Record<string, string[]>}
+  interpreters: {names: string[]}
   sources: Record<string, string>
 }
 
@@ -47,8 +49,8 @@ export interface WidenedProgram {
   /** the ELF read for it: the program, or a script's interpreter */
   elf?: string
   abi?: string
-  /** static: imports nothing; unread: not found here or not an ELF/script */
-  status: 'dynamic' | 'static' | 'unread'
+  /** static: imports nothing; interpreter: left out (--widen all reads it); unread: not found here or not an ELF/script */
+  status: 'dynamic' | 'static' | 'interpreter' | 'unread'
   /** which libc's column of the table was used */
   libc?: Libc
   why?: string
@@ -60,6 +62,14 @@ export interface WidenedProgram {
   syscalls: number
   /** sonames no library was found for */
   missing: string[]
+}
+
+/** Is the executable at `path` (links followed) a language interpreter (libc-syscalls.json interpreters)? */
+export function isInterpreter(path: string): boolean {
+  let real = path
+  try { real = realpathSync(path) } catch { /* the name as given */ }
+  const stem = basename(real).replace(/[0-9.]+$/, '')
+  return libcTable().interpreters.names.includes(stem)
 }
 
 const MUSL = /(^|\/)(ld-musl-|libc\.musl-)[^/]*$/
@@ -74,7 +84,7 @@ export interface WidenInput {
  * import it comes from: an import named like the syscall first (tar imports unlinkat), the
  * program's own imports before its libraries', then the first import in name order.
  */
-export function widenImports(execs: readonly string[]): WidenInput {
+export function widenImports(execs: readonly string[], o: {interpreters: boolean}): WidenInput {
   const candidates: WidenCandidate[] = []
   const programs: WidenedProgram[] = []
   for (const program of [...new Set(execs)].sort()) {
@@ -94,6 +104,7 @@ export function widenImports(execs: readonly string[]): WidenInput {
     row.abi = r.abi
     if (r.abi === 'other') { row.why = 'not an x86 ELF file (the libc table is for x86_64, i386, x32)'; continue }
     if (r.static) { row.status = 'static'; continue }
+    if (!o.interpreters && isInterpreter(elf)) { row.status = 'interpreter'; continue }
     row.status = 'dynamic'
     row.objects = r.objects.length
     row.missing = r.missing
@@ -126,7 +137,7 @@ export function widenImports(execs: readonly string[]): WidenInput {
 }
 
 export interface WidenSummary {
-  mode: 'imports'
+  mode: 'imports' | 'all'
   /** how many names widening added */
   added: number
   /** each program read, with how many of the added names are credited to it */
@@ -144,12 +155,14 @@ export interface WidenSummary {
 const list = (xs: string[], n = 4) => `${xs.slice(0, n).join(', ')}${xs.length > n ? ` and ${xs.length - n} more` : ''}`
 
 /** What widening read and what synthesis added from it, for the summary line and --json. */
-export function widenSummary(read: WidenInput, done: {added: WidenCandidate[]; skipped: Array<{name: string; why: string}>}): WidenSummary {
+export function widenSummary(mode: 'imports' | 'all', read: WidenInput, done: {added: WidenCandidate[]; skipped: Array<{name: string; why: string}>}): WidenSummary {
   const programs = read.programs.map((p) => ({...p, added: done.added.filter((c) => c.program === p.program).length}))
   const parts = programs.filter((p) => p.added).map((p) => `${p.program} (${p.added})`)
   const statics = programs.filter((p) => p.status === 'static').map((p) => p.program)
+  const interps = programs.filter((p) => p.status === 'interpreter').map((p) => p.elf ?? p.program)
   let line = `widened by imports: +${done.added.length} name${done.added.length === 1 ? '' : 's'}${parts.length ? ` from ${list(parts)}` : ''}`
   if (statics.length) line += `; static, imports nothing: ${list(statics)}`
+  if (interps.length) line += `; interpreter, not widened (--widen all does): ${list(interps)}`
   if (!programs.length) line += ' (the recording names no exec\'d program)'
   const diagnostics: string[] = []
   for (const p of programs) {
@@ -159,5 +172,5 @@ export function widenSummary(read: WidenInput, done: {added: WidenCandidate[]; s
   const byWhy = new Map<string, string[]>()
   for (const s of done.skipped) byWhy.set(s.why, [...(byWhy.get(s.why) ?? []), s.name])
   for (const [why, names] of byWhy) diagnostics.push(`widen: reachable but not added, ${why}: ${list(names, 8)}`)
-  return {mode: 'imports', added: done.added.length, programs, names: done.added, skipped: done.skipped, line, diagnostics}
+  return {mode, added: done.added.length, programs, names: done.added, skipped: done.skipped, line, diagnostics}
 }

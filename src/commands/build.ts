@@ -69,7 +69,7 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
     errno: Flags.string({description: 'errno of the errno default action (default EPERM)'}),
     arch: Flags.string({description: 'also list this architecture (repeatable)', multiple: true, multipleNonGreedy: true}),
     caps: sharedFlags.caps({summary: "--format oci/k8s, --for containerd: the container's capabilities, comma-separated (default: Docker's default set)."}),
-    widen: Flags.string({description: "imports: also allow what the recorded programs' imported libc functions can reach (never a risky class; see README)", options: WIDEN_MODES, default: 'none'}),
+    widen: Flags.string({description: "imports: also allow what the recorded programs' imported libc functions can reach (never a risky class; interpreters apart); all: interpreters too", options: WIDEN_MODES, default: 'none'}),
     quiet: sharedFlags.quiet('summary'),
   }
 
