@@ -4,7 +4,9 @@ import {parseCaps} from '../enforce/caps.js'
 import {describeError} from '../errors.js'
 import type {FileKind} from '../file-kind.js'
 import {checkRecordings, type CheckReport} from '../build/check.js'
+import {defaultCaps} from '../profile/data.js'
 import {riskyClasses, type Score} from '../profile/diff.js'
+import {normalizeCap} from '../profile/resolve.js'
 
 export default class Check extends SeccompGenCommand {
   static override recordingKinds: FileKind[] = ['observation', 'strace-log']
@@ -28,6 +30,8 @@ through on the host arch and the risky classes (as validate knows them) each all
     {command: '<%= config.bin %> <%= command.id %> --json seccomp.json run1.obs.json run2.strace', description: 'The same for several recordings, machine-readable.'},
     {command: '<%= config.bin %> <%= command.id %> --score app.json app.obs.json', description: 'Also compare the profile with Docker\'s default.'},
   ]
+
+  static usage = ['<%= command.id %> PROFILE INPUT… [--json] [--score] [--caps CAP,…]']
 
   static strict = false
   static enableJsonFlag = true
@@ -90,7 +94,8 @@ export function checkText(r: CheckReport): string {
 }
 
 function scoreText(s: Score): string[] {
-  const out = [`score against Docker's default (${s.arch}, caps ${s.caps.length ? s.caps.join(',') : 'none'}):`]
+  const caps = [...s.caps].sort().join() === defaultCaps().map(normalizeCap).sort().join() ? "Docker's default capabilities" : `caps ${s.caps.length ? s.caps.join(',') : 'none'}`
+  const out = [`score against Docker's default (${s.arch}, ${caps}):`]
   const cond = (n: number) => (n ? ` (${n} only with some arguments)` : '')
   out.push(`  names allowed: ${s.profile.allowed}${cond(s.profile.conditional)}; Docker's default: ${s.reference.allowed}${cond(s.reference.conditional)}`)
   out.push(`  allowed here and not by Docker's default: ${s.onlyProfile.length ? s.onlyProfile.join(' ') : 'none'}; allowed by Docker's default only: ${s.onlyReference}`)

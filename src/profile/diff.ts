@@ -116,11 +116,15 @@ function conditionsOf(profiles: DockerProfile[], name: string, o: EvalOptions): 
 /** Candidate values per argument index tested by the conditions (sorted, distinct). */
 export function argCandidates(conds: SeccompArg[]): Map<number, bigint[]> {
   const out = new Map<number, Set<bigint>>()
+  const masks = new Map<number, bigint>()
   for (const c of conds) {
     const s = out.get(c.index) ?? new Set<bigint>()
     for (const v of boundaries(c)) s.add(v)
     out.set(c.index, s)
+    if (c.op === 'SCMP_CMP_MASKED_EQ') masks.set(c.index, (masks.get(c.index) ?? 0n) | (c.value & M64))
   }
+  // rules that each test one bit (W^X: "not W" or "not X") differ only when all bits are set
+  for (const [i, m] of masks) out.get(i)!.add(m)
   return new Map([...out].sort(([a], [b]) => a - b).map(([i, s]) => [i, [...s].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))]))
 }
 
