@@ -46,15 +46,18 @@ function retActions(): RetAction[] {
 
 /**
  * A filter's return value (a record's code=) as the profile action that gives it:
- * 0x7ffc0000 -> SCMP_ACT_LOG, 0x50001 -> SCMP_ACT_ERRNO(EPERM), 0x80000000 -> SCMP_ACT_KILL_PROCESS.
+ * 0x7ffc0000 -> SCMP_ACT_LOG, 0x80000000 -> SCMP_ACT_KILL_PROCESS, 0x50000 -> SCMP_ACT_ERRNO.
+ * The kernel logs the action without its datum (seccomp_log gets `filter_ret &
+ * SECCOMP_RET_ACTION_FULL`), so the errno a call got is not in the record; a datum is named
+ * only when a line carries one.
  */
 export function actionOfCode(code: number): string {
   const base = (code & 0xffff0000) >>> 0
   const data = code & 0xffff
   const row = retActions().find((r) => Number(r.value) === base)
   if (!row) return `unknown action 0x${(code >>> 0).toString(16)}`
-  if (row.data === 'errno') return `${row.action}(${errnoName(data) ?? data})`
-  if (row.data === 'trace') return `${row.action}(${data})`
+  if (row.data === 'errno' && data) return `${row.action}(${errnoName(data) ?? data})`
+  if (row.data === 'trace' && data) return `${row.action}(${data})`
   return row.action
 }
 
