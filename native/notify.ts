@@ -204,11 +204,12 @@ export class Listener {
     v.setInt32(16, error, true)
     v.setUint32(20, flags, true)
     const rc = load().lib.seccomp_notify_respond(this.fd, this.resp)
-    if (rc < 0 && rc !== -2 /* ENOENT: the task died meanwhile */) fail('seccomp_notify_respond', -rc)
+    // ENOENT: the task died meanwhile; ECANCELED: a signal took it out of the wait (our own kill)
+    if (rc < 0 && rc !== -2 && rc !== -125) fail('seccomp_notify_respond', -rc)
     return rc >= 0
   }
 
-  /** Let the call run (SECCOMP_USER_NOTIF_FLAG_CONTINUE). */
+  /** Let the call run (SECCOMP_USER_NOTIF_FLAG_CONTINUE). False when the caller is gone. */
   continueCall(id: bigint): boolean {
     return this.respond(id, 0n, 0, NOTIF_FLAG_CONTINUE)
   }

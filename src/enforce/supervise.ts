@@ -48,6 +48,7 @@ export interface SuperviseOptions {
 const SIGKILL = 9
 const SIGSYS = 31
 const X32_BIT = 0x40000000
+const OPS: Record<string, string> = {SCMP_CMP_NE: '!=', SCMP_CMP_LT: '<', SCMP_CMP_LE: '<=', SCMP_CMP_EQ: '==', SCMP_CMP_GE: '>=', SCMP_CMP_GT: '>', SCMP_CMP_MASKED_EQ: '&'}
 const KILLS = new Set(['SCMP_ACT_KILL', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_KILL_PROCESS'])
 
 /** The argument indexes each syscall's rules compare, for the report's argument class. */
@@ -124,8 +125,10 @@ export class NotifySupervisor {
       } catch (err) {
         this.error ??= err as Error
         // never leave a task waiting: the mode's plain answer
-        if (this.opts.mode === 'complain') this.listener.continueCall(n.id)
-        else this.listener.failCall(n.id, requireErrno('EPERM'))
+        try {
+          if (this.opts.mode === 'complain') this.listener.continueCall(n.id)
+          else this.listener.failCall(n.id, requireErrno('EPERM'))
+        } catch { /* answered already, or the listener itself failed: error says it */ }
       }
     }
   }
@@ -196,11 +199,13 @@ export class NotifySupervisor {
     return v.action === 'SCMP_ACT_TRAP' ? `${text} (SIGSYS)` : text
   }
 
+  /** The rule in words: `the rule for mkdir: SCMP_ACT_KILL_PROCESS`, `the rule for socket with arg0 == 0x2: …`. */
   private ruleText(v: Verdict, rule: number | undefined): string {
-    if (v.badArch) return 'bad arch (not in architectures)'
+    if (v.badArch) return 'bad arch (not in architectures): SCMP_ACT_KILL_THREAD'
     if (rule === undefined) return `defaultAction ${actionText(v)}`
     const r = this.opts.profile.syscalls![rule]!
     const names = r.names.length > 3 ? `${r.names.slice(0, 3).join(', ')}, …` : r.names.join(', ')
-    return `rule ${rule} (${names}) ${actionText(v)}`
+    const args = (r.args ?? []).map((a) => `arg${a.index} ${OPS[a.op]} 0x${a.value.toString(16)}${a.op === 'SCMP_CMP_MASKED_EQ' ? ` == 0x${(a.valueTwo ?? 0n).toString(16)}` : ''}`)
+    return `the rule for ${names}${args.length ? ` with ${args.join(' && ')}` : ''}: ${actionText(v)}`
   }
 }

@@ -1,0 +1,193 @@
+/**
+ * `apply --complain` and `apply --explain` end to end: real filters loaded by the exec child,
+ * real seccomp user notifications served by the built CLI. Each test has its control: the same
+ * program under plain `apply` (it fails) or under a profile that allows the call (nothing reported).
+ */
+import {spawnSync} from 'node:child_process'
+import {existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {repoRoot, runCli} from '../helpers/cli.js'
+import {realPython, tmp, writeProfile} from '../helpers/apply-profiles.js'
+import {notifySupportProblem} from '../../src/enforce/apply.js'
+
+const onX64 = process.arch === 'x64'
+const python = realPython()
+const haveStrace = spawnSync('strace', ['-V']).status === 0
+if (!python) console.warn('apply --complain tests: python3 not found, the tests with python programs are skipped')
+if (!haveStrace) console.warn('apply --complain tests: strace not found, the record → build loop is skipped')
+afterAll(() => rmSync(tmp(), {recursive: true, force: true}))
+const apply = (args: string[]) => runCli(['apply', ...args], {timeoutMs: 120_000})
+const fixture = (name: string) => join(repoRoot, 'test', 'fixtures', name)
+/** stderr lines of the report (not the program's own) */
+const reportLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('seccomp-gen: '))
+const freshDir = (name: string) => {
+  const d = join(tmp(), name)
+  rmSync(d, {recursive: true, force: true})
+  mkdirSync(d)
+  return d
+}
+
+describe.runIf(onX64)('apply --complain / --explain', () => {
+  it('--complain lets a denied call run and names it once, with the rule that matched; --explain enforces it and names it', async () => {
+    const p = writeProfile('complain-mkdir', {allow: ['mmap']})
+    const target = join(tmp(), 'complain-dir')
+    const c = await apply([p, '--complain', '--', 'mkdir', target])
+    expect(c.status, c.stderr).toBe(0)
+    expect(existsSync(target)).toBe(true)
+    const lines = reportLines(c.stderr)
+    expect(lines[0]).toMatch(/^seccomp-gen: x86_64 mkdir by pid \d+ mkdir \(\/[^)]*mkdir\): allowed \(complain\); matched defaultAction SCMP_ACT_ERRNO\(EPERM\)$/)
+    expect(lines.filter((l) => / mkdir by pid/.test(l))).toHaveLength(1)
+    expect(c.stderr).toMatch(/call\(s\) let through that the profile denies, \d+ distinct:\n\s+count\s+abi\s+call\s+first pid\s+action\s+matched\n/)
+
+    const target2 = join(tmp(), 'explain-dir')
+    const e = await apply([p, '--explain', '--', 'mkdir', target2])
+    expect(e.status).toBe(1)
+    expect(existsSync(target2)).toBe(false)
+    expect(e.stderr).toMatch(/mkdir: cannot create directory .*Operation not permitted/)
+    expect(e.stderr).toMatch(/^seccomp-gen: x86_64 mkdir by pid \d+ mkdir \(.*\): SCMP_ACT_ERRNO\(EPERM\); matched defaultAction SCMP_ACT_ERRNO\(EPERM\)$/m)
+    expect(e.stderr).toMatch(/call\(s\) denied, \d+ distinct/)
+
+    // control: with mkdir allowed no call reaches the supervisor
+    const ok = writeProfile('complain-mkdir-ok', {allow: ['mmap', 'mkdir', 'mkdirat']})
+    const quiet = await apply([ok, '--complain', '--', 'mkdir', join(tmp(), 'quiet-dir')])
+    expect(quiet.status).toBe(0)
+    expect(reportLines(quiet.stderr)).toEqual(['seccomp-gen: no call was let through that the profile denies'])
+  })
+
+  it('--explain answers a rule with its own errno and names the rule', async () => {
+    const p = writeProfile('explain-errno', {allow: ['mmap'], rules: [{names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13}]})
+    const r = await apply([p, '--explain', '--', 'mkdir', join(tmp(), 'eacces-dir')])
+    expect(r.status).toBe(1)
+    expect(r.stderr).toMatch(/Permission denied/)
+    expect(r.stderr).toMatch(/ mkdir by pid \d+ .*: SCMP_ACT_ERRNO\(EACCES\); matched the rule for mkdir, mkdirat: SCMP_ACT_ERRNO\(EACCES\)$/m)
+  })
+
+  it('a kill action: --explain kills with SIGSYS as the profile would (159), --complain lets it run', async () => {
+    const p = writeProfile('explain-kill', {allow: ['mmap'], rules: [{names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_KILL_PROCESS'}]})
+    const plain = await apply([p, '--', 'mkdir', join(tmp(), 'kill-plain')])
+    expect(plain.status).toBe(159)
+    const e = await apply([p, '--explain', '--', 'mkdir', join(tmp(), 'kill-explain')])
+    expect(e.status).toBe(159)
+    expect(existsSync(join(tmp(), 'kill-explain'))).toBe(false)
+    expect(e.stderr).toMatch(/ mkdir by pid \d+ .*: SCMP_ACT_KILL_PROCESS \(killed with SIGSYS\); matched the rule for mkdir, mkdirat: SCMP_ACT_KILL_PROCESS$/m)
+    const c = await apply([p, '--complain', '--', 'mkdir', join(tmp(), 'kill-complain')])
+    expect(c.status).toBe(0)
+    expect(existsSync(join(tmp(), 'kill-complain'))).toBe(true)
+  })
+
+  it('the exec child\'s own read of the gate is not reported, even when the profile denies read', async () => {
+    const p = writeProfile('no-read', {allow: ['mmap'], without: ['read']})
+    const file = join(tmp(), 'gate.txt')
+    writeFileSync(file, 'hello\n')
+    const r = await apply([p, '--complain', '--', 'cat', file])
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toBe('hello\n')
+    const reads = reportLines(r.stderr).filter((l) => / read by pid/.test(l))
+    expect(reads).toHaveLength(1)
+    expect(reads[0]).toMatch(/ cat \(/) // CMD's read, not node's
+    expect(r.stderr).not.toMatch(/node/)
+  })
+
+  it.runIf(python)('forks and threads: each call is reported with the pid (thread id) that made it; an ENOSYS answer (clone3) is kept, not reported', async () => {
+    const p = writeProfile('forks-threads', {
+      allow: ['mmap'],
+      without: ['clone3'],
+      rules: [{names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38}],
+    })
+    const d = freshDir('ft-complain')
+    const r = await apply([p, '--complain', '--', python!, fixture('forks-threads.py'), d])
+    expect(r.status, r.stderr).toBe(0)
+    const m = /^main (\d+) thread (\d+) child (\d+) thread:ok child:ok$/m.exec(r.stdout)
+    expect(m, r.stdout).not.toBeNull()
+    const [, main, thread, child] = m!
+    expect(new Set([main, thread, child]).size).toBe(3)
+    expect(r.stderr).toMatch(new RegExp(`^seccomp-gen: x86_64 symlink(at)? by pid ${thread} python`, 'm'))
+    expect(r.stderr).toMatch(new RegExp(`^seccomp-gen: x86_64 mkdir(at)? by pid ${child} python`, 'm'))
+    expect(r.stderr).not.toMatch(/clone3/)
+    expect(lstatSync(join(d, 'link')).isSymbolicLink()).toBe(true) // a link to nothing: existsSync would follow it
+    expect(existsSync(join(d, 'child'))).toBe(true)
+
+    const d2 = freshDir('ft-explain')
+    const e = await apply([p, '--explain', '--', python!, fixture('forks-threads.py'), d2])
+    expect(e.status, e.stderr).toBe(0)
+    expect(e.stdout).toMatch(/thread:Operation not permitted child:failed/)
+    expect(e.stderr).toMatch(/ symlink(at)? by pid \d+ .*: SCMP_ACT_ERRNO\(EPERM\)/)
+    expect(e.stderr).toMatch(/ mkdir(at)? by pid \d+ .*: SCMP_ACT_ERRNO\(EPERM\)/)
+  })
+
+  it.runIf(python)('the argument values the rules look at make distinct lines (socket AF_INET vs AF_INET6), and --json parses', async () => {
+    const p = writeProfile('socket-json', {allow: ['mmap'], rules: [{names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: 1, op: 'SCMP_CMP_EQ'}]}]})
+    const code = 'import socket\nfor f in (socket.AF_INET, socket.AF_INET6, socket.AF_INET, socket.AF_UNIX): socket.socket(f).close()\nprint("ok")'
+    const r = await apply([p, '--complain', '--json', '--', python!, '-c', code])
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toBe('ok\n')
+    const objs = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>)
+    const sockets = objs.filter((o) => o.type === 'denial' && o.syscall === 'socket')
+    expect(sockets.map((o) => o.argClass)).toEqual([{0: '0x2'}, {0: '0xa'}])
+    expect(sockets[0]).toMatchObject({abi: 'x86_64', nr: 41, action: 'allowed (complain)', rule: 'defaultAction SCMP_ACT_ERRNO(EPERM)', comm: 'python3'})
+    expect((sockets[0]!.args as string[])).toHaveLength(6)
+    const summary = objs.find((o) => o.type === 'summary') as {rows: Array<{syscall: string; count: number; argClass: unknown}>}
+    expect(summary.rows.find((x) => x.syscall === 'socket' && JSON.stringify(x.argClass) === '{"0":"0x2"}')?.count).toBe(2)
+    expect(objs.at(-1)!.type).toBe('summary')
+  })
+
+  it.runIf(python && haveStrace)('record → build → apply --complain --observe → build again → apply passes where the first profile failed', async () => {
+    const dir = freshDir('loop')
+    const input = join(dir, 'in.txt')
+    writeFileSync(input, 'a\nb\n')
+    const obs1 = join(dir, 'count.obs.json')
+    const rec = await runCli(['record', '-q', '--engine', 'strace', '-o', obs1, '--', python!, fixture('two-paths.py'), 'count', input], {timeoutMs: 120_000})
+    expect(rec.status, rec.stderr).toBe(0)
+    const prof1 = join(dir, 'count.json')
+    expect((await runCli(['build', '-o', prof1, obs1])).status).toBe(0)
+
+    const archive = [python!, fixture('two-paths.py'), 'archive', input]
+    const plain = await apply([prof1, '--', ...archive])
+    expect(plain.status).not.toBe(0) // the archive path is not in the profile
+    rmSync(`${input}.d`, {recursive: true, force: true})
+
+    const gap = join(dir, 'gap.obs.json')
+    const c = await apply([prof1, '--complain', '--observe', gap, '--', ...archive])
+    expect(c.status, c.stderr).toBe(0)
+    expect(c.stdout).toBe('2 lines\n')
+    expect(c.stderr).toMatch(/ mkdir(at)? by pid \d+ python3/)
+    const o = JSON.parse(readFileSync(gap, 'utf8')) as {abis: {x86_64: {syscalls: Record<string, {count: number}>}}}
+    expect(Object.keys(o.abis.x86_64.syscalls).some((n) => /^mkdir(at)?$/.test(n))).toBe(true)
+    rmSync(`${input}.d`, {recursive: true, force: true})
+
+    const prof2 = join(dir, 'both.json')
+    const b = await runCli(['build', '-o', prof2, obs1, gap])
+    expect(b.status, b.stderr).toBe(0)
+    const again = await apply([prof2, '--', ...archive])
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stdout).toBe('2 lines\n')
+    expect(existsSync(join(`${input}.d`, 'in.txt'))).toBe(true)
+  })
+})
+
+describe('apply --complain / --explain: bad input gives one line, runs nothing, writes nothing', () => {
+  const p = writeProfile('bad-input', {allow: ['mmap']})
+  const marker = join(tmp(), 'never-made')
+  it.each([
+    [['--observe', join(tmp(), 'x.obs.json')], 2, /--observe needs --complain or --explain/],
+    [['--json'], 2, /--json needs --complain or --explain/],
+    [['--complain', '--explain'], 2, /--explain/],
+    [['--complain', '--observe', '/proc/no-such-dir/x.obs.json'], 1, /no-such-dir/],
+  ])('%j', async (flags, status, message) => {
+    const r = await apply([p, ...flags, '--', 'mkdir', marker])
+    expect(r.status).toBe(status)
+    expect(r.stderrLines).toHaveLength(1)
+    expect(r.stderr).toMatch(message)
+    expect(existsSync(marker)).toBe(false)
+    expect(existsSync(join(tmp(), 'x.obs.json'))).toBe(false)
+  })
+
+  it('a kernel without user notification with CONTINUE (or libseccomp without it) is named in one line', () => {
+    expect(notifySupportProblem('5.4.0-150-generic', 6)).toBe('this kernel (5.4.0-150-generic) cannot serve --complain/--explain: seccomp user notification with CONTINUE answers and pidfd_getfd need Linux 5.6 or later')
+    expect(notifySupportProblem('4.19.0', 3)).toMatch(/^this kernel \(4\.19\.0\)/)
+    expect(notifySupportProblem('6.1.0', 4)).toMatch(/API level 4 on this kernel \(6\.1\.0\)/)
+    expect(notifySupportProblem('5.6.0', 6)).toBeUndefined()
+    expect(notifySupportProblem('6.18.44', 6)).toBeUndefined()
+  })
+})
