@@ -1,0 +1,220 @@
+/**
+ * build --widen imports, its parts on real host files: the ELF import reading (binutils on
+ * /bin/ls, tar, python3, busybox-static), the library search, the libc table checked against
+ * the kernel's syscall tables, and synthesis of widened rules (evaluated, never compared as text).
+ */
+import {spawnSync} from 'node:child_process'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {isInterpreter, libcTable, syscallsOf, widenImports} from '../../src/build/widen.js'
+import {programImports, readElf} from '../../src/build/widen-elf.js'
+import {ruleData} from '../../src/profile/data.js'
+import {evaluator} from '../../src/profile/evaluate.js'
+import type {WidenCandidate} from '../../src/profile/synthesize.js'
+import {knownSyscall} from '../../src/syscall-table.js'
+import {realPython} from '../helpers/apply-profiles.js'
+import {allowedNames, obs, synth} from '../helpers/profile.js'
+
+const haveBinutils = spawnSync('nm', ['--version']).status === 0 && spawnSync('readelf', ['--version']).status === 0
+if (!haveBinutils) console.warn('ELF import tests skipped: binutils (readelf, nm) is not installed (.ci/run installs it)')
+const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p) && spawnSync('readelf', ['-d', p], {encoding: 'utf8'}).stdout.includes('no dynamic section'))
+if (!busybox) console.warn('static-binary test skipped: busybox-static is not installed')
+const python = realPython()
+if (!python) console.warn('python3 import test skipped: python3 not found')
+const cc = ['cc', 'clang', 'gcc'].find((c) => spawnSync(c, ['--version']).status === 0)
+if (!cc) console.warn('RUNPATH $ORIGIN test skipped: no C compiler')
+const dir = mkdtempSync(join(tmpdir(), 'seccomp-gen-widen-'))
+afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+describe.runIf(haveBinutils && process.arch === 'x64')('reading what an ELF file imports (binutils)', () => {
+  it('/bin/ls: dynamic x86_64, its needed list, imports without version suffixes', () => {
+    const ls = readElf('/bin/ls')!
+    expect(ls.abi).toBe('x86_64')
+    expect(ls.dynamic).toBe(true)
+    expect(ls.needed).toContain('libc.so.6')
+    expect(ls.imports).toEqual(expect.arrayContaining(['opendir', 'readdir', 'closedir', 'fwrite']))
+    expect(ls.imports.filter((n) => n.includes('@'))).toEqual([])
+    expect(ls.imports).toEqual([...ls.imports].sort())
+  })
+
+  it('/bin/ls: the libraries it loads are found as ld.so finds them, libc among them', () => {
+    const r = programImports('/bin/ls')!
+    expect(r.missing).toEqual([])
+    expect(r.objects[0]!.path).toBe('/bin/ls')
+    const libc = r.objects.find((o) => /\/libc\.so\.6$/.test(o.path))
+    expect(libc, r.objects.map((o) => o.path).join(' ')).toBeDefined()
+    // what ldd says, the loader's own answer
+    const ldd = spawnSync('ldd', ['/bin/ls'], {encoding: 'utf8'}).stdout
+    for (const o of r.objects.slice(1)) expect(ldd).toContain(o.path.split('/').pop())
+  })
+
+  it('/usr/bin/tar imports the *at calls an extraction makes', () => {
+    const tar = readElf('/usr/bin/tar')!
+    expect(tar.imports).toEqual(expect.arrayContaining(['unlinkat', 'mkdirat', 'utimensat', 'fchownat', 'fchmod']))
+  })
+
+  it.runIf(!!python)('python3: an interpreter, imports much of libc; --widen imports leaves it out, all reads it', () => {
+    const r = programImports(python!)!
+    const known = new Set(r.objects.flatMap((o) => o.imports).filter((f) => libcTable().functions[f]))
+    expect(known.size).toBeGreaterThan(200)
+    expect(isInterpreter(python!)).toBe(true)
+    expect(widenImports([python!], {interpreters: false})).toMatchObject({candidates: [], programs: [{status: 'interpreter'}]})
+    const all = widenImports([python!], {interpreters: true})
+    expect(all.programs[0]!.status).toBe('dynamic')
+    expect(all.candidates.length).toBeGreaterThan(100)
+    expect(isInterpreter('/usr/bin/tar')).toBe(false)
+  })
+
+  it.runIf(!!busybox)('busybox-static imports nothing: static, no candidates', () => {
+    const r = programImports(busybox!)!
+    expect(r).toMatchObject({static: true, objects: []})
+    expect(widenImports([busybox!], {interpreters: false})).toEqual({candidates: [], programs: [expect.objectContaining({program: busybox, status: 'static'})]})
+  })
+
+  it('a #! script is read through its interpreter; a missing file is unread', () => {
+    const script = join(dir, 'script.sh')
+    writeFileSync(script, '#!/bin/sh -e\necho hi\n')
+    chmodSync(script, 0o755)
+    const w = widenImports([script, join(dir, 'gone')], {interpreters: false})
+    expect(w.programs).toEqual([
+      expect.objectContaining({program: join(dir, 'gone'), status: 'unread'}),
+      expect.objectContaining({program: script, elf: '/bin/sh', status: 'dynamic'}),
+    ])
+    expect(w.candidates.length).toBeGreaterThan(0)
+    expect(w.candidates.every((c) => c.program === script)).toBe(true)
+  })
+
+  it('a candidate names the import: the one named like the syscall, the program\'s own first', () => {
+    const w = widenImports(['/usr/bin/tar'], {interpreters: false})
+    const by = new Map(w.candidates.map((c) => [c.name, c]))
+    expect(by.get('unlinkat')).toEqual({name: 'unlinkat', program: '/usr/bin/tar', import: 'unlinkat'})
+    expect(by.get('mkdirat')).toMatchObject({import: 'mkdirat'})
+    expect(w.candidates.filter((c) => c.via).every((c) => /\.so/.test(c.via!))).toBe(true)
+  })
+
+  it.runIf(!!cc)('DT_RUNPATH with $ORIGIN: a library next to the program is found (and its imports read)', () => {
+    mkdirSync(join(dir, 'app', 'lib'), {recursive: true})
+    writeFileSync(join(dir, 'app', 'lib', 'w.c'), '#include <unistd.h>\nint wipe(const char *p) { return unlink(p) + symlink(p, p); }\n')
+    writeFileSync(join(dir, 'app', 'main.c'), 'int wipe(const char *);\nint main(int c, char **v) { return wipe(v[0]); }\n')
+    const lib = spawnSync(cc!, ['-shared', '-fPIC', '-o', join(dir, 'app', 'lib', 'libwipe.so'), join(dir, 'app', 'lib', 'w.c')], {encoding: 'utf8'})
+    expect(lib.status, lib.stderr).toBe(0)
+    const exe = spawnSync(cc!, ['-o', join(dir, 'app', 'main'), join(dir, 'app', 'main.c'), `-L${join(dir, 'app', 'lib')}`, '-lwipe', '-Wl,--enable-new-dtags,-rpath,$ORIGIN/lib'], {encoding: 'utf8'})
+    expect(exe.status, exe.stderr).toBe(0)
+    const r = programImports(join(dir, 'app', 'main'))!
+    expect(r.missing).toEqual([])
+    expect(r.objects.map((o) => o.path)).toContain(join(dir, 'app', 'lib', 'libwipe.so'))
+    const w = widenImports([join(dir, 'app', 'main')], {interpreters: false})
+    expect(w.candidates.find((c) => c.name === 'symlink')).toMatchObject({import: 'symlink', via: 'libwipe.so'})
+  })
+})
+
+describe('profiles/libc-syscalls.json', () => {
+  const t = libcTable()
+  const abiNames = (names: string[]) => [...new Set(names.flatMap((n) => t.i386.renames[n] ?? [n]))]
+
+  it('every syscall it names exists in the kernel table of each ABI (x86_64 and x32 names, i386 after renames)', () => {
+    const bad: string[] = []
+    for (const [fn, e] of Object.entries(t.functions)) {
+      for (const list of [e.syscalls, e.musl ?? []]) {
+        for (const s of list) {
+          if (!knownSyscall('x86_64', s)) bad.push(`x86_64 ${fn}: ${s}`)
+          if (!knownSyscall('x32', s)) bad.push(`x32 ${fn}: ${s}`)
+        }
+        for (const s of abiNames(list)) if (!knownSyscall('x86', s)) bad.push(`x86 ${fn}: ${s}`)
+      }
+    }
+    for (const [from, to] of Object.entries(t.i386.renames)) {
+      if (!knownSyscall('x86_64', from)) bad.push(`rename of ${from}, not an x86_64 syscall`)
+      for (const s of to) if (!knownSyscall('x86', s)) bad.push(`rename ${from} -> ${s}`)
+    }
+    expect(bad).toEqual([])
+    expect(Object.keys(t.functions).length).toBeGreaterThan(500)
+  })
+
+  it('every entry cites a source the file defines', () => {
+    const unknown = Object.entries(t.functions).filter(([, e]) => !t.sources[e.source]).map(([f]) => f)
+    expect(unknown).toEqual([])
+  })
+
+  it('holds the facts the issue names', () => {
+    expect(syscallsOf('raise', 'x86_64')).toEqual(expect.arrayContaining(['gettid', 'tgkill', 'rt_sigprocmask']))
+    expect(syscallsOf('unlink', 'x86_64')).toContain('unlink')
+    expect(syscallsOf('splice', 'x86_64')).toEqual(['splice'])
+    expect(syscallsOf('fork', 'x86_64')).toContain('clone')
+    expect(syscallsOf('pthread_create', 'x86_64')).toEqual(expect.arrayContaining(['clone3', 'clone']))
+    expect(syscallsOf('stat', 'x86_64')).toEqual(expect.arrayContaining(['newfstatat', 'statx']))
+    expect(syscallsOf('malloc', 'x86_64')).toEqual(expect.arrayContaining(['brk', 'mmap']))
+    // per ABI and per libc
+    expect(syscallsOf('mmap', 'x86')).toEqual(['mmap2'])
+    expect(syscallsOf('socket', 'x86')).toEqual(['socket', 'socketcall'])
+    expect(syscallsOf('open', 'x86_64', 'musl')).toEqual(['open'])
+    expect(syscallsOf('no_such_function', 'x86_64')).toEqual([])
+  })
+})
+
+describe('synthesis with widening (evaluated)', () => {
+  const recorded = obs({x86_64: {lseek: 2, read: 5, write: 3, openat: 2, close: 2, execve: 1, mmap: {count: 4, args: {2: ['0x1', '0x3']}}, ptrace: {count: 1, errors: {EPERM: 1}}}})
+  const cand = (name: string, fn = name): WidenCandidate => ({name, program: '/usr/bin/tar', import: fn})
+  const risky = Object.values(ruleData().classes).flatMap((c) => c.syscalls)
+
+  it('adds what is imported and not recorded, with a comment naming program and import', () => {
+    const s = synth(recorded, {widen: [cand('unlinkat'), cand('mkdirat'), cand('lseek'), cand('wait4', 'waitpid')]})
+    const allowed = allowedNames(s.profile)
+    expect(allowed).toEqual(expect.arrayContaining(['unlinkat', 'mkdirat', 'wait4']))
+    const rule = s.profile.syscalls!.find((r) => r.names.includes('unlinkat'))!
+    expect(rule.comment).toMatch(/^widened/)
+    expect(rule.comment).toContain('unlinkat (/usr/bin/tar imports unlinkat)')
+    expect(rule.comment).toContain('wait4 (/usr/bin/tar imports waitpid)')
+    // lseek was recorded: it stays in its recorded rule, not credited to widening
+    expect(s.widened!.added.map((c) => c.name).sort()).toEqual(['mkdirat', 'unlinkat', 'wait4'])
+    expect(s.profile.syscalls!.filter((r) => r.names.includes('lseek')).map((r) => r.comment)).toEqual([expect.stringMatching(/^recorded/)])
+    const without = synth(recorded)
+    expect(allowedNames(without)).not.toContain('unlinkat')
+    expect(without.widened).toBeUndefined()
+  })
+
+  it('never adds a syscall of a risky class, whatever is imported; a recorded one stays as it was', () => {
+    const every = [...new Set(Object.values(libcTable().functions).flatMap((e) => [...e.syscalls, ...(e.musl ?? [])]))]
+    const s = synth(recorded, {widen: [...every, ...risky].map((n) => cand(n, 'anything'))})
+    const allowed = new Set(allowedNames(s.profile))
+    const widenedRisky = risky.filter((n) => allowed.has(n) && n !== 'ptrace')
+    expect(widenedRisky).toEqual([])
+    expect(s.widened!.skipped.filter((x) => x.why.startsWith('risky')).length).toBeGreaterThan(20)
+    // ptrace was recorded: allowed as without widening (under its capability gate)
+    expect(allowed.has('ptrace')).toBe(allowedNames(synth(recorded).profile).includes('ptrace'))
+    // and the widened profile still holds back everything dangerous the evaluator can check
+    const ev = evaluator(s.profile, {host: 'x86_64', caps: []})
+    for (const n of ['unshare', 'mount', 'bpf', 'keyctl', 'setns', 'init_module', 'perf_event_open', 'userfaultfd', 'io_uring_setup']) {
+      expect(ev('x86_64', n, []).action, n).not.toBe('SCMP_ACT_ALLOW')
+    }
+  })
+
+  it('argument rules: no socket family recorded -> socket not added (AF_NETLINK stays denied); --args none adds it', () => {
+    const safe = synth(recorded, {widen: [cand('socket', 'getaddrinfo')]})
+    expect(allowedNames(safe.profile)).not.toContain('socket')
+    expect(safe.widened!.skipped).toEqual([{name: 'socket', why: expect.stringContaining('domain')}])
+    const none = synth(recorded, {args: 'none', widen: [cand('socket', 'getaddrinfo')]})
+    expect(allowedNames(none.profile)).toContain('socket')
+  })
+
+  it('argument rules: a widened clone has no namespace flags; a widened mprotect keeps W^X', () => {
+    const s = synth(recorded, {widen: [cand('clone', 'fork'), cand('mprotect')]})
+    const ev = evaluator(s.profile, {host: 'x86_64', caps: []})
+    expect(ev('x86_64', 'clone', [0x1200011]).action).toBe('SCMP_ACT_ALLOW')
+    expect(ev('x86_64', 'clone', [0x1200011 | 0x10000000]).action).not.toBe('SCMP_ACT_ALLOW') // CLONE_NEWUSER
+    expect(ev('x86_64', 'mprotect', [0, 4096, 0x1]).action).toBe('SCMP_ACT_ALLOW')
+    expect(ev('x86_64', 'mprotect', [0, 4096, 0x7]).action).not.toBe('SCMP_ACT_ALLOW')
+  })
+
+  it('a capability-gated syscall is widened under its gate; an ENOSYS probe stays ENOSYS', () => {
+    const s = synth(recorded, {widen: [cand('chroot'), cand('statx', 'stat')]})
+    const ev = evaluator(s.profile, {host: 'x86_64', caps: []})
+    const evChroot = evaluator(s.profile, {host: 'x86_64', caps: ['CAP_SYS_CHROOT']})
+    expect(ev('x86_64', 'chroot', []).action).not.toBe('SCMP_ACT_ALLOW')
+    expect(evChroot('x86_64', 'chroot', []).action).toBe('SCMP_ACT_ALLOW')
+    expect(ev('x86_64', 'statx', [])).toMatchObject({action: 'SCMP_ACT_ERRNO', errno: 38})
+  })
+})
+
