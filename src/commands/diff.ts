@@ -48,15 +48,21 @@ Exit 0 when equal, 1 when different, 2 on trouble (as diff(1)).`
     return super.catch(new Errors.CLIError(d.message, {exit: 2, ...(this.jsonEnabled() ? {code: d.code} : {})}))
   }
 
-  async run(): Promise<ProfileDiff & {a: {file: string; format: string}; b: {file: string; format: string}}> {
+  async run(): Promise<Record<string, unknown>> {
     const {args, flags} = await this.parse(Diff)
     const caps = flags.caps === undefined ? defaultCaps() : parseCaps(flags.caps)
     const [a, b] = await this.withStdin([args.a, args.b], (files, shown) => files.map((f) => ({...loadAnyProfile(f), file: shown(f)})))
     const d = diffProfiles(a.profile, b.profile, {host: flags['host-arch'] ?? process.arch, caps, kernel: release()})
     if (!this.jsonEnabled()) this.log(diffText(d, a.file, b.file).trimEnd())
     if (!d.equal) process.exitCode = 1
-    return {a: {file: a.file, format: a.format}, b: {file: b.file, format: b.format}, ...d}
+    return {a: {file: a.file, format: a.format}, b: {file: b.file, format: b.format}, ...jsonSafe(d)}
   }
+}
+
+/** The difference for --json: argument values as hex strings ("0x5451", exact u64 like the observation file's). */
+function jsonSafe(d: ProfileDiff): Record<string, unknown> {
+  const groups = (g: ArchDiff[]) => g.map((x) => ({...x, syscalls: x.syscalls.map((n) => ({...n, cases: n.cases.map((c) => ({...c, args: c.args.map((a) => ({index: a.index, value: `0x${a.value.toString(16)}`}))}))}))}))
+  return {...d, arches: groups(d.arches), caps: d.caps.map((c) => ({...c, arches: groups(c.arches)}))}
 }
 
 /** Shown argument cases per line; the rest are counted (--json lists them all). */

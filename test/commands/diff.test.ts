@@ -69,6 +69,14 @@ describe('seccomp-gen diff', () => {
     expect(r.status).toBe(1)
     const j = JSON.parse(r.stdout)
     expect(j).toMatchObject({equal: false, a: {file: built, format: 'docker'}, defaults: {a: {action: 'SCMP_ACT_ERRNO', errno: 1}, b: {action: 'SCMP_ACT_ERRNO', errno: 38}}, arches: []})
+    // argument cases: exact u64 values as hex strings
+    const strictless = p('safe.json')
+    expect((await runCli(['build', '-q', '-o', strictless, httpObs])).status).toBe(0)
+    const s = await runCli(['diff', '--json', strictless, built])
+    expect(s.status).toBe(1)
+    const ioctl = JSON.parse(s.stdout).arches[0].syscalls.find((n: {name: string}) => n.name === 'ioctl')
+    expect(ioctl.cases).toContainEqual({sign: '-', args: [{index: 1, value: '0xffffffffffffffff'}], a: {action: 'SCMP_ACT_ALLOW'}, b: {action: 'SCMP_ACT_ERRNO', errno: 1}})
+    expect(ioctl.cases.map((c: {args: Array<{value: string}>}) => c.args[0].value)).not.toContain('0x5451') // allowed by both
   })
 
   it('the same profile as Docker JSON, OCI JSON, a bundle config.json and a Kubernetes SeccompProfile: only the capability gating the OCI forms resolved', async () => {
