@@ -22,14 +22,14 @@ import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {callRuns} from '../actions.js'
 import {findArch} from '../arches.js'
-import {errnoName} from '../errno.js'
+import {errnoName, requireErrno} from '../errno.js'
 import {SeccompGenError} from '../errors.js'
 import {profilesDir} from '../paths.js'
 import {nameRawSyscall} from '../syscall-table.js'
 import type {Observation, SyscallObservation} from '../trace/observation.js'
 import {addSyscall, mergeObservations} from '../trace/observation-io.js'
 import {defaultCaps, ruleData} from '../profile/data.js'
-import {answeringRule, answerWords, argCandidates, argCases, argsArray, caseWords, loadAnyProfile, scoreProfile, type ArgCase, type EvalOptions, type LoadedProfile, type Score} from '../profile/diff.js'
+import {answeringRule, answerWords, argCandidates, argCases, argsArray, caseWords, conditionsOf, loadAnyProfile, scoreProfile, type ArgCase, type EvalOptions, type LoadedProfile, type Score} from '../profile/diff.js'
 import {evaluator, type Verdict} from '../profile/evaluate.js'
 import {loadProfile} from '../profile/load.js'
 import {normalizeCap} from '../profile/resolve.js'
@@ -78,12 +78,7 @@ export interface CheckReport {
   score?: Score
 }
 
-const ENOSYS = 38
-
-/** Which indices of `name` the profile compares, with their candidate values. */
-function profileCandidates(p: DockerProfile, name: string): Map<number, bigint[]> {
-  return argCandidates((p.syscalls ?? []).filter((r) => r.names.includes(name)).flatMap((r) => r.args ?? []))
-}
+const ENOSYS = requireErrno('ENOSYS')
 
 /**
  * The argument cases of one recorded syscall: the product of the recorded values of its kept
@@ -119,22 +114,25 @@ function checkAbi(p: DockerProfile, abi: string, syscalls: Record<string, Syscal
   for (const [name, list] of [...byName].sort(([a], [b]) => (a < b ? -1 : 1))) {
     report.syscalls++
     const s: SyscallObservation = list.length === 1 ? list[0] : merged(list)
-    const filtered = profileCandidates(p, name)
+    // the indices the profile compares (in rules that can apply here), with their boundary values
+    const filtered = argCandidates(conditionsOf([p], name, o))
     const {kept, open} = recordedCases(s, filtered)
-    const denied = new Map<string, {v: Verdict; args: string[]; args0: bigint[]}>()
+    const denied = new Map<string, {v: Verdict; args: string[]; args0: bigint[]; mixed: boolean}>()
     for (const c of kept) {
       const tries = argCases(open).map((extra) => argsArray([...c, ...extra]))
       const verdicts = tries.map((args) => ({args, v: ev(arch, name, args)}))
       const bad = verdicts.filter((x) => !callRuns(x.v.action))
       if (!bad.length) continue
       const key = answerWords(bad[0].v)
-      const d = denied.get(key) ?? {v: bad[0].v, args: [], args0: bad[0].args}
+      const d = denied.get(key) ?? {v: bad[0].v, args: [], args0: bad[0].args, mixed: false}
       if (c.length) d.args.push(caseWords(c))
+      // passes for some values of the arguments not kept: the recording cannot tell
+      if (bad.length < verdicts.length) d.mixed = true
       denied.set(key, d)
     }
     const errors = s.errors ?? {}
     const failed = Object.values(errors).reduce((x, y) => x + y, 0)
-    for (const {v, args, args0} of denied.values()) {
+    for (const {v, args, args0, mixed} of denied.values()) {
       const answer = answerWords(v)
       if (v.action === 'SCMP_ACT_ERRNO' && v.errno === ENOSYS && enosysProbes.has(name)) {
         report.notes.push({name, answer, why: 'an ENOSYS fallback probe: its callers fall back to an older syscall on this answer (profiles/enosys-fallbacks.json)'})
@@ -150,7 +148,7 @@ function checkAbi(p: DockerProfile, abi: string, syscalls: Record<string, Syscal
         name, count: s.count, args, answer, action: v.action, ...(v.errno !== undefined ? {errno: v.errno} : {}),
         by: rule ?? (v.badArch ? 'architecture not in the filter' : 'default action'),
         ...(failed ? {recordedErrors: errors} : {}),
-        ...(open.size ? {unrecordedArgs: [...open.keys()]} : {}),
+        ...(mixed ? {unrecordedArgs: [...open.keys()]} : {}),
       })
     }
   }

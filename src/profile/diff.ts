@@ -103,7 +103,7 @@ function boundaries(c: SeccompArg): bigint[] {
  * The argument conditions of the rules of these profiles for `name` that can apply on this host
  * (for some capability set: rules for other arches or kernels are left out).
  */
-function conditionsOf(profiles: DockerProfile[], name: string, o: EvalOptions): SeccompArg[] {
+export function conditionsOf(profiles: DockerProfile[], name: string, o: EvalOptions): SeccompArg[] {
   const host = findArch(o.host ?? 'x86_64')!.token
   const kernel = o.kernel ?? '6.1'
   return profiles.flatMap((p) => {
