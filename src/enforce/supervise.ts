@@ -169,34 +169,34 @@ export class NotifySupervisor {
         if (m) tgid = Number(m[1])
       }
     }
-    if (this.opts.mode === 'complain') {
-      d.action = 'allowed (complain)'
-      this.listener.continueCall(n.id)
-    } else {
-      d.action = this.answer(n, verdict, tgid)
-    }
+    // the line first, the answer after: what CMD prints about the answer comes after the line
+    const answer = this.opts.mode === 'complain' ? {text: 'allowed (complain)', run: () => this.listener.continueCall(n.id)} : this.answer(n, verdict, tgid)
+    d.action = answer.text
     report.add(d)
+    answer.run()
   }
 
-  /** Answer as the profile would; returns what happened, for the report. */
-  private answer(n: Notification, v: Verdict, tgid: number | undefined): string {
+  /** How to answer as the profile would, and what that is in words, for the report. */
+  private answer(n: Notification, v: Verdict, tgid: number | undefined): {text: string; run: () => void} {
     const text = actionText(v)
-    if (v.action === 'SCMP_ACT_ERRNO') {
-      this.listener.failCall(n.id, v.errno ?? 1)
-      return text
-    }
+    if (v.action === 'SCMP_ACT_ERRNO') return {text, run: () => this.listener.failCall(n.id, v.errno ?? 1)}
     if (KILLS.has(v.action) || v.badArch) {
-      // checked while the task still waits in the call: pid n.pid is the caller
-      const sig = this.listener.valid(n.id) && !signalHandled(n.pid, SIGSYS) ? SIGSYS : SIGKILL
-      try {
-        process.kill(n.pid, sig) // a thread's id reaches its whole thread group
-      } catch { /* gone already */ }
-      this.listener.failCall(n.id, requireErrno('ENOSYS')) // the signal is pending: the call returns only into its death
-      return `${text} (killed with ${sig === SIGSYS ? 'SIGSYS' : 'SIGKILL'})`
+      // read, then checked that the task still waits in the call: /proc/PID was the caller's
+      const handled = signalHandled(n.pid, SIGSYS)
+      const sig = this.listener.valid(n.id) && !handled ? SIGSYS : SIGKILL
+      const run = () => {
+        try {
+          process.kill(n.pid, sig) // a thread's id reaches its whole thread group
+        } catch { /* gone already */ }
+        this.listener.failCall(n.id, requireErrno('ENOSYS')) // the signal is pending: the call returns only into its death
+      }
+      return {text: `${text} (killed with ${sig === SIGSYS ? 'SIGSYS' : 'SIGKILL'})`, run}
     }
-    if (v.action === 'SCMP_ACT_TRAP' && tgid !== undefined) signalThread(tgid, n.pid, SIGSYS)
-    this.listener.failCall(n.id, requireErrno('ENOSYS'))
-    return v.action === 'SCMP_ACT_TRAP' ? `${text} (SIGSYS)` : text
+    const run = () => {
+      if (v.action === 'SCMP_ACT_TRAP' && tgid !== undefined) signalThread(tgid, n.pid, SIGSYS)
+      this.listener.failCall(n.id, requireErrno('ENOSYS'))
+    }
+    return {text: v.action === 'SCMP_ACT_TRAP' ? `${text} (SIGSYS)` : text, run}
   }
 
   /** The rule in words: `the rule for mkdir: SCMP_ACT_KILL_PROCESS`, `the rule for socket with arg0 == 0x2: …`. */
