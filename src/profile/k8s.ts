@@ -111,6 +111,21 @@ const invalid = (source: string, msg: string) => new SeccompGenError('PROFILE_IN
  * profile model. Integers are read as bigint, so u64 argument values are exact.
  */
 export function fromK8s(text: string, source: string): DockerProfile {
+  const spec = k8sSpec(text, source)
+  try {
+    return profileFromJson(spec, source)
+  } catch (err) {
+    // profileFromJson words problems with a pointer into what it was given: the spec
+    if (!(err instanceof SeccompGenError)) throw err
+    throw invalid(source, err.message.startsWith('/') ? `/spec${err.message.replace(/^\/:/, ':')}` : `/spec: ${err.message}`)
+  }
+}
+
+/**
+ * The spec of the one SeccompProfile in a YAML stream, as parsed data (integers as bigint),
+ * without the operator-only `state`; not yet checked against the profile schema.
+ */
+export function k8sSpec(text: string, source: string): Record<string, unknown> {
   const docs = parseAllDocuments(text, {intAsBigInt: true})
   const list = Array.isArray(docs) ? docs : [docs]
   for (const d of list) {
@@ -135,18 +150,7 @@ export function fromK8s(text: string, source: string): DockerProfile {
   const {baseProfileName, state: _state, ...spec} = obj.spec
   // The operator unions the named base profile in; its rules are not in this file.
   if (baseProfileName !== undefined) throw invalid(source, `/spec/baseProfileName: ${JSON.stringify(baseProfileName)} unions in a base profile whose rules are not in this file`)
-  try {
-    return profileFromJson(spec, source)
-  } catch (err) {
-    // profileFromJson words problems with a pointer into what it was given: the spec
-    if (!(err instanceof SeccompGenError)) throw err
-    throw invalid(source, err.message.startsWith('/') ? `/spec${err.message.replace(/^\/:/, ':')}` : `/spec: ${err.message}`)
-  }
-}
-
-/** Does this text look like YAML of a Kubernetes object rather than a JSON profile? */
-export function looksLikeK8s(text: string): boolean {
-  return /^(apiVersion|kind):/m.test(text) && !/^\s*\{/.test(text.replace(/^\uFEFF/, ''))
+  return spec
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {

@@ -13,6 +13,7 @@ import {evaluate} from './evaluate.js'
 import {riskOf} from './data.js'
 import {parseJson64} from './json64.js'
 import {profileFromJson} from './load.js'
+import {k8sSpec} from './k8s.js'
 import {schemaProblems} from './schema.js'
 import {knownSyscall, syscallNumber, tableKernel, type SyscallResolver} from '../syscall-table.js'
 import type {DockerProfile, FilterCond} from './types.js'
@@ -57,14 +58,21 @@ const ENOSYS = requireErrno('ENOSYS')
 export function validateProfileFile(file: string, opts: ValidateOptions): ValidationReport {
   const report: ValidationReport = {file, format: 'unknown', valid: false, errors: [], warnings: []}
   let data: unknown
+  let k8s = false
   try {
-    data = parseJson64(readFileSync(file, 'utf8'), file)
+    const text = readFileSync(file, 'utf8')
+    // YAML of a Kubernetes object: the spec of its SeccompProfile is the profile
+    k8s = !text.replace(/^\uFEFF/, '').trimStart().startsWith('{') && /^(apiVersion|kind)\s*:/m.test(text)
+    data = k8s ? k8sSpec(text, file) : parseJson64(text, file)
   } catch (err) {
     const e = err as NodeJS.ErrnoException & {line?: number}
     report.errors.push({pointer: '', message: e.code && typeof e.code === 'string' && e.code.startsWith('E') ? `cannot read: ${errnoWords(e)}` : `${e.message}${e.line ? ` (line ${e.line})` : ''}`})
     return report
   }
-  return validateProfileData(data, file, opts)
+  if (!k8s) return validateProfileData(data, file, opts)
+  const inner = validateProfileData(data, file, opts)
+  const fix = <T extends {pointer: string}>(x: T): T => ({...x, pointer: `/spec${x.pointer}`})
+  return {...inner, errors: inner.errors.map(fix), warnings: inner.warnings.map(fix)}
 }
 
 export function validateProfileData(data: unknown, file: string, opts: ValidateOptions): ValidationReport {

@@ -141,6 +141,21 @@ describe('validate --for containerd', () => {
     expect(plain.stdout).not.toContain('CONTAINERD_')
   })
 
+  it('reads a SeccompProfile YAML through its spec (pointers under /spec); another kind is one error', async () => {
+    expect((await runCli(['build', '-q', '--format', 'k8s', '-o', p('v.yaml'), obsFile])).status).toBe(0)
+    const ok = await runCli(['validate', '--for', 'containerd', p('v.yaml')])
+    expect(ok.status).toBe(0)
+    expect(ok.stdout.trim()).toBe(`${p('v.yaml')}: valid oci profile`)
+    writeFileSync(p('bad.yaml'), readFileSync(p('v.yaml'), 'utf8').replace('defaultAction: SCMP_ACT_ERRNO', 'defaultAction: ERRNO'))
+    const bad = await runCli(['validate', p('bad.yaml')])
+    expect(bad.status).toBe(1)
+    expect(bad.stderrLines).toEqual([expect.stringMatching(new RegExp(`^${p('bad.yaml')}: error /spec/defaultAction: must be one of `))])
+    writeFileSync(p('pod.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n')
+    const pod = await runCli(['validate', p('pod.yaml')])
+    expect(pod.status).toBe(1)
+    expect(pod.stderrLines).toEqual([`${p('pod.yaml')}: error /: not a SeccompProfile: its YAML holds Pod`])
+  })
+
   it('a profile built --for containerd has nothing containerd would drop', async () => {
     const b = await runCli(['build', '-q', '--for', 'containerd', '-o', p('c.json'), obsFile])
     expect(b.status).toBe(0)
