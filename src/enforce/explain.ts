@@ -198,7 +198,7 @@ export function openInputs(paths: string[]): Array<{given: string; fd?: number}>
     } catch (err) {
       if (fd !== undefined) closeSync(fd)
       for (const o of opened) if (o.fd !== undefined) closeSync(o.fd)
-      throw new SeccompGenError('IO', `cannot read ${given}: ${errnoWords(err)}`, {file: given})
+      throw new SeccompGenError('IO', `cannot read ${given}: ${errnoWords(err)}`)
     }
   }
   return opened
@@ -215,7 +215,7 @@ export async function readInputs(inputs: Array<{given: string; fd?: number}>, ex
     try {
       for await (const line of lines) ex.line(line)
     } catch (err) {
-      throw new SeccompGenError('IO', `cannot read ${input.given}: ${errnoWords(err)}`, {file: input.given})
+      throw new SeccompGenError('IO', `cannot read ${input.given}: ${errnoWords(err)}`)
     } finally {
       stop.removeEventListener('abort', onStop)
       if (input.fd !== undefined) stream.destroy()
