@@ -18,6 +18,7 @@ export function containerdUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'containerd tests need root (CI runs as root)'
   for (const b of ['containerd', 'ctr', 'containerd-shim-runc-v2', 'runc']) if (!which(b)) return `${b} is not installed (.ci/run installs containerd)`
   if (!existsSync('/bin/busybox')) return 'busybox-static is not installed (/bin/busybox)'
+  if (!which('strace')) return 'strace is not installed (the workload is recorded with record --engine strace)'
   return undefined
 }
 
