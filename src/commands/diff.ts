@@ -2,7 +2,8 @@ import {release} from 'node:os'
 import {Args, Errors, Flags} from '@oclif/core'
 import {SeccompGenCommand, sharedFlags} from '../command.js'
 import {parseCaps} from '../enforce/caps.js'
-import {describeError} from '../errors.js'
+import {findArch} from '../arches.js'
+import {describeError, SeccompGenError} from '../errors.js'
 import {defaultCaps} from '../profile/data.js'
 import {answerWords, caseWords, diffProfiles, loadAnyProfile, type ArchDiff, type ProfileDiff} from '../profile/diff.js'
 
@@ -51,8 +52,10 @@ Exit 0 when equal, 1 when different, 2 on trouble (as diff(1)).`
   async run(): Promise<Record<string, unknown>> {
     const {args, flags} = await this.parse(Diff)
     const caps = flags.caps === undefined ? defaultCaps() : parseCaps(flags.caps)
+    const host = flags['host-arch'] ?? process.arch
+    if (!findArch(host)) throw new SeccompGenError('USAGE', `--host-arch: unknown architecture ${host}`)
     const [a, b] = await this.withStdin([args.a, args.b], (files, shown) => files.map((f) => ({...loadAnyProfile(f), file: shown(f)})))
-    const d = diffProfiles(a.profile, b.profile, {host: flags['host-arch'] ?? process.arch, caps, kernel: release()})
+    const d = diffProfiles(a.profile, b.profile, {host, caps, kernel: release()})
     if (!this.jsonEnabled()) this.log(diffText(d, a.file, b.file).trimEnd())
     if (!d.equal) process.exitCode = 1
     return {a: {file: a.file, format: a.format}, b: {file: b.file, format: b.format}, ...jsonSafe(d)}

@@ -110,6 +110,16 @@ describe('diffProfiles: default, arches, capabilities', () => {
     expect(d.equal).toBe(false)
   })
 
+  it('"~": another errno for a rule (neither side lets the call through)', () => {
+    const p = copy(tar)
+    const enosys = p.syscalls!.find((r) => r.errnoRet === 38 && r.names.includes('faccessat2'))!
+    enosys.errnoRet = 1
+    const d = diffProfiles(tar, p, ctx)
+    expect(enosys.names.length).toBeGreaterThan(3)
+    expect(lines(d)).toEqual([...enosys.names].sort().map((n) => `~ ${n}`))
+    expect(d.arches[0].syscalls[0].cases[0]).toMatchObject({a: {action: 'SCMP_ACT_ERRNO', errno: 38}, b: {action: 'SCMP_ACT_ERRNO', errno: 1}})
+  })
+
   it('an architecture only one profile lists', () => {
     const p = copy(tar)
     p.architectures = ['SCMP_ARCH_X86_64']
