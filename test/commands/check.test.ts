@@ -182,6 +182,15 @@ describe('checkRecordings (library): calls that fail anyway', () => {
     expect(r.abis[0].denied).toEqual([expect.objectContaining({name: 'write', args: [], unrecordedArgs: [0]})])
   })
 
+  it("--caps: the container's capabilities open what the profile gates on them", async () => {
+    const plain = await checkRecordings({profile: strict, inputs: [httpObs]})
+    expect(plain.abis[0].notes.map((n) => n.name)).toEqual(['clone3']) // answered ENOSYS without CAP_SYS_ADMIN
+    const admin = await checkRecordings({profile: strict, inputs: [httpObs], caps: ['CAP_SYS_ADMIN']})
+    expect(admin.passed).toBe(true)
+    expect(admin.abis[0].notes).toEqual([]) // allowed outright
+    expect(admin.context.caps).toEqual(['CAP_SYS_ADMIN'])
+  })
+
   it('the shipped Docker default is the vendored copy, byte for byte', () => {
     expect(readFileSync(DOCKER_DEFAULT(), 'utf8')).toBe(readFileSync(anchor('docker-default.json'), 'utf8'))
   })
