@@ -13,7 +13,7 @@
  * 4. we start serving it, then open the gate: the child execs CMD.
  *
  * The gate read itself is notified when the profile denies read(2): the supervisor lets that one
- * call (the child's pid, read, fd 4, the first time) run and does not report it. Looking for the
+ * call (the child's pid, read of one byte from fd 4, the first time) run and does not report it. Looking for the
  * fd in /proc instead of predicting its number keeps the child free of any guess that another
  * of its Node threads could upset by opening a file at the same moment.
  */
@@ -70,7 +70,7 @@ export function superviseChild(child: ChildProcess, gateFd: number, profile: Oci
         mode: how.mode,
         report: how.report,
         skip: (n, _abi, name) => {
-          if (gateRead || n.pid !== pid || name !== 'read' || n.args[0] !== BigInt(gateFd)) return false
+          if (gateRead || n.pid !== pid || name !== 'read' || n.args[0] !== BigInt(gateFd) || n.args[2] !== 1n) return false
           return (gateRead = true)
         },
       })

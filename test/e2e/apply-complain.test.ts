@@ -116,6 +116,36 @@ describe.runIf(onX64)('apply --complain / --explain', () => {
     expect(e.stderr).toMatch(/ mkdir(at)? by pid \d+ .*: SCMP_ACT_ERRNO\(EPERM\)/)
   })
 
+  it.runIf(python)('calls of an ABI the profile does not list (i386, x32): named for their ABI; --complain lets them run, --explain kills as the bad-arch action does', async (ctx) => {
+    const elves = join(tmp(), 'elves')
+    mkdirSync(elves, {recursive: true})
+    const built = spawnSync(python!, [join(repoRoot, 'fixtures', 'scripts', 'abi-elves.py'), elves], {encoding: 'utf8'})
+    expect(built.status, built.stderr).toBe(0)
+    const runs = spawnSync(join(elves, 'i386-getpid')).status === 0
+    if (!runs) {
+      console.warn('apply --complain ABI test skipped: i386-getpid does not run here (no IA32 emulation in the kernel)')
+      ctx.skip()
+    }
+    const p = writeProfile('x86_64-only', {allow: ['mmap']})
+    expect((await apply([p, '--', join(elves, 'i386-getpid')])).status).toBe(159) // control: killed
+    const c = await apply([p, '--complain', '--', join(elves, 'i386-getpid')])
+    expect(c.status, c.stderr).toBe(0)
+    expect(c.stdout).toBe('hi\n')
+    expect(c.stderr).toMatch(/^seccomp-gen: x86 getpid by pid \d+ i386-getpid \(.*\/i386-getpid\): allowed \(complain\); matched bad arch \(not in architectures\): SCMP_ACT_KILL_THREAD$/m)
+    expect(c.stderr).toMatch(/^seccomp-gen: x86 write by pid/m)
+    const e = await apply([p, '--explain', '--', join(elves, 'i386-getpid')])
+    expect(e.status).toBe(159)
+    expect(e.stderr).toMatch(/x86 getpid by pid \d+ .*: SCMP_ACT_KILL_THREAD \(killed with SIGSYS\)/)
+    if (spawnSync(join(elves, 'x32-getpid')).status === 0) {
+      const x = await apply([p, '--complain', '--json', '--', join(elves, 'x32-getpid')])
+      expect(x.status, x.stderr).toBe(0)
+      const d = x.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o.type === 'denial')
+      expect(d).toMatchObject({abi: 'x32', syscall: 'getpid', nr: 0x40000027})
+    } else {
+      console.warn('apply --complain ABI test: x32-getpid does not run here (no x32 ABI in the kernel), its part is skipped')
+    }
+  })
+
   it.runIf(python)('the argument values the rules look at make distinct lines (socket AF_INET vs AF_INET6), and --json parses', async () => {
     const p = writeProfile('socket-json', {allow: ['mmap'], rules: [{names: ['socket'], action: 'SCMP_ACT_ALLOW', args: [{index: 0, value: 1, op: 'SCMP_CMP_EQ'}]}]})
     const code = 'import socket\nfor f in (socket.AF_INET, socket.AF_INET6, socket.AF_INET, socket.AF_UNIX): socket.socket(f).close()\nprint("ok")'
