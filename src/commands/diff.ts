@@ -79,7 +79,7 @@ function archLines(groups: ArchDiff[], indent: string): string[] {
       // one line per change: the argument cases that get it, the first few of them shown
       const lines = new Map<string, string[]>()
       for (const c of n.cases) {
-        const key = `${c.sign} ${n.name}\u0000: ${answerWords(c.a)} -> ${answerWords(c.b)}`
+        const key = c.sign === '=' ? `= ${n.name}\u0000: ${answerWords(c.a)} in both` : `${c.sign} ${n.name}\u0000: ${answerWords(c.a)} -> ${answerWords(c.b)}`
         lines.set(key, [...(lines.get(key) ?? []), ...(c.args.length ? [caseWords(c.args)] : [])])
       }
       for (const [key, cases] of lines) {

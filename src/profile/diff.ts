@@ -73,7 +73,7 @@ export function loadAnyProfile(file: string): LoadedProfile {
     return {file, format: 'bundle-config', profile: profileFromJson(seccomp, `${file}#/linux/seccomp`)}
   }
   const profile = profileFromJson(obj, file)
-  const mobyOnly = typeof obj === 'object' && obj !== null && 'archMap' in obj || (profile.syscalls ?? []).some((r) => r.includes || r.excludes || r.comment)
+  const mobyOnly = 'archMap' in obj || (profile.syscalls ?? []).some((r) => r.includes || r.excludes || r.comment)
   return {file, format: mobyOnly ? 'docker' : 'oci', profile}
 }
 
@@ -107,9 +107,11 @@ export function conditionsOf(profiles: DockerProfile[], name: string, o: EvalOpt
   const host = findArch(o.host ?? 'x86_64')!.token
   const kernel = o.kernel ?? '6.1'
   return profiles.flatMap((p) => {
+    // the capability sets worth trying: none, the base set, each gating capability, all of them
     const every = gatingCaps(p)
+    const sets = [[], o.caps ?? [], every, ...every.map((c) => [c])]
     return (p.syscalls ?? []).filter((r) => r.names.includes(name) && r.args?.length &&
-      (ruleApplies(r, {caps: every, arch: host, kernel}) || ruleApplies(r, {caps: [], arch: host, kernel}))).flatMap((r) => r.args ?? [])
+      sets.some((caps) => ruleApplies(r, {caps, arch: host, kernel}))).flatMap((r) => r.args ?? [])
   })
 }
 
@@ -178,8 +180,12 @@ export function answeringRule(p: DockerProfile, v: Verdict, name: string, args: 
 // --- diff ------------------------------------------------------------------------------------
 
 export interface CaseDiff {
-  /** '+': B lets the call run and A does not; '-': the reverse; '~': both or neither, answered differently */
-  sign: '+' | '-' | '~'
+  /**
+   * '+': B lets the call run and A does not; '-': the reverse; '~': both or neither, answered
+   * differently; '=' (capability sections only): a difference of the base set gone with this
+   * capability, a and b the (same) answer then
+   */
+  sign: '+' | '-' | '~' | '='
   /** the argument case ([] when the answers differ whatever the arguments) */
   args: ArgCase
   a: Verdict
@@ -300,8 +306,18 @@ export function diffProfiles(a: DockerProfile, b: DockerProfile, o: EvalOptions 
     const granted = !base.includes(cap)
     const caps = granted ? [...base, cap] : base.filter((c) => c !== cap)
     const d = diffUnder(a, b, both, {...ctx, caps})
+    const ea = evaluator(a, {...ctx, caps})
+    const eb = evaluator(b, {...ctx, caps})
     for (const [arch, list] of d) {
-      d.set(arch, list.map((n) => ({name: n.name, cases: n.cases.filter((c) => !seen.has(caseKey(arch, n.name, c)))})).filter((n) => n.cases.length))
+      const kept = list.map((n) => ({name: n.name, cases: n.cases.filter((c) => !seen.has(caseKey(arch, n.name, c)))})).filter((n) => n.cases.length)
+      // and the other way round: a difference of the base set that this capability takes away
+      // (A gates mount on CAP_SYS_ADMIN, B allows it outright: the same once it is granted)
+      const still = new Set(list.map((n) => n.name))
+      for (const n of baseDiff.get(arch) ?? []) {
+        if (still.has(n.name)) continue
+        kept.push({name: n.name, cases: [{sign: '=', args: [], a: ea(arch, n.name), b: eb(arch, n.name)}]})
+      }
+      d.set(arch, kept.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0)))
     }
     const arches = group(d)
     if (arches.length) out.caps.push({cap, granted, arches})

@@ -153,6 +153,17 @@ describe('diffProfiles: default, arches, capabilities', () => {
     expect(d.caps.map((c) => c.cap)).toEqual(['CAP_SYS_ADMIN'])
   })
 
+  it("podman's default allows mount outright, Docker's only with CAP_SYS_ADMIN: '+' for the base set, '=' once granted", () => {
+    const d = diffProfiles(loadProfile(anchor('docker-default.json')), loadProfile(anchor('podman-default.json')), ctx)
+    expect(lines(d)).toContain('+ mount')
+    const admin = d.caps.find((c) => c.cap === 'CAP_SYS_ADMIN')!
+    const mount = admin.arches[0].syscalls.find((n) => n.name === 'mount')!
+    expect(mount.cases).toEqual([{sign: '=', args: [], a: {action: 'SCMP_ACT_ALLOW'}, b: {action: 'SCMP_ACT_ALLOW'}}])
+    // keyctl: podman allows it, Docker never does: no capability changes that
+    expect(admin.arches[0].syscalls.find((n) => n.name === 'keyctl')).toBeUndefined()
+    expect(lines(d)).toContain('+ keyctl')
+  })
+
   it("Docker's default against a built profile: what the build leaves closed and what it adds", () => {
     const docker = loadProfile(anchor('docker-default.json'))
     const d = diffProfiles(docker, tar, ctx)
