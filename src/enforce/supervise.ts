@@ -92,6 +92,11 @@ export class NotifySupervisor {
     this.done ??= this.loop()
   }
 
+  /** Resolves when serving has ended: stop(), or no task uses the filter any more (kernel ≥ 5.8). */
+  ended(): Promise<void> {
+    return this.done ?? Promise.resolve()
+  }
+
   /** Answer what is pending, stop, close the listener (calls notified after this fail with ENOSYS). */
   async stop(): Promise<void> {
     this.stopping = true
