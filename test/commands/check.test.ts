@@ -191,6 +191,16 @@ describe('checkRecordings (library): calls that fail anyway', () => {
     expect(admin.context.caps).toEqual(['CAP_SYS_ADMIN'])
   })
 
+  it('a profile that lists no architecture holds only the host\'s: an i386 recording is killed', async () => {
+    const prof = p('no-arches.json')
+    writeFileSync(prof, JSON.stringify({defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{names: ['execve', 'exit', 'getpid', 'write', 'exit_group'], action: 'SCMP_ACT_ALLOW'}]}))
+    const r = await checkRecordings({profile: prof, inputs: [fixture('i386-getpid.obs.json')]})
+    expect(r.abis.map((a) => [a.abi, a.denied.map((d) => d.answer)])).toEqual([
+      ['x86', ['SCMP_ACT_KILL_THREAD (architecture not in the filter)', 'SCMP_ACT_KILL_THREAD (architecture not in the filter)', 'SCMP_ACT_KILL_THREAD (architecture not in the filter)']],
+      ['x86_64', []],
+    ])
+  })
+
   it('the shipped Docker default is the vendored copy, byte for byte', () => {
     expect(readFileSync(DOCKER_DEFAULT(), 'utf8')).toBe(readFileSync(anchor('docker-default.json'), 'utf8'))
   })
