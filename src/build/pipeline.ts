@@ -188,7 +188,13 @@ export async function buildProfile(o: BuildOptions): Promise<BuildResult> {
       if (!runtimes.some((l) => l.runtime === r)) runtimes.push(loadRuntimeLayer(r))
     }
   }
-  const read = o.widen === 'imports' || o.widen === 'all' ? widenImports(merged.execs, {interpreters: o.widen === 'all'}) : undefined
+  // A recording made in a container (record --bundle) names paths inside its root filesystem,
+  // which the host's files of the same name say nothing about: those are not read.
+  const read = o.widen === 'imports' || o.widen === 'all'
+    ? widenImports(observations.filter((x) => !x.runtime).flatMap((x) => x.execs), {interpreters: o.widen === 'all'})
+    : undefined
+  const inContainer = observations.filter((x) => x.runtime).flatMap((x) => x.execs)
+  if (read && inContainer.length) diagnostics.push(`widen: ${[...new Set(inContainer)].sort().join(', ')} ran in a container (record --bundle): not read, its files are not this host's`)
   const syn = synthesize(merged, {
     defaultAction: chk.action,
     defaultErrno: chk.errno,

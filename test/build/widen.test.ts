@@ -8,7 +8,9 @@ import {chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} fr
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
+import {buildProfile} from '../../src/build/pipeline.js'
 import {isInterpreter, libcTable, syscallsOf, widenImports} from '../../src/build/widen.js'
+import {serializeObservation} from '../../src/trace/observation-io.js'
 import {programImports, readElf} from '../../src/build/widen-elf.js'
 import {ruleData} from '../../src/profile/data.js'
 import {evaluator} from '../../src/profile/evaluate.js'
@@ -218,3 +220,26 @@ describe('synthesis with widening (evaluated)', () => {
   })
 })
 
+describe.runIf(haveBinutils && process.arch === 'x64')('buildProfile with --widen', () => {
+  const write = (name: string, runtime?: 'runc') => {
+    const o = obs({x86_64: {read: 3, write: 2, openat: 1, close: 1, execve: 1}})
+    o.execs = ['/usr/bin/tar']
+    if (runtime) o.runtime = runtime
+    const f = join(dir, name)
+    writeFileSync(f, serializeObservation(o))
+    return f
+  }
+
+  it('reads the exec\'d programs of a host recording and says what it added', async () => {
+    const r = await buildProfile({inputs: [write('host.obs.json')], widen: 'imports'})
+    expect(r.widen!.added).toBeGreaterThan(10)
+    expect(r.widen!.line).toMatch(/^widened by imports: \+\d+ names from \/usr\/bin\/tar \(\d+\)$/)
+    expect(r.stats.allowed).toBe((await buildProfile({inputs: [write('host2.obs.json')]})).stats.allowed + r.widen!.added)
+  })
+
+  it('a recording made in a container (record --bundle) is not read on the host', async () => {
+    const r = await buildProfile({inputs: [write('bundle.obs.json', 'runc')], widen: 'imports'})
+    expect(r.widen!.added).toBe(0)
+    expect(r.diagnostics).toContain('widen: /usr/bin/tar ran in a container (record --bundle): not read, its files are not this host\'s')
+  })
+})
