@@ -112,6 +112,29 @@ describe.runIf(haveBinutils && process.arch === 'x64')('reading what an ELF file
   })
 })
 
+describe.runIf(haveBinutils && !!cc && process.arch === 'x64')('an i386 ELF file', () => {
+  // a 32-bit shared object linked against a stub libc.so.6 next to it (no 32-bit libc needed)
+  const m32 = join(dir, 'm32')
+  mkdirSync(m32, {recursive: true})
+  writeFileSync(join(m32, 'libc.c'), 'void stub(void) {}\n')
+  writeFileSync(join(m32, 'p.c'), 'int unlink(const char *); void *mmap(void *, unsigned long, int, int, int, long); int socket(int, int, int);\n' +
+    'int f(void) { mmap(0, 0, 0, 0, 0, 0); socket(0, 0, 0); return unlink("x"); }\n')
+  const compile = (args: string[]) => (cc ? spawnSync(cc, args, {encoding: 'utf8'}) : {status: 1, stderr: 'no C compiler'})
+  const stub = compile(['-m32', '-nostdlib', '-shared', '-fPIC', '-Wl,-soname,libc.so.6', '-o', join(m32, 'libc.so.6'), join(m32, 'libc.c')])
+  const prog = stub.status === 0
+    ? compile(['-m32', '-nostdlib', '-shared', '-fPIC', '-o', join(m32, 'p.so'), join(m32, 'p.c'), '-Wl,--no-as-needed,--enable-new-dtags,-rpath,$ORIGIN', `-L${m32}`, '-l:libc.so.6'])
+    : stub
+  if (cc && prog.status !== 0) console.warn(`i386 ELF test skipped: ${cc} -m32 cannot link here: ${prog.stderr.trim().split('\n')[0]}`)
+
+  it.runIf(prog.status === 0)('reads as x86, finds only a 32-bit libc.so.6, and maps its imports to the i386 names', () => {
+    const r = programImports(join(m32, 'p.so'))!
+    expect(r.abi).toBe('x86')
+    expect(r.objects.map((o) => o.path)).toEqual([join(m32, 'p.so'), join(m32, 'libc.so.6')])
+    const names = widenImports([join(m32, 'p.so')], {interpreters: false}).candidates.map((c) => c.name).sort()
+    expect(names).toEqual(['mmap2', 'socket', 'socketcall', 'unlink'])
+  })
+})
+
 describe('profiles/libc-syscalls.json', () => {
   const t = libcTable()
   const abiNames = (names: string[]) => [...new Set(names.flatMap((n) => t.i386.renames[n] ?? [n]))]
