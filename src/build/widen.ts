@@ -20,7 +20,7 @@ export const WIDEN_MODES: WidenMode[] = ['none', 'imports', 'all']
 interface LibcEntry {syscalls: string[]; source: string; musl?: string[]; note?: string}
 export interface LibcTable {
   functions: Record<string, LibcEntry>
-  i386: {renames: Record<string, string[]>}
+  i386: {renames: Record<string, string[]>; multiplexers: Record<string, string>}
   interpreters: {names: string[]}
   sources: Record<string, string>
 }
@@ -130,7 +130,8 @@ export function widenImports(execs: readonly string[], o: {interpreters: boolean
     row.imports = known.size
     row.syscalls = best.size
     for (const [name, b] of [...best].sort(([a], [c]) => (a < c ? -1 : a > c ? 1 : 0))) {
-      candidates.push({name, program, import: b.fn, ...(b.obj ? {via: basename(r.objects[b.obj]!.path)} : {})})
+      const argsOf = abi === 'x86' ? libcTable().i386.multiplexers[name] : undefined
+      candidates.push({name, program, import: b.fn, ...(b.obj ? {via: basename(r.objects[b.obj]!.path)} : {}), ...(argsOf ? {argsOf} : {})})
     }
   }
   return {candidates, programs}

@@ -34,8 +34,11 @@ export interface SynthesisOptions {
   widen?: WidenCandidate[]
 }
 
-/** A syscall a program can reach through a libc function it imports (`via`: the library that imports it). */
-export interface WidenCandidate {name: string; program: string; import: string; via?: string}
+/**
+ * A syscall a program can reach through a libc function it imports (`via`: the library that
+ * imports it; `argsOf`: a multiplexer, i386's socketcall, whose argument rule is that syscall's).
+ */
+export interface WidenCandidate {name: string; program: string; import: string; via?: string; argsOf?: string}
 
 export interface Synthesis {
   profile: DockerProfile
@@ -327,11 +330,11 @@ function widenDrafts(cands: WidenCandidate[], o: SynthesisOptions, at: {placed: 
     if (!knownOnAny(o.syscalls, name, at.arches)) { skipped.push({name, why: `not a syscall of ${at.arches.join(', ')}`}); continue }
     const from = `${name} (${c.program}${c.via ? ` via ${c.via}` : ''} imports ${c.import})`
     const gate = data.caps.syscalls[name]
-    const rule = data.args.syscalls[name]
+    const rule = data.args.syscalls[c.argsOf ?? name]
     if (gate) {
       for (const cap of gate.caps) drafts.push({name, action: 'SCMP_ACT_ALLOW', includesCaps: [cap], kind: 'widened', why: `${from}, with ${cap} (${gate.why})`})
     } else if (rule && levelAtLeast(o.args, rule.level) && rule.kind === 'eq-set') {
-      skipped.push({name, why: `its argument rule allows only recorded ${rule.what} values (profiles/arg-rules.json), and none were recorded`})
+      skipped.push({name, why: `its argument rule allows only recorded ${c.argsOf ? `${c.argsOf} ` : ''}${rule.what} values (profiles/arg-rules.json), and none were recorded`})
       continue
     } else if (rule && levelAtLeast(o.args, rule.level) && rule.kind === 'ns-flags') {
       drafts.push({name, action: 'SCMP_ACT_ALLOW', kind: 'widened', args: [{index: rule.arg, value: BigInt(rule.mask), valueTwo: 0n, op: 'SCMP_CMP_MASKED_EQ'}],
