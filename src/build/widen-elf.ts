@@ -15,7 +15,7 @@
  * ABI (a 32-bit library for a 64-bit program) is skipped, as ld.so skips it. LD_LIBRARY_PATH is
  * not used: the environment of the run that will be filtered is not known here.
  */
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
 import {closeSync, existsSync, openSync, readSync, realpathSync, statSync} from 'node:fs'
 import {dirname, isAbsolute, join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
@@ -63,15 +63,16 @@ export function readBytes(path: string, n: number): Buffer | null {
 }
 
 function binutils(tool: 'readelf' | 'nm', args: string[]): string {
-  try {
-    return execFileSync(tool, args, {encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'pipe']})
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException & {stderr?: string}
-    if (err.code === 'ENOENT') {
-      throw new SeccompGenError('USAGE', `--widen imports reads ELF files with binutils' ${tool}, which is not installed (apt-get install binutils)`)
-    }
-    throw new SeccompGenError('IO', `${tool} ${args.join(' ')} failed: ${(err.stderr ?? err.message).trim().split('\n')[0]}`)
+  const r = spawnSync(tool, args, {encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'pipe']})
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new SeccompGenError('USAGE', `--widen imports reads ELF files with binutils' ${tool}, which is not installed (apt-get install binutils)`)
   }
+  // readelf reports a truncated or corrupt file on stderr and still exits 0
+  const error = r.stderr?.split('\n').find((l) => /\bError\b|file format not recognized|file too short/.test(l))
+  if (r.error || r.status !== 0 || error) {
+    throw new SeccompGenError('IO', `${tool} ${args.join(' ')}: ${(error ?? r.stderr?.trim().split('\n')[0] ?? r.error?.message ?? `exit ${r.status}`).replace(/^\S+: /, '')}`)
+  }
+  return r.stdout
 }
 
 const NEEDED = /\(NEEDED\)\s+Shared library: \[([^\]]+)\]/

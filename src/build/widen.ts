@@ -9,6 +9,7 @@
  */
 import {readFileSync, realpathSync} from 'node:fs'
 import {basename, join, resolve} from 'node:path'
+import {SeccompGenError} from '../errors.js'
 import {profilesDir} from '../paths.js'
 import type {WidenCandidate} from '../profile/synthesize.js'
 import {type ElfAbi, programImports, shebangOf} from './widen-elf.js'
@@ -89,16 +90,22 @@ export function widenImports(execs: readonly string[], o: {interpreters: boolean
   const programs: WidenedProgram[] = []
   for (const program of [...new Set(execs)].sort()) {
     let elf = resolve(program)
-    let r = programImports(elf)
-    if (!r) {
-      const interp = shebangOf(elf)
+    const row: WidenedProgram = {program, status: 'unread', objects: 0, imports: 0, syscalls: 0, missing: []}
+    programs.push(row)
+    let r: ReturnType<typeof programImports>
+    try {
+      r = programImports(elf)
+      const interp = r ? undefined : shebangOf(elf)
       if (interp) {
         elf = interp
         r = programImports(interp)
       }
+    } catch (e) {
+      // a file binutils cannot read (truncated, corrupt) leaves this program out, not the build
+      if (!(e instanceof SeccompGenError) || e.code !== 'IO') throw e
+      row.why = e.message
+      continue
     }
-    const row: WidenedProgram = {program, status: 'unread', objects: 0, imports: 0, syscalls: 0, missing: []}
-    programs.push(row)
     if (!r) { row.why = 'not found here, or not an ELF file nor a #! script'; continue }
     if (elf !== resolve(program)) row.elf = elf
     row.abi = r.abi

@@ -4,7 +4,7 @@
  * the kernel's syscall tables, and synthesis of widened rules (evaluated, never compared as text).
  */
 import {spawnSync} from 'node:child_process'
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -86,6 +86,16 @@ describe.runIf(haveBinutils && process.arch === 'x64')('reading what an ELF file
     ])
     expect(w.candidates.length).toBeGreaterThan(0)
     expect(w.candidates.every((c) => c.program === script)).toBe(true)
+  })
+
+  it('a truncated ELF file is left out with the reader\'s reason, and the others are still read', () => {
+    const cut = join(dir, 'cut')
+    writeFileSync(cut, readFileSync('/usr/bin/tar').subarray(0, 2000))
+    const w = widenImports([cut, '/usr/bin/tar'], {interpreters: false})
+    expect(w.programs).toEqual([
+      expect.objectContaining({program: cut, status: 'unread', why: expect.stringMatching(/^readelf .*Error/)}),
+      expect.objectContaining({program: '/usr/bin/tar', status: 'dynamic'}),
+    ])
   })
 
   it('a candidate names the import: the one named like the syscall, the program\'s own first', () => {
