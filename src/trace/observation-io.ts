@@ -23,6 +23,11 @@ function describe(err: ErrorObject): string {
 /** Check parsed JSON against schemas/observation.schema.json; one clear line on failure. */
 export function validateObservation(data: unknown, source: string): Observation {
   const v: ValidateFunction = schemaValidator('observation', false)
+  // A newer writer's file says so rather than failing on whichever field changed.
+  const d = data as {schema?: unknown; version?: unknown} | null
+  if (d?.schema === 'seccomp-gen/observation' && Number.isInteger(d.version) && (d.version as number) > 1) {
+    throw new SeccompGenError('OBSERVATION_INVALID', `observation version ${d.version as number} is newer than this seccomp-gen reads (1); upgrade seccomp-gen`, {file: source})
+  }
   if (!v(data)) {
     const err = v.errors?.[0]
     throw new SeccompGenError('OBSERVATION_INVALID', `not a valid seccomp-gen observation: ${err ? describe(err) : 'schema check failed'}`, {file: source})

@@ -5,7 +5,7 @@
  * Every case runs the real CLI on real files (and real processes, terminals and users).
  */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
-import {chmodSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -160,6 +160,24 @@ describe('a file of the wrong kind is named as such', () => {
       `${observation}: error /: this file is an observation file (from seccomp-gen record), not a seccomp profile or an OCI bundle's config.json`,
       `${straceLog}: error /: this file is an strace log, not a seccomp profile or an OCI bundle's config.json`,
     ])
+  })
+})
+
+describe('an observation from a newer seccomp-gen', () => {
+  // Every command that reads observations says to upgrade, in one line, and writes nothing.
+  it.each([
+    ['build', (f: string) => ['build', '-o', p('from-v2.json'), f], 1],
+    ['check', (f: string) => ['check', profile, f], 2],
+    ['validate --observation', (f: string) => ['validate', profile, '--observation', f], 1],
+    ['apply --counts', (f: string) => ['apply', profile, '--counts', f, 'true'], 1],
+  ] as Array<[string, (f: string) => string[], number]>)('%s', async (_cmd, args, status) => {
+    const obs = JSON.parse(readFileSync(observation, 'utf8'))
+    obs.version = 2
+    writeFileSync(p('v2.obs.json'), JSON.stringify(obs))
+    const r = await runCli(args(p('v2.obs.json')))
+    expect(r.status).toBe(status)
+    expect(oneLine(r)).toBe(`${p('v2.obs.json')}: observation version 2 is newer than this seccomp-gen reads (1); upgrade seccomp-gen`)
+    expect(existsSync(p('from-v2.json'))).toBe(false)
   })
 })
 

@@ -121,7 +121,7 @@ describe('readObservation / validateObservation', () => {
   })
   const bad: Array<[string, (o: Record<string, any>) => void, string]> = [
     ['wrong schema tag', (o) => { o.schema = 'other' }, '/schema'],
-    ['unknown version', (o) => { o.version = 2 }, '/version'],
+    ['unknown version', (o) => { o.version = 0 }, '/version'],
     ['hex value with a leading zero', (o) => { o.abis.x86_64.syscalls.mmap.args['2'].values = ['0x01'] }, '/abis/x86_64/syscalls/mmap/args/2/values/0'],
     ['value wider than 64 bits', (o) => { o.abis.x86_64.syscalls.mmap.args['2'].values = ['0x10000000000000000'] }, '/abis/x86_64/syscalls/mmap/args/2/values/0'],
     ['argument index 6', (o) => { o.abis.x86_64.syscalls.mmap.args['6'] = {values: []} }, '/abis/x86_64/syscalls/mmap/args'],
@@ -148,6 +148,15 @@ describe('readObservation / validateObservation', () => {
       expect(e.message.split('\n')).toHaveLength(1)
       expect(e.message).toContain(` ${pointer} `)
     }
+  })
+  it('a newer version is one line saying to upgrade, not a schema pointer', () => {
+    const o = JSON.parse(serializeObservation(sample())) as Record<string, any>
+    o.version = 2
+    o.somethingNew = true // a newer writer's field: the version is named first
+    const p = write('v2.json', o)
+    expect(() => readObservation(p)).toThrow(expect.objectContaining({
+      code: 'OBSERVATION_INVALID', file: p, message: 'observation version 2 is newer than this seccomp-gen reads (1); upgrade seccomp-gen',
+    }))
   })
   it('rejects non-JSON with its line', () => {
     const p = write('notjson.json', '{\n  "schema": "seccomp-gen/observation",\n  oops\n}')
