@@ -152,6 +152,11 @@ describe.skipIf(engineMissing('strace') !== undefined)('seccomp-ci.sh on the exa
     expect(readFileSync(join(dir, 'seccomp.json'), 'utf8')).toBe(before['seccomp.json'])
     // on GitHub the report also goes to the job's summary page
     expect(readFileSync(summary, 'utf8')).toContain(report)
+    // the README's "## In CI" shows this run: its report is today's check output, line for line
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
+    const shown = /^seccomp-ci: checking the recording against seccomp\.json\n((?:(?!seccomp-ci: ).*\n)*)seccomp-ci: FAIL/m.exec(readme.slice(readme.indexOf('\n## In CI\n')))
+    expect(shown, 'the failing run in the README').not.toBeNull()
+    expect(shown![1]).toBe(report)
   })
 
   it('SECCOMP_UPDATE=1 writes the new profile over the committed one; the next run passes', () => {
