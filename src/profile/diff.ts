@@ -25,7 +25,7 @@ import {knownSyscall} from '../syscall-table.js'
 import {riskOf, ruleData} from './data.js'
 import {argMatches, evaluator, type Verdict} from './evaluate.js'
 import {parseJson64} from './json64.js'
-import {fromK8s} from './k8s.js'
+import {fromK8s, isK8sText} from './k8s.js'
 import {profileFromJson} from './load.js'
 import {normalizeCap, ruleApplies, toOci} from './resolve.js'
 import type {DockerProfile, SeccompArg} from './types.js'
@@ -58,15 +58,15 @@ const M32 = 0xffffffffn
 export function loadAnyProfile(file: string): LoadedProfile {
   const text = readTextFile(file, 'profile')
   // YAML (or JSON) of a Kubernetes object: the SeccompProfile reader says what else it is
-  if (!text.replace(/^\uFEFF/, '').trimStart().startsWith('{')) return {file, format: 'k8s', profile: fromK8s(text, file)}
+  if (isK8sText(text)) return {file, format: 'k8s', profile: fromK8s(text, file)}
   let data: unknown
   try {
     data = parseJson64(text, file)
   } catch (err) {
     throw new SeccompGenError('PROFILE_INVALID', (err as Error).message, {file, line: (err as SeccompGenError).line})
   }
+  if (isK8sText(text, data)) return {file, format: 'k8s', profile: fromK8s(text, file)}
   const obj = data as Record<string, unknown>
-  if (obj && typeof obj === 'object' && ('apiVersion' in obj || 'kind' in obj)) return {file, format: 'k8s', profile: fromK8s(text, file)}
   if (obj && typeof obj === 'object' && typeof obj.ociVersion === 'string') {
     const seccomp = (obj.linux as {seccomp?: unknown} | undefined)?.seccomp
     if (!seccomp) throw new SeccompGenError('PROFILE_INVALID', 'this runtime-spec config.json has no seccomp profile (/linux/seccomp)', {file})

@@ -107,6 +107,16 @@ export function renderK8s(p: OciSeccomp, o: K8sOptions): string {
 const invalid = (source: string, msg: string) => new SeccompGenError('PROFILE_INVALID', msg, {file: source})
 
 /**
+ * Is this profile file a Kubernetes object? YAML (not starting with '{') with an apiVersion or
+ * kind line, or JSON (`parsed`) whose top level has apiVersion or kind (`kubectl get -o json`).
+ * Every reader asks here (diff, check, validate), so they take the same files as SeccompProfiles.
+ */
+export function isK8sText(text: string, parsed?: unknown): boolean {
+  if (!text.replace(/^\uFEFF/, '').trimStart().startsWith('{')) return /^(apiVersion|kind)\s*:/m.test(text)
+  return isObject(parsed) && ('apiVersion' in parsed || 'kind' in parsed)
+}
+
+/**
  * Read a SeccompProfile YAML (one object, alone or among other documents of a stream) into the
  * profile model. Integers are read as bigint, so u64 argument values are exact.
  */

@@ -13,7 +13,7 @@ import {evaluate} from './evaluate.js'
 import {riskOf} from './data.js'
 import {parseJson64} from './json64.js'
 import {profileFromJson} from './load.js'
-import {k8sSpec} from './k8s.js'
+import {isK8sText, k8sSpec} from './k8s.js'
 import {schemaProblems} from './schema.js'
 import {knownSyscall, syscallNumber, tableKernel, type SyscallResolver} from '../syscall-table.js'
 import type {DockerProfile, FilterCond} from './types.js'
@@ -61,9 +61,13 @@ export function validateProfileFile(file: string, opts: ValidateOptions): Valida
   let k8s = false
   try {
     const text = readFileSync(file, 'utf8')
-    // YAML of a Kubernetes object: the spec of its SeccompProfile is the profile
-    k8s = !text.replace(/^\uFEFF/, '').trimStart().startsWith('{') && /^(apiVersion|kind)\s*:/m.test(text)
+    // YAML or JSON of a Kubernetes object: the spec of its SeccompProfile is the profile
+    k8s = isK8sText(text)
     data = k8s ? k8sSpec(text, file) : parseJson64(text, file)
+    if (!k8s && isK8sText(text, data)) {
+      k8s = true
+      data = k8sSpec(text, file)
+    }
   } catch (err) {
     const e = err as NodeJS.ErrnoException & {line?: number}
     report.errors.push({pointer: '', message: e.code && typeof e.code === 'string' && e.code.startsWith('E') ? `cannot read: ${errnoWords(e)}` : `${e.message}${e.line ? ` (line ${e.line})` : ''}`})

@@ -156,6 +156,28 @@ describe('validate --for containerd', () => {
     expect(pod.stderrLines).toEqual([`${p('pod.yaml')}: error /: not a SeccompProfile: its YAML holds Pod`])
   })
 
+  it('the JSON form of a SeccompProfile (kubectl get -o json) is the same profile to validate, diff and check', async () => {
+    expect((await runCli(['build', '-q', '--format', 'k8s', '-o', p('j.yaml'), obsFile])).status).toBe(0)
+    writeFileSync(p('j.json'), JSON.stringify(parse(readFileSync(p('j.yaml'), 'utf8')), null, 2))
+    const v = await runCli(['validate', p('j.json')])
+    expect(v.stderr).toBe('')
+    expect(v.stdout.trim()).toBe(`${p('j.json')}: valid oci profile`)
+    const d = await runCli(['diff', p('j.yaml'), p('j.json')])
+    expect(d.status, d.stderr).toBe(0)
+    // mount is recorded and resolved away (no CAP_SYS_ADMIN): the same denial from either form
+    const [cy, cj] = [await runCli(['check', p('j.yaml'), obsFile]), await runCli(['check', p('j.json'), obsFile])]
+    expect([cy.status, cj.status], cj.stderr).toEqual([1, 1])
+    expect(cj.stdout).toContain('  mount -> SCMP_ACT_ERRNO(EPERM) by the default action; recorded x1')
+    expect(cj.stdout.replaceAll('j.json', 'j.yaml')).toBe(cy.stdout)
+    // and a JSON object of another kind is named as such by all three
+    writeFileSync(p('cm.json'), '{"apiVersion": "v1", "kind": "ConfigMap", "data": {}}')
+    for (const args of [['validate', p('cm.json')], ['diff', p('cm.json'), p('j.yaml')], ['check', p('cm.json'), obsFile]]) {
+      const r = await runCli(args)
+      expect(r.status, args[0]).not.toBe(0)
+      expect(r.stderr, args[0]).toMatch(/not a SeccompProfile: its YAML holds ConfigMap/)
+    }
+  })
+
   it('a profile built --for containerd has nothing containerd would drop', async () => {
     const b = await runCli(['build', '-q', '--for', 'containerd', '-o', p('c.json'), obsFile])
     expect(b.status).toBe(0)

@@ -201,10 +201,15 @@ describe('loadAnyProfile: every format we read', () => {
     ['a YAML that is not a SeccompProfile', 'cm.yaml', /not a SeccompProfile: its YAML holds ConfigMap/],
     ['a config.json without seccomp', 'nosec.json', /config\.json has no seccomp profile/],
     ['a JSON that is not a profile', 'x.json', /defaultAction/],
+    // not JSON and no apiVersion/kind line: a JSON error, not "not a SeccompProfile"
+    ['an empty file', 'empty', /^invalid JSON: unexpected end of input$/],
+    ['plain text', 'notes.txt', /^invalid JSON: unexpected character/],
   ])('refuses %s with one line', (_what, file, message) => {
     writeFileSync(join(tmp, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n')
     writeFileSync(join(tmp, 'nosec.json'), '{"ociVersion": "1.2.0", "linux": {}}')
     writeFileSync(join(tmp, 'x.json'), '{"hello": 1}')
+    writeFileSync(join(tmp, 'empty'), '')
+    writeFileSync(join(tmp, 'notes.txt'), 'just text\n')
     const path = file.startsWith('/') ? file : join(tmp, file)
     let err: unknown
     try { loadAnyProfile(path) } catch (e) { err = e }
