@@ -1,4 +1,4 @@
-import {basename, extname, resolve} from 'node:path'
+import {basename, extname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {SeccompGenCommand, sharedFlags} from '../command.js'
 import {SeccompGenError} from '../errors.js'
@@ -77,11 +77,15 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
     const {argv, flags} = await this.parse(Build)
     const caps = flags.caps === undefined ? undefined : parseCaps(flags.caps)
     const output = flags.output === '-' ? undefined : flags.output // "-": stdout, as with no -o
-    if (output) checkOutput(output)
+    const out = output ? checkOutput(output) : undefined
     const nodeJson = flags['node-json']
     if (nodeJson !== undefined && flags.format !== 'k8s') throw new SeccompGenError('USAGE', '--node-json only applies to --format k8s')
-    if (nodeJson === '-' || (nodeJson && output && resolve(nodeJson) === resolve(output))) throw new SeccompGenError('USAGE', '--node-json needs a file of its own (not stdout, not the -o FILE)')
-    if (nodeJson) checkOutput(nodeJson)
+    const node = nodeJson && nodeJson !== '-' ? checkOutput(nodeJson) : undefined
+    // the same file (through a link too) would keep only the second; a device such as /dev/null
+    // takes both, as with shell redirection
+    if (nodeJson === '-' || (node?.how === 'replace' && out?.how === 'replace' && node.path === out.path)) {
+      throw new SeccompGenError('USAGE', '--node-json needs a file of its own (not stdout, not the -o FILE)')
+    }
     const name = flags.format === 'k8s' ? flags.name ?? nameFromOutput(output) : flags.name
     const r = await this.withStdin(argv as string[], async (inputs, shown) => {
       const built = await buildProfile({

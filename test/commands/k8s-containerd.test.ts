@@ -1,5 +1,5 @@
 import {beforeAll, describe, expect, it} from 'vitest'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {parse} from 'yaml'
@@ -22,6 +22,7 @@ beforeAll(() => {
   // mount is allowed only under includes.caps CAP_SYS_ADMIN in the Docker form
   obsFile = p('app.obs.json')
   writeFileSync(obsFile, serializeObservation(obs({x86_64: {read: 3, write: 2, mount: 1, openat: 4, close: 4}})))
+  symlinkSync('same2.yaml', p('to-same2.yaml'))
 })
 
 describe('build --format k8s', () => {
@@ -87,6 +88,8 @@ describe('build --format k8s', () => {
     [['--namespace', 'w', '--format', 'oci'], /--namespace only applies to --format k8s/],
     [['--node-json', 'x.json'], /--node-json only applies to --format k8s/],
     [['--format', 'k8s', '-o', 'same.yaml', '--node-json', 'same.yaml'], /--node-json needs a file of its own/],
+    // the same file through a (dangling) link: the link is followed, as `>` would
+    [['--format', 'k8s', '-o', 'same2.yaml', '--node-json', 'to-same2.yaml'], /--node-json needs a file of its own/],
     [['--for', 'containerd', '--format', 'docker'], /--for containerd contradicts --format docker/],
     [['--for', 'cri-o'], /--for/],
   ])('usage error, one line, nothing written: %j', async (args, msg) => {
@@ -96,6 +99,12 @@ describe('build --format k8s', () => {
     expect(r.stderrLines).toHaveLength(1)
     expect(r.stderr).toMatch(msg)
     expect(readdirSync(tmp).sort()).toEqual(before)
+  })
+
+  it('-o and --node-json may both be /dev/null, as two redirections may', async () => {
+    const r = await runCli(['build', '--format', 'k8s', '--name', 'w', '-o', '/dev/null', '--node-json', '/dev/null', obsFile])
+    expect(r.status, r.stderr).toBe(0)
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true)
   })
 
   it('a default errno the CRD cannot say is refused before anything is written', async () => {
@@ -157,21 +166,21 @@ describe('validate --for containerd', () => {
   })
 
   it('the JSON form of a SeccompProfile (kubectl get -o json) is the same profile to validate, diff and check', async () => {
-    expect((await runCli(['build', '-q', '--format', 'k8s', '-o', p('j.yaml'), obsFile])).status).toBe(0)
-    writeFileSync(p('j.json'), JSON.stringify(parse(readFileSync(p('j.yaml'), 'utf8')), null, 2))
-    const v = await runCli(['validate', p('j.json')])
+    expect((await runCli(['build', '-q', '--format', 'k8s', '-o', p('kj.yaml'), obsFile])).status).toBe(0)
+    writeFileSync(p('kj.json'), JSON.stringify(parse(readFileSync(p('kj.yaml'), 'utf8')), null, 2))
+    const v = await runCli(['validate', p('kj.json')])
     expect(v.stderr).toBe('')
-    expect(v.stdout.trim()).toBe(`${p('j.json')}: valid oci profile`)
-    const d = await runCli(['diff', p('j.yaml'), p('j.json')])
+    expect(v.stdout.trim()).toBe(`${p('kj.json')}: valid oci profile`)
+    const d = await runCli(['diff', p('kj.yaml'), p('kj.json')])
     expect(d.status, d.stderr).toBe(0)
     // mount is recorded and resolved away (no CAP_SYS_ADMIN): the same denial from either form
-    const [cy, cj] = [await runCli(['check', p('j.yaml'), obsFile]), await runCli(['check', p('j.json'), obsFile])]
+    const [cy, cj] = [await runCli(['check', p('kj.yaml'), obsFile]), await runCli(['check', p('kj.json'), obsFile])]
     expect([cy.status, cj.status], cj.stderr).toEqual([1, 1])
     expect(cj.stdout).toContain('  mount -> SCMP_ACT_ERRNO(EPERM) by the default action; recorded x1')
-    expect(cj.stdout.replaceAll('j.json', 'j.yaml')).toBe(cy.stdout)
+    expect(cj.stdout.replaceAll('kj.json', 'kj.yaml')).toBe(cy.stdout)
     // and a JSON object of another kind is named as such by all three
     writeFileSync(p('cm.json'), '{"apiVersion": "v1", "kind": "ConfigMap", "data": {}}')
-    for (const args of [['validate', p('cm.json')], ['diff', p('cm.json'), p('j.yaml')], ['check', p('cm.json'), obsFile]]) {
+    for (const args of [['validate', p('cm.json')], ['diff', p('cm.json'), p('kj.yaml')], ['check', p('cm.json'), obsFile]]) {
       const r = await runCli(args)
       expect(r.status, args[0]).not.toBe(0)
       expect(r.stderr, args[0]).toMatch(/not a SeccompProfile: its YAML holds ConfigMap/)
