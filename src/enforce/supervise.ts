@@ -119,8 +119,12 @@ export class NotifySupervisor {
     }
   }
 
-  /** Take and answer every notification pending now. */
-  private drain(): void {
+  /**
+   * Take and answer every notification pending now. start() calls it; a caller that polls many
+   * listener fds itself (the agent: one poll for all its containers, one thread of libuv's pool
+   * instead of one each) calls it when the fd is readable, and stop() at the end.
+   */
+  drain(): void {
     while (this.listener.pending()) {
       const n = this.listener.receive()
       if (!n) continue
