@@ -74,8 +74,8 @@ export function checkText(r: CheckReport): string {
   for (const a of r.abis) {
     denied += a.denied.length
     out.push(a.denied.length
-      ? `${a.abi}: ${a.denied.length} of ${a.syscalls} recorded syscalls not let through`
-      : `${a.abi}: all ${a.syscalls} recorded syscalls pass`)
+      ? `${a.abi}: ${a.denied.length} of ${a.syscalls} recorded syscall${a.syscalls === 1 ? '' : 's'} not let through`
+      : a.syscalls === 1 ? `${a.abi}: the one recorded syscall passes` : `${a.abi}: all ${a.syscalls} recorded syscalls pass`)
     for (const d of a.denied) {
       const by = d.by === 'architecture not in the filter' ? ''
         : ` by ${typeof d.by === 'string' ? 'the default action' : `rule ${d.by.pointer}${d.by.comment ? ` (${d.by.comment.length > 60 ? `${d.by.comment.slice(0, 57)}...` : d.by.comment})` : ''}`}`
