@@ -57,6 +57,11 @@ export function knownSyscall(abi: string, name: string): boolean {
   return table(abi)?.byName.has(name) ?? false
 }
 
+/** Every name the kernel's table for `abi` defines (none when `abi` has no table). */
+export function tableNames(abi: string): string[] {
+  return [...(table(abi)?.byName.keys() ?? [])]
+}
+
 /** The kernel version a table was taken from ("6.18"), or undefined when `abi` has none. */
 export function tableKernel(abi: string): string | undefined {
   return table(abi)?.kernel

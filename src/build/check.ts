@@ -18,14 +18,13 @@
  * The evaluation context: the arch and kernel the recording was made on (a Moby profile's
  * archMap and minKernel resolve for them), and the container's capabilities (default Docker's).
  */
-import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {callRuns} from '../actions.js'
 import {findArch} from '../arches.js'
 import {errnoName, requireErrno} from '../errno.js'
 import {SeccompGenError} from '../errors.js'
 import {profilesDir} from '../paths.js'
-import {nameRawSyscall} from '../syscall-table.js'
+import {nameRawSyscall, tableNames} from '../syscall-table.js'
 import type {Observation, SyscallObservation} from '../trace/observation.js'
 import {addSyscall, mergeObservations} from '../trace/observation-io.js'
 import {defaultCaps, ruleData} from '../profile/data.js'
@@ -163,13 +162,6 @@ function merged(list: SyscallObservation[]): SyscallObservation {
   const acc: Record<string, SyscallObservation> = {}
   for (const s of list) addSyscall(acc, 'x', s)
   return acc.x
-}
-
-/** Every name the kernel's table for `abi` defines (profiles/syscalls/ABI.json; none without a table). */
-function tableNames(abi: string): string[] {
-  const file = join(profilesDir(), 'syscalls', `${abi}.json`)
-  if (!/^[a-z0-9_]+$/.test(abi) || !existsSync(file)) return []
-  return Object.keys((JSON.parse(readFileSync(file, 'utf8')) as {syscalls: Record<string, number>}).syscalls)
 }
 
 export async function checkRecordings(o: CheckOptions): Promise<CheckReport> {
