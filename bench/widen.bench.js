@@ -330,7 +330,7 @@ for (const c of CASES) {
       else {
         into[mode] = file
         const lines = r.stderr.trim().split('\n')
-        if (into === container) summary[mode] = (lines.find((l) => / profile: \d+ syscalls allowed/.test(l)) ?? lines[0]).split(tmp).join('…')
+        if (into === container) summary[mode] = (lines.find((l) => / profile: \d+ syscalls allowed/.test(l)) ?? lines[0]).replace(/ -> \S+$/, '')
       }
     }
   }
@@ -448,11 +448,11 @@ for (const k of MODES) {
 }
 const interp = results.filter((r) => /python|perl|node/.test(r.c.name))
 if (interp.length && canWiden) {
-  out.push('', '**Interpreters** (names: none → imports → all): ' + interp.map((r) => `${r.c.name}: ${r.names.none.size} → ${r.names.imports?.size} → ${r.names.all?.size} (\`all\` adds ${r.added.all?.length ?? 'n/a'}: ${list(r.added.all ?? [], 200)})`).join('; ') + '.')
+  out.push('', '**Interpreters** (names: none → imports → all): ' + interp.map((r) => `${r.c.name}: ${r.names.none.size} → ${r.names.imports?.size} → ${r.names.all?.size} (\`all\` adds ${r.added.all?.length ?? 'n/a'}: ${list(r.added.all ?? [], 25)})`).join('; ') + '.')
 }
 if (canWiden) {
-  out.push('', 'What `--widen imports` added per program (`build`\'s summary line, container build):', '')
-  for (const r of results) out.push(`- ${r.c.name}: +${r.added.imports?.length ?? 'n/a'}${r.added.imports?.length ? ` (${list(r.added.imports, 200)})` : ''}; summary: "${(r.summary.imports ?? '').replace(/^seccomp-gen: /, '')}"`)
+  out.push('', '`build --widen imports`\'s summary line per program (container build; the profile\'s rule comments name each added call with its program and import):', '')
+  for (const r of results) out.push(`- ${r.c.name}: "${(r.summary.imports ?? '').replace(/^seccomp-gen: /, '')}"`)
 }
 if (problems.length) out.push('', 'Problems:', '', ...problems.map((p) => `- ${p}`))
 out.push('', `Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}. Python: ${python}; Node: ${process.execPath} ${process.version}; ${spawnSync('readelf', ['--version'], {encoding: 'utf8'}).stdout?.split('\n')[0] ?? 'readelf missing'}.`, '')
