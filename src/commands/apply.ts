@@ -24,7 +24,9 @@ apply exits with CMD's status (128+signal for a signal death: 159 for SIGSYS fro
 
 With --bundle DIR the profile goes into DIR/config.json as linux.seccomp instead (includes/excludes
 resolved against process.capabilities.bounding, arch map resolved to the host, Moby-only fields
-dropped, atomic replace); --dry-run shows the change without writing.
+dropped, atomic replace); --dry-run shows the change without writing. With --complain or
+--explain and --listener PATH the denials go to \`seccomp-gen agent --socket PATH\` instead
+(linux.seccomp.listenerPath; runc 1.1 or later, crun).
 
 --complain runs CMD with the profile but denies nothing: each call the profile would deny runs
 and is reported. --explain enforces the profile and reports each denial. Both turn the profile's
@@ -50,7 +52,7 @@ a table with counts when CMD ends. --observe FILE writes the reported calls as a
   static usage = [
     '<%= command.id %> PROFILE [--caps CAP,...] [--counts OBS]... [--optimize] [--allow-unknown] [-v] [--] CMD [ARGS...]',
     '<%= command.id %> PROFILE --complain|--explain [--observe FILE] [--json] [...] [--] CMD [ARGS...]',
-    '<%= command.id %> PROFILE --bundle DIR [--dry-run]',
+    '<%= command.id %> PROFILE --bundle DIR [--complain|--explain --listener PATH] [--dry-run]',
   ]
 
   static args = {
@@ -65,8 +67,9 @@ a table with counts when CMD ends. --observe FILE writes the reported calls as a
     verbose: Flags.boolean({char: 'v', description: 'print compile notes (skipped rules, instruction count) on stderr', default: false}),
     bundle: Flags.string({description: "write the profile into this OCI bundle's config.json instead of running a command"}),
     'dry-run': Flags.boolean({description: 'with --bundle: show what would change, write nothing', dependsOn: ['bundle']}),
-    complain: Flags.boolean({description: 'deny nothing: let each call the profile would deny run, and report it (seccomp user notification)', exclusive: ['explain', 'bundle']}),
-    explain: Flags.boolean({description: 'enforce the profile and report each denial (seccomp user notification)', exclusive: ['complain', 'bundle']}),
+    complain: Flags.boolean({description: 'deny nothing: let each call the profile would deny run, and report it (seccomp user notification)', exclusive: ['explain']}),
+    explain: Flags.boolean({description: 'enforce the profile and report each denial (seccomp user notification)', exclusive: ['complain']}),
+    listener: Flags.string({description: 'with --bundle and --complain/--explain: the socket of `seccomp-gen agent` that answers the container', helpValue: 'PATH', dependsOn: ['bundle']}),
     observe: Flags.string({description: 'with --complain/--explain: write the reported calls as an observation for build', helpValue: 'FILE'}),
     json: Flags.boolean({description: 'with --complain/--explain: the report as JSON lines on stderr'}),
   }
@@ -77,7 +80,11 @@ a table with counts when CMD ends. --observe FILE writes the reported calls as a
     if (flags.bundle !== undefined) {
       if (cmd.length) throw new SeccompGenError('USAGE', '--bundle writes a bundle; it takes no CMD')
       const {applyToBundle} = await import('../enforce/bundle.js')
-      const r = await applyToBundle(args.profile, flags.bundle, {dryRun: flags['dry-run']})
+      const bundleMode = flags.complain ? 'complain' : flags.explain ? 'explain' : undefined
+      if ((bundleMode === undefined) !== (flags.listener === undefined)) throw new SeccompGenError('USAGE', bundleMode ? `--bundle --${bundleMode} needs --listener PATH (the socket of seccomp-gen agent)` : '--listener needs --complain or --explain')
+      if (flags.observe !== undefined || flags.json) throw new SeccompGenError('USAGE', `--${flags.observe !== undefined ? 'observe' : 'json'} is not for --bundle: the agent reports (seccomp-gen agent --observe-dir DIR, --json)`)
+      const notify = bundleMode && flags.listener !== undefined ? {mode: bundleMode, listener: flags.listener} as const : undefined
+      const r = await applyToBundle(args.profile, flags.bundle, {dryRun: flags['dry-run'], notify})
       if (r.diff) this.log(r.diff)
       this.logToStderr(r.summary)
       return

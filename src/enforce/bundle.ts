@@ -8,9 +8,11 @@
  * the rest of config.json gets a minimal shape check. config.json is read losslessly (json64:
  * u64 values, key order) and replaced atomically (output.ts: through a symlink, keeping mode and
  * owner); on any error it is left byte-identical.
+ * With --complain/--explain --listener PATH the profile goes in its notify form, for
+ * `seccomp-gen agent --socket PATH` (bundle-notify.ts).
  */
 import {readFileSync, statSync} from 'node:fs'
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 import {errnoWords, SeccompGenError} from '../errors.js'
 import {writeOutput} from '../output.js'
 import {parseJson64, stringifyJson64} from '../profile/json64.js'
@@ -20,9 +22,16 @@ import {schemaProblems} from '../profile/schema.js'
 import type {OciSeccomp} from '../profile/types.js'
 import {evaluate} from '../profile/evaluate.js'
 import {callRuns, type SeccompAction} from '../actions.js'
+import {containerNotifyVariant, encodeMetadata} from './bundle-notify.js'
+import type {NotifyMode} from './supervise.js'
 
 export interface ApplyToBundleOptions {
   dryRun: boolean
+  /**
+   * --complain/--explain --listener PATH: the denying answers become SCMP_ACT_NOTIFY and the
+   * runtime hands the listener to the agent on PATH (bundle-notify.ts)
+   */
+  notify?: {mode: NotifyMode; listener: string}
   /** host arch override (tests); default process.arch */
   arch?: string
 }
@@ -51,13 +60,14 @@ export async function applyToBundle(profilePath: string, bundleDir: string, opts
 
   const bounding = boundingCaps(config, where)
   const profile = loadProfile(profilePath)
-  const seccomp = toOci(profile, {caps: bounding, arch: opts.arch})
-  checkSeccomp(seccomp, profilePath, opts.arch ?? process.arch)
+  const resolved = toOci(profile, {caps: bounding, arch: opts.arch})
+  checkSeccomp(resolved, profilePath, opts.arch ?? process.arch)
+  const seccomp = opts.notify ? withListener(resolved, opts.notify) : resolved
 
   const before = isObject(linux) && isObject(linux.seccomp) ? (linux.seccomp as Json) : undefined
   const changed = before === undefined || stringifyJson64(before) !== stringifyJson64(seccomp)
   const diff = opts.dryRun ? seccompDiff(before, seccomp, where) : undefined
-  const shape = describe(seccomp)
+  const shape = describe(seccomp) + (opts.notify ? `; denials go to the agent on ${seccomp.listenerPath} (${opts.notify.mode})` : '')
 
   if (opts.dryRun) {
     return {changed, summary: `${changed ? 'would set' : 'already set:'} linux.seccomp in ${where}: ${shape}`, diff}
@@ -70,6 +80,13 @@ export async function applyToBundle(profilePath: string, bundleDir: string, opts
   const out = stringifyJson64Indented(config, detectIndent(text))
   writeOutput(where, out)
   return {changed: true, summary: `set linux.seccomp in ${where}: ${shape}`}
+}
+
+/** The notify form with the listener's path and the metadata the agent answers from. */
+function withListener(resolved: OciSeccomp, n: {mode: NotifyMode; listener: string}): OciSeccomp {
+  const v = containerNotifyVariant(resolved)
+  // runc and crun connect to the path from their own working directory: make it absolute
+  return {...v, listenerPath: resolve(n.listener), listenerMetadata: encodeMetadata({mode: n.mode, profile: resolved})}
 }
 
 function bundleError(file: string, message: string): never {

@@ -1,0 +1,267 @@
+/**
+ * `seccomp-gen agent --socket PATH`: the seccomp agent of containers whose bundle names PATH as
+ * linux.seccomp.listenerPath (`apply --bundle DIR --complain|--explain --listener PATH`).
+ *
+ * The runtime connects once per container and sends the container's listener fd with its state
+ * (agent-message.ts). Each container is then served like `apply --complain/--explain` serves
+ * CMD (supervise.ts NotifySupervisor, one per container; the report names the container's id and
+ * bundle in each line), until no task of the container uses the filter any more (POLLHUP on the
+ * listener, Linux 5.8): then its observation is written (--observe-dir) and it is forgotten.
+ *
+ * Which answer: --complain or --explain on the agent decides for every container; without
+ * either, each container's own mode (what apply wrote into listenerMetadata). The profile's own
+ * answers come from listenerMetadata too (the resolved profile, bundle-notify.ts). A container
+ * whose metadata is not ours has no profile to answer from: its notified calls are reported and
+ * answered EPERM (explain) or let through (complain).
+ *
+ * Everything waits in one poll(2) on libuv's thread pool (native/unix-socket.ts Poller): the
+ * listening socket, the connections still sending, and every container's listener. Nothing
+ * blocks Node's main thread, and a hundred containers take one pool thread.
+ *
+ * Bad clients cost one line each and the agent goes on: garbage, a client that disconnects
+ * mid-message, an fd that is not a seccomp listener.
+ */
+import {lstatSync, mkdirSync, readFileSync, statSync, unlinkSync, chmodSync} from 'node:fs'
+import {join} from 'node:path'
+import {release} from 'node:os'
+import {SeccompGenError} from '../errors.js'
+import {readText} from '../fsutil.js'
+import {writeOutput} from '../output.js'
+import {serializeObservation} from '../trace/observation-io.js'
+import type {OciSeccomp} from '../profile/types.js'
+import {isListener, Listener} from '../../native/notify.js'
+import {libseccompVersion} from '../../native/libseccomp.js'
+import {acceptUnix, closeFd, listenUnix, Poller, POLLERR, POLLHUP, POLLIN, POLLNVAL, receiveUnix} from '../../native/unix-socket.js'
+import {claimSocketPath, readHello, type ContainerHello} from './agent-message.js'
+import {notifySupportProblem} from './apply.js'
+import {decodeMetadata} from './bundle-notify.js'
+import {DenialReport} from './denials.js'
+import {NotifySupervisor, ruleArgsOf, type NotifyMode} from './supervise.js'
+
+export interface AgentOptions {
+  socket: string
+  /** answer every container this way; undefined: as its metadata says */
+  mode?: NotifyMode
+  observeDir?: string
+  format: 'json' | 'text'
+  /** report lines and the summary */
+  out: {write(s: string): unknown}
+  /** status lines (a container came, ended; a bad client) */
+  log: (line: string) => void
+}
+
+/** No profile in the metadata: every notified call is denied with EPERM (explain) or let through (complain). */
+const NO_PROFILE: OciSeccomp = {defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1}
+
+interface Connection {
+  chunks: Buffer[]
+  bytes: number
+  fds: number[]
+}
+
+interface Container {
+  hello: ContainerHello
+  source: string
+  listener: Listener
+  supervisor: NotifySupervisor
+  runtime?: 'runc' | 'crun'
+}
+
+/** Why this host cannot run the agent, or undefined. */
+export function agentSupportProblem(kernel = release()): string | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(kernel)
+  const [major, minor] = m ? [Number(m[1]), Number(m[2])] : [0, 0]
+  // a container's end is the hang-up of its listener once no task uses the filter (5.8)
+  if (major < 5 || (major === 5 && minor < 8)) return `this kernel (${kernel}) cannot run the agent: it needs Linux 5.8 or later (seccomp user notification with CONTINUE, and the listener's hang-up when a container ends)`
+  return notifySupportProblem(kernel, libseccompVersion().api)
+}
+
+export class Agent {
+  readonly report: DenialReport
+  /** argument indexes the containers' profiles look at (grows as containers come) */
+  private readonly ruleArgs = new Map<string, number[]>()
+  private readonly poller = new Poller()
+  private readonly conns = new Map<number, Connection>()
+  private readonly containers = new Map<number, Container>()
+  private readonly written = new Set<string>()
+  private stopping = false
+  private socketIno = 0
+  containersSeen = 0
+
+  private constructor(private readonly opts: AgentOptions, private readonly listenFd: number) {
+    this.report = new DenialReport({format: opts.format, out: opts.out, ruleArgs: this.ruleArgs})
+    this.socketIno = lstatSync(opts.socket).ino
+  }
+
+  /** Check the host and the paths, take the socket path, listen. */
+  static async open(opts: AgentOptions): Promise<Agent> {
+    const problem = agentSupportProblem()
+    if (problem) throw new SeccompGenError('SECCOMP_ERROR', problem)
+    if (opts.observeDir !== undefined) prepareDir(opts.observeDir)
+    const note = await claimSocketPath(opts.socket)
+    if (note) opts.log(note)
+    const fd = listenUnix(opts.socket)
+    // root's runtimes connect; nobody else has any business handing us fds
+    chmodSync(opts.socket, 0o600)
+    return new Agent(opts, fd)
+  }
+
+  /** Serve until stop(); then answer what is pending, write every observation, clean up. */
+  async run(): Promise<void> {
+    while (!this.stopping) {
+      const ready = await this.poller.wait([this.listenFd, ...this.conns.keys(), ...this.containers.keys()])
+      for (const [fd, revents] of ready) {
+        if (fd === this.listenFd) this.acceptAll()
+        else if (this.conns.has(fd)) this.readConnection(fd)
+        else if (this.containers.has(fd)) await this.serve(fd, revents)
+      }
+    }
+    await this.shutdown()
+  }
+
+  stop(): void {
+    this.stopping = true
+    this.poller.wake()
+  }
+
+  private acceptAll(): void {
+    for (let fd = acceptUnix(this.listenFd); fd !== undefined; fd = acceptUnix(this.listenFd)) {
+      this.conns.set(fd, {chunks: [], bytes: 0, fds: []})
+    }
+  }
+
+  private readConnection(fd: number): void {
+    const c = this.conns.get(fd)!
+    let eof = false
+    for (let r = receiveUnix(fd); r !== undefined; r = receiveUnix(fd)) {
+      c.chunks.push(r.data)
+      c.bytes += r.data.length
+      c.fds.push(...r.fds)
+      if (r.eof) {
+        eof = true
+        break
+      }
+    }
+    const got = readHello(Buffer.concat(c.chunks), eof)
+    if ('more' in got) return
+    this.conns.delete(fd)
+    closeFd(fd) // one message a connection: the runtime expects no answer
+    if ('garbage' in got) {
+      this.opts.log(`a client's message ignored: ${got.garbage}${c.fds.length ? ` (${c.fds.length} fd(s) it sent closed)` : ''}`)
+      for (const f of c.fds) closeFd(f)
+      return
+    }
+    this.adopt(got.hello, c.fds)
+  }
+
+  /** A container's listener and state: serve it. */
+  private adopt(hello: ContainerHello, fds: number[]): void {
+    const lfd = fds[hello.seccompFd]
+    for (const f of fds) if (f !== lfd) closeFd(f)
+    const source = `container ${hello.id} (bundle ${hello.bundle})`
+    if (lfd === undefined || !isListener('self', lfd)) {
+      if (lfd !== undefined) closeFd(lfd)
+      this.opts.log(`${source}: ignored: ${lfd === undefined ? 'no fd came with the message' : 'the fd that came is not a seccomp listener'}`)
+      return
+    }
+    let meta
+    let why = ''
+    try {
+      meta = decodeMetadata(hello.metadata)
+    } catch (err) {
+      why = ` (${(err as Error).message})`
+    }
+    const mode = this.opts.mode ?? meta?.mode ?? 'explain'
+    const profile = meta?.profile ?? NO_PROFILE
+    for (const [n, idx] of ruleArgsOf(profile)) this.ruleArgs.set(n, [...new Set([...(this.ruleArgs.get(n) ?? []), ...idx])])
+    const listener = new Listener(lfd)
+    const supervisor = new NotifySupervisor(listener, {profile, mode, report: this.report, source})
+    this.containers.set(lfd, {hello, source, listener, supervisor, runtime: runtimeOf(hello.pid)})
+    this.containersSeen++
+    const answers = meta ? `its profile: default ${profile.defaultAction}, ${profile.syscalls?.length ?? 0} rules` : `no seccomp-gen profile in its listenerMetadata${why}: notified calls ${mode === 'complain' ? 'are let through' : 'get EPERM'}`
+    this.opts.log(`${source}: pid ${hello.pid}, ${mode}; ${answers}`)
+    // calls may be waiting already (the container started the moment the runtime sent the fd)
+    supervisor.drain()
+  }
+
+  private async serve(fd: number, revents: number): Promise<void> {
+    const c = this.containers.get(fd)!
+    if (revents & POLLIN) c.supervisor.drain()
+    if (c.supervisor.error) {
+      this.opts.log(`${c.source}: ${c.supervisor.error.message}`)
+      c.supervisor.error = undefined
+    }
+    if (revents & (POLLHUP | POLLERR | POLLNVAL)) await this.end(c, 'ended')
+  }
+
+  /** The container's tasks are gone (or we stop): write its observation, close its listener. */
+  private async end(c: Container, how: string): Promise<void> {
+    this.containers.delete(c.listener.fd)
+    c.supervisor.drain()
+    await c.supervisor.stop()
+    const rows = [...this.report.rows.values()].filter((r) => r.first.source === c.source)
+    const calls = rows.reduce((n, r) => n + r.count, 0)
+    let where = ''
+    if (this.opts.observeDir !== undefined) {
+      const file = this.observationPath(c.hello.id)
+      const obs = this.report.toObservation(commandOf(c.hello.bundle, c.hello.id), {source: c.source, runtime: c.runtime})
+      try {
+        writeOutput(file, serializeObservation(obs))
+        where = `; observation in ${file}`
+      } catch (err) {
+        where = `; observation not written: ${(err as Error).message}`
+      }
+    }
+    this.opts.log(`${c.source}: ${how}: ${calls} call(s) in ${rows.length} distinct kind(s) reported${where}`)
+  }
+
+  /** ID.json in the observe dir; ID-2.json, … for a container id seen again in this run. */
+  private observationPath(id: string): string {
+    const safe = id.replace(/[^A-Za-z0-9_.-]/g, '_')
+    let file = join(this.opts.observeDir!, `${safe}.json`)
+    for (let i = 2; this.written.has(file); i++) file = join(this.opts.observeDir!, `${safe}-${i}.json`)
+    this.written.add(file)
+    return file
+  }
+
+  private async shutdown(): Promise<void> {
+    closeFd(this.listenFd)
+    // remove the socket only if it is still the one we bound (not a later agent's)
+    try {
+      if (lstatSync(this.opts.socket).ino === this.socketIno) unlinkSync(this.opts.socket)
+    } catch { /* gone already */ }
+    for (const [fd, c] of this.conns) {
+      closeFd(fd)
+      for (const f of c.fds) closeFd(f)
+    }
+    this.conns.clear()
+    for (const c of [...this.containers.values()]) await this.end(c, 'still running when the agent stopped')
+    this.poller.close()
+  }
+}
+
+function prepareDir(dir: string): void {
+  try {
+    mkdirSync(dir, {recursive: true})
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory')
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    throw new SeccompGenError('IO', `--observe-dir ${dir}: ${e.code === 'EEXIST' || !e.code ? 'exists and is not a directory' : e.message}`)
+  }
+}
+
+/** The container's command (process.args of the bundle's config.json), for the observation. */
+function commandOf(bundle: string, id: string): string[] {
+  try {
+    const args = (JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as {process?: {args?: unknown}}).process?.args
+    if (Array.isArray(args) && args.length && args.every((a) => typeof a === 'string')) return args as string[]
+  } catch { /* the bundle may be gone */ }
+  return [`container ${id}`]
+}
+
+/** runc or crun: the runtime process that started the container is its parent at hand-over time. */
+function runtimeOf(pid: number): 'runc' | 'crun' | undefined {
+  const ppid = /^PPid:\s*(\d+)$/m.exec(readText(`/proc/${pid}/status`) ?? '')?.[1]
+  const comm = ppid ? readText(`/proc/${ppid}/comm`)?.trim() : undefined
+  return comm === 'runc' || comm === 'crun' ? comm : undefined
+}
