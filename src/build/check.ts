@@ -28,7 +28,7 @@ import {nameRawSyscall, tableNames} from '../syscall-table.js'
 import type {Observation, SyscallObservation} from '../trace/observation.js'
 import {addSyscall, mergeObservations} from '../trace/observation-io.js'
 import {defaultCaps, ruleData} from '../profile/data.js'
-import {answeringRule, answerWords, argCandidates, argCases, argsArray, caseWords, conditionsOf, filterArches, loadAnyProfile, scoreProfile, type ArgCase, type EvalOptions, type LoadedProfile, type Score} from '../profile/diff.js'
+import {answeringRule, answerWords, argCandidates, argCases, argsArray, caseWords, conditionsOf, loadAnyProfile, scoreProfile, type ArgCase, type EvalOptions, type LoadedProfile, type Score} from '../profile/diff.js'
 import {evaluator, type Verdict} from '../profile/evaluate.js'
 import {loadProfile} from '../profile/load.js'
 import {normalizeCap} from '../profile/resolve.js'
@@ -101,11 +101,8 @@ function recordedCases(s: SyscallObservation, filtered: Map<number, bigint[]>): 
 
 function checkAbi(p: DockerProfile, abi: string, syscalls: Record<string, SyscallObservation>, o: EvalOptions): AbiReport {
   const arch = findArch(abi)?.token ?? abi
-  // a filter holds its listed arches (the host's own when it lists none): any other ABI's calls
-  // meet the bad-arch action, as the evaluator answers for arches a profile does not list
-  const inFilter = filterArches(p, o.host ?? arch).includes(arch)
-  const evaluate = evaluator(p, o)
-  const ev: typeof evaluate = inFilter ? evaluate : () => ({action: 'SCMP_ACT_KILL_THREAD', badArch: true})
+  // an ABI the filter does not hold (listed, or the host's own) meets the bad-arch action
+  const ev = evaluator(p, o)
   const enosysProbes = new Set(ruleData().enosys.syscalls.map((f) => f.name))
   const report: AbiReport = {abi, arch, syscalls: 0, denied: [], notes: []}
   // the same syscall may be recorded under its name and as syscall_0x… (a log from elsewhere)

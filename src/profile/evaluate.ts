@@ -65,7 +65,8 @@ export function ruledEvaluator(p: DockerProfile | OciSeccomp, ctx: EvalContext =
   const listed = new Set(oci.architectures ?? [])
   return (arch, name, args = []) => {
     const token = findArch(arch)?.token ?? arch
-    if (listed.size && !listed.has(token) && token !== host.token) return {verdict: {action: 'SCMP_ACT_KILL_THREAD', badArch: true}}
+    // a filter without architectures holds the native arch alone, not every arch
+    if (!listed.has(token) && token !== host.token) return {verdict: {action: 'SCMP_ACT_KILL_THREAD', badArch: true}}
     const a = args.map((x) => BigInt(x))
     let best: RuledVerdict | undefined
     for (const [i, r] of (oci.syscalls ?? []).entries()) {

@@ -45,4 +45,11 @@ describe('evaluate', () => {
   ] as const)('%s %s(%j)', (arch, name, args, want) => {
     expect(evaluate(p, arch, name, [...args], {host: 'x86_64'})).toEqual(want)
   })
+
+  it('a profile without architectures holds the native arch alone: another ABI gets the bad-arch action', () => {
+    const none: OciSeccomp = {...p, architectures: undefined}
+    expect(evaluate(none, 'x86_64', 'read', [], {host: 'x86_64'})).toEqual({action: 'SCMP_ACT_ALLOW'})
+    expect(evaluate(none, 'x86', 'read', [], {host: 'x86_64'})).toEqual({action: 'SCMP_ACT_KILL_THREAD', badArch: true})
+    expect(evaluate(none, 'x32', 'read', [], {host: 'x86_64'})).toEqual({action: 'SCMP_ACT_KILL_THREAD', badArch: true})
+  })
 })
