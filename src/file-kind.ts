@@ -35,7 +35,8 @@ export function fileKind(path: string): FileKind {
     return 'unknown'
   }
   const json = text.replace(/^\uFEFF/, '').trimStart()
-  if (!json.startsWith('{')) return straceOrUnknown(json)
+  // a Kubernetes SeccompProfile (YAML, as build --format k8s writes it) is a profile too
+  if (!json.startsWith('{')) return /^kind:\s*SeccompProfile\s*$/m.test(json) ? 'profile' : straceOrUnknown(json)
   let data: Record<string, unknown>
   try {
     data = JSON.parse(json) as Record<string, unknown>

@@ -147,6 +147,16 @@ describe('a file of the wrong kind is named as such', () => {
     expect(oneLine(r)).toBe(`${file} is ${kind}, not a seccomp profile`)
   })
 
+  it('build and check given a Kubernetes SeccompProfile (YAML) as the recording', async () => {
+    const yaml = p('busybox.yaml')
+    expect((await runCli(['build', '-q', '--format', 'k8s', '--name', 'busybox', '-o', yaml, observation])).status).toBe(0)
+    for (const args of [['build', yaml], ['check', profile, yaml]]) {
+      const r = await runCli(args)
+      expect(r.status).not.toBe(0)
+      expect(oneLine(r)).toBe(`${yaml} is a seccomp profile, not an observation file (from seccomp-gen record) or an strace log`)
+    }
+  })
+
   it('apply --counts given a profile', async () => {
     const r = await runCli(['apply', profile, '--counts', profile, 'true'])
     expect(r.status).not.toBe(0)
