@@ -240,7 +240,7 @@ function run(c, prefix, argv, stdoutMode = 'pipe') {
   if (stdoutMode === 'full') out = fd = openSync('/dev/full', 'w')
   const r = spawnSync(cmd[0], cmd.slice(1), {cwd, env: runEnv(), stdio: ['ignore', out, 'pipe'], timeout: TIMEOUT_MS, maxBuffer: 256 << 20})
   if (fd !== undefined) closeSync(fd)
-  const clean = (b) => (b ?? Buffer.alloc(0)).toString('latin1').split(cwd).join('<dir>').split(tmp).join('<tmp>')
+  const clean = (b) => (b ?? Buffer.alloc(0)).toString('latin1').split(cwd).join('RUNDIR').split(tmp).join('TMP') // no <…>: Markdown would take it for HTML
   const status = r.error?.code === 'ETIMEDOUT' ? 'timeout' : r.status ?? 128 + (spawnSignal(r.signal) ?? 0)
   rmSync(cwd, {recursive: true, force: true})
   return {status, stdout: clean(r.stdout), stderr: clean(r.stderr)}
