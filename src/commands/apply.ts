@@ -114,6 +114,10 @@ a table with counts when CMD ends. --observe FILE writes the reported calls as a
       for (const n of prep.notes) this.logToStderr(`seccomp-gen: ${n}`)
     }
     const report = mode ? new DenialReport({format: flags.json ? 'json' : 'text', out: process.stderr, ruleArgs: ruleArgsOf(prep.profile)}) : undefined
+    // A report nobody reads any more (`2>&1 | head -1`: EPIPE) must not end the supervision:
+    // CMD's notified calls would then fail with ENOSYS. The lines are dropped, CMD is served
+    // to its end, and apply exits with CMD's status.
+    if (report) process.stderr.on('error', () => {})
     const r = await runUnderFilter(prep, found.path, cmd, mode && report ? {mode, report} : undefined)
     if (r.failure) this.error(r.failure.message, {exit: r.status})
     if (report) {

@@ -3,11 +3,11 @@
  * real seccomp user notifications served by the built CLI. Each test has its control: the same
  * program under plain `apply` (it fails) or under a profile that allows the call (nothing reported).
  */
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {repoRoot, runCli} from '../helpers/cli.js'
+import {cliPath, repoRoot, runCli} from '../helpers/cli.js'
 import {realPython, tmp, writeProfile} from '../helpers/apply-profiles.js'
 import {notifySupportProblem} from '../../src/enforce/apply.js'
 
@@ -160,6 +160,20 @@ describe.runIf(onX64)('apply --complain / --explain', () => {
     const summary = objs.find((o) => o.type === 'summary') as {rows: Array<{syscall: string; count: number; argClass: unknown}>}
     expect(summary.rows.find((x) => x.syscall === 'socket' && JSON.stringify(x.argClass) === '{"0":"0x2"}')?.count).toBe(2)
     expect(objs.at(-1)!.type).toBe('summary')
+  })
+
+  it('a report nobody reads any more (`2>&1 | head -1`: EPIPE on stderr) does not end the supervision: CMD runs on under --complain and its status is apply\'s', async () => {
+    const p = writeProfile('epipe', {allow: ['mmap']})
+    const d = freshDir('epipe')
+    // mkdir a is reported; once we have read that line and closed the pipe, the next lines hit EPIPE
+    const child = spawn(cliPath, ['apply', p, '--complain', '--', 'sh', '-c', `mkdir ${d}/a && read x && mkdir ${d}/b && mkdir ${d}/c`], {stdio: ['pipe', 'ignore', 'pipe']})
+    await new Promise((resolve) => child.stderr!.once('data', resolve))
+    child.stderr!.destroy()
+    child.stdin!.end('go\n')
+    const status = await new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)))
+    expect(status).toBe(0)
+    expect(existsSync(join(d, 'b'))).toBe(true)
+    expect(existsSync(join(d, 'c'))).toBe(true)
   })
 
   it.runIf(python && haveStrace)('record → build → apply --complain --observe → build again → apply passes where the first profile failed', async () => {
