@@ -42,16 +42,16 @@ export function readHello(data: Buffer, eof: boolean): {more: true} | {hello: Co
   if (start.length === 0) return eof ? {garbage: 'no message before the client disconnected'} : {more: true}
   if (!start.startsWith('{')) return {garbage: `not JSON (starts ${JSON.stringify(start.slice(0, 24))})`}
   if (data.length > MAX_MESSAGE) return {garbage: `more than ${MAX_MESSAGE} bytes without a complete JSON object`}
-  // a JSON object ends with '}': parse only then (crun's pretty-printed message may come in pieces)
+  // a JSON object ends with '}': parse only then, or at the end (crun's pretty-printed message may come in pieces)
+  if (!eof && !text.trimEnd().endsWith('}')) return {more: true}
   let value: unknown
-  if (text.trimEnd().endsWith('}')) {
-    try {
-      value = JSON.parse(text)
-    } catch {
-      if (eof) return {garbage: `not JSON (${data.length} bytes)`}
-    }
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    const cut = /end of JSON input|Unterminated/.test((err as Error).message)
+    if (!eof) return cut ? {more: true} : {garbage: `not JSON (${data.length} bytes)`}
+    return {garbage: cut ? `the client disconnected mid-message (${data.length} bytes received)` : `not JSON (${data.length} bytes)`}
   }
-  if (value === undefined) return eof ? {garbage: `the client disconnected mid-message (${data.length} bytes received)`} : {more: true}
   return checkHello(value)
 }
 

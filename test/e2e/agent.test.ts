@@ -1,0 +1,237 @@
+/**
+ * `seccomp-gen agent` with real runtimes (runc, crun), real filters and real kernel
+ * notifications: a bundle written by `apply --bundle --complain|--explain --listener PATH`
+ * whose profile misses mkdir runs under the agent; under complain the mkdir happens and the agent
+ * names it, under explain the container sees EPERM and the agent names it; one observation per
+ * container. The agent goes on serving after a container that exits, a client that disconnects
+ * mid-message, garbage, and an fd that is no seccomp listener; SIGTERM/SIGINT end it with the
+ * summary and remove its socket.
+ */
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
+import {createConnection} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {cliPath, repoRoot} from '../helpers/cli.js'
+import {makeBundle, runBundle, unavailable, type Bundle} from '../helpers/bundle.js'
+
+const MISSING = ['mkdir', 'mkdirat']
+const WORK = 'mkdir /tmp/d; echo mkdir=$?; ls /tmp'
+
+/** Every x86_64 syscall but mkdir/mkdirat allowed, the rest EPERM: a profile that misses one call. */
+function profileMissingMkdir(dir: string): string {
+  const table = JSON.parse(readFileSync(join(repoRoot, 'profiles/syscalls/x86_64.json'), 'utf8')) as {syscalls: Record<string, number>}
+  const names = Object.keys(table.syscalls).filter((n) => !MISSING.includes(n)).sort()
+  const file = join(dir, 'no-mkdir.json')
+  writeFileSync(file, JSON.stringify({defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: ['SCMP_ARCH_X86_64'], syscalls: [{names, action: 'SCMP_ACT_ALLOW'}]}))
+  return file
+}
+
+function cli(args: string[]): {code: number | null; stdout: string; stderr: string} {
+  const r = spawnSync(cliPath, args, {encoding: 'utf8', cwd: repoRoot, timeout: 60_000})
+  return {code: r.status, stdout: r.stdout, stderr: r.stderr}
+}
+
+/** A running agent: its output so far, a wait for a line, and its end. */
+class RunningAgent {
+  stdout = ''
+  stderr = ''
+  private readonly child: ChildProcess
+  private readonly waiters: Array<() => void> = []
+  readonly closed: Promise<number | null>
+
+  constructor(args: string[]) {
+    this.child = spawn(cliPath, ['agent', ...args], {cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe']})
+    const wake = () => { for (const w of this.waiters.splice(0)) w() }
+    this.child.stdout!.on('data', (d) => { this.stdout += d; wake() })
+    this.child.stderr!.on('data', (d) => { this.stderr += d; wake() })
+    this.closed = new Promise((resolve) => this.child.on('close', (code) => { wake(); resolve(code) }))
+  }
+
+  /** Where the output is now: waitFor(re, mark) looks only at what comes after. */
+  mark(): {out: number; err: number} {
+    return {out: this.stdout.length, err: this.stderr.length}
+  }
+
+  /** Resolve when stdout or stderr (after `from`) match `re` (the test's own timeout fails a wait that never ends). */
+  async waitFor(re: RegExp, from = {out: 0, err: 0}): Promise<RegExpMatchArray> {
+    for (;;) {
+      const m = this.stdout.slice(from.out).match(re) ?? this.stderr.slice(from.err).match(re)
+      if (m) return m
+      if (this.child.exitCode !== null) throw new Error(`agent exited (${this.child.exitCode}) before ${re}:\n${this.stderr}`)
+      await new Promise<void>((resolve) => this.waiters.push(resolve))
+    }
+  }
+
+  kill(sig: NodeJS.Signals): void {
+    this.child.kill(sig)
+  }
+}
+
+/** Connect to the agent's socket, send `data`, and close (or keep the connection open). */
+function sendRaw(path: string, data: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection({path}, () => c.end(data, () => { c.destroy(); resolve() }))
+    c.on('error', reject)
+  })
+}
+
+const why = unavailable('runc') && unavailable('crun') ? 'neither runc nor crun can run here' : process.arch !== 'x64' ? `the test profile is x86_64's (this is ${process.arch})` : undefined
+if (why) console.warn(`[skip] agent tests: ${why}`)
+
+describe.skipIf(why !== undefined)('seccomp-gen agent', () => {
+  let dir: string
+  let sock: string
+  let obsDir: string
+  let profile: string
+  let agent: RunningAgent
+  let bundle: Bundle
+
+  beforeAll(async () => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), 'sg-agent-')))
+    sock = join(dir, 'agent.sock')
+    obsDir = join(dir, 'obs')
+    profile = profileMissingMkdir(dir)
+    bundle = makeBundle({args: ['sh', '-c', WORK], parent: dir})
+    agent = new RunningAgent(['--socket', sock, '--observe-dir', obsDir])
+    await agent.waitFor(/listening on /)
+  })
+
+  afterAll(async () => {
+    agent?.kill('SIGKILL')
+    await agent?.closed
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  /** Apply in `mode`, run under `rt`, and return the run with the container's report line and end line. */
+  async function runUnder(rt: 'runc' | 'crun', mode: 'complain' | 'explain') {
+    const a = cli(['apply', profile, '--bundle', bundle.dir, `--${mode}`, '--listener', sock])
+    expect(a.stderr).toContain(`denials go to the agent on ${sock} (${mode})`)
+    expect(a.code).toBe(0)
+    const mark = agent.mark()
+    const r = await runBundle(rt, bundle.dir)
+    // the container's id is the runtime's; the agent's status lines name it
+    const id = (await agent.waitFor(new RegExp(`container (${rt}-\\S+) \\(bundle ${bundle.dir}\\): pid \\d+, ${mode}`), mark))[1]!
+    const ended = await agent.waitFor(new RegExp(`container ${id} \\(bundle ${bundle.dir}\\): ended: .*observation in (\\S+)`), mark)
+    const line = agent.stdout.slice(mark.out).split('\n').find((l) => l.includes(`container ${id} `)) ?? ''
+    return {r, id, line, observation: ended[1]!}
+  }
+
+  for (const rt of ['runc', 'crun'] as const) {
+    describe.skipIf(unavailable(rt) !== undefined)(rt, () => {
+      it('--complain: the container makes the call the profile misses, and the agent names it', async () => {
+        const {r, id, line, observation} = await runUnder(rt, 'complain')
+        expect(r.stderr).toBe('')
+        expect(r.stdout).toMatch(/mkdir=0/)
+        expect(r.stdout.split('\n')).toContain('d')
+        expect(line).toMatch(new RegExp(`^seccomp-gen: container ${id} \\(bundle ${bundle.dir}\\): x86_64 mkdir by pid \\d+ mkdir \\(/bin/busybox\\): allowed \\(complain\\); matched defaultAction SCMP_ACT_ERRNO\\(EPERM\\)$`))
+        // one observation for the container, for build
+        const obs = JSON.parse(readFileSync(observation, 'utf8'))
+        expect(observation).toBe(join(obsDir, `${id}.json`))
+        expect(obs.abis.x86_64.syscalls.mkdir.count).toBe(1)
+        expect(obs.command).toEqual(['sh', '-c', WORK])
+        expect(obs.runtime).toBe(rt)
+      })
+
+      it('--explain: the container sees EPERM, and the agent names the call', async () => {
+        const {r, id, line} = await runUnder(rt, 'explain')
+        expect(r.stderr).toMatch(/mkdir: can't create directory '\/tmp\/d': Operation not permitted/)
+        expect(r.stdout).toMatch(/mkdir=1/)
+        expect(r.stdout.split('\n')).not.toContain('d')
+        expect(line).toMatch(new RegExp(`container ${id} .*: x86_64 mkdir by pid \\d+ .*: SCMP_ACT_ERRNO\\(EPERM\\); matched defaultAction`))
+      })
+    })
+  }
+
+  describe('bad clients: one line each, and the agent goes on serving', () => {
+    it('garbage', async () => {
+      let mark = agent.mark()
+      await sendRaw(sock, 'GET / HTTP/1.0\r\n\r\n')
+      await agent.waitFor(/a client's message ignored: not JSON \(starts "GET \/ HTTP/, mark)
+      mark = agent.mark()
+      await sendRaw(sock, '{"ociVersion": "1.0.2", "fds": ]}')
+      await agent.waitFor(/a client's message ignored: not JSON \(\d+ bytes\)/, mark)
+      mark = agent.mark()
+      await sendRaw(sock, '{"ociVersion": "1.0.2", "fds": ["seccompFd"]}')
+      await agent.waitFor(/a client's message ignored: JSON without a container state/, mark)
+    })
+
+    it('a client that disconnects mid-message', async () => {
+      const mark = agent.mark()
+      await sendRaw(sock, '{"ociVersion":"1.0.2-dev","fds":["seccompFd"],"pid":1,"state":{"id":"half')
+      await agent.waitFor(/a client's message ignored: the client disconnected mid-message \(\d+ bytes received\)/, mark)
+    })
+
+    it('an fd that is no seccomp listener', async () => {
+      const py = spawnSync('python3', ['-c', `
+import array, os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+fd = os.open('/etc/hostname', os.O_RDONLY)
+s.sendmsg([b'{"fds":["seccompFd"],"pid":1,"state":{"id":"fake","bundle":"/nowhere"}}'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [fd]))])
+s.close()`, sock], {encoding: 'utf8'})
+      if (py.error) return console.warn(`[skip] fd test: python3 not found (${py.error.message})`)
+      expect(py.status).toBe(0)
+      await agent.waitFor(/container fake \(bundle \/nowhere\): ignored: the fd that came is not a seccomp listener/)
+      expect(agent.stderr).not.toMatch(/container fake .*pid/) // not served
+    })
+
+    it('a container that exits without a notified call, then another is served', async () => {
+      const rt = unavailable('runc') ? 'crun' : 'runc'
+      const quiet = makeBundle({args: ['true'], parent: dir})
+      expect(cli(['apply', profile, '--bundle', quiet.dir, '--explain', '--listener', sock]).code).toBe(0)
+      const r = await runBundle(rt, quiet.dir)
+      expect(r.code).toBe(0)
+      await agent.waitFor(new RegExp(`container \\S+ \\(bundle ${quiet.dir}\\): ended: 0 call\\(s\\)`))
+      expect(existsSync(join(obsDir, `${/container (\S+) \(bundle [^)]*\): ended: 0/.exec(agent.stderr)![1]}.json`))).toBe(true)
+      // and after all of the above, a container is still answered
+      const {r: again, line} = await runUnder(rt, 'explain')
+      expect(again.stdout).toMatch(/mkdir=1/)
+      expect(line).toMatch(/x86_64 mkdir by pid/)
+    })
+
+    it('SIGTERM ends it with the summary and removes its socket', async () => {
+      agent.kill('SIGTERM')
+      expect(await agent.closed).toBe(0)
+      expect(agent.stdout).toMatch(/seccomp-gen: \d+ call\(s\) reported, \d+ distinct:\n\s+count\s+source\s+abi\s+call/)
+      expect(agent.stdout).toMatch(/x86_64\s+mkdir\s+\d+\s+allowed \(complain\)/)
+      expect(agent.stderr).toMatch(/seccomp-gen agent: \d+ container\(s\) served/)
+      expect(existsSync(sock)).toBe(false)
+    })
+  })
+})
+
+describe('agent: the socket path', () => {
+  let dir: string
+  beforeAll(() => { dir = realpathSync(mkdtempSync(join(tmpdir(), 'sg-agent-path-'))) })
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+  it('refuses a path that exists and is not a socket, and leaves it alone', () => {
+    const file = join(dir, 'not-a-socket')
+    writeFileSync(file, 'keep me\n')
+    const r = cli(['agent', '--socket', file])
+    expect(r.code).not.toBe(0)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toContain(`${file} exists and is not a socket`)
+    expect(readFileSync(file, 'utf8')).toBe('keep me\n')
+  })
+
+  it('replaces a stale socket (nobody listens on it), and SIGINT ends it cleanly', async () => {
+    const stale = join(dir, 'stale.sock')
+    // bound, never listened on, left behind: what an agent killed with -9 leaves
+    const py = spawnSync('python3', ['-c', 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', stale])
+    if (py.error) return console.warn(`[skip] stale socket test: python3 not found (${py.error.message})`)
+    expect(lstatSync(stale).isSocket()).toBe(true)
+    const a = new RunningAgent(['--socket', stale])
+    await a.waitFor(/listening on /)
+    expect(a.stderr).toContain(`replaced the stale socket ${stale}`)
+    // a second agent on the same path is refused: the first one answers there
+    const second = cli(['agent', '--socket', stale])
+    expect(second.code).not.toBe(0)
+    expect(second.stderr).toContain('another process listens on this socket')
+    a.kill('SIGINT')
+    expect(await a.closed).toBe(0)
+    expect(a.stdout).toContain('seccomp-gen: no call was reported')
+    expect(existsSync(stale)).toBe(false)
+  })
+})
