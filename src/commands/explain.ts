@@ -12,7 +12,7 @@ export default class Explain extends SeccompGenCommand {
   static description = `For profiles enforced by Docker, podman, Kubernetes or anything else: reads the kernel's seccomp
 audit records from dmesg, journalctl -k or /var/log/audit/audit.log output (FILE…, - for standard
 input), or live with --follow (the kernel's audit multicast group; needs CAP_AUDIT_READ). Prints
-one line per distinct (ABI, syscall) with the first pid, comm, exe and the filter's action, then a
+one line per distinct (ABI, syscall, action) with the first pid, comm, exe and the filter's action, then a
 summary table. Records carry no arguments. Lines that are no seccomp record are skipped and
 counted. Without auditd the kernel lets about 10 records per 5 s reach dmesg: when the input shows
 it dropped some ("callbacks suppressed"), a warning says how many. --follow stops at Ctrl-C

@@ -2,8 +2,11 @@
  * The denial report: what `apply --complain/--explain` (seccomp user notification), `agent`
  * (containers) and `explain` (kernel audit records) print about calls a profile denies.
  *
- * - add(): one line the first time a distinct (source, ABI, syscall, argument class) is seen,
- *   on the stream as it happens; repeats are only counted. The argument class is the values of
+ * - add(): one line the first time a distinct (source, ABI, syscall, argument class, answer) is
+ *   seen, on the stream as it happens; repeats are only counted. The answer is the rule that
+ *   matched (apply, agent: one profile, so the class decides it) or else the action (explain:
+ *   a whole host's records come from many filters, and a LOG record must not be counted under
+ *   a KILL row). The argument class is the values of
  *   the arguments the rules look at: those of profiles/inspected-args.json (what `record` keeps
  *   and `build` filters on), plus any index the caller names (the profile's own rules). A denial
  *   without arguments (an audit record) has the class "arguments unknown".
@@ -52,7 +55,7 @@ export interface DenialReportOptions {
   prefix?: string
 }
 
-/** One distinct (source, ABI, syscall, argument class) and its count. */
+/** One distinct (source, ABI, syscall, argument class, rule or action) and its count. */
 export interface DenialRow {
   first: Denial
   /** argument index -> value, the class (empty when the syscall has no inspected argument) */
@@ -88,7 +91,7 @@ export class DenialReport {
 
   private classOf(d: Denial): {key: string; argClass: Array<[number, bigint]>} {
     const argClass: Array<[number, bigint]> = d.args !== undefined ? this.classIndexes(d.syscall).map((i) => [i, d.args![i] ?? 0n]) : []
-    const key = [d.source ?? '', d.abi, d.syscall, d.args !== undefined ? argClass.map(([i, v]) => `${i}=${hex(v)}`).join(',') : '?'].join('\0')
+    const key = [d.source ?? '', d.abi, d.syscall, d.args !== undefined ? argClass.map(([i, v]) => `${i}=${hex(v)}`).join(',') : '?', d.rule ?? d.action].join('\0')
     return {key, argClass}
   }
 
@@ -154,8 +157,9 @@ export class DenialReport {
     if (this.opts.format === 'json') return JSON.stringify({type: 'summary', total: this.total, distinct: rows.length, rows: rows.map((r) => this.jsonOf(r, 'row'))}) + '\n'
     if (rows.length === 0) return `${this.prefix}no call was ${what}\n`
     const withSource = rows.some((r) => r.first.source !== undefined)
-    const head = ['count', ...(withSource ? ['source'] : []), 'abi', 'call', 'first pid', 'action', 'matched']
-    const body = rows.map((r) => [String(r.count), ...(withSource ? [r.first.source ?? ''] : []), r.first.abi, this.callText(r), String(r.first.pid), r.first.action, r.first.rule ?? ''])
+    const withRule = rows.some((r) => r.first.rule !== undefined)
+    const head = ['count', ...(withSource ? ['source'] : []), 'abi', 'call', 'first pid', 'action', ...(withRule ? ['matched'] : [])]
+    const body = rows.map((r) => [String(r.count), ...(withSource ? [r.first.source ?? ''] : []), r.first.abi, this.callText(r), String(r.first.pid), r.first.action, ...(withRule ? [r.first.rule ?? ''] : [])])
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)))
     const line = (cells: string[]) => '  ' + cells.map((c, i) => (i === 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd()
     return `${this.prefix}${this.total} call(s) ${what}, ${rows.length} distinct:\n${[head, ...body].map(line).join('\n')}\n`

@@ -56,6 +56,22 @@ describe('DenialReport', () => {
     expect(o.stats).toEqual({processes: 2, lines: 3, unparsed: 0})
   })
 
+  it('records of one call with different actions (a whole host: several filters) are rows of their own, and each row says its action', () => {
+    const {report, lines} = collect('text')
+    const getpid = (pid: number, action: string): Denial => ({abi: 'x86', syscall: 'getpid', nr: 20, pid, action})
+    report.add(getpid(1, 'SCMP_ACT_KILL_THREAD'))
+    report.add(getpid(2, 'SCMP_ACT_LOG'))
+    report.add(getpid(3, 'SCMP_ACT_LOG'))
+    expect(lines).toHaveLength(2)
+    expect(lines[1]).toBe('seccomp-gen: x86 getpid(arguments unknown) by pid 2: SCMP_ACT_LOG\n')
+    const sum = report.summary()
+    expect(sum).toMatch(/\n\s+2\s+x86\s+getpid\(arguments unknown\)\s+2\s+SCMP_ACT_LOG\n/)
+    expect(sum).toMatch(/\n\s+1\s+x86\s+getpid\(arguments unknown\)\s+1\s+SCMP_ACT_KILL_THREAD\n/)
+    expect(sum).not.toMatch(/matched/) // no row has a rule: no empty column
+    // the observation counts the call once, with both rows' counts
+    expect(report.toObservation(['x']).abis.x86!.syscalls.getpid).toEqual({count: 3})
+  })
+
   it('an observation of one source only', () => {
     const {report} = collect('json')
     report.add({...socket(2n), source: 'a'})
