@@ -6,12 +6,15 @@
  * status, pid, bundle, annotations}}) with the listener fd in SCM_RIGHTS; `fds` names the fds in
  * order, the listener is "seccompFd". Seen on this machine's runtimes:
  * - runc 1.1.5: compact JSON (~200 bytes), ociVersion "1.0.2-dev", status "creating", one fd
- *   with the first bytes; runc keeps its end open until the container's start is over, so the
- *   message ends where its JSON ends (no end of file to wait for). runc refuses SCMP_ACT_NOTIFY
+ *   with the first bytes. runc may keep its end open after the message (it did while the
+ *   container's first call waited for our answer), so a message ends where its JSON ends: no
+ *   end of file to wait for. When nothing listens on PATH, runc refuses to start the container
+ *   ("failed to connect with seccomp agent …"). runc refuses SCMP_ACT_NOTIFY
  *   as the default action and for write (bundle-notify.ts).
  * - crun 1.8.1: the same object pretty-printed (~290 bytes), ociVersion "0.2.0", the bundle's
  *   annotations in state. crun keeps its own copy of the listener fd while the container runs:
  *   a call notified after the agent closed its copy waits (under runc it fails with ENOSYS).
+ *   With nothing on PATH it fails: "open seccomp receiver: connect socket to `PATH`".
  * Both pass listenerMetadata through unchanged as `metadata`.
  */
 import {lstatSync, unlinkSync} from 'node:fs'

@@ -24,6 +24,7 @@
 import {lstatSync, mkdirSync, readFileSync, statSync, unlinkSync, chmodSync} from 'node:fs'
 import {join} from 'node:path'
 import {release} from 'node:os'
+import {errnoLabel} from '../errno.js'
 import {SeccompGenError} from '../errors.js'
 import {readText} from '../fsutil.js'
 import {writeOutput} from '../output.js'
@@ -178,7 +179,9 @@ export class Agent {
     const supervisor = new NotifySupervisor(listener, {profile, mode, report: this.report, source})
     this.containers.set(lfd, {hello, source, listener, supervisor, runtime: runtimeOf(hello.pid)})
     this.containersSeen++
-    const answers = meta ? `its profile: default ${profile.defaultAction}, ${profile.syscalls?.length ?? 0} rules` : `no seccomp-gen profile in its listenerMetadata${why}: notified calls ${mode === 'complain' ? 'are let through' : 'get EPERM'}`
+    const rules = profile.syscalls?.length ?? 0
+    const errno = profile.defaultErrnoRet !== undefined ? `(${errnoLabel(profile.defaultErrnoRet)})` : ''
+    const answers = meta ? `its profile: default ${profile.defaultAction}${errno}, ${rules} rule${rules === 1 ? '' : 's'}` : `no seccomp-gen profile in its listenerMetadata${why}: notified calls ${mode === 'complain' ? 'are let through' : 'get EPERM'}`
     this.opts.log(`${source}: pid ${hello.pid}, ${mode}; ${answers}`)
     // calls may be waiting already (the container started the moment the runtime sent the fd)
     supervisor.drain()

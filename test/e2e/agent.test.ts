@@ -190,6 +190,18 @@ s.close()`, sock], {encoding: 'utf8'})
       expect(line).toMatch(/x86_64 mkdir by pid/)
     })
 
+    it('serves containers that run at the same time (one poll for all of them)', async () => {
+      const rts = (['runc', 'crun'] as const).filter((rt) => !unavailable(rt))
+      // six containers whose calls overlap: a thread of libuv's pool (4) each would not do
+      const work = 'mkdir /tmp/d; echo mkdir=$?; sleep 1; mkdir /tmp/e; echo mkdir=$?'
+      const many = Array.from({length: 6}, () => makeBundle({args: ['sh', '-c', work], parent: dir}))
+      for (const b of many) expect(cli(['apply', profile, '--bundle', b.dir, '--explain', '--listener', sock]).code).toBe(0)
+      const mark = agent.mark()
+      const runs = await Promise.all(many.map((b, i) => runBundle(rts[i % rts.length]!, b.dir)))
+      for (const r of runs) expect(r.stdout).toBe('mkdir=1\nmkdir=1\n')
+      for (const b of many) await agent.waitFor(new RegExp(`container \\S+ \\(bundle ${b.dir}\\): ended: 2 call\\(s\\) in 1 distinct`), mark)
+    })
+
     it('SIGTERM ends it with the summary and removes its socket', async () => {
       agent.kill('SIGTERM')
       expect(await agent.closed).toBe(0)
