@@ -85,7 +85,10 @@ export function answerWords(v: Verdict): string {
   return v.action === 'SCMP_ACT_ERRNO' ? `${v.action}(${errnoLabel(v.errno ?? 1)})` : v.action
 }
 
-const sameAnswer = (a: Verdict, b: Verdict) => a.action === b.action && (a.errno ?? 0) === (b.errno ?? 0) && !a.badArch === !b.badArch
+/** SCMP_ACT_KILL is libseccomp's old name of SCMP_ACT_KILL_THREAD: the same answer. */
+const canonical = (a: Verdict['action']) => (a === 'SCMP_ACT_KILL' ? 'SCMP_ACT_KILL_THREAD' : a)
+
+const sameAnswer = (a: Verdict, b: Verdict) => canonical(a.action) === canonical(b.action) && (a.errno ?? 0) === (b.errno ?? 0) && !a.badArch === !b.badArch
 
 /** Boundary values of one comparison: where its answer can change, and the extremes. */
 function boundaries(c: SeccompArg): bigint[] {

@@ -62,6 +62,21 @@ describe('diffProfiles: no difference', () => {
   })
 })
 
+describe('diffProfiles: action names', () => {
+  it('SCMP_ACT_KILL and SCMP_ACT_KILL_THREAD are one action (libseccomp\'s old and new name)', () => {
+    const p = copy(http)
+    const q = copy(http)
+    p.defaultAction = 'SCMP_ACT_KILL'
+    q.defaultAction = 'SCMP_ACT_KILL_THREAD'
+    p.syscalls!.push({names: ['ptrace'], action: 'SCMP_ACT_KILL'})
+    q.syscalls!.push({names: ['ptrace'], action: 'SCMP_ACT_KILL_THREAD'})
+    expect(diffProfiles(p, q, ctx).equal).toBe(true)
+    // and a real change of kill stays one
+    q.defaultAction = 'SCMP_ACT_KILL_PROCESS'
+    expect(diffProfiles(p, q, ctx).defaults).toEqual({a: {action: 'SCMP_ACT_KILL'}, b: {action: 'SCMP_ACT_KILL_PROCESS'}})
+  })
+})
+
 describe('diffProfiles: argument rules', () => {
   it('a changed socket family is shown as two concrete argument cases', () => {
     const p = copy(http)
