@@ -173,6 +173,17 @@ export class Listener {
     return c.poll(one, 1, 0) > 0 && (one.readInt16LE(6) & POLLIN) !== 0
   }
 
+  /**
+   * Does a task still use the filter? False once the kernel hung the listener up (every task
+   * that had the filter exited and was reaped; kernel ≥ 5.8, which says nothing before).
+   */
+  inUse(): boolean {
+    const one = Buffer.alloc(8)
+    one.writeInt32LE(this.fd, 0)
+    one.writeInt16LE(POLLIN, 4)
+    return !(load().libc.poll(one, 1, 0) > 0 && (one.readInt16LE(6) & POLLHUP) !== 0)
+  }
+
   /** Wake a wait() in progress: it resolves 'stop'. */
   stop(): void {
     load().libc.write(this.wake[1], Buffer.from('.'), 1)

@@ -149,6 +149,8 @@ export interface RunResult {
   signal: NodeJS.Signals | null
   /** set when CMD never started: the exec child's report (filter not loaded, or execve failed) */
   failure?: ExecFailure
+  /** --complain/--explain: a process CMD started was still running under the filter when CMD ended */
+  leftRunning?: boolean
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT']
@@ -191,10 +193,10 @@ export function runUnderFilter(prep: PreparedFilter, cmdPath: string, argv: stri
     child.once('close', (code, signal) => {
       for (const s of FORWARDED) process.off(s, forward)
       // the supervisor answers what is still pending, then lets go of the listener
-      const finished = served ? served.finish() : Promise.resolve()
+      const finished = served ? served.finish() : Promise.resolve({leftRunning: false})
       void finished
-        .then(() => failure())
-        .then((f) => resolve({status: shellStatus(code, signal), code, signal, failure: f}), reject)
+        .then(async ({leftRunning}) => ({leftRunning, f: await failure()}))
+        .then(({leftRunning, f}) => resolve({status: shellStatus(code, signal), code, signal, failure: f, ...(leftRunning ? {leftRunning} : {})}), reject)
     })
   })
 }

@@ -19,7 +19,9 @@
  */
 import type {ChildProcess} from 'node:child_process'
 import {readdirSync} from 'node:fs'
+import {release} from 'node:os'
 import {SeccompGenError} from '../errors.js'
+import {kernelAtLeast} from '../profile/resolve.js'
 import type {OciSeccomp} from '../profile/types.js'
 import {isListener, Listener, takeFd} from '../../native/notify.js'
 import type {DenialReport} from './denials.js'
@@ -28,6 +30,11 @@ import {NotifySupervisor, type NotifyMode} from './supervise.js'
 export interface Supervision {
   mode: NotifyMode
   report: DenialReport
+}
+
+export interface Served {
+  /** a process CMD started still had the filter when CMD ended (a daemon; known on Linux ≥ 5.8) */
+  leftRunning: boolean
 }
 
 /** The number of the listener fd in `pid`, or undefined while it has none. */
@@ -48,7 +55,7 @@ const WATCH_MS = 1
  * serve it, open the gate. finish() (after the child closed) answers what is pending, stops,
  * and throws what went wrong taking the listener.
  */
-export function superviseChild(child: ChildProcess, gateFd: number, profile: OciSeccomp, how: Supervision, openGate: () => void): {finish: () => Promise<void>} {
+export function superviseChild(child: ChildProcess, gateFd: number, profile: OciSeccomp, how: Supervision, openGate: () => void): {finish: () => Promise<Served>} {
   let supervisor: NotifySupervisor | undefined
   let error: Error | undefined
   let gateRead = false
@@ -85,11 +92,16 @@ export function superviseChild(child: ChildProcess, gateFd: number, profile: Oci
   return {
     async finish() {
       if (timer) clearTimeout(timer)
+      let leftRunning = false
       if (supervisor) {
+        // CMD has exited and been reaped: a task that still has the filter is one CMD left
+        // running; once we stop, its calls the profile denies fail with ENOSYS, unreported
+        leftRunning = kernelAtLeast(release(), '5.8') && supervisor.inUse()
         await supervisor.stop()
         error ??= supervisor.error
       }
       if (error) throw error instanceof SeccompGenError ? error : new SeccompGenError('SECCOMP_ERROR', `apply --${how.mode}: ${error.message}`)
+      return {leftRunning}
     }
   }
 }

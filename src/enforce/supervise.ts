@@ -97,6 +97,11 @@ export class NotifySupervisor {
     return this.done ?? Promise.resolve()
   }
 
+  /** Does a task still use the filter? (kernel ≥ 5.8; native/notify.ts Listener.inUse) */
+  inUse(): boolean {
+    return this.listener.inUse()
+  }
+
   /** Answer what is pending, stop, close the listener (calls notified after this fail with ENOSYS). */
   async stop(): Promise<void> {
     this.stopping = true
