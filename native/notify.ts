@@ -242,6 +242,26 @@ export class Listener {
   }
 }
 
+/**
+ * Send `sig` to process `tgid` (the thread group of a notification's caller) without the
+ * pid-reuse race of kill(2): a pidfd is opened on it first, and only if `stillCaller()` (the
+ * notification still valid, so the caller and its group were alive all along and `tgid` was
+ * read from the right /proc entry) is the signal sent, through the pidfd. False, and nothing
+ * sent, when the caller is gone (its pid may name another process by now).
+ */
+export function signalProcess(tgid: number, sig: number, stillCaller: () => boolean): boolean {
+  const {libc: c} = load()
+  const tok = nativeArchToken()
+  const pidfd = Number(c.syscall(rawSyscallNumber('pidfd_open', tok), 'int', tgid, 'unsigned int', 0))
+  if (pidfd < 0) return false
+  try {
+    if (!stillCaller()) return false
+    return Number(c.syscall(rawSyscallNumber('pidfd_send_signal', tok), 'int', pidfd, 'int', sig, 'void *', null, 'unsigned int', 0)) === 0
+  } finally {
+    closeSync(pidfd)
+  }
+}
+
 /** tgkill(tgid, tid, sig): a signal to one thread. False when it is gone. */
 export function signalThread(tgid: number, tid: number, sig: number): boolean {
   const nr = rawSyscallNumber('tgkill', nativeArchToken())

@@ -29,7 +29,7 @@ import {ruledEvaluator} from '../profile/evaluate.js'
 import type {OciSeccomp} from '../profile/types.js'
 import type {Verdict} from '../profile/evaluate.js'
 import {archNameOfToken, archToken} from '../../native/libseccomp.js'
-import {Listener, signalThread, type Notification} from '../../native/notify.js'
+import {Listener, signalProcess, signalThread, type Notification} from '../../native/notify.js'
 import {syscallName, type Denial, type DenialReport} from './denials.js'
 
 export type NotifyMode = 'complain' | 'explain'
@@ -65,9 +65,8 @@ function actionText(v: Verdict): string {
   return v.errno !== undefined ? `${v.action}(${errnoLabel(v.errno)})` : v.action
 }
 
-/** Is signal `sig` caught, ignored or blocked by task `tid`? (/proc/TID/status) */
-function signalHandled(tid: number, sig: number): boolean {
-  const status = readText(`/proc/${tid}/status`) ?? ''
+/** Is signal `sig` caught, ignored or blocked according to a task's /proc/TID/status text? */
+function signalHandled(status: string, sig: number): boolean {
   const bit = 1n << BigInt(sig - 1)
   return ['SigBlk', 'SigIgn', 'SigCgt'].some((k) => {
     const m = new RegExp(`^${k}:\\s*([0-9a-f]+)$`, 'm').exec(status)
@@ -195,13 +194,13 @@ export class NotifySupervisor {
     const text = actionText(v)
     if (v.action === 'SCMP_ACT_ERRNO') return {text, run: () => this.listener.failCall(n.id, v.errno ?? 1)}
     if (KILLS.has(v.action) || v.badArch) {
-      // read, then checked that the task still waits in the call: /proc/PID was the caller's
-      const handled = signalHandled(n.pid, SIGSYS)
-      const sig = this.listener.valid(n.id) && !handled ? SIGSYS : SIGKILL
+      // /proc read first; signalProcess sends only if the caller still waits in the call, so
+      // the status was the caller's, and never to a pid that another process took meanwhile
+      const status = readText(`/proc/${n.pid}/status`) ?? ''
+      const group = Number(/^Tgid:\s*(\d+)$/m.exec(status)?.[1] ?? n.pid)
+      const sig = signalHandled(status, SIGSYS) ? SIGKILL : SIGSYS
       const run = () => {
-        try {
-          process.kill(n.pid, sig) // a thread's id reaches its whole thread group
-        } catch { /* gone already */ }
+        signalProcess(group, sig, () => this.listener.valid(n.id))
         this.listener.failCall(n.id, requireErrno('ENOSYS')) // the signal is pending: the call returns only into its death
       }
       return {text: `${text} (killed with ${sig === SIGSYS ? 'SIGSYS' : 'SIGKILL'})`, run}
