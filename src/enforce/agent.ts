@@ -238,7 +238,11 @@ export class Agent {
       for (const f of c.fds) closeFd(f)
     }
     this.conns.clear()
-    for (const c of [...this.containers.values()]) await this.end(c, 'still running when the agent stopped')
+    for (const c of [...this.containers.values()]) {
+      // what the kernel does with its later calls once our copy of the listener is closed
+      const then = c.runtime === 'crun' ? 'they wait while crun holds its copy of the listener' : c.runtime === 'runc' ? 'they fail with ENOSYS' : 'ENOSYS, or a wait while the runtime holds a copy of the listener'
+      await this.end(c, `still running when the agent stopped (calls it makes that the profile denies are not answered by us any more: ${then})`)
+    }
     this.poller.close()
   }
 }

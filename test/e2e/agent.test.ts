@@ -213,6 +213,36 @@ s.close()`, sock], {encoding: 'utf8'})
   })
 })
 
+describe.skipIf(why !== undefined || unavailable('runc') !== undefined)('agent: SIGTERM while a container runs (runc)', () => {
+  it('answers what is pending, writes its observation, says what the container gets next', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sg-agent-stop-')))
+    try {
+      const sock = join(dir, 'agent.sock')
+      const profile = profileMissingMkdir(dir)
+      // the container waits on a fifo in its rootfs until the test has stopped the agent
+      const b = makeBundle({args: ['sh', '-c', 'mkdir /tmp/d; echo mkdir=$?; read x < /go; mkdir /tmp/e; echo mkdir=$?'], parent: dir})
+      expect(spawnSync('mkfifo', [join(b.rootfs, 'go')]).status).toBe(0)
+      expect(cli(['apply', profile, '--bundle', b.dir, '--explain', '--listener', sock]).code).toBe(0)
+      const a = new RunningAgent(['--socket', sock, '--observe-dir', join(dir, 'obs')])
+      await a.waitFor(/listening on /)
+      const run = runBundle('runc', b.dir)
+      await a.waitFor(/x86_64 mkdir by pid \d+ .*SCMP_ACT_ERRNO\(EPERM\)/)
+      a.kill('SIGTERM')
+      expect(await a.closed).toBe(0)
+      const id = /container (\S+) \(bundle [^)]*\): still running when the agent stopped \(.*they fail with ENOSYS\): 1 call\(s\)/.exec(a.stderr)?.[1]
+      expect(id).toBeDefined()
+      expect(JSON.parse(readFileSync(join(dir, 'obs', `${id}.json`), 'utf8')).abis.x86_64.syscalls.mkdir.count).toBe(1)
+      expect(a.stdout).toMatch(/seccomp-gen: 1 call\(s\) reported, 1 distinct:/)
+      writeFileSync(join(b.rootfs, 'go'), 'go\n') // let the container go on: its next mkdir has nobody to answer it
+      const r = await run
+      expect(r.stdout).toBe('mkdir=1\nmkdir=1\n')
+      expect(r.stderr).toMatch(/can't create directory '\/tmp\/e': Function not implemented/)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+})
+
 describe('agent: the socket path', () => {
   let dir: string
   beforeAll(() => { dir = realpathSync(mkdtempSync(join(tmpdir(), 'sg-agent-path-'))) })
