@@ -47,9 +47,9 @@ export function elf32Abi(path: string): 'x86' | 'x32' | null | undefined {
  * The one error for a log whose calls betray an ABI strace did not announce: `evidence` says
  * what gave it away ("waitpid, getuid32 exist only on i386", "./prog is an ELF32 i386 program").
  */
-export function unannouncedAbiError(evidence: string, abi: 'x86' | 'x32', file?: string): SeccompGenError {
+export function unannouncedAbiError(evidence: string, abi: 'x86' | 'x32', file?: string, orArch = true): SeccompGenError {
   return new SeccompGenError('OBSERVATION_INVALID',
     `${evidence}, but the log has no strace ABI lines ([ Process PID=N runs in 32 bit mode. ]) and counted its calls as x86_64: ` +
     `a profile listing only SCMP_ARCH_X86_64 would kill it; re-record with strace ${KEEP_ABI_LINES}, which strace 6.1 needs with -o to keep those lines ` +
-    `(seccomp-gen record keeps them), or pass --arch ${abi}`, file ? {file} : {})
+    `(seccomp-gen record keeps them)${orArch ? `, or pass --arch ${abi}` : ''}`, file ? {file} : {})
 }

@@ -33,7 +33,7 @@ import {evaluator, type Verdict} from '../profile/evaluate.js'
 import {loadProfile} from '../profile/load.js'
 import {normalizeCap} from '../profile/resolve.js'
 import type {DockerProfile} from '../profile/types.js'
-import {readInput, type InputSummary} from './pipeline.js'
+import {checkUnannouncedAbi, readInput, type InputSummary} from './pipeline.js'
 
 /** Docker's default profile as shipped in profiles/ (origin and licence: profiles/vendor/README.md). */
 export const DOCKER_DEFAULT = (): string => join(profilesDir(), 'vendor', 'docker-default.json')
@@ -75,6 +75,8 @@ export interface CheckReport {
   passed: boolean
   abis: AbiReport[]
   score?: Score
+  /** what reading the inputs noticed (unparsed strace lines, a log that may be a 32-bit program's) */
+  diagnostics: string[]
 }
 
 const ENOSYS = requireErrno('ENOSYS')
@@ -167,8 +169,11 @@ export async function checkRecordings(o: CheckOptions): Promise<CheckReport> {
   const caps = (o.caps ?? defaultCaps()).map(normalizeCap)
   const observations: Observation[] = []
   const inputs: InputSummary[] = []
+  const diagnostics: string[] = []
   for (const f of o.inputs) {
     const r = await readInput(f)
+    // an i386 program's log read as x86_64 would be judged on the wrong ABI: refused as build does
+    diagnostics.push(...checkUnannouncedAbi(f, r.observation, r.abiLines), ...r.diagnostics)
     observations.push(r.observation)
     inputs.push(r.summary)
   }
@@ -185,6 +190,7 @@ export async function checkRecordings(o: CheckOptions): Promise<CheckReport> {
     context: {host, kernel, caps},
     passed: abis.every((a) => a.denied.length === 0),
     abis,
+    diagnostics,
   }
   if (o.score) {
     const docker = loadProfile(DOCKER_DEFAULT())

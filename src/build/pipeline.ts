@@ -147,18 +147,19 @@ export async function readInput(path: string): Promise<{observation: Observation
 /**
  * A raw log with no strace ABI lines whose calls all read as x86_64: refuse it when it execs a
  * 32-bit ELF (read on this host), unless --arch lists that ABI; say so when an exec'd file
- * cannot be read here to tell. (Names only i386 has are caught by synthesis, rule 8.)
+ * cannot be read here to tell. (Names only i386 has are caught by synthesis, rule 8.) `check`
+ * asks too, without --arch (`arches` undefined): its calls would be judged as x86_64 ones.
  */
-function checkUnannouncedAbi(file: string, obs: Observation, abiLines: number | undefined, arches: string[]): string[] {
+export function checkUnannouncedAbi(file: string, obs: Observation, abiLines: number | undefined, arches?: string[]): string[] {
   const abis = Object.keys(obs.abis)
   if (abiLines !== 0 || abis.length !== 1 || abis[0] !== 'x86_64') return []
-  const listed = new Set(arches.map((a) => findArch(a)?.abi))
+  const listed = new Set((arches ?? []).map((a) => findArch(a)?.abi))
   const unread: string[] = []
   for (const path of obs.execs) {
     const abi = elf32Abi(path)
     if (abi === undefined) unread.push(path)
     else if (abi !== null && !listed.has(abi)) {
-      throw unannouncedAbiError(`${path} is an ELF32 ${abi === 'x86' ? 'i386' : 'x32'} program (its header read on this host)`, abi, file)
+      throw unannouncedAbiError(`${path} is an ELF32 ${abi === 'x86' ? 'i386' : 'x32'} program (its header read on this host)`, abi, file, arches !== undefined)
     }
   }
   if (!unread.length) return []

@@ -59,9 +59,12 @@ through on the host arch and the risky classes (as validate knows them) each all
     const caps = flags.caps === undefined ? undefined : parseCaps(flags.caps)
     const r = await this.withStdin([profile, ...inputs], async (files, shown) => {
       const rep = await checkRecordings({profile: files[0], inputs: files.slice(1), caps, score: flags.score})
-      return {...rep, profile: {...rep.profile, file: shown(rep.profile.file)}, inputs: rep.inputs.map((i) => ({...i, file: shown(i.file)}))}
+      return {...rep, profile: {...rep.profile, file: shown(rep.profile.file)}, inputs: rep.inputs.map((i) => ({...i, file: shown(i.file)})), diagnostics: rep.diagnostics.map(shown)}
     })
-    if (!this.jsonEnabled()) this.log(checkText(r).trimEnd())
+    if (!this.jsonEnabled()) {
+      for (const d of r.diagnostics) this.logToStderr(`seccomp-gen: ${d}`)
+      this.log(checkText(r).trimEnd())
+    }
     if (!r.passed) process.exitCode = 1
     return r
   }

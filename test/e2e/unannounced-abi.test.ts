@@ -7,7 +7,7 @@
  * Fixtures: fixtures/abi-lines/ (real runs of fixtures/scripts/abi-elves.py's programs).
  */
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -60,6 +60,26 @@ describe.runIf(onX64)('a log strace 6.1 wrote with -o and no --quiet= (no ABI li
     const r = await runCli(['build', '-o', join(tmp, 'fifo.json'), fixture('i386-getpid-plain.strace')], {cwd: fifoDir})
     expect(r.status).toBe(0)
     expect(r.stderr).toContain('no strace ABI lines, and ./i386-getpid cannot be read here to tell a 32-bit program')
+  })
+
+  it('check refuses the same log (its calls would be judged as x86_64 ones), exit 2, one line without --arch; says when it cannot tell', async () => {
+    const profile = join(tmp, 'x64-only.json')
+    writeFileSync(profile, JSON.stringify({defaultAction: 'SCMP_ACT_ALLOW', architectures: ['SCMP_ARCH_X86_64']}))
+    const r = await runCli(['check', profile, fixture('i386-getpid-plain.strace')], {cwd: elves})
+    expect(r.status).toBe(2)
+    expect(r.stdout).toBe('')
+    expect(r.stderrLines).toHaveLength(1)
+    expect(r.stderrLines[0]).toContain('./i386-getpid is an ELF32 i386 program')
+    expect(r.stderrLines[0]).toMatch(/re-record with strace --quiet=attach \(or -e quiet=none\).*\(seccomp-gen record keeps them\)$/)
+    // the program not on this host: judged, with the line saying it could not be checked
+    const unread = await runCli(['check', profile, fixture('i386-getpid-plain.strace')], {cwd: empty})
+    expect(unread.status).toBe(0)
+    expect(unread.stderr).toContain('seccomp-gen: ')
+    expect(unread.stderr).toContain('./i386-getpid cannot be read here to tell a 32-bit program')
+    // and the log with its ABI lines is judged on i386: killed by the bad-arch action
+    const kept = await runCli(['check', profile, fixture('i386-getpid-quiet-attach.strace')], {cwd: elves})
+    expect(kept.status).toBe(1)
+    expect(kept.stdout).toContain('getpid -> SCMP_ACT_KILL_THREAD (architecture not in the filter)')
   })
 
   it('--arch x86 lifts the refusal: the profile lists SCMP_ARCH_X86 and apply runs the program', async () => {
