@@ -112,9 +112,15 @@ export class Agent {
     while (!this.stopping) {
       const ready = await this.poller.wait([this.listenFd, ...this.conns.keys(), ...this.containers.keys()])
       for (const [fd, revents] of ready) {
-        if (fd === this.listenFd) this.acceptAll()
-        else if (this.conns.has(fd)) this.readConnection(fd)
-        else if (this.containers.has(fd)) await this.serve(fd, revents)
+        try {
+          if (fd === this.listenFd) this.acceptAll()
+          else if (this.conns.has(fd)) this.readConnection(fd)
+          else if (this.containers.has(fd)) await this.serve(fd, revents)
+        } catch (err) {
+          // one client's trouble (a failed recvmsg, a listener libseccomp cannot serve) is one line
+          this.opts.log(`${this.containers.get(fd)?.source ?? 'a client'}: ${(err as Error).message}`)
+          this.dropConnection(fd)
+        }
       }
     }
     await this.shutdown()
@@ -129,6 +135,15 @@ export class Agent {
     for (let fd = acceptUnix(this.listenFd); fd !== undefined; fd = acceptUnix(this.listenFd)) {
       this.conns.set(fd, {chunks: [], bytes: 0, fds: []})
     }
+  }
+
+  /** Forget a connection still sending, closing what it sent. */
+  private dropConnection(fd: number): void {
+    const c = this.conns.get(fd)
+    if (!c) return
+    this.conns.delete(fd)
+    closeFd(fd)
+    for (const f of c.fds) closeFd(f)
   }
 
   private readConnection(fd: number): void {
@@ -175,7 +190,13 @@ export class Agent {
     const mode = this.opts.mode ?? meta?.mode ?? 'explain'
     const profile = meta?.profile ?? NO_PROFILE
     for (const [n, idx] of ruleArgsOf(profile)) this.ruleArgs.set(n, [...new Set([...(this.ruleArgs.get(n) ?? []), ...idx])])
-    const listener = new Listener(lfd)
+    let listener: Listener
+    try {
+      listener = new Listener(lfd)
+    } catch (err) {
+      closeFd(lfd)
+      throw err
+    }
     const supervisor = new NotifySupervisor(listener, {profile, mode, report: this.report, source})
     this.containers.set(lfd, {hello, source, listener, supervisor, runtime: runtimeOf(hello.pid)})
     this.containersSeen++
@@ -233,11 +254,7 @@ export class Agent {
     try {
       if (lstatSync(this.opts.socket).ino === this.socketIno) unlinkSync(this.opts.socket)
     } catch { /* gone already */ }
-    for (const [fd, c] of this.conns) {
-      closeFd(fd)
-      for (const f of c.fds) closeFd(f)
-    }
-    this.conns.clear()
+    for (const fd of [...this.conns.keys()]) this.dropConnection(fd)
     for (const c of [...this.containers.values()]) {
       // what the kernel does with its later calls once our copy of the listener is closed
       const then = c.runtime === 'crun' ? 'they wait while crun holds its copy of the listener' : c.runtime === 'runc' ? 'they fail with ENOSYS' : 'ENOSYS, or a wait while the runtime holds a copy of the listener'
