@@ -63,8 +63,10 @@ export function untrustedString(value: string | undefined): string | undefined {
   return value
 }
 
-const DECIMAL = /^\d+$/
-const HEX = /^(?:0x)?[0-9a-fA-F]+$/
+/** pid, syscall, arch and code are 32-bit numbers in the kernel: anything longer is garbage */
+const DECIMAL = /^\d{1,10}$/
+const HEX = /^(?:0x)?[0-9a-fA-F]{1,8}$/
+const fits32 = (n: number) => n <= 0xffffffff
 
 /** Parse one line (any of the forms above; a trailing newline is fine). */
 export function parseAuditLine(line: string): AuditLine {
@@ -79,9 +81,9 @@ export function parseAuditLine(line: string): AuditLine {
   const arch = f.get('arch')
   const syscall = f.get('syscall')
   const code = f.get('code')
-  if (pid === undefined || !DECIMAL.test(pid)) return {kind: 'unreadable', reason: 'no pid'}
+  if (pid === undefined || !DECIMAL.test(pid) || Number(pid) > 0x7fffffff) return {kind: 'unreadable', reason: 'no pid'}
   if (arch === undefined || !HEX.test(arch)) return {kind: 'unreadable', reason: 'no arch'}
-  if (syscall === undefined || !DECIMAL.test(syscall)) return {kind: 'unreadable', reason: 'no syscall number'}
+  if (syscall === undefined || !DECIMAL.test(syscall) || !fits32(Number(syscall))) return {kind: 'unreadable', reason: 'no syscall number'}
   if (code === undefined || !HEX.test(code) || !code.startsWith('0x')) return {kind: 'unreadable', reason: 'no code'}
   const comm = untrustedString(f.get('comm'))
   const exe = untrustedString(f.get('exe'))

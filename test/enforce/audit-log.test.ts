@@ -93,6 +93,17 @@ describe('bad lines', () => {
     expect(ex.inputLine(false)).toBe('read 10 line(s): 0 seccomp record(s), 5 other line(s) skipped, 5 unreadable record(s) skipped (1 no code, 1 arch deadbeef unknown, 1 arch SCMP_ARCH_PPC64 not supported, 1 no pid, 1 no syscall number)')
   })
 
+  it('a number no syscall, arch, pid or code can be (more than 32 bits) makes the record unreadable', () => {
+    const rec = (f: string) => `audit: type=1326 audit(1.1:2): auid=0 uid=0 gid=0 ses=1 pid=5 comm="x" exe="/x" sig=0 arch=c000003e syscall=39 compat=0 ip=0x1 code=0x7ffc0000 ${f}`
+    expect(parseAuditLine(rec('').replace('syscall=39', 'syscall=99999999999999999999'))).toEqual({kind: 'unreadable', reason: 'no syscall number'})
+    expect(parseAuditLine(rec('').replace('syscall=39', 'syscall=4294967296'))).toEqual({kind: 'unreadable', reason: 'no syscall number'})
+    expect(parseAuditLine(rec('').replace('pid=5', 'pid=99999999999'))).toEqual({kind: 'unreadable', reason: 'no pid'})
+    expect(parseAuditLine(rec('').replace('arch=c000003e', 'arch=1c000003e'))).toEqual({kind: 'unreadable', reason: 'no arch'})
+    expect(parseAuditLine(rec('').replace('code=0x7ffc0000', 'code=0x17ffc0000'))).toEqual({kind: 'unreadable', reason: 'no code'})
+    // control: the largest x32 number still reads
+    expect(parseAuditLine(rec('').replace('syscall=39', 'syscall=1073742359'))).toMatchObject({kind: 'seccomp', record: {syscall: 0x40000217}})
+  })
+
   it('among good ones change nothing of the report', () => {
     const good = explain(fixture('dmesg.txt'))
     const mixed = explain([...fixture('garbage.txt'), ...fixture('dmesg.txt')])
