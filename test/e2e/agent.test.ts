@@ -20,11 +20,12 @@ const MISSING = ['mkdir', 'mkdirat']
 const WORK = 'mkdir /tmp/d; echo mkdir=$?; ls /tmp'
 
 /** Every x86_64 syscall but mkdir/mkdirat allowed, the rest EPERM: a profile that misses one call. */
-function profileMissingMkdir(dir: string): string {
+function profileMissingMkdir(dir: string, kill = false): string {
   const table = JSON.parse(readFileSync(join(repoRoot, 'profiles/syscalls/x86_64.json'), 'utf8')) as {syscalls: Record<string, number>}
   const names = Object.keys(table.syscalls).filter((n) => !MISSING.includes(n)).sort()
-  const file = join(dir, 'no-mkdir.json')
-  writeFileSync(file, JSON.stringify({defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: ['SCMP_ARCH_X86_64'], syscalls: [{names, action: 'SCMP_ACT_ALLOW'}]}))
+  const file = join(dir, kill ? 'kill-mkdir.json' : 'no-mkdir.json')
+  const rules = [{names, action: 'SCMP_ACT_ALLOW'}, ...(kill ? [{names: MISSING, action: 'SCMP_ACT_KILL_PROCESS'}] : [])]
+  writeFileSync(file, JSON.stringify({defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1, architectures: ['SCMP_ARCH_X86_64'], syscalls: rules}))
   return file
 }
 
@@ -105,8 +106,8 @@ describe.skipIf(why !== undefined)('seccomp-gen agent', () => {
   })
 
   /** Apply in `mode`, run under `rt`, and return the run with the container's report line and end line. */
-  async function runUnder(rt: 'runc' | 'crun', mode: 'complain' | 'explain') {
-    const a = cli(['apply', profile, '--bundle', bundle.dir, `--${mode}`, '--listener', sock])
+  async function runUnder(rt: 'runc' | 'crun', mode: 'complain' | 'explain', p = profile) {
+    const a = cli(['apply', p, '--bundle', bundle.dir, `--${mode}`, '--listener', sock])
     expect(a.stderr).toContain(`denials go to the agent on ${sock} (${mode})`)
     expect(a.code).toBe(0)
     const mark = agent.mark()
@@ -140,6 +141,13 @@ describe.skipIf(why !== undefined)('seccomp-gen agent', () => {
         expect(r.stdout).toMatch(/mkdir=1/)
         expect(r.stdout.split('\n')).not.toContain('d')
         expect(line).toMatch(new RegExp(`container ${id} .*: x86_64 mkdir by pid \\d+ .*: SCMP_ACT_ERRNO\\(EPERM\\); matched defaultAction`))
+      })
+
+      it('--explain with a kill rule: the calling process dies of SIGSYS, as under the plain filter', async () => {
+        const {r, line} = await runUnder(rt, 'explain', profileMissingMkdir(dir, true))
+        expect(r.stdout).toMatch(/mkdir=159/) // 128 + SIGSYS: busybox sh's status for its mkdir child
+        expect(r.stdout.split('\n')).not.toContain('d')
+        expect(line).toMatch(/x86_64 mkdir by pid \d+ .*: SCMP_ACT_KILL_PROCESS \(killed with SIGSYS\); matched the rule for mkdir, mkdirat: SCMP_ACT_KILL_PROCESS/)
       })
     })
   }
