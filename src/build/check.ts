@@ -25,6 +25,7 @@ import {errnoName, requireErrno} from '../errno.js'
 import {SeccompGenError} from '../errors.js'
 import {profilesDir} from '../paths.js'
 import {nameRawSyscall, tableNames} from '../syscall-table.js'
+import {i386OnlyNames, unannouncedAbiError} from '../unannounced-abi.js'
 import type {Observation, SyscallObservation} from '../trace/observation.js'
 import {addSyscall, mergeObservations} from '../trace/observation-io.js'
 import {defaultCaps, ruleData} from '../profile/data.js'
@@ -172,8 +173,11 @@ export async function checkRecordings(o: CheckOptions): Promise<CheckReport> {
   const diagnostics: string[] = []
   for (const f of o.inputs) {
     const r = await readInput(f)
-    // an i386 program's log read as x86_64 would be judged on the wrong ABI: refused as build does
+    // an i386 program's log read as x86_64 would be judged on the wrong ABI: refused as build
+    // does, from its exec'd file or from names only i386 has
     diagnostics.push(...checkUnannouncedAbi(f, r.observation, r.abiLines), ...r.diagnostics)
+    const i386Only = i386OnlyNames('x86_64', Object.keys(r.observation.abis.x86_64?.syscalls ?? {}))
+    if (i386Only.length) throw unannouncedAbiError(`${i386Only.join(', ')} exist${i386Only.length === 1 ? 's' : ''} only on i386`, 'x86', f, false)
     observations.push(r.observation)
     inputs.push(r.summary)
   }

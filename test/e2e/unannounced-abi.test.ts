@@ -71,6 +71,11 @@ describe.runIf(onX64)('a log strace 6.1 wrote with -o and no --quiet= (no ABI li
     expect(r.stderrLines).toHaveLength(1)
     expect(r.stderrLines[0]).toContain('./i386-getpid is an ELF32 i386 program')
     expect(r.stderrLines[0]).toMatch(/re-record with strace --quiet=attach \(or -e quiet=none\).*\(seccomp-gen record keeps them\)$/)
+    // names only i386 has give it away too, wherever the check runs
+    const names = await runCli(['check', profile, fixture('i386-waitpid-plain.strace')], {cwd: empty})
+    expect(names.status).toBe(2)
+    expect(names.stderrLines).toHaveLength(1)
+    expect(names.stderrLines[0]).toContain('waitpid exists only on i386')
     // the program not on this host: judged, with the line saying it could not be checked
     const unread = await runCli(['check', profile, fixture('i386-getpid-plain.strace')], {cwd: empty})
     expect(unread.status).toBe(0)
