@@ -18,10 +18,10 @@ const SOCK_STREAM = 1
 const SOCK_NONBLOCK = 0o4000
 const SOCK_CLOEXEC = 0o2000000
 const O_CLOEXEC = 0o2000000
+const O_NONBLOCK = 0o4000
 const SOL_SOCKET = 1
 const SCM_RIGHTS = 1
 const MSG_DONTWAIT = 0x40
-const MSG_CTRUNC = 0x8
 const MSG_CMSG_CLOEXEC = 0x40000000
 const EAGAIN = 11
 const EINTR = 4
@@ -127,8 +127,6 @@ export interface Received {
   fds: number[]
   /** the peer closed its end (a read of 0 bytes) */
   eof: boolean
-  /** the control data was cut short (more fds than we take): those fds are lost */
-  truncated: boolean
 }
 
 /**
@@ -143,7 +141,7 @@ export function receiveUnix(fd: number, max = 65536): Received | undefined {
   if (n < 0) {
     const e = koffi.errno()
     if (e === EAGAIN || e === EINTR) return undefined
-    if (e === 104 /* ECONNRESET */) return {data: Buffer.alloc(0), fds: [], eof: true, truncated: false}
+    if (e === 104 /* ECONNRESET */) return {data: Buffer.alloc(0), fds: [], eof: true}
     fail('recvmsg', `fd ${fd}`)
   }
   const fds: number[] = []
@@ -157,7 +155,8 @@ export function receiveUnix(fd: number, max = 65536): Received | undefined {
     }
     off += Math.ceil(len / 8) * 8
   }
-  return {data: data.subarray(0, n), fds, eof: n === 0, truncated: (msg.flags & MSG_CTRUNC) !== 0}
+  // more fds than MAX_FDS (MSG_CTRUNC): the kernel closed the rest; the runtimes send one
+  return {data: data.subarray(0, n), fds, eof: n === 0}
 }
 
 /**
@@ -170,7 +169,7 @@ export class Poller {
 
   constructor() {
     const fds = new Int32Array(2)
-    if (load().pipe2(fds, O_CLOEXEC | SOCK_NONBLOCK) < 0) fail('pipe2', 'poller wake-up')
+    if (load().pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) fail('pipe2', 'poller wake-up')
     this.pipe = [fds[0]!, fds[1]!]
   }
 
