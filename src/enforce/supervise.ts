@@ -65,6 +65,12 @@ function actionText(v: Verdict): string {
   return v.errno !== undefined ? `${v.action}(${errnoLabel(v.errno)})` : v.action
 }
 
+/** The thread group (process) id in a task's /proc/TID/status text. */
+function tgidIn(status: string): number | undefined {
+  const m = /^Tgid:\s*(\d+)$/m.exec(status)
+  return m ? Number(m[1]) : undefined
+}
+
 /** Is signal `sig` caught, ignored or blocked according to a task's /proc/TID/status text? */
 function signalHandled(status: string, sig: number): boolean {
   const bit = 1n << BigInt(sig - 1)
@@ -174,12 +180,12 @@ export class NotifySupervisor {
       try {
         exe = readlinkSync(`/proc/${n.pid}/exe`)
       } catch { /* gone, or a kernel thread */ }
-      const m = /^Tgid:\s*(\d+)$/m.exec(readText(`/proc/${n.pid}/status`) ?? '')
+      const group = tgidIn(readText(`/proc/${n.pid}/status`) ?? '')
       // TOCTOU: the details belong to the caller only if it is still waiting for our answer
       if (this.listener.valid(n.id)) {
         if (comm !== undefined) d.comm = comm
         if (exe !== undefined) d.exe = exe
-        if (m) tgid = Number(m[1])
+        tgid = group
       }
     }
     // the line first, the answer after: what CMD prints about the answer comes after the line
@@ -197,7 +203,7 @@ export class NotifySupervisor {
       // /proc read first; signalProcess sends only if the caller still waits in the call, so
       // the status was the caller's, and never to a pid that another process took meanwhile
       const status = readText(`/proc/${n.pid}/status`) ?? ''
-      const group = Number(/^Tgid:\s*(\d+)$/m.exec(status)?.[1] ?? n.pid)
+      const group = tgidIn(status) ?? n.pid
       const sig = signalHandled(status, SIGSYS) ? SIGKILL : SIGSYS
       const run = () => {
         signalProcess(group, sig, () => this.listener.valid(n.id))
