@@ -62,8 +62,11 @@ export function readBytes(path: string, n: number): Buffer | null {
   }
 }
 
+/** The C locale: readelf's and ldconfig's lines are parsed, and a translated binutils prints "Shared library" in the user's language. */
+const C_LOCALE = {...process.env, LC_ALL: 'C'}
+
 function binutils(tool: 'readelf' | 'nm', args: string[]): string {
-  const r = spawnSync(tool, args, {encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'pipe']})
+  const r = spawnSync(tool, args, {encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'pipe'], env: C_LOCALE})
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
     throw new SeccompGenError('USAGE', `--widen imports reads ELF files with binutils' ${tool}, which is not installed (apt-get install binutils)`)
   }
@@ -119,7 +122,7 @@ function ldCache(): Map<string, string[]> {
   if (!ldconfig) return cache
   let out = ''
   try {
-    out = execFileSync(ldconfig, ['-p'], {encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore']})
+    out = execFileSync(ldconfig, ['-p'], {encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'], env: C_LOCALE})
   } catch {
     return cache // no cache file: the default directories still apply
   }
