@@ -7,11 +7,12 @@
  * a risky class, argument rules as for recorded calls). The host work (files, binutils) is done
  * here so the profile layer stays pure.
  */
-import {readFileSync, realpathSync} from 'node:fs'
-import {basename, join, resolve} from 'node:path'
+import {existsSync, readFileSync, realpathSync} from 'node:fs'
+import {basename, isAbsolute, join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
 import {profilesDir} from '../paths.js'
 import type {WidenCandidate} from '../profile/synthesize.js'
+import {constantTable} from '../trace/constants.js'
 import {type ElfAbi, programImports, shebangOf} from './widen-elf.js'
 
 /** none: recorded only; imports: add what imports reach, interpreters apart; all: interpreters too */
@@ -23,6 +24,8 @@ export interface LibcTable {
   functions: Record<string, LibcEntry>
   i386: {renames: Record<string, string[]>; multiplexers: Record<string, string>}
   interpreters: {names: string[]}
+  /** per syscall: the values of its exact-value argument rule widening may allow unrecorded */
+  argValues: Record<string, {values: string[]; source: string; why: string}>
   sources: Record<string, string>
 }
 
@@ -50,8 +53,12 @@ export interface WidenedProgram {
   /** the ELF read for it: the program, or a script's interpreter */
   elf?: string
   abi?: string
-  /** static: imports nothing; interpreter: left out (--widen all reads it); unread: not found here or not an ELF/script */
-  status: 'dynamic' | 'static' | 'interpreter' | 'unread'
+  /**
+   * static: imports nothing; interpreter: left out (--widen all reads it); unread: not found
+   * here or not an ELF/script; not-a-file: a path that names no file at build time
+   * (/proc/self/exe, /dev/fd/3, a relative path), never opened
+   */
+  status: 'dynamic' | 'static' | 'interpreter' | 'unread' | 'not-a-file'
   /** which libc's column of the table was used */
   libc?: Libc
   why?: string
@@ -75,6 +82,31 @@ export function isInterpreter(path: string): boolean {
 
 const MUSL = /(^|\/)(ld-musl-|libc\.musl-)[^/]*$/
 
+/**
+ * Why a recorded exec path names no file that can be read at build time, or undefined. A path
+ * under /proc or /dev names the recorded process's own state (busybox re-runs its applets
+ * through /proc/self/exe; fexecve runs /dev/fd/N): read here it would be the build's own node
+ * binary or descriptor. Nothing is lost by skipping it: the program behind /proc/self/exe was
+ * exec'd earlier in the same process and is read under its own path. A relative path is
+ * relative to the recorded process's working directory, which the recording does not keep.
+ */
+export function notAFile(path: string): string | undefined {
+  if (!isAbsolute(path)) return "a relative path (the recorded process's working directory is not known here)"
+  if (/^\/(proc|dev|sys)\//.test(path)) return 'not a file at build time (it named the recorded process\'s own executable or descriptor)'
+  return undefined
+}
+
+/** The exact argument values the table lets widening allow for `name` unrecorded (libc-syscalls.json argValues). */
+function argValuesOf(name: string): Array<{name: string; value: string}> | undefined {
+  const e = libcTable().argValues[name]
+  if (!e) return undefined
+  return e.values.map((v) => {
+    const n = constantTable().get(v)
+    if (n === undefined) throw new SeccompGenError('IO', `profiles/libc-syscalls.json argValues ${name}: ${v} is not in profiles/constants`)
+    return {name: v, value: `0x${n.toString(16)}`}
+  })
+}
+
 export interface WidenInput {
   candidates: WidenCandidate[]
   programs: WidenedProgram[]
@@ -89,9 +121,11 @@ export function widenImports(execs: readonly string[], o: {interpreters: boolean
   const candidates: WidenCandidate[] = []
   const programs: WidenedProgram[] = []
   for (const program of [...new Set(execs)].sort()) {
-    let elf = resolve(program)
+    let elf = program
     const row: WidenedProgram = {program, status: 'unread', objects: 0, imports: 0, syscalls: 0, missing: []}
     programs.push(row)
+    const skip = notAFile(program)
+    if (skip) { row.status = 'not-a-file'; row.why = skip; continue }
     let r: ReturnType<typeof programImports>
     try {
       r = programImports(elf)
@@ -106,8 +140,12 @@ export function widenImports(execs: readonly string[], o: {interpreters: boolean
       row.why = e.message
       continue
     }
-    if (!r) { row.why = 'not found here, or not an ELF file nor a #! script'; continue }
-    if (elf !== resolve(program)) row.elf = elf
+    if (!r) {
+      row.why = !existsSync(program) ? 'not found on this host (recorded elsewhere?)'
+        : elf !== program ? `its #! interpreter ${elf} is not an ELF file on this host` : 'not an ELF file nor a #! script'
+      continue
+    }
+    if (elf !== program) row.elf = elf
     row.abi = r.abi
     if (r.abi === 'other') { row.why = 'not an x86 ELF file (the libc table is for x86_64, i386, x32)'; continue }
     if (r.static) { row.status = 'static'; continue }
@@ -138,7 +176,8 @@ export function widenImports(execs: readonly string[], o: {interpreters: boolean
     row.syscalls = best.size
     for (const [name, b] of [...best].sort(([a], [c]) => (a < c ? -1 : a > c ? 1 : 0))) {
       const argsOf = abi === 'x86' ? libcTable().i386.multiplexers[name] : undefined
-      candidates.push({name, program, import: b.fn, ...(b.obj ? {via: basename(r.objects[b.obj]!.path)} : {}), ...(argsOf ? {argsOf} : {})})
+      const values = argsOf ? undefined : argValuesOf(name)
+      candidates.push({name, program, import: b.fn, ...(b.obj ? {via: basename(r.objects[b.obj]!.path)} : {}), ...(argsOf ? {argsOf} : {}), ...(values ? {values} : {})})
     }
   }
   return {candidates, programs}
@@ -168,13 +207,15 @@ export function widenSummary(mode: 'imports' | 'all', read: WidenInput, done: {a
   const parts = programs.filter((p) => p.added).map((p) => `${p.program} (${p.added})`)
   const statics = programs.filter((p) => p.status === 'static').map((p) => p.program)
   const interps = programs.filter((p) => p.status === 'interpreter').map((p) => p.elf ?? p.program)
+  const notFiles = programs.filter((p) => p.status === 'not-a-file')
   let line = `widened by imports: +${done.added.length} name${done.added.length === 1 ? '' : 's'}${parts.length ? ` from ${list(parts)}` : ''}`
   if (statics.length) line += `; static, imports nothing: ${list(statics)}`
   if (interps.length) line += `; interpreter, not widened (--widen all does): ${list(interps)}`
+  if (notFiles.length) line += `; not a file at build time, not widened: ${list(notFiles.map((p) => p.program))}`
   if (!programs.length) line += ' (the recording names no exec\'d program)'
   const diagnostics: string[] = []
   for (const p of programs) {
-    if (p.status === 'unread') diagnostics.push(`widen: ${p.program}: ${p.why}; nothing widened for it`)
+    if (p.status === 'unread' || p.status === 'not-a-file') diagnostics.push(`widen: ${p.program}: ${p.why}; nothing widened for it`)
     if (p.missing.length) diagnostics.push(`widen: ${p.program}: ${list(p.missing)} not found on this host; their imports were not read`)
   }
   const byWhy = new Map<string, string[]>()

@@ -36,9 +36,10 @@ export interface SynthesisOptions {
 
 /**
  * A syscall a program can reach through a libc function it imports (`via`: the library that
- * imports it; `argsOf`: a multiplexer, i386's socketcall, whose argument rule is that syscall's).
+ * imports it; `argsOf`: a multiplexer, i386's socketcall, whose argument rule is that syscall's;
+ * `values`: what an exact-value argument rule may allow unrecorded, e.g. socketpair's AF_UNIX).
  */
-export interface WidenCandidate {name: string; program: string; import: string; via?: string; argsOf?: string}
+export interface WidenCandidate {name: string; program: string; import: string; via?: string; argsOf?: string; values?: Array<{name: string; value: string}>}
 
 export interface Synthesis {
   profile: DockerProfile
@@ -309,7 +310,8 @@ export function synthesize(obs: Observation, o: SynthesisOptions): Synthesis {
  * allowed when recorded), nor a libc fallback probe (answered ENOSYS by rule 2, which is what
  * the caller handles). Argument rules apply as to a recorded call that recorded no values: an
  * exact value set (socket families, prctl options, ioctl requests) allows none, so the call
- * is left out; namespace flags must be 0 (libc's own fork/thread/spawn paths pass none); W^X
+ * is left out, unless the candidate carries the values the kernel alone accepts there
+ * (socketpair: AF_UNIX; libc-syscalls.json argValues); namespace flags must be 0 (libc's own fork/thread/spawn paths pass none); W^X
  * holds. Capability gates apply as to a recorded call.
  */
 function widenDrafts(cands: WidenCandidate[], o: SynthesisOptions, at: {placed: Set<string>; arches: string[]}):
@@ -334,8 +336,17 @@ function widenDrafts(cands: WidenCandidate[], o: SynthesisOptions, at: {placed: 
     if (gate) {
       for (const cap of gate.caps) drafts.push({name, action: 'SCMP_ACT_ALLOW', includesCaps: [cap], kind: 'widened', why: `${from}, with ${cap} (${gate.why})`})
     } else if (rule && levelAtLeast(o.args, rule.level) && rule.kind === 'eq-set') {
-      skipped.push({name, why: `its argument rule allows only recorded ${c.argsOf ? `${c.argsOf} ` : ''}${rule.what} values (profiles/arg-rules.json), and none were recorded`})
-      continue
+      if (!c.values?.length || c.argsOf) {
+        skipped.push({name, why: `its argument rule allows only recorded ${c.argsOf ? `${c.argsOf} ` : ''}${rule.what} values (profiles/arg-rules.json), and none were recorded`})
+        continue
+      }
+      // values the kernel alone accepts for this call (build/widen.ts argValues): one rule each
+      for (const v of c.values) {
+        const n = BigInt(v.value)
+        const arg: SeccompArg = rule.width === 32 ? {index: rule.arg, value: U32, valueTwo: n & U32, op: 'SCMP_CMP_MASKED_EQ'} : {index: rule.arg, value: n, op: 'SCMP_CMP_EQ'}
+        drafts.push({name, action: 'SCMP_ACT_ALLOW', kind: 'widened', args: [arg], ...(rule.caps ? {includesCaps: rule.caps} : {}),
+          why: `${from}, ${rule.what} ${v.name} only`})
+      }
     } else if (rule && levelAtLeast(o.args, rule.level) && rule.kind === 'ns-flags') {
       drafts.push({name, action: 'SCMP_ACT_ALLOW', kind: 'widened', args: [{index: rule.arg, value: BigInt(rule.mask), valueTwo: 0n, op: 'SCMP_CMP_MASKED_EQ'}],
         why: `${from}, ${rule.what} & ${rule.mask} (${rule.maskNames}) must be 0`})

@@ -27,6 +27,8 @@ const python = realPython()
 if (!python) console.warn('python3 import test skipped: python3 not found')
 const cc = ['cc', 'clang', 'gcc'].find((c) => spawnSync(c, ['--version']).status === 0)
 if (!cc) console.warn('RUNPATH $ORIGIN test skipped: no C compiler')
+const nodeDynamic = haveBinutils && spawnSync('readelf', ['-d', process.execPath], {encoding: 'utf8'}).stdout.includes('(NEEDED)')
+if (haveBinutils && !nodeDynamic) console.warn(`socketpair candidate test skipped: ${process.execPath} is a static binary`)
 const dir = mkdtempSync(join(tmpdir(), 'seccomp-gen-widen-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
@@ -86,6 +88,44 @@ describe.runIf(haveBinutils && process.arch === 'x64')('reading what an ELF file
     ])
     expect(w.candidates.length).toBeGreaterThan(0)
     expect(w.candidates.every((c) => c.program === script)).toBe(true)
+  })
+
+  it('a recorded /proc/self/exe, /dev/fd/N or relative path is never opened here (it would be the build\'s own node): not a file, nothing widened', () => {
+    const w = widenImports(['/proc/self/exe', '/dev/fd/3', 'bin/tool', '/usr/bin/tar'], {interpreters: true})
+    expect(w.programs.map((p) => [p.program, p.status])).toEqual([
+      ['/dev/fd/3', 'not-a-file'], ['/proc/self/exe', 'not-a-file'], ['/usr/bin/tar', 'dynamic'], ['bin/tool', 'not-a-file']])
+    expect(w.programs.find((p) => p.program === 'bin/tool')!.why).toMatch(/relative path/)
+    expect(w.candidates.length).toBeGreaterThan(0)
+    expect(w.candidates.every((c) => c.program === '/usr/bin/tar')).toBe(true)
+  })
+
+  it('busybox-sh.obs.json (busybox re-runs applets via /proc/self/exe) under --widen all: nothing added, the summary says why', async () => {
+    const r = await buildProfile({inputs: [join(__dirname, '..', '..', 'fixtures', 'busybox-sh.obs.json')], widen: 'all'})
+    expect(r.widen!.added).toBe(0)
+    expect(r.widen!.line).toContain('not a file at build time, not widened: /proc/self/exe')
+    expect(r.diagnostics).toContainEqual(expect.stringMatching(/^widen: \/proc\/self\/exe: not a file at build time .*; nothing widened for it$/))
+  })
+
+  it('one clear reason per program not read: missing here, not an ELF file, a #! interpreter that is not ELF; `#!/usr/bin/env X` reads env', () => {
+    const text = join(dir, 'notes.txt')
+    writeFileSync(text, 'just text\n')
+    const odd = join(dir, 'odd.sh')
+    writeFileSync(odd, `#!${text}\n`)
+    const env = join(dir, 'env.py')
+    writeFileSync(env, '#!/usr/bin/env python3\nprint(1)\n')
+    const w = widenImports([join(dir, 'nowhere', 'prog'), text, odd, env], {interpreters: false})
+    const by = new Map(w.programs.map((p) => [p.program, p]))
+    expect(by.get(join(dir, 'nowhere', 'prog'))).toMatchObject({status: 'unread', why: expect.stringMatching(/^not found on this host/)})
+    expect(by.get(text)).toMatchObject({status: 'unread', why: 'not an ELF file nor a #! script'})
+    expect(by.get(odd)).toMatchObject({status: 'unread', why: `its #! interpreter ${text} is not an ELF file on this host`})
+    // the kernel runs env, whose own code then runs; python3's exec is a recording's own entry
+    expect(by.get(env)).toMatchObject({status: 'dynamic', elf: '/usr/bin/env'})
+  })
+
+  it.runIf(nodeDynamic)('node imports socketpair: its candidate carries AF_UNIX, the one family socketpair(2) works with', () => {
+    const w = widenImports([process.execPath], {interpreters: true})
+    expect(w.candidates.find((c) => c.name === 'socketpair')).toMatchObject({values: [{name: 'AF_UNIX', value: '0x1'}]})
+    expect(w.candidates.find((c) => c.name === 'socket')?.values).toBeUndefined()
   })
 
   it('a truncated ELF file is left out with the reader\'s reason, and the others are still read', () => {
@@ -237,6 +277,26 @@ describe('synthesis with widening (evaluated)', () => {
     const i386 = synth(obs({x86: {read: 1, write: 1, execve: 1}}), {widen: [{...cand('socketcall', 'connect'), argsOf: 'socket'}]})
     expect(allowedNames(i386.profile)).not.toContain('socketcall')
     expect(i386.widened!.skipped).toEqual([{name: 'socketcall', why: expect.stringContaining('socket domain')}])
+  })
+
+  it('argument rules: a widened socketpair allows AF_UNIX only (libc-syscalls.json argValues); AF_NETLINK, AF_INET and i386 socketcall stay denied', () => {
+    const unix = [{name: 'AF_UNIX', value: '0x1'}]
+    const s = synth(recorded, {widen: [{...cand('socketpair'), values: unix}]})
+    const ev = evaluator(s.profile, {host: 'x86_64', caps: []})
+    expect(ev('x86_64', 'socketpair', [1, 1, 0]).action).toBe('SCMP_ACT_ALLOW')
+    expect(ev('x86_64', 'socketpair', [0xffffffff00000001n, 1, 0]).action).toBe('SCMP_ACT_ALLOW') // the kernel reads an int
+    for (const af of [0, 2, 10, 16, 17, 30]) expect(ev('x86_64', 'socketpair', [af, 1, 0]).action, `family ${af}`).not.toBe('SCMP_ACT_ALLOW')
+    expect(s.profile.syscalls!.find((r) => r.names.includes('socketpair'))!.comment).toContain('socketpair (/usr/bin/tar imports socketpair), domain (address family) AF_UNIX only')
+    expect(s.widened!.added.map((c) => c.name)).toEqual(['socketpair'])
+    // without values (the table's word), no family is allowed, as before
+    expect(allowedNames(synth(recorded, {widen: [cand('socketpair')]}).profile)).not.toContain('socketpair')
+    const i386 = synth(obs({x86: {read: 1, write: 1, execve: 1}}), {widen: [{...cand('socketcall', 'socketpair'), argsOf: 'socket', values: unix}]})
+    expect(allowedNames(i386.profile)).not.toContain('socketcall')
+  })
+
+  it('libc-syscalls.json argValues: only socketpair, only AF_UNIX, each value a known constant', () => {
+    expect(Object.fromEntries(Object.entries(libcTable().argValues).filter(([k]) => k !== '$comment').map(([k, v]) => [k, v.values]))).toEqual({socketpair: ['AF_UNIX']})
+    expect(libcTable().sources[libcTable().argValues.socketpair!.source]).toBeDefined()
   })
 
   it('argument rules: a widened clone has no namespace flags; a widened mprotect keeps W^X', () => {
