@@ -15,6 +15,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {cliPath, repoRoot} from '../helpers/cli.js'
 import {makeBundle, runBundle, unavailable, type Bundle} from '../helpers/bundle.js'
+import {agentSupportProblem} from '../../src/enforce/agent.js'
 
 const MISSING = ['mkdir', 'mkdirat']
 const WORK = 'mkdir /tmp/d; echo mkdir=$?; ls /tmp'
@@ -283,5 +284,13 @@ describe('agent: the socket path', () => {
     expect(await a.closed).toBe(0)
     expect(a.stdout).toContain('seccomp-gen: no call was reported')
     expect(existsSync(stale)).toBe(false)
+  })
+})
+
+describe('agent: the kernel', () => {
+  it('names the kernel version when it is too old (the command exits 4 with that line)', () => {
+    expect(agentSupportProblem('5.7.19')).toMatch(/^this kernel \(5\.7\.19\) cannot run the agent: it needs Linux 5\.8 or later/)
+    expect(agentSupportProblem('4.19.0-26-amd64')).toMatch(/this kernel \(4\.19\.0-26-amd64\)/)
+    expect(agentSupportProblem('5.8.0')).toBeUndefined()
   })
 })
