@@ -209,6 +209,15 @@ describe('profiles/libc-syscalls.json', () => {
     expect(Object.keys(t.functions).length).toBeGreaterThan(500)
   })
 
+  it('an i386 rename of a risky x86_64 name is risky too (clock_adjtime -> clock_adjtime64), or a multiplexer whose argument rule keeps it out', () => {
+    const risky = new Set(Object.values(ruleData().classes).flatMap((c) => c.syscalls))
+    const leaks = Object.entries(t.i386.renames).filter(([from]) => risky.has(from))
+      .flatMap(([from, to]) => to.filter((s) => !risky.has(s) && !t.i386.multiplexers[s]).map((s) => `${from} -> ${s}`))
+    expect(leaks).toEqual([])
+    // and the multiplexers carry only names whose rule is a value set, which widening never opens unrecorded
+    for (const [mux, argsOf] of Object.entries(t.i386.multiplexers)) expect(ruleData().args.syscalls[argsOf]?.kind, mux).toBe('eq-set')
+  })
+
   it('every entry cites a source the file defines', () => {
     const unknown = Object.entries(t.functions).filter(([, e]) => !t.sources[e.source]).map(([f]) => f)
     expect(unknown).toEqual([])
