@@ -21,7 +21,9 @@
  */
 import {machine, release} from 'node:os'
 import {inspectedArgs} from '../inspected-args.js'
+import {findArch} from '../arches.js'
 import {syscallNameOf} from '../syscall-table.js'
+import {syscallName as libseccompName} from '../../native/libseccomp.js'
 import type {Observation, SyscallObservation} from '../trace/observation.js'
 import {addSyscall} from '../trace/observation-io.js'
 
@@ -66,9 +68,22 @@ export interface DenialRow {
   pids: Set<number>
 }
 
-/** The kernel's name of `nr` on `abi`, or syscall_0x… */
+/**
+ * The kernel's name of `nr` on `abi` (its table in profiles/syscalls), else libseccomp's (no
+ * table here for aarch64 and others: the supervisor's evaluator matches rules by these names),
+ * else syscall_0x…
+ */
 export function syscallName(abi: string, nr: number): string {
-  return syscallNameOf(abi, nr) ?? `syscall_0x${nr.toString(16)}`
+  const known = syscallNameOf(abi, nr)
+  if (known) return known
+  const token = findArch(abi)?.token
+  try {
+    const n = token ? libseccompName(nr, token) : null
+    if (n) return n
+  } catch {
+    // no libseccomp here (explain reads logs anywhere): the number is all there is
+  }
+  return `syscall_0x${nr.toString(16)}`
 }
 
 const hex = (v: bigint): string => `0x${(v & 0xffffffffffffffffn).toString(16)}`

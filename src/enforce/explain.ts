@@ -6,8 +6,9 @@
  * (native/audit-netlink.ts).
  *
  * A record names its arch by AUDIT_ARCH value (profiles/arches.json `audit`), its syscall by
- * number (named by the kernel's table for that ABI, else by libseccomp) and the filter's answer
- * by its return value (profiles/seccomp-ret.json). It carries no arguments.
+ * number (named by the kernel's table for that ABI, else by libseccomp: denials.ts
+ * syscallName) and the filter's answer by its return value (profiles/seccomp-ret.json). It
+ * carries no arguments.
  *
  * Lines that are not seccomp records are skipped and counted, never fatal; so are records that
  * cannot be read (a field missing, an arch without an ABI here). A record seen twice (same
@@ -21,11 +22,9 @@ import {archOfAudit} from '../arches.js'
 import {errnoName} from '../errno.js'
 import {errnoWords, SeccompGenError} from '../errors.js'
 import {profilesDir} from '../paths.js'
-import {syscallNameOf} from '../syscall-table.js'
 import {AuditMulticast} from '../../native/audit-netlink.js'
-import {syscallName as libseccompName} from '../../native/libseccomp.js'
 import {parseAuditLine, type SeccompRecord} from './audit-log.js'
-import type {Denial, DenialReport} from './denials.js'
+import {syscallName, type Denial, type DenialReport} from './denials.js'
 
 /** AUDIT_SECCOMP, the record type of a seccomp action the kernel logged */
 export const AUDIT_SECCOMP = 1326
@@ -61,19 +60,6 @@ export function actionOfCode(code: number): string {
   return row.action
 }
 
-/** The kernel's table for the ABI, else libseccomp (no table for aarch64 and others), else syscall_0x…. */
-function nameOf(abi: string, token: string, nr: number): string {
-  const known = syscallNameOf(abi, nr)
-  if (known) return known
-  try {
-    const n = libseccompName(nr, token)
-    if (n) return n
-  } catch {
-    // no libseccomp here: the number is all there is
-  }
-  return `syscall_0x${nr.toString(16)}`
-}
-
 /** A record as a denial, or why it cannot be one. */
 export function denialOf(r: SeccompRecord): Denial | {unreadable: string} {
   const arch = archOfAudit(r.arch, r.syscall)
@@ -81,7 +67,7 @@ export function denialOf(r: SeccompRecord): Denial | {unreadable: string} {
   if (!arch.abi) return {unreadable: `arch ${arch.token} not supported`}
   return {
     abi: arch.abi,
-    syscall: nameOf(arch.abi, arch.token, r.syscall),
+    syscall: syscallName(arch.abi, r.syscall),
     nr: r.syscall,
     pid: r.pid,
     ...(r.comm !== undefined ? {comm: r.comm} : {}),

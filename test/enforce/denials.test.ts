@@ -85,4 +85,9 @@ describe('DenialReport', () => {
     expect(syscallName('x86_64', 41)).toBe('socket')
     expect(syscallName('x86', 102)).toBe('socketcall')
   })
+
+  it('names syscalls of an ABI without a kernel table here by libseccomp (aarch64: apply on an arm64 host), so that rules match them by name', () => {
+    expect(syscallName('aarch64', 34)).toBe('mkdirat')
+    expect(syscallName('x86_64', 0x3e7)).toBe('syscall_0x3e7')
+  })
 })
