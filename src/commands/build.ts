@@ -86,7 +86,8 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
     if (nodeJson === '-' || (node?.how === 'replace' && out?.how === 'replace' && node.path === out.path)) {
       throw new SeccompGenError('USAGE', '--node-json needs a file of its own (not stdout, not the -o FILE)')
     }
-    const name = flags.format === 'k8s' ? flags.name ?? nameFromOutput(output) : flags.name
+    // a device or descriptor (/dev/stdout, /dev/null) names no object: only a file's name does
+    const name = flags.format === 'k8s' ? flags.name ?? nameFromOutput(out?.how === 'replace' ? output : undefined) : flags.name
     const r = await this.withStdin(argv as string[], async (inputs, shown) => {
       const built = await buildProfile({
         inputs,

@@ -81,6 +81,9 @@ describe('build --format k8s', () => {
 
   it.each([
     [['--format', 'k8s'], /--format k8s needs --name/],
+    // a device names no object (it would be "stdout" or "null")
+    [['--format', 'k8s', '-o', '/dev/stdout'], /--format k8s needs --name/],
+    [['--format', 'k8s', '-o', '/dev/null'], /--format k8s needs --name/],
     [['--format', 'k8s', '--name', 'Web'], /--name "Web" is not a Kubernetes object name/],
     [['--format', 'k8s', '--name', 'w', '--namespace', 'a_b'], /--namespace "a_b" is not a Kubernetes namespace name/],
     [['--format', 'k8s', '-o', 'BAD.yaml'], /-o BAD\.yaml: "BAD" is not a Kubernetes object name.*give --name/],
