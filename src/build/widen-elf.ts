@@ -16,9 +16,10 @@
  * not used: the environment of the run that will be filtered is not known here.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
-import {closeSync, existsSync, openSync, readSync, realpathSync, statSync} from 'node:fs'
+import {existsSync, realpathSync} from 'node:fs'
 import {dirname, isAbsolute, join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
+import {readHead} from '../fsutil.js'
 
 export type ElfAbi = 'x86_64' | 'x86' | 'x32'
 
@@ -47,18 +48,12 @@ export function elfAbiOf(path: string): ElfAbi | 'other' | null {
   return 'other'
 }
 
-/** The first `n` bytes of a regular file, or null (missing, unreadable, not a regular file). */
+/** The first `n` bytes of a regular file, or null (missing, unreadable, a FIFO or device: never blocks). */
 export function readBytes(path: string, n: number): Buffer | null {
-  let fd: number | undefined
   try {
-    if (!statSync(path).isFile()) return null
-    fd = openSync(path, 'r')
-    const buf = Buffer.alloc(n)
-    return buf.subarray(0, readSync(fd, buf, 0, n, 0))
+    return readHead(path, n, 'an exec\'d program')
   } catch {
     return null
-  } finally {
-    if (fd !== undefined) closeSync(fd)
   }
 }
 

@@ -130,6 +130,8 @@ export function widenImports(execs: readonly string[], o: {interpreters: boolean
     try {
       r = programImports(elf)
       const interp = r ? undefined : shebangOf(elf)
+      const bad = interp ? notAFile(interp) : undefined
+      if (bad) { row.why = `its #! interpreter ${interp}: ${bad}`; continue }
       if (interp) {
         elf = interp
         r = programImports(interp)
