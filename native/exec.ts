@@ -57,12 +57,16 @@ const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) =>
  * The child's report in words: `cannot execute PATH: exec format error`. libc (koffi) is loaded
  * only here, when there is a report: record, which starts strace this way, never needs it.
  */
-async function describeReport(r: ChildReport & {stage: 'load' | 'exec'}, path: string): Promise<ExecFailure> {
+async function describeReport(r: ChildReport & {stage: 'load' | 'exec'}, path: string, listener: boolean): Promise<ExecFailure> {
   if (r.errno === undefined) return {stage: r.stage, message: r.message ?? `${r.stage} failed`}
   const name = ERRNO_NAMES.get(r.errno) ?? `errno ${r.errno}`
   const what = r.stage === 'exec' ? `cannot execute ${path}` : 'seccomp(SECCOMP_SET_MODE_FILTER) failed'
+  // the kernel allows one listener in a task's filters: this process runs under another one
+  const why = r.stage === 'load' && listener && name === 'EBUSY'
+    ? ' (a filter with a listener is in force here already, and the kernel allows one: is this run under apply --complain/--explain or a seccomp agent?)'
+    : ''
   const {errnoText} = await import('./libc.js')
-  return {stage: r.stage, errno: name, message: `${what}: ${errnoText(r.errno)}`}
+  return {stage: r.stage, errno: name, message: `${what}: ${errnoText(r.errno)}${why}`}
 }
 
 /** The compiled exec child (dist/native/exec-child.js). */
@@ -135,7 +139,7 @@ export function spawnAsCaller(
     } catch {
       return {stage: 'load', message: line}
     }
-    return describeReport(r as ChildReport & {stage: 'load' | 'exec'}, path)
+    return describeReport(r as ChildReport & {stage: 'load' | 'exec'}, path, opts.filter?.listener === true)
   }
   return {child, failure, open}
 }

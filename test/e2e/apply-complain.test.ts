@@ -257,6 +257,17 @@ describe('apply --complain / --explain: bad input gives one line, runs nothing, 
     expect(existsSync(join(tmp(), 'x.obs.json'))).toBe(false)
   })
 
+  it('apply --complain/--explain under another one (one listener per filter chain: EBUSY) says why in one line, exit 4', async () => {
+    const p = writeProfile('nested', {defaultAction: 'SCMP_ACT_ALLOW', rules: [{names: ['mkdir'], action: 'SCMP_ACT_ERRNO'}]})
+    const r = await apply([p, '--complain', '--', cliPath, 'apply', p, '--explain', '--', 'mkdir', marker])
+    expect(r.status).toBe(4)
+    expect(reportLines(r.stderr)).toEqual(['seccomp-gen: no call was let through that the profile denies'])
+    const errors = r.stderrLines.filter((l) => /Error:/.test(l))
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(/seccomp\(SECCOMP_SET_MODE_FILTER\) failed: device or resource busy \(a filter with a listener is in force here already, and the kernel allows one: is this run under apply --complain\/--explain or a seccomp agent\?\)$/)
+    expect(existsSync(marker)).toBe(false)
+  })
+
   it('a kernel without user notification with CONTINUE (or libseccomp without it) is named in one line', () => {
     expect(notifySupportProblem('5.4.0-150-generic', 6)).toBe('this kernel (5.4.0-150-generic) cannot serve --complain/--explain: seccomp user notification with CONTINUE answers and pidfd_getfd need Linux 5.6 or later')
     expect(notifySupportProblem('4.19.0', 3)).toMatch(/^this kernel \(4\.19\.0\)/)
