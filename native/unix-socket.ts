@@ -161,7 +161,7 @@ export function receiveUnix(fd: number, max = 65536): Received | undefined {
 
 /**
  * poll(2) over a set of fds on the thread pool, woken early by wake(). wait() resolves with the
- * revents of each fd that has any (empty when woken). One wait() at a time.
+ * revents of each fd that has any (empty when woken or timed out). One wait() at a time.
  */
 export class Poller {
   private readonly pipe: [number, number]
@@ -173,7 +173,8 @@ export class Poller {
     this.pipe = [fds[0]!, fds[1]!]
   }
 
-  wait(fds: readonly number[]): Promise<Map<number, number>> {
+  /** `timeoutMs`: resolve (empty) after this long at most; -1 waits until an fd is ready or wake(). */
+  wait(fds: readonly number[], timeoutMs = -1): Promise<Map<number, number>> {
     const l = load()
     const all = [...fds, this.pipe[0]]
     const buf = Buffer.alloc(8 * all.length)
@@ -182,7 +183,7 @@ export class Poller {
       buf.writeInt16LE(POLLIN, 8 * i + 4)
     })
     return new Promise((resolve, reject) => {
-      l.poll.async(buf, all.length, -1, (err, rc) => {
+      l.poll.async(buf, all.length, timeoutMs, (err, rc) => {
         if (err) return reject(err as Error)
         const out = new Map<number, number>()
         if (rc <= 0) return resolve(out) // EINTR cannot reach a pool thread; anything else: the caller looks again

@@ -21,8 +21,11 @@ import {lstatSync, unlinkSync} from 'node:fs'
 import {createConnection} from 'node:net'
 import {SeccompGenError} from '../errors.js'
 
-/** A message larger than this is garbage (ours, with the profile in its metadata, is tens of KB). */
-export const MAX_MESSAGE = 4 << 20
+/**
+ * A message larger than this is garbage: ours carries the resolved profile in its metadata, tens
+ * of KB for Docker's default (about 370 names); 1 MiB leaves room for large argument rules.
+ */
+export const MAX_MESSAGE = 1 << 20
 
 export interface ContainerHello {
   /** the container process (host pid namespace: the agent runs on the host) */

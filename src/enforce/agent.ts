@@ -33,7 +33,7 @@ import type {OciSeccomp} from '../profile/types.js'
 import {isListener, Listener} from '../../native/notify.js'
 import {libseccompVersion} from '../../native/libseccomp.js'
 import {acceptUnix, closeFd, listenUnix, Poller, POLLERR, POLLHUP, POLLIN, POLLNVAL, receiveUnix} from '../../native/unix-socket.js'
-import {claimSocketPath, readHello, type ContainerHello} from './agent-message.js'
+import {claimSocketPath, MAX_MESSAGE, readHello, type ContainerHello} from './agent-message.js'
 import {notifySupportProblem} from './apply.js'
 import {decodeMetadata} from './bundle-notify.js'
 import {DenialReport} from './denials.js'
@@ -49,7 +49,21 @@ export interface AgentOptions {
   out: {write(s: string): unknown}
   /** status lines (a container came, ended; a bad client) */
   log: (line: string) => void
+  /** drop a connection whose message has not come whole after this long (default MESSAGE_TIMEOUT_MS) */
+  messageTimeoutMs?: number
+  /** at most this many connections still sending (default MAX_PENDING); the oldest is dropped for a new one */
+  maxPending?: number
 }
+
+/**
+ * A runtime sends its message the moment it connects (a few hundred bytes, one sendmsg): a
+ * connection still sending after this long is a stuck or hostile client, not a runtime.
+ */
+export const MESSAGE_TIMEOUT_MS = 10_000
+/** Connections still sending their message; containers starting at once finish theirs at once. */
+export const MAX_PENDING = 64
+/** fds one message may bring (the runtimes send one: the listener) */
+const MAX_FDS = 16
 
 /** No profile in the metadata: every notified call is denied with EPERM (explain) or let through (complain). */
 const NO_PROFILE: OciSeccomp = {defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1}
@@ -58,6 +72,8 @@ interface Connection {
   chunks: Buffer[]
   bytes: number
   fds: number[]
+  /** Date.now() when accepted */
+  since: number
 }
 
 interface Container {
@@ -110,7 +126,8 @@ export class Agent {
   /** Serve until stop(); then answer what is pending, write every observation, clean up. */
   async run(): Promise<void> {
     while (!this.stopping) {
-      const ready = await this.poller.wait([this.listenFd, ...this.conns.keys(), ...this.containers.keys()])
+      const ready = await this.poller.wait([this.listenFd, ...this.conns.keys(), ...this.containers.keys()], this.untilFirstDeadline())
+      this.dropStale()
       for (const [fd, revents] of ready) {
         try {
           if (fd === this.listenFd) this.acceptAll()
@@ -132,8 +149,33 @@ export class Agent {
   }
 
   private acceptAll(): void {
+    const max = this.opts.maxPending ?? MAX_PENDING
     for (let fd = acceptUnix(this.listenFd); fd !== undefined; fd = acceptUnix(this.listenFd)) {
-      this.conns.set(fd, {chunks: [], bytes: 0, fds: []})
+      if (this.conns.size >= max) {
+        // the oldest has had the most time to send its message (a Map iterates in insertion order)
+        const [oldest] = this.conns.keys()
+        this.dropConnection(oldest!)
+        this.opts.log(`a client dropped: ${max} connections were still sending their message, it was the oldest`)
+      }
+      this.conns.set(fd, {chunks: [], bytes: 0, fds: [], since: Date.now()})
+    }
+  }
+
+  /** How long poll may wait before the oldest connection still sending is out of time (-1: no such connection). */
+  private untilFirstDeadline(): number {
+    const [first] = this.conns.values()
+    if (!first) return -1
+    return Math.max(0, first.since + (this.opts.messageTimeoutMs ?? MESSAGE_TIMEOUT_MS) - Date.now())
+  }
+
+  /** Drop the connections whose message has not come whole in time. */
+  private dropStale(): void {
+    const limit = this.opts.messageTimeoutMs ?? MESSAGE_TIMEOUT_MS
+    const now = Date.now()
+    for (const [fd, c] of this.conns) {
+      if (now - c.since < limit) break // in order of acceptance: the rest are younger
+      this.dropConnection(fd)
+      this.opts.log(`a client dropped: no whole message after ${limit} ms (${c.bytes} bytes received)`)
     }
   }
 
@@ -149,7 +191,10 @@ export class Agent {
   private readConnection(fd: number): void {
     const c = this.conns.get(fd)!
     let eof = false
-    for (let r = receiveUnix(fd); r !== undefined; r = receiveUnix(fd)) {
+    // stop reading at MAX_MESSAGE (readHello calls more garbage) or MAX_FDS (each fd costs one of ours)
+    while (c.bytes <= MAX_MESSAGE && c.fds.length <= MAX_FDS) {
+      const r = receiveUnix(fd)
+      if (!r) break
       c.chunks.push(r.data)
       c.bytes += r.data.length
       c.fds.push(...r.fds)
@@ -158,7 +203,7 @@ export class Agent {
         break
       }
     }
-    const got = readHello(Buffer.concat(c.chunks), eof)
+    const got = c.fds.length > MAX_FDS ? {garbage: `${c.fds.length} fds sent (a runtime sends one)`} : readHello(Buffer.concat(c.chunks), eof)
     if ('more' in got) return
     this.conns.delete(fd)
     closeFd(fd) // one message a connection: the runtime expects no answer

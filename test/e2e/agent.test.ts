@@ -15,7 +15,8 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {cliPath, repoRoot} from '../helpers/cli.js'
 import {makeBundle, runBundle, unavailable, type Bundle} from '../helpers/bundle.js'
-import {agentSupportProblem} from '../../src/enforce/agent.js'
+import {Agent, agentSupportProblem} from '../../src/enforce/agent.js'
+import {MAX_MESSAGE} from '../../src/enforce/agent-message.js'
 
 const MISSING = ['mkdir', 'mkdirat']
 const WORK = 'mkdir /tmp/d; echo mkdir=$?; ls /tmp'
@@ -292,5 +293,61 @@ describe('agent: the kernel', () => {
     expect(agentSupportProblem('5.7.19')).toMatch(/^this kernel \(5\.7\.19\) cannot run the agent: it needs Linux 5\.8 or later/)
     expect(agentSupportProblem('4.19.0-26-amd64')).toMatch(/this kernel \(4\.19\.0-26-amd64\)/)
     expect(agentSupportProblem('5.8.0')).toBeUndefined()
+  })
+})
+
+describe.skipIf(agentSupportProblem() !== undefined)('agent: clients that never finish their message (in process, short limits)', () => {
+  let dir: string
+  beforeAll(() => { dir = realpathSync(mkdtempSync(join(tmpdir(), 'sg-agent-bounds-'))) })
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+  /** An agent in this process whose status lines a test can wait for. */
+  async function openAgent(name: string, limits: {messageTimeoutMs?: number; maxPending?: number}) {
+    const lines: string[] = []
+    let wake = () => {}
+    const agent = await Agent.open({socket: join(dir, name), format: 'text', out: {write: () => true}, log: (l) => { lines.push(l); wake() }, ...limits})
+    const running = agent.run()
+    const waitFor = async (re: RegExp) => {
+      while (!lines.some((l) => re.test(l))) await new Promise<void>((resolve) => { wake = resolve })
+      return lines.find((l) => re.test(l))!
+    }
+    return {socket: join(dir, name), waitFor, lines, stop: async () => { agent.stop(); await running }}
+  }
+
+  /** Connect, send `data`, keep the connection open; `closed` resolves when the agent closes it. */
+  function halfSend(path: string, data: string | Buffer) {
+    const c = createConnection({path})
+    c.on('error', () => { /* the agent may close it while we still write */ })
+    c.write(data)
+    c.resume()
+    return {closed: new Promise<void>((resolve) => c.once('close', () => resolve())), end: () => c.destroy()}
+  }
+
+  it('drops a connection that has not sent a whole message in time', async () => {
+    const a = await openAgent('timeout.sock', {messageTimeoutMs: 50})
+    const c = halfSend(a.socket, '{"ociVersion":"1.0.2-dev","fds":["seccompFd"],"pid":1,"state":{"id":"slow')
+    // how many of its bytes came before the limit depends on the machine's load: not asserted
+    expect(await a.waitFor(/a client dropped: /)).toMatch(/^a client dropped: no whole message after 50 ms \(\d+ bytes received\)$/)
+    await c.closed // the agent closed its end
+    await a.stop()
+  })
+
+  it('keeps at most maxPending connections still sending: the oldest is dropped', async () => {
+    const a = await openAgent('pending.sock', {maxPending: 2})
+    const first = halfSend(a.socket, '{"ociVersion"')
+    const others = [halfSend(a.socket, '{'), halfSend(a.socket, '{')]
+    await a.waitFor(/a client dropped: 2 connections were still sending their message, it was the oldest/)
+    await first.closed
+    expect(a.lines.filter((l) => /dropped/.test(l))).toHaveLength(1)
+    for (const o of others) o.end()
+    await a.stop()
+  })
+
+  it('a message larger than MAX_MESSAGE is garbage, and the agent stops reading it', async () => {
+    const a = await openAgent('huge.sock', {})
+    const c = halfSend(a.socket, Buffer.alloc(MAX_MESSAGE + 65536, '{'))
+    await a.waitFor(new RegExp(`a client's message ignored: more than ${MAX_MESSAGE} bytes without a complete JSON object`))
+    await c.closed
+    await a.stop()
   })
 })
