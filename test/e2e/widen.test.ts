@@ -11,6 +11,7 @@ import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync}
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
+import {realPython} from '../helpers/apply-profiles.js'
 import {cliError, runCli} from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'seccomp-gen-widen-e2e-'))
@@ -23,6 +24,9 @@ if (!haveStrace) console.warn('widen e2e tests skipped: strace is not installed 
 if (!haveBinutils) console.warn('widen e2e tests skipped: binutils is not installed (.ci/run installs it)')
 if (!haveUnshare) console.warn('widen risky-probe check skipped: unshare (util-linux) not found')
 if (!busybox) console.warn('widen static-binary e2e skipped: busybox-static is not installed')
+// a python3 whose own ELF imports socketpair (Debian's: _socket built in; a pyenv build loads it with dlopen, which is not read)
+const python = [realPython(), '/usr/bin/python3'].find((p) => p && haveBinutils && spawnSync('nm', ['-D', '--undefined-only', p], {encoding: 'utf8'}).stdout.includes(' socketpair'))
+if (!python) console.warn('widen socketpair e2e skipped: no python3 here imports socketpair from its own ELF file')
 
 function tree(root: string): void {
   for (const [rel, text] of Object.entries({'a.txt': 'alpha\n', 'd/b.txt': 'beta\n', 'd/e/c.txt': 'gamma\n'})) {
@@ -101,6 +105,27 @@ describe.runIf(haveStrace && haveBinutils && process.arch === 'x64')('build --wi
     expect(wide.status, wide.stderr).toBe(0)
     expect(wide.stdout).toBe(plain.stdout)
     expect(wide.stderrLines.at(-1)).toContain(`widened by imports: +0 names; static, imports nothing: ${busybox}`)
+  }, 300_000)
+
+  it.runIf(!!python)('--widen all on python3: socketpair(AF_UNIX) is widened and works under apply; socketpair(AF_NETLINK) and socket(AF_NETLINK) stay denied', async () => {
+    const obs = join(dir, 'py.obs.json')
+    const rec = await runCli(['record', '-q', '-o', obs, '--', python!, '-c', 'print(1)'], {timeoutMs: 120_000})
+    expect(rec.status, rec.stderr).toBe(0)
+    const wide = join(dir, 'py-all.json')
+    const b = await runCli(['build', '--widen', 'all', '-o', wide, obs])
+    expect(b.status, b.stderr).toBe(0)
+    const rule = (JSON.parse(readFileSync(wide, 'utf8')) as {syscalls: Array<{names: string[]; comment: string}>}).syscalls.find((r) => r.names.includes('socketpair'))
+    expect(rule?.comment).toMatch(/socketpair \(\S*python\S* (via \S+ )?imports \w+\), domain \(address family\) AF_UNIX only/)
+    const script = [
+      'import socket',
+      'a, b = socket.socketpair(socket.AF_UNIX); a.send(b"x"); print("unix", b.recv(1).decode())',
+      'for f in (lambda: socket.socketpair(socket.AF_NETLINK, socket.SOCK_DGRAM), lambda: socket.socket(socket.AF_NETLINK, socket.SOCK_RAW)):',
+      '    try: f(); print("allowed")',
+      '    except OSError as e: print("denied", e.errno)',
+    ].join('\n')
+    const run = await runCli(['apply', wide, '--', python!, '-c', script], {timeoutMs: 120_000})
+    expect(run.status, run.stderr).toBe(0)
+    expect(run.stdout.trim().split('\n')).toEqual(['unix x', 'denied 1', 'denied 1'])
   }, 300_000)
 
   it('an unknown --widen mode is one usage error, and nothing is written', async () => {
