@@ -82,6 +82,28 @@ function parseErrorLine(err: ParseError): string {
 }
 
 /**
+ * A command's help text, written as paragraphs wrapped at any width in the source: the lines
+ * of a paragraph are joined with spaces, so that oclif alone wraps them at the terminal's
+ * width (a hard break kept inside a paragraph leaves a short ragged line behind wherever the
+ * terminal is not as wide as the source). Kept as they are: blank lines (between
+ * paragraphs), and lines that begin a list item ("- ", "* ", "1. ") or are indented (code),
+ * each on a line of its own.
+ */
+export function prose(strings: TemplateStringsArray, ...values: unknown[]): string {
+  const text = strings.reduce((out, s, i) => out + s + (i < values.length ? String(values[i]) : ''), '')
+  const lines: string[] = []
+  let joinable = false
+  for (const line of text.split('\n')) {
+    const own = line.trim() === '' || /^\s/.test(line) || /^([-*•]|\d+[.)])\s/.test(line)
+    if (!own && joinable) lines[lines.length - 1] += ` ${line.trimEnd()}`
+    else lines.push(line.trimEnd())
+    // prose and list items go on over the lines that follow; blank and indented lines do not
+    joinable = line.trim() !== '' && !/^\s/.test(line)
+  }
+  return lines.join('\n')
+}
+
+/**
  * Flags several commands share, defined once so that each means the same everywhere
  * (`overrides` adds a command's own constraints, such as apply's `exclusive: ['bundle']`).
  */

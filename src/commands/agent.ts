@@ -1,11 +1,11 @@
 import {Flags} from '@oclif/core'
-import {SeccompGenCommand} from '../command.js'
+import {prose, SeccompGenCommand} from '../command.js'
 import {Agent} from '../enforce/agent.js'
 
 export default class AgentCommand extends SeccompGenCommand {
   static summary = 'Serve the seccomp notifications of containers (runtime-spec listenerPath): report, and answer as the profile would or let through.'
 
-  static description = `Listens on the unix socket PATH for container runtimes (runc 1.1 or later, crun) whose bundle
+  static description = prose`Listens on the unix socket PATH for container runtimes (runc 1.1 or later, crun) whose bundle
 names PATH as linux.seccomp.listenerPath: write such a bundle with
 \`seccomp-gen apply PROFILE --bundle DIR --complain|--explain --listener PATH\`. For each container
 the runtime hands over its seccomp listener and state; each call the profile denies then comes

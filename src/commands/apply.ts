@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {SeccompGenCommand, sharedFlags} from '../command.js'
+import {prose, SeccompGenCommand, sharedFlags} from '../command.js'
 import {splitAtCommand} from '../cli-argv.js'
 import {SeccompGenError} from '../errors.js'
 import {parseCaps, type ClosedRule} from '../enforce/caps.js'
@@ -14,7 +14,7 @@ import {serializeObservation} from '../trace/observation-io.js'
 export default class Apply extends SeccompGenCommand {
   static summary = 'Run a command under a seccomp profile (libseccomp), or write the profile into an OCI bundle.'
 
-  static description = `Pre-flight first, before anything runs: the profile is validated, resolved for the capability set
+  static description = prose`Pre-flight first, before anything runs: the profile is validated, resolved for the capability set
 (--caps, default Docker's) and this host's arch, compiled by libseccomp, and rejected if CMD could
 never start under it (execve denied), or if it names syscalls that do not exist for the arch.
 Then CMD runs in a child process that loads the filter on its main thread with no_new_privs and

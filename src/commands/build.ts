@@ -1,6 +1,6 @@
 import {basename, extname} from 'node:path'
 import {Args, Flags} from '@oclif/core'
-import {SeccompGenCommand, sharedFlags} from '../command.js'
+import {prose, SeccompGenCommand, sharedFlags} from '../command.js'
 import {SeccompGenError} from '../errors.js'
 import {parseCaps} from '../enforce/caps.js'
 import type {FileKind} from '../file-kind.js'
@@ -25,13 +25,14 @@ export default class Build extends SeccompGenCommand {
 
   static summary = 'Build the minimal seccomp profile from recordings (observation files or strace logs).'
 
-  static description = `Merges every INPUT (observation files from \`record\` and raw \`strace -f -o\` logs) as a union and
+  static description = prose`Merges every INPUT (observation files from \`record\` and raw \`strace -f -o\` logs) as a union and
 writes the profile that allows what was recorded plus what the rules in profiles/ add, each rule with
 a comment saying why: default ERRNO(EPERM); ENOSYS for libc fallback probes (clone3, faccessat2, …);
 exit/exit_group/rt_sigreturn/restart_syscall always; argument rules (--args); capability-gated
 syscalls under includes.caps; the runtime's own post-filter syscalls (--runtime, default runc+crun
 and the runtime a recording was made under (record --bundle), with no_new_privileges false, as
 Docker and podman run); only the recorded ABIs (--arch adds).
+
 --format k8s writes a SeccompProfile object of the security-profiles-operator (YAML, capabilities
 resolved: the CRD has no includes); --node-json FILE also writes the profile file for the nodes
 of a cluster without the operator (Moby JSON, which CRI-O resolves per container, or with

@@ -1,5 +1,5 @@
 import {Args, Errors, Flags} from '@oclif/core'
-import {SeccompGenCommand, sharedFlags} from '../command.js'
+import {prose, SeccompGenCommand, sharedFlags} from '../command.js'
 import {parseCaps} from '../enforce/caps.js'
 import {describeError} from '../errors.js'
 import type {FileKind} from '../file-kind.js'
@@ -13,15 +13,17 @@ export default class Check extends SeccompGenCommand {
 
   static summary = 'CI gate: does the profile let every recorded call through?'
 
-  static description = `PROFILE is a profile in any format seccomp-gen reads (Docker/Moby or OCI JSON, a bundle's
+  static description = prose`PROFILE is a profile in any format seccomp-gen reads (Docker/Moby or OCI JSON, a bundle's
 config.json, a Kubernetes SeccompProfile); INPUTs are observation files from \`record\` or strace logs.
 Each recorded call is evaluated for the ABI it was made on, with the recording's arch and kernel and
 the container's capabilities (--caps, default Docker's default set). The calls the profile would not
 let through are listed per ABI: name, the recorded argument values that are denied, the answer and
 the rule (or default action) that gives it. Exit 1 when there is one, 0 when every call passes, 2 on
 trouble (a file that cannot be read, is not a profile or not a recording).
+
 Passing, with a note: an ENOSYS fallback probe (clone3, faccessat2, …) answered ENOSYS, and a
 syscall whose every recorded call failed with the very errno the profile answers.
+
 --score adds the profile beside Docker's default (shipped in profiles/vendor/): names each lets
 through on the host arch and the risky classes (as validate knows them) each allows.`
 

@@ -1,6 +1,6 @@
 import {release} from 'node:os'
 import {Args, Errors, Flags} from '@oclif/core'
-import {SeccompGenCommand, sharedFlags} from '../command.js'
+import {prose, SeccompGenCommand, sharedFlags} from '../command.js'
 import {parseCaps} from '../enforce/caps.js'
 import {findArch} from '../arches.js'
 import {describeError, SeccompGenError} from '../errors.js'
@@ -10,7 +10,7 @@ import {answerWords, caseWords, diffProfiles, loadAnyProfile, type ArchDiff, typ
 export default class Diff extends SeccompGenCommand {
   static summary = 'What two profiles do differently, per architecture, found by evaluating them.'
 
-  static description = `A and B are profiles in any format seccomp-gen reads: Docker/Moby or plain OCI JSON, an OCI bundle's
+  static description = prose`A and B are profiles in any format seccomp-gen reads: Docker/Moby or plain OCI JSON, an OCI bundle's
 config.json (its linux.seccomp), a Kubernetes SeccompProfile (YAML). Both are evaluated, not compared
 as text: reordering, regrouping or renaming rules is no difference. For each architecture both
 filters hold: "+" syscalls (and argument cases) B lets through and A does not, "-" the reverse, "~"

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {SeccompGenCommand} from '../command.js'
+import {prose, SeccompGenCommand} from '../command.js'
 import {SeccompGenError} from '../errors.js'
 import {checkOutput, writeOutput} from '../output.js'
 import {serializeObservation} from '../trace/observation-io.js'
@@ -9,7 +9,7 @@ import {AuditExplainer, followAudit, openInputs, readInputs} from '../enforce/ex
 export default class Explain extends SeccompGenCommand {
   static summary = "Report the calls a seccomp filter logged or denied, from the kernel's audit records (type 1326)."
 
-  static description = `For profiles enforced by Docker, podman, Kubernetes or anything else: reads the kernel's seccomp
+  static description = prose`For profiles enforced by Docker, podman, Kubernetes or anything else: reads the kernel's seccomp
 audit records from dmesg, journalctl -k or /var/log/audit/audit.log output (FILE…, - for standard
 input), or live with --follow (the kernel's audit multicast group; needs CAP_AUDIT_READ). Prints
 one line per distinct (ABI, syscall, action) with the first pid, comm, exe and the filter's action, then a

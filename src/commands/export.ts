@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {SeccompGenCommand, sharedFlags} from '../command.js'
+import {prose, SeccompGenCommand, sharedFlags} from '../command.js'
 import {SeccompGenError} from '../errors.js'
 import {parseCaps} from '../enforce/caps.js'
 import {countsFrom} from '../enforce/counts.js'
@@ -9,7 +9,7 @@ import {nativeArchAbi} from '../enforce/apply.js'
 export default class Export extends SeccompGenCommand {
   static summary = 'Compile a profile with libseccomp: raw BPF to a file, or PFC text on stdout.'
 
-  static description = `The profile is resolved for the capability set (--caps, default Docker's) and this host's
+  static description = prose`The profile is resolved for the capability set (--caps, default Docker's) and this host's
 arch, then compiled exactly as apply loads it. --bpf FILE writes the raw program (struct
 sock_filter[]; what \`bwrap --seccomp FD\` loads) atomically; --pfc prints libseccomp's pseudo
 filter code. The instruction count goes to stderr (or in --json). Kernel load flags

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {SeccompGenCommand, sharedFlags} from '../command.js'
+import {prose, SeccompGenCommand, sharedFlags} from '../command.js'
 import {splitAtCommand} from '../cli-argv.js'
 import {stdioLinks, terminalOfOurOwn} from '../terminal.js'
 import {defaultOutput, record, type RecordStats} from '../trace/record.js'
@@ -19,7 +19,7 @@ function detachedText(left: Array<{pid: number; comm: string}>): string {
 export default class Record extends SeccompGenCommand {
   static override summary = 'Record what a command does (in the kernel with eBPF, or under strace) as an observation file.'
 
-  static override description = `Runs CMD and records it with an engine: bpf (an in-kernel recorder, near native speed; needs root or CAP_BPF+CAP_PERFMON and a kernel with BTF) or strace; auto, the default, uses bpf where it can run and otherwise strace, saying why. Every child process and thread is followed, and CMD's stdin, stdout and stderr are left as they are. With strace, its output is parsed as it streams (no temporary log is kept unless --raw-log asks for one). The observation — per ABI, each syscall with its count, its error returns and the values of the arguments profile rules can filter on, plus every program exec'd — is written atomically to FILE.
+  static override description = prose`Runs CMD and records it with an engine: bpf (an in-kernel recorder, near native speed; needs root or CAP_BPF+CAP_PERFMON and a kernel with BTF) or strace; auto, the default, uses bpf where it can run and otherwise strace, saying why. Every child process and thread is followed, and CMD's stdin, stdout and stderr are left as they are. With strace, its output is parsed as it streams (no temporary log is kept unless --raw-log asks for one). The observation — per ABI, each syscall with its count, its error returns and the values of the arguments profile rules can filter on, plus every program exec'd — is written atomically to FILE.
 
 With --pid, attaches to running processes instead (and their future children); stop with Ctrl-C and the observation is written.
 

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {SeccompGenCommand} from '../command.js'
+import {prose, SeccompGenCommand} from '../command.js'
 import {wrongKind} from '../file-kind.js'
 import type {Observation} from '../trace/observation.js'
 import {validateProfileFile, type ValidationReport} from '../profile/validate.js'
@@ -8,7 +8,7 @@ import {libseccompSyscalls} from '../../native/libseccomp.js'
 export default class Validate extends SeccompGenCommand {
   static summary = 'Check seccomp profiles (Docker/Moby or OCI) against the schema and for known mistakes.'
 
-  static description = `Errors (the profile is invalid; exit 1) come from the project's JSON schemas, each with a JSON
+  static description = prose`Errors (the profile is invalid; exit 1) come from the project's JSON schemas, each with a JSON
 pointer. Warnings do not fail (unless --strict): default action ALLOW, exit_group not allowed, clone3
 answered with something else than ENOSYS, names libseccomp does not know, rules equal to the default
 action, two comparisons on one argument, the Moby-only singular "name", and with --observation,
