@@ -136,7 +136,12 @@ export function findLibrary(soname: string, obj: ElfFile, program: ElfFile): str
   if (abi === 'other') return undefined
   const ok = (p: string) => elfAbiOf(p) === abi
   if (soname.includes('/')) return ok(soname) ? soname : undefined
-  const origin = (f: ElfFile) => { try { return dirname(realpathSync(f.path)) } catch { return dirname(f.path) } }
+  // $ORIGIN: the program's directory with links resolved (ld.so reads /proc/self/exe), a
+  // library's directory as found, links kept (ld.so keeps the name it opened)
+  const origin = (f: ElfFile) => {
+    if (f !== program) return dirname(f.path)
+    try { return dirname(realpathSync(f.path)) } catch { return dirname(f.path) }
+  }
   const dirs: string[] = []
   if (!obj.runpath.length) {
     dirs.push(...obj.rpath.map((d) => expand(d, origin(obj))))

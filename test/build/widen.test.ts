@@ -165,6 +165,29 @@ describe.runIf(haveBinutils && process.arch === 'x64')('reading what an ELF file
   })
 })
 
+describe.runIf(haveBinutils && !!cc && process.arch === 'x64')('$ORIGIN of a library reached through a link', () => {
+  it('is the directory it was found in, links kept, as ld.so (and ldd) take it; the program\'s is its real directory', () => {
+    // B/libtop.so -> ../A/libtop.so, whose RUNPATH $ORIGIN must mean B, where libdep.so is
+    const o = join(dir, 'origin')
+    mkdirSync(join(o, 'A'), {recursive: true})
+    mkdirSync(join(o, 'B'), {recursive: true})
+    writeFileSync(join(o, 'dep.c'), 'int dep(void) { return 1; }\n')
+    writeFileSync(join(o, 'top.c'), '#include <unistd.h>\nint dep(void); int top(void) { return dep() + rmdir("x"); }\n')
+    writeFileSync(join(o, 'main.c'), 'int top(void); int main(void) { return top(); }\n')
+    const run = (args: string[]) => spawnSync(cc!, args, {encoding: 'utf8', cwd: o})
+    for (const r of [run(['-shared', '-fPIC', '-o', 'B/libdep.so', 'dep.c']),
+      run(['-shared', '-fPIC', '-o', 'A/libtop.so', 'top.c', '-LB', '-ldep', '-Wl,--enable-new-dtags,-rpath,$ORIGIN']),
+      spawnSync('ln', ['-s', '../A/libtop.so', join(o, 'B', 'libtop.so')]),
+      run(['-o', 'main', 'main.c', '-LB', '-ltop', '-Wl,--enable-new-dtags,-rpath,$ORIGIN/B'])]) expect(r.status, String(r.stderr)).toBe(0)
+    const ldd = spawnSync('ldd', [join(o, 'main')], {encoding: 'utf8'}).stdout
+    expect(ldd).toMatch(/libdep\.so => \S*\/B\/libdep\.so/)
+    const r = programImports(join(o, 'main'))!
+    expect(r.missing).toEqual([])
+    expect(r.objects.map((x) => x.path)).toEqual(expect.arrayContaining([join(o, 'B', 'libtop.so'), join(o, 'B', 'libdep.so')]))
+    expect(widenImports([join(o, 'main')], {interpreters: false}).candidates.find((c) => c.name === 'rmdir')).toMatchObject({via: 'libtop.so'})
+  })
+})
+
 describe.runIf(haveBinutils && !!cc && process.arch === 'x64')('an i386 ELF file', () => {
   // a 32-bit shared object linked against a stub libc.so.6 next to it (no 32-bit libc needed)
   const m32 = join(dir, 'm32')
