@@ -124,7 +124,7 @@ a table with counts when CMD ends. --observe FILE writes the reported calls as a
       process.stderr.write(report.summary(mode === 'complain' ? 'let through that the profile denies' : 'denied'))
       if (r.leftRunning) {
         const unlike = mode === 'complain' ? 'not let through, not reported' : 'not reported'
-        this.logToStderr(`seccomp-gen: warning: a process CMD started still runs under the filter (a daemon?), and apply no longer serves it: from now on the calls the profile denies fail there with ENOSYS (${unlike})`)
+        this.logToStderr(`seccomp-gen: warning: a process CMD started still holds the filter (a daemon, or an exited child not yet reaped), and apply no longer serves it: from now on the calls the profile denies fail there with ENOSYS (${unlike})`)
       }
       if (flags.observe !== undefined) writeOutput(flags.observe, serializeObservation(report.toObservation(cmd)))
     }

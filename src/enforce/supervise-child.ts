@@ -95,7 +95,8 @@ export function superviseChild(child: ChildProcess, gateFd: number, profile: Oci
       let leftRunning = false
       if (supervisor) {
         // CMD has exited and been reaped: a task that still has the filter is one CMD left
-        // running; once we stop, its calls the profile denies fail with ENOSYS, unreported
+        // running (or a zombie nobody reaped: the kernel lets go of a task's filter only when
+        // it is reaped); once we stop, its calls the profile denies fail with ENOSYS, unreported
         leftRunning = kernelAtLeast(release(), '5.8') && supervisor.inUse()
         await supervisor.stop()
         error ??= supervisor.error

@@ -196,7 +196,7 @@ describe.runIf(onX64)('apply --complain / --explain', () => {
     await ended
     expect(status, stderr).toBe(0)
     expect(existsSync(join(d, 'early'))).toBe(true)
-    expect(stderr).toMatch(/^seccomp-gen: warning: a process CMD started still runs under the filter \(a daemon\?\), and apply no longer serves it: from now on the calls the profile denies fail there with ENOSYS \(not let through, not reported\)$/m)
+    expect(stderr).toMatch(/^seccomp-gen: warning: a process CMD started still holds the filter \(a daemon, or an exited child not yet reaped\), and apply no longer serves it: from now on the calls the profile denies fail there with ENOSYS \(not let through, not reported\)$/m)
     child.stdin!.end('go\n')
     await waitFor(() => existsSync(join(d, 'status')), 20_000, 'the daemon\'s mkdir')
     expect(existsSync(join(d, 'late'))).toBe(false)
