@@ -130,8 +130,15 @@ function ldCache(): Map<string, string[]> {
 
 const expand = (dir: string, origin: string) => dir.replace(/\$(?:ORIGIN|\{ORIGIN\})/g, origin)
 
-/** Where ld.so would find `soname` for `obj` (loaded by `program`), or undefined. */
-export function findLibrary(soname: string, obj: ElfFile, program: ElfFile): string | undefined {
+/**
+ * Where ld.so would find `soname` needed by `chain[0]`, or undefined. `chain` is that object,
+ * the object that loaded it, and so on up to the program (last): DT_RPATH is searched along it
+ * (each object's own, unless it has DT_RUNPATH; the program's unless it has DT_RUNPATH), and
+ * only when the needing object has no DT_RUNPATH; then that object's DT_RUNPATH.
+ */
+export function findLibrary(soname: string, chain: readonly ElfFile[]): string | undefined {
+  const obj = chain[0]!
+  const program = chain[chain.length - 1]!
   const abi = program.abi
   if (abi === 'other') return undefined
   const ok = (p: string) => elfAbiOf(p) === abi
@@ -144,8 +151,7 @@ export function findLibrary(soname: string, obj: ElfFile, program: ElfFile): str
   }
   const dirs: string[] = []
   if (!obj.runpath.length) {
-    dirs.push(...obj.rpath.map((d) => expand(d, origin(obj))))
-    if (obj !== program && !program.runpath.length) dirs.push(...program.rpath.map((d) => expand(d, origin(program))))
+    for (const f of chain) if (!f.runpath.length) dirs.push(...f.rpath.map((d) => expand(d, origin(f))))
   }
   dirs.push(...obj.runpath.map((d) => expand(d, origin(obj))))
   for (const d of dirs) {
@@ -190,19 +196,24 @@ export function programImports(program: string): ProgramImports | null {
   const out: ProgramImports = {program, abi: root.abi, static: !root.dynamic, objects: [], missing: []}
   if (!root.dynamic) return out
   const seen = new Set<string>()
-  const queue: ElfFile[] = [root]
+  // a name ld.so has loaded once is not searched for again, whoever else needs it
+  const loaded = new Set<string>()
+  const queue: ElfFile[][] = [[root]]
   while (queue.length) {
-    const obj = queue.shift()!
+    const chain = queue.shift()!
+    const obj = chain[0]!
     out.objects.push({path: obj.path, imports: obj.imports})
     for (const so of obj.needed) {
-      const p = findLibrary(so, obj, root)
+      if (loaded.has(so)) continue
+      const p = findLibrary(so, chain)
       if (!p) { if (!out.missing.includes(so)) out.missing.push(so); continue }
+      loaded.add(so)
       let key = p
       try { key = realpathSync(p) } catch { /* keep p */ }
       if (seen.has(key)) continue
       seen.add(key)
       const lib = readCached(p)
-      if (lib) queue.push(lib)
+      if (lib) queue.push([lib, ...chain])
     }
   }
   return out

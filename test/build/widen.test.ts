@@ -188,6 +188,27 @@ describe.runIf(haveBinutils && !!cc && process.arch === 'x64')('$ORIGIN of a lib
   })
 })
 
+describe.runIf(haveBinutils && !!cc && process.arch === 'x64')('DT_RPATH along the loader chain', () => {
+  it('a library with no path of its own finds its needed one through the DT_RPATH of the library that loaded it, as ld.so (and ldd) do', () => {
+    // main (RUNPATH $ORIGIN/mid) -> libmid.so (DT_RPATH $ORIGIN/deps) -> libleaf.so (none) -> libdeep.so, in deps/
+    const o = join(dir, 'chain')
+    mkdirSync(join(o, 'mid', 'deps'), {recursive: true})
+    writeFileSync(join(o, 'deep.c'), '#include <unistd.h>\nint deep(void) { return rmdir("x"); }\n')
+    writeFileSync(join(o, 'leaf.c'), 'int deep(void); int leaf(void) { return deep(); }\n')
+    writeFileSync(join(o, 'mid.c'), 'int leaf(void); int mid(void) { return leaf(); }\n')
+    writeFileSync(join(o, 'main.c'), 'int mid(void); int main(void) { return mid(); }\n')
+    const run = (args: string[]) => spawnSync(cc!, args, {encoding: 'utf8', cwd: o})
+    for (const r of [run(['-shared', '-fPIC', '-o', 'mid/deps/libdeep.so', 'deep.c']),
+      run(['-shared', '-fPIC', '-o', 'mid/deps/libleaf.so', 'leaf.c', '-Lmid/deps', '-ldeep']),
+      run(['-shared', '-fPIC', '-o', 'mid/libmid.so', 'mid.c', '-Lmid/deps', '-lleaf', '-Wl,--disable-new-dtags,-rpath,$ORIGIN/deps']),
+      run(['-o', 'main', 'main.c', '-Lmid', '-lmid', '-Wl,--enable-new-dtags,-rpath,$ORIGIN/mid,-rpath-link,mid/deps'])]) expect(r.status, r.stderr).toBe(0)
+    expect(spawnSync('ldd', [join(o, 'main')], {encoding: 'utf8'}).stdout).toMatch(/libdeep\.so => \S*\/mid\/deps\/libdeep\.so/)
+    const r = programImports(join(o, 'main'))!
+    expect(r.missing).toEqual([])
+    expect(widenImports([join(o, 'main')], {interpreters: false}).candidates.find((c) => c.name === 'rmdir')).toMatchObject({via: 'libdeep.so'})
+  })
+})
+
 describe.runIf(haveBinutils && !!cc && process.arch === 'x64')('an i386 ELF file', () => {
   // a 32-bit shared object linked against a stub libc.so.6 next to it (no 32-bit libc needed)
   const m32 = join(dir, 'm32')
