@@ -101,6 +101,8 @@ export class Agent {
   private readonly conns = new Map<number, Connection>()
   private readonly containers = new Map<number, Container>()
   private readonly written = new Set<string>()
+  /** containers served per id and bundle: a later one of the same name is `container ID #2 (…)` */
+  private readonly served = new Map<string, number>()
   private stopping = false
   private socketIno = 0
   containersSeen = 0
@@ -219,7 +221,7 @@ export class Agent {
   private adopt(hello: ContainerHello, fds: number[]): void {
     const lfd = fds[hello.seccompFd]
     for (const f of fds) if (f !== lfd) closeFd(f)
-    const source = `container ${hello.id} (bundle ${hello.bundle})`
+    let source = `container ${hello.id} (bundle ${hello.bundle})`
     if (lfd === undefined || !isListener('self', lfd)) {
       if (lfd !== undefined) closeFd(lfd)
       this.opts.log(`${source}: ignored: ${lfd === undefined ? 'no fd came with the message' : 'the fd that came is not a seccomp listener'}`)
@@ -242,6 +244,11 @@ export class Agent {
       closeFd(lfd)
       throw err
     }
+    // the report's rows, and so each container's counts and observation, are told apart by source:
+    // a container id run again (runc run NAME after the last NAME ended) must not add to the first's
+    const nth = (this.served.get(source) ?? 0) + 1
+    this.served.set(source, nth)
+    if (nth > 1) source = `container ${hello.id} #${nth} (bundle ${hello.bundle})`
     const supervisor = new NotifySupervisor(listener, {profile, mode, report: this.report, source})
     this.containers.set(lfd, {hello, source, listener, supervisor, runtime: runtimeOf(hello.pid)})
     this.containersSeen++
