@@ -10,7 +10,8 @@
  * whole files into memory. Only the ELF identification (class, machine: 20 bytes) is read here.
  *
  * Libraries are found as ld.so(8) finds them: DT_RPATH (when there is no DT_RUNPATH) of the
- * object and of the program, DT_RUNPATH of the object, $ORIGIN expanded, then /etc/ld.so.cache
+ * object and of its loaders up to the program, DT_RUNPATH of the object, $ORIGIN expanded (a
+ * library's directory as found, the program's with links resolved), then /etc/ld.so.cache
  * (`ldconfig -p`), then the default directories of the program's ABI; a candidate of another
  * ABI (a 32-bit library for a 64-bit program) is skipped, as ld.so skips it. LD_LIBRARY_PATH is
  * not used: the environment of the run that will be filtered is not known here.
