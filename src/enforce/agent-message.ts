@@ -17,7 +17,8 @@
  *   With nothing on PATH it fails: "open seccomp receiver: connect socket to `PATH`".
  * Both pass listenerMetadata through unchanged as `metadata`.
  */
-import {lstatSync, unlinkSync} from 'node:fs'
+import {existsSync, lstatSync, unlinkSync} from 'node:fs'
+import {dirname} from 'node:path'
 import {createConnection} from 'node:net'
 import {SeccompGenError} from '../errors.js'
 
@@ -84,8 +85,10 @@ export async function claimSocketPath(path: string): Promise<string | undefined>
   try {
     st = lstatSync(path)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new SeccompGenError('IO', `cannot look at ${path}: ${(err as Error).message}`)
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new SeccompGenError('IO', `cannot look at ${path}: ${(err as Error).message}`)
+    // bind would say only ENOENT
+    if (!existsSync(dirname(path))) throw new SeccompGenError('IO', `cannot listen on ${path}: the directory ${dirname(path)} does not exist`)
+    return undefined
   }
   if (!st.isSocket()) throw new SeccompGenError('USAGE', `${path} exists and is not a socket: not replacing it`)
   const live = await new Promise<boolean>((resolve) => {

@@ -116,8 +116,9 @@ export class Agent {
   static async open(opts: AgentOptions): Promise<Agent> {
     const problem = agentSupportProblem()
     if (problem) throw new SeccompGenError('SECCOMP_ERROR', problem)
-    if (opts.observeDir !== undefined) prepareDir(opts.observeDir)
     const note = await claimSocketPath(opts.socket)
+    // after the socket path: a path refused there leaves no new directory behind
+    if (opts.observeDir !== undefined) prepareDir(opts.observeDir)
     if (note) opts.log(note)
     const fd = listenUnix(opts.socket)
     // root's runtimes connect; nobody else has any business handing us fds

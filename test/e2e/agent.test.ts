@@ -280,6 +280,14 @@ describe('agent: the socket path', () => {
     expect(readFileSync(file, 'utf8')).toBe('keep me\n')
   })
 
+  it('names a directory that does not exist (one line), and makes no --observe-dir', () => {
+    const r = cli(['agent', '--socket', join(dir, 'no-such-dir', 'a.sock'), '--observe-dir', join(dir, 'obs')])
+    expect(r.code).not.toBe(0)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toContain(`cannot listen on ${join(dir, 'no-such-dir', 'a.sock')}: the directory ${join(dir, 'no-such-dir')} does not exist`)
+    expect(existsSync(join(dir, 'obs'))).toBe(false)
+  })
+
   it('replaces a stale socket (nobody listens on it), and SIGINT ends it cleanly', async () => {
     const stale = join(dir, 'stale.sock')
     // bound, never listened on, left behind: what an agent killed with -9 leaves
