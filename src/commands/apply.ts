@@ -14,11 +14,12 @@ import {serializeObservation} from '../trace/observation-io.js'
 export default class Apply extends SeccompGenCommand {
   static summary = 'Run a command under a seccomp profile (libseccomp), or write the profile into an OCI bundle.'
 
-  static description = prose`Pre-flight first, before anything runs: the profile is validated, resolved for the capability set
-(--caps, default Docker's) and this host's arch, compiled by libseccomp, and rejected if CMD could
-never start under it (execve denied), or if it names syscalls that do not exist for the arch.
-Then CMD runs in a child process that loads the filter on its main thread with no_new_privs and
-execs CMD at once: stdio, environment and signal dispositions as a shell would hand them over.
+  static description = prose`PROFILE is a profile in any format seccomp-gen reads (Docker/Moby or OCI JSON, a bundle's
+config.json, a Kubernetes SeccompProfile). Pre-flight first, before anything runs: the profile is
+validated, resolved for the capability set (--caps, default Docker's) and this host's arch,
+compiled by libseccomp, and rejected if CMD could never start under it (execve denied), or if it
+names syscalls that do not exist for the arch. Then CMD runs in a child process that loads the
+filter on its main thread with no_new_privs and execs CMD at once: stdio, environment and signal dispositions as a shell would hand them over.
 apply exits with CMD's status (128+signal for a signal death: 159 for SIGSYS from a kill action;
 127 CMD not found, 126 not executable). SIGINT/SIGTERM/SIGHUP/SIGQUIT are forwarded to CMD.
 
@@ -56,7 +57,7 @@ a table with counts when CMD ends. --observe FILE writes the reported calls as a
   ]
 
   static args = {
-    profile: Args.string({description: 'profile (Docker/Moby JSON or OCI linux.seccomp)', required: true}),
+    profile: Args.string({description: 'the profile (profile JSON, bundle config.json or SeccompProfile YAML)', required: true}),
   }
 
   static flags = {
@@ -106,9 +107,11 @@ a table with counts when CMD ends. --observe FILE writes the reported calls as a
       allowUnknown: flags['allow-unknown'] ?? false,
       counts: flags.counts?.length ? countsFrom(flags.counts, nativeArchAbi()) : undefined,
     })
-    for (const w of prep.warnings) this.logToStderr(`seccomp-gen: warning: ${w}`)
+    // with --json every line apply itself writes on stderr is a JSON object (CMD's own are not)
+    const warn = (w: string) => this.logToStderr(flags.json ? JSON.stringify({type: 'warning', message: w}) : `seccomp-gen: warning: ${w}`)
+    for (const w of prep.warnings) warn(w)
     const closed = closedRulesWarning(prep.closedByCaps, caps)
-    if (closed) this.logToStderr(`seccomp-gen: warning: ${closed}`)
+    if (closed) warn(closed)
     if (flags.verbose) {
       this.logToStderr(`seccomp-gen: ${prep.instructions} BPF instructions for ${prep.arches.join(', ')}`)
       for (const n of prep.notes) this.logToStderr(`seccomp-gen: ${n}`)
@@ -121,11 +124,13 @@ a table with counts when CMD ends. --observe FILE writes the reported calls as a
     const r = await runUnderFilter(prep, found.path, cmd, mode && report ? {mode, report} : undefined)
     if (r.failure) this.error(r.failure.message, {exit: r.status})
     if (report) {
+      const leftRunning = r.leftRunning
+        ? `a process CMD started still holds the filter (a daemon, or an exited child not yet reaped), and apply no longer serves it: from now on the calls the profile denies fail there with ENOSYS (${mode === 'complain' ? 'not let through, not reported' : 'not reported'})`
+        : undefined
+      // JSON: the summary is the last line; text: the warning under the table, where it is seen
+      if (leftRunning && flags.json) warn(leftRunning)
       process.stderr.write(report.summary(mode === 'complain' ? 'let through that the profile denies' : 'denied'))
-      if (r.leftRunning) {
-        const unlike = mode === 'complain' ? 'not let through, not reported' : 'not reported'
-        this.logToStderr(`seccomp-gen: warning: a process CMD started still holds the filter (a daemon, or an exited child not yet reaped), and apply no longer serves it: from now on the calls the profile denies fail there with ENOSYS (${unlike})`)
-      }
+      if (leftRunning && !flags.json) warn(leftRunning)
       if (flags.observe !== undefined) writeOutput(flags.observe, serializeObservation(report.toObservation(cmd)))
     }
     if (r.status !== 0) this.exit(r.status)

@@ -206,6 +206,29 @@ describe.runIf(onX64)('apply --complain / --explain', () => {
     expect(plain.stderr).not.toMatch(/warning/)
   })
 
+  it('--json: every line apply writes on stderr is a JSON object (warnings too), the summary last', async (ctx) => {
+    if (!kernelAtLeast(release(), '5.8')) {
+      console.warn('apply --complain --json warning test skipped: the left-running warning needs Linux 5.8')
+      ctx.skip()
+    }
+    const base = JSON.parse(readFileSync(writeProfile('json-warn', {allow: ['mmap']}), 'utf8'))
+    base.syscalls.push({names: ['mkdir'], action: 'SCMP_ACT_ALLOW', includes: {caps: ['CAP_SYS_ADMIN']}})
+    const p = join(tmp(), 'json-warn-caps.json')
+    writeFileSync(p, JSON.stringify(base))
+    const d = freshDir('json-warn')
+    // a background job that outlives CMD (killed below; its output elsewhere, so apply's stderr ends with apply)
+    const r = await apply([p, '--complain', '--json', '--', 'sh', '-c', `sleep 600 >/dev/null 2>&1 & echo $! > ${d}/pid; mkdir ${d}/a`])
+    process.kill(Number(readFileSync(join(d, 'pid'), 'utf8')), 'SIGKILL')
+    expect(r.status, r.stderr).toBe(0)
+    const lines = r.stderr.split('\n').filter((l) => l.trim())
+    const objs = lines.map((l) => JSON.parse(l) as {type: string; message?: string})
+    expect(objs.filter((o) => o.type === 'warning').map((o) => o.message)).toEqual([
+      expect.stringMatching(/^denied in this run for want of a capability: mkdir \(CAP_SYS_ADMIN\)/),
+      expect.stringMatching(/^a process CMD started still holds the filter/),
+    ])
+    expect(objs.at(-1)!.type).toBe('summary')
+  })
+
   it.runIf(python && haveStrace)('record → build → apply --complain --observe → build again → apply passes where the first profile failed', async () => {
     const dir = freshDir('loop')
     const input = join(dir, 'in.txt')
