@@ -84,9 +84,12 @@ export async function applyToBundle(profilePath: string, bundleDir: string, opts
 
 /** The notify form with the listener's path and the metadata the agent answers from. */
 function withListener(resolved: OciSeccomp, n: {mode: NotifyMode; listener: string}): OciSeccomp {
-  const v = containerNotifyVariant(resolved)
+  if (n.listener.trim() === '') throw new SeccompGenError('USAGE', '--listener: an empty path')
   // runc and crun connect to the path from their own working directory: make it absolute
-  return {...v, listenerPath: resolve(n.listener), listenerMetadata: encodeMetadata({mode: n.mode, profile: resolved})}
+  const path = resolve(n.listener)
+  // a longer path does not fit a sockaddr_un: the runtime would fail to start the container
+  if (Buffer.byteLength(path) > 107) throw new SeccompGenError('USAGE', `--listener ${path}: ${Buffer.byteLength(path)} bytes long; a unix socket path has at most 107`)
+  return {...containerNotifyVariant(resolved), listenerPath: path, listenerMetadata: encodeMetadata({mode: n.mode, profile: resolved})}
 }
 
 function bundleError(file: string, message: string): never {

@@ -105,6 +105,8 @@ describe('apply --bundle: the notify flags on the command line', () => {
       [['--complain'], '--bundle --complain needs --listener PATH'],
       [['--listener', 'x.sock'], '--listener needs --complain or --explain'],
       [['--explain', '--listener', 'x.sock', '--observe', 'o.json'], '--observe is not for --bundle'],
+      [['--explain', '--listener', ''], '--listener: an empty path'],
+      [['--explain', '--listener', `/run/${'x'.repeat(120)}.sock`], 'bytes long; a unix socket path has at most 107'],
     ] as const) {
       const r = run([...args])
       expect(r.status).toBe(2)
