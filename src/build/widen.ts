@@ -84,7 +84,7 @@ const MUSL = /(^|\/)(ld-musl-|libc\.musl-)[^/]*$/
 
 /**
  * Why a recorded exec path names no file that can be read at build time, or undefined. A path
- * under /proc or /dev names the recorded process's own state (busybox re-runs its applets
+ * under /proc, /sys or /dev/fd names the recorded process's own state (busybox re-runs its applets
  * through /proc/self/exe; fexecve runs /dev/fd/N): read here it would be the build's own node
  * binary or descriptor. Nothing is lost by skipping it: the program behind /proc/self/exe was
  * exec'd earlier in the same process and is read under its own path. A relative path is
@@ -92,7 +92,7 @@ const MUSL = /(^|\/)(ld-musl-|libc\.musl-)[^/]*$/
  */
 export function notAFile(path: string): string | undefined {
   if (!isAbsolute(path)) return "a relative path (the recorded process's working directory is not known here)"
-  if (/^\/(proc|dev|sys)\//.test(path)) return 'not a file at build time (it named the recorded process\'s own executable or descriptor)'
+  if (/^\/(proc|sys)\/|^\/dev\/(fd\/|std(in|out|err)$)/.test(path)) return 'not a file at build time (it named the recorded process\'s own executable or descriptor)'
   return undefined
 }
 

@@ -91,9 +91,9 @@ describe.runIf(haveBinutils && process.arch === 'x64')('reading what an ELF file
   })
 
   it('a recorded /proc/self/exe, /dev/fd/N or relative path is never opened here (it would be the build\'s own node): not a file, nothing widened', () => {
-    const w = widenImports(['/proc/self/exe', '/dev/fd/3', 'bin/tool', '/usr/bin/tar'], {interpreters: true})
+    const w = widenImports(['/proc/self/exe', '/dev/fd/3', 'bin/tool', '/usr/bin/tar', '/dev/shm/gone'], {interpreters: true})
     expect(w.programs.map((p) => [p.program, p.status])).toEqual([
-      ['/dev/fd/3', 'not-a-file'], ['/proc/self/exe', 'not-a-file'], ['/usr/bin/tar', 'dynamic'], ['bin/tool', 'not-a-file']])
+      ['/dev/fd/3', 'not-a-file'], ['/dev/shm/gone', 'unread'], ['/proc/self/exe', 'not-a-file'], ['/usr/bin/tar', 'dynamic'], ['bin/tool', 'not-a-file']])
     expect(w.programs.find((p) => p.program === 'bin/tool')!.why).toMatch(/relative path/)
     expect(w.candidates.length).toBeGreaterThan(0)
     expect(w.candidates.every((c) => c.program === '/usr/bin/tar')).toBe(true)
