@@ -81,6 +81,10 @@ function checkHello(v: unknown): {hello: ContainerHello} | {garbage: string} {
  * (another agent). Anything else: refused, never replaced.
  */
 export async function claimSocketPath(path: string): Promise<string | undefined> {
+  // bind would take '' for an abstract address of the kernel's choosing
+  if (path === '') throw new SeccompGenError('USAGE', '--socket: an empty path')
+  // sizeof(sockaddr_un.sun_path) less its NUL; checked here too, before --observe-dir is made
+  if (Buffer.byteLength(path) > 107) throw new SeccompGenError('USAGE', `socket path ${path} is ${Buffer.byteLength(path)} bytes long; a unix socket path has at most 107`)
   let st
   try {
     st = lstatSync(path)

@@ -280,12 +280,19 @@ describe('agent: the socket path', () => {
     expect(readFileSync(file, 'utf8')).toBe('keep me\n')
   })
 
-  it('names a directory that does not exist (one line), and makes no --observe-dir', () => {
+  it('names a directory that does not exist, an empty path, a path too long (one line each), and makes no --observe-dir', () => {
     const r = cli(['agent', '--socket', join(dir, 'no-such-dir', 'a.sock'), '--observe-dir', join(dir, 'obs')])
     expect(r.code).not.toBe(0)
     expect(r.stderr.trim().split('\n')).toHaveLength(1)
     expect(r.stderr).toContain(`cannot listen on ${join(dir, 'no-such-dir', 'a.sock')}: the directory ${join(dir, 'no-such-dir')} does not exist`)
     expect(existsSync(join(dir, 'obs'))).toBe(false)
+    for (const [path, msg] of [['', '--socket: an empty path'], [join(dir, 'x'.repeat(110)), 'a unix socket path has at most 107']]) {
+      const bad = cli(['agent', '--socket', path, '--observe-dir', join(dir, 'obs')])
+      expect(bad.code).toBe(2)
+      expect(bad.stderr.trim().split('\n')).toHaveLength(1)
+      expect(bad.stderr).toContain(msg)
+      expect(existsSync(join(dir, 'obs'))).toBe(false)
+    }
   })
 
   it('replaces a stale socket (nobody listens on it), and SIGINT ends it cleanly', async () => {
