@@ -12,9 +12,8 @@
  *   ("failed to connect with seccomp agent …"). runc refuses SCMP_ACT_NOTIFY
  *   as the default action and for write (bundle-notify.ts).
  * - crun 1.8.1: the same object pretty-printed (~290 bytes), ociVersion "0.2.0", the bundle's
- *   annotations in state. crun keeps its own copy of the listener fd while the container runs:
- *   a call notified after the agent closed its copy waits (under runc it fails with ENOSYS).
- *   With nothing on PATH it fails: "open seccomp receiver: connect socket to `PATH`".
+ *   annotations in state. Like runc, crun keeps no copy of the listener once the container runs:
+ *   a call notified after the agent closed its copy fails with ENOSYS. With nothing on PATH it fails: "open seccomp receiver: connect socket to `PATH`".
  * Both pass listenerMetadata through unchanged as `metadata`.
  */
 import {existsSync, lstatSync, unlinkSync} from 'node:fs'

@@ -235,7 +235,7 @@ s.close()`, sock], {encoding: 'utf8'})
   })
 })
 
-describe.skipIf(why !== undefined || unavailable('runc') !== undefined)('agent: SIGTERM while a container runs (runc)', () => {
+for (const rt of ['runc', 'crun'] as const) describe.skipIf(why !== undefined || unavailable(rt) !== undefined)(`agent: SIGTERM while a container runs (${rt})`, () => {
   it('answers what is pending, writes its observation, says what the container gets next', async () => {
     const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sg-agent-stop-')))
     try {
@@ -247,7 +247,7 @@ describe.skipIf(why !== undefined || unavailable('runc') !== undefined)('agent: 
       expect(cli(['apply', profile, '--bundle', b.dir, '--explain', '--listener', sock]).code).toBe(0)
       const a = new RunningAgent(['--socket', sock, '--observe-dir', join(dir, 'obs')])
       await a.waitFor(/listening on /)
-      const run = runBundle('runc', b.dir)
+      const run = runBundle(rt, b.dir)
       await a.waitFor(/x86_64 mkdir by pid \d+ .*SCMP_ACT_ERRNO\(EPERM\)/)
       a.kill('SIGTERM')
       expect(await a.closed).toBe(0)
