@@ -45,6 +45,7 @@ interface Libc {
   pipe2: (fds: Int32Array, flags: number) => number
   write: (fd: number, buf: Buffer, len: number) => number
   syscall: (nr: number, ...rest: unknown[]) => number | bigint
+  prctl: (option: number, ...rest: unknown[]) => number
 }
 
 let lib: Lib | undefined
@@ -72,6 +73,7 @@ function load(): {lib: Lib; libc: Libc} {
     pipe2: c.func('int pipe2(_Out_ int *fds, int flags)') as unknown as Libc['pipe2'],
     write: c.func('long write(int fd, const void *buf, size_t count)') as unknown as Libc['write'],
     syscall: c.func('long syscall(long number, ...)') as unknown as Libc['syscall'],
+    prctl: c.func('int prctl(int option, ...)') as unknown as Libc['prctl'],
   }
   return {lib, libc}
 }
@@ -99,6 +101,18 @@ export function takeFd(pid: number, targetFd: number): number {
   } finally {
     closeSync(pidfd)
   }
+}
+
+const PR_SET_DUMPABLE = 4
+
+/**
+ * Keep the listener ours: without this, CMD (same user, and the profile lets pidfd_getfd or
+ * ptrace through: --complain lets everything through) could take the listener out of this
+ * process and answer its own notifications, past --explain. A process that is not dumpable
+ * can be ptraced, and its fds taken, only with CAP_SYS_PTRACE (ptrace_may_access).
+ */
+export function guardFds(): void {
+  if (load().libc.prctl(PR_SET_DUMPABLE, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0) < 0) fail('prctl(PR_SET_DUMPABLE)', koffi.errno())
 }
 
 /** Is `fd` of `pid` ('self' for ours) a seccomp listener? */

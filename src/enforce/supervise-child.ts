@@ -23,7 +23,7 @@ import {release} from 'node:os'
 import {SeccompGenError} from '../errors.js'
 import {kernelAtLeast} from '../profile/resolve.js'
 import type {OciSeccomp} from '../profile/types.js'
-import {isListener, Listener, takeFd} from '../../native/notify.js'
+import {guardFds, isListener, Listener, takeFd} from '../../native/notify.js'
 import type {DenialReport} from './denials.js'
 import {NotifySupervisor, type NotifyMode} from './supervise.js'
 
@@ -70,6 +70,7 @@ export function superviseChild(child: ChildProcess, gateFd: number, profile: Oci
       return
     }
     try {
+      guardFds() // before the listener is ours: CMD must not be able to take it from us
       const fd = takeFd(pid, target)
       if (!isListener('self', fd)) throw new SeccompGenError('SECCOMP_ERROR', `fd ${target} of the exec child is not a seccomp listener`)
       supervisor = new NotifySupervisor(new Listener(fd), {

@@ -4,7 +4,7 @@
  * program under plain `apply` (it fails) or under a profile that allows the call (nothing reported).
  */
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 import {cliPath, repoRoot, runCli, waitFor} from '../helpers/cli.js'
@@ -227,6 +227,32 @@ describe.runIf(onX64)('apply --complain / --explain', () => {
       expect.stringMatching(/^a process CMD started still holds the filter/),
     ])
     expect(objs.at(-1)!.type).toBe('summary')
+  })
+
+  it('CMD cannot take the listener out of apply (apply is not dumpable): a process of the same user that tries is refused', (ctx) => {
+    const py = '/usr/bin/python3'
+    if (spawnSync('setpriv', ['--version']).status !== 0 || !existsSync(py)) {
+      console.warn('apply --complain listener guard test skipped: it needs setpriv and /usr/bin/python3 (to run as nobody)')
+      ctx.skip()
+    }
+    chmodSync(tmp(), 0o755) // nobody reads the profile and the script from here
+    const p = writeProfile('guard', {defaultAction: 'SCMP_ACT_ALLOW', rules: [{names: ['mkdir'], action: 'SCMP_ACT_ERRNO'}]})
+    // CMD's parent is apply: look for its listener and try to take it (pidfd_getfd)
+    const script = join(tmp(), 'grab.py')
+    writeFileSync(script, [
+      'import ctypes, os',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      'pp = os.getppid()',
+      'try:',
+      '    fds = [fd for fd in os.listdir(f"/proc/{pp}/fd") if os.readlink(f"/proc/{pp}/fd/{fd}") == "anon_inode:seccomp notify"]',
+      'except OSError as e:',
+      '    print("refused:", e.strerror); raise SystemExit(0)',
+      'got = libc.syscall(438, os.pidfd_open(pp), int(fds[0]), 0)',
+      'print("refused:", os.strerror(ctypes.get_errno())) if got < 0 else print("taken")',
+    ].join('\n') + '\n')
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', `HOME=${tmp()}`, cliPath, 'apply', p, '--explain', '--', py, script], {encoding: 'utf8', timeout: 120_000})
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/^refused: /)
   })
 
   it.runIf(python && haveStrace)('record → build → apply --complain --observe → build again → apply passes where the first profile failed', async () => {
