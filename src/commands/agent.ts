@@ -1,3 +1,4 @@
+import {resolve} from 'node:path'
 import {Flags} from '@oclif/core'
 import {prose, SeccompGenCommand} from '../command.js'
 import {Agent} from '../enforce/agent.js'
@@ -42,7 +43,8 @@ SIGTERM, then prints the summary. Needs root and Linux 5.8.`
     const agent = await Agent.open({socket: flags.socket, mode, observeDir: flags['observe-dir'], format: json ? 'json' : 'text', out: process.stdout, log})
     const onSignal = () => agent.stop()
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal)
-    log(`listening on ${flags.socket} (${mode ?? "each container's own mode"}); SIGINT or SIGTERM ends`)
+    // the absolute path: what `apply --listener` takes from any working directory
+    log(`listening on ${resolve(flags.socket)} (${mode ?? "each container's own mode"}); SIGINT or SIGTERM ends`)
     try {
       await agent.run()
     } finally {
