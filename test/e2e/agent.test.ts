@@ -323,7 +323,9 @@ describe('agent: the kernel', () => {
   })
 })
 
-describe.skipIf(agentSupportProblem() !== undefined)('agent: clients that never finish their message (in process, short limits)', () => {
+const noAgent = agentSupportProblem()
+if (noAgent) console.warn(`[skip] agent bounds tests: ${noAgent}`)
+describe.skipIf(noAgent !== undefined)('agent: clients that never finish their message (in process, short limits)', () => {
   let dir: string
   beforeAll(() => { dir = realpathSync(mkdtempSync(join(tmpdir(), 'sg-agent-bounds-'))) })
   afterAll(() => rmSync(dir, {recursive: true, force: true}))

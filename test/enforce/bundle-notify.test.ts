@@ -49,6 +49,7 @@ afterEach(() => rmSync(dir, {recursive: true, force: true}))
 
 const seccompOf = () => (parseJson64(readFileSync(join(bundle, 'config.json'), 'utf8')) as any).linux.seccomp
 
+if (process.arch !== 'x64') console.warn(`[skip] the notify form in config.json: the test profile is x86_64's (this is ${process.arch})`)
 describe.skipIf(process.arch !== 'x64')('the notify form in config.json', () => {
   it('keeps a denying default and catches the names it would deny with a NOTIFY rule', async () => {
     const r = await applyToBundle(profile, bundle, {dryRun: false, notify: {mode: 'explain', listener: 'agent.sock'}})
