@@ -12,7 +12,8 @@ names PATH as linux.seccomp.listenerPath: write such a bundle with
 the runtime hands over its seccomp listener and state; each call the profile denies then comes
 here: --complain lets it run, --explain gives it the profile's own answer (the profile travels in
 listenerMetadata); without either, each container's own mode. One line per distinct call, with
-the container's id and bundle, on standard output; status lines on standard error. When a
+the container's id and bundle, on standard output; status lines on standard error (--json:
+all on standard output, one JSON object a line, status lines as {"type":"agent"}). When a
 container ends, --observe-dir DIR gets DIR/ID.json, an observation for build. An existing socket
 nobody listens on is replaced; a path that is not a socket is refused. Runs until SIGINT or
 SIGTERM, then prints the summary. Needs root and Linux 5.8.`
