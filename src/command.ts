@@ -7,7 +7,7 @@
  */
 import {Command, Errors, Flags} from '@oclif/core'
 import {describeError, EXIT, SeccompGenError} from './errors.js'
-import {type FileKind, wrongKind} from './file-kind.js'
+import {fileKind, type FileKind, wrongKind} from './file-kind.js'
 import {withStdin} from './stdin-input.js'
 
 export abstract class SeccompGenCommand extends Command {
@@ -44,6 +44,9 @@ export abstract class SeccompGenCommand extends Command {
    */
   protected explainKind(err: unknown): unknown {
     if (!(err instanceof SeccompGenError) || !err.file) return err
+    // The profile reader (profile/load.ts) also takes a bundle's config.json: what it says of
+    // one (no linux.seccomp, a schema error in it) stands.
+    if (err.code === 'PROFILE_INVALID' && fileKind(err.file) === 'bundle-config') return err
     const expected = err.code === 'PROFILE_INVALID' ? ['profile' as const]
       : err.code === 'OBSERVATION_INVALID' ? (this.constructor as typeof SeccompGenCommand).recordingKinds
       : undefined

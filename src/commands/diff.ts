@@ -5,7 +5,8 @@ import {parseCaps} from '../enforce/caps.js'
 import {findArch} from '../arches.js'
 import {describeError, SeccompGenError} from '../errors.js'
 import {defaultCaps} from '../profile/data.js'
-import {answerWords, caseWords, diffProfiles, loadAnyProfile, type ArchDiff, type ProfileDiff} from '../profile/diff.js'
+import {answerWords, caseWords, diffProfiles, type ArchDiff, type ProfileDiff} from '../profile/diff.js'
+import {loadAnyProfile} from '../profile/load.js'
 
 export default class Diff extends SeccompGenCommand {
   static summary = 'What two profiles do differently, per architecture, found by evaluating them.'

@@ -9,11 +9,12 @@ import {nativeArchAbi} from '../enforce/apply.js'
 export default class Export extends SeccompGenCommand {
   static summary = 'Compile a profile with libseccomp: raw BPF to a file, or PFC text on stdout.'
 
-  static description = prose`The profile is resolved for the capability set (--caps, default Docker's) and this host's
-arch, then compiled exactly as apply loads it. --bpf FILE writes the raw program (struct
-sock_filter[]; what \`bwrap --seccomp FD\` loads) atomically; --pfc prints libseccomp's pseudo
-filter code. The instruction count goes to stderr (or in --json). Kernel load flags
-(flags: LOG, SPEC_ALLOW) are not part of a BPF program: pass them to the loader yourself.`
+  static description = prose`PROFILE is a profile in any format seccomp-gen reads (Docker/Moby or OCI JSON, a bundle's
+config.json, a Kubernetes SeccompProfile). It is resolved for the capability set (--caps, default
+Docker's) and this host's arch, then compiled exactly as apply loads it. --bpf FILE writes the
+raw program (struct sock_filter[]; what \`bwrap --seccomp FD\` loads) atomically; --pfc prints
+libseccomp's pseudo filter code. The instruction count goes to stderr (or in --json). Kernel
+load flags (flags: LOG, SPEC_ALLOW) are not part of a BPF program: pass them to the loader yourself.`
 
   static examples = [
     {command: '<%= config.bin %> <%= command.id %> app.json --bpf app.bpf', description: 'Write raw BPF; then: bwrap --seccomp 3 … 3<app.bpf'},
@@ -23,7 +24,7 @@ filter code. The instruction count goes to stderr (or in --json). Kernel load fl
   static enableJsonFlag = true
 
   static args = {
-    profile: Args.string({description: 'profile (Docker/Moby JSON or OCI linux.seccomp)', required: true}),
+    profile: Args.string({description: 'the profile (profile JSON, bundle config.json or SeccompProfile YAML)', required: true}),
   }
 
   static flags = {

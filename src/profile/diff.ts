@@ -12,21 +12,16 @@
  *   profile's includes/excludes name added to (or taken from) the base set; only what differs
  *   beyond the base set's differences is reported.
  *
- * Also here: the profile readers for every format we read (profile JSON, a bundle's
- * config.json, the Kubernetes SeccompProfile), the rule that answers a call (for `check`),
- * and the comparison of allowed names and risky classes (`check --score`).
+ * Also here: the rule that answers a call (for `check`), and the comparison of allowed names
+ * and risky classes (`check --score`). The profiles are read by load.ts (every format).
  */
 import {callRuns} from '../actions.js'
 import {findArch} from '../arches.js'
 import {errnoLabel} from '../errno.js'
 import {SeccompGenError} from '../errors.js'
-import {readTextFile} from '../fsutil.js'
 import {knownSyscall} from '../syscall-table.js'
 import {riskOf, ruleData} from './data.js'
 import {argMatches, evaluator, type Verdict} from './evaluate.js'
-import {parseJson64} from './json64.js'
-import {fromK8s, isK8sText} from './k8s.js'
-import {profileFromJson} from './load.js'
 import {normalizeCap, ruleApplies, toOci} from './resolve.js'
 import type {DockerProfile, SeccompArg} from './types.js'
 
@@ -39,43 +34,11 @@ export interface EvalOptions {
   kernel?: string
 }
 
-export type ProfileFormat = 'docker' | 'oci' | 'bundle-config' | 'k8s'
-
-export interface LoadedProfile {file: string; format: ProfileFormat; profile: DockerProfile}
-
 /** An argument case: argument index -> value. */
 export type ArgCase = Array<{index: number; value: bigint}>
 
 const M64 = 0xffffffffffffffffn
 const M32 = 0xffffffffn
-
-// --- reading ---------------------------------------------------------------------------------
-
-/**
- * Read a profile in any format we read: Docker/Moby or plain OCI JSON, an OCI bundle's
- * config.json (its linux.seccomp), or a Kubernetes SeccompProfile (YAML or JSON).
- */
-export function loadAnyProfile(file: string): LoadedProfile {
-  const text = readTextFile(file, 'profile')
-  // YAML (or JSON) of a Kubernetes object: the SeccompProfile reader says what else it is
-  if (isK8sText(text)) return {file, format: 'k8s', profile: fromK8s(text, file)}
-  let data: unknown
-  try {
-    data = parseJson64(text, file)
-  } catch (err) {
-    throw new SeccompGenError('PROFILE_INVALID', (err as Error).message, {file, line: (err as SeccompGenError).line})
-  }
-  if (isK8sText(text, data)) return {file, format: 'k8s', profile: fromK8s(text, file)}
-  const obj = data as Record<string, unknown>
-  if (obj && typeof obj === 'object' && typeof obj.ociVersion === 'string') {
-    const seccomp = (obj.linux as {seccomp?: unknown} | undefined)?.seccomp
-    if (!seccomp) throw new SeccompGenError('PROFILE_INVALID', 'this runtime-spec config.json has no seccomp profile (/linux/seccomp)', {file})
-    return {file, format: 'bundle-config', profile: profileFromJson(seccomp, `${file}#/linux/seccomp`)}
-  }
-  const profile = profileFromJson(obj, file)
-  const mobyOnly = 'archMap' in obj || (profile.syscalls ?? []).some((r) => r.includes || r.excludes || r.comment)
-  return {file, format: mobyOnly ? 'docker' : 'oci', profile}
-}
 
 // --- evaluation helpers ----------------------------------------------------------------------
 

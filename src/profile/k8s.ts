@@ -10,7 +10,7 @@
  */
 import {Document, parseAllDocuments} from 'yaml'
 import {SeccompGenError} from '../errors.js'
-import {profileFromJson} from './load.js'
+import {profileFromJson} from './from-json.js'
 import type {DockerProfile, OciSeccomp} from './types.js'
 
 export const SPO_API_VERSION = 'security-profiles-operator.x-k8s.io/v1beta1'
@@ -109,7 +109,8 @@ const invalid = (source: string, msg: string) => new SeccompGenError('PROFILE_IN
 /**
  * Is this profile file a Kubernetes object? YAML (not starting with '{') with an apiVersion or
  * kind line, or JSON (`parsed`) whose top level has apiVersion or kind (`kubectl get -o json`).
- * Every reader asks here (diff, check, validate), so they take the same files as SeccompProfiles.
+ * Both readers ask here (load.ts for every command, validate.ts), so they take the same files as
+ * SeccompProfiles.
  */
 export function isK8sText(text: string, parsed?: unknown): boolean {
   if (!text.replace(/^\uFEFF/, '').trimStart().startsWith('{')) return /^(apiVersion|kind)\s*:/m.test(text)

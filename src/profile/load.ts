@@ -1,87 +1,45 @@
 /**
- * Reading profiles: lossless JSON (json64), checked against the project's Docker/Moby schema
- * (which also accepts podman's profile and plain OCI linux.seccomp), then converted to the
- * shared model with argument values as bigint.
+ * Reading a profile file, in every format seccomp-gen reads: Docker/Moby or plain OCI JSON
+ * (lossless JSON, json64), an OCI bundle's config.json (its linux.seccomp), or a Kubernetes
+ * SeccompProfile (YAML, or JSON as `kubectl get -o json` prints it). Every command that reads a
+ * profile reads it here (apply, export, build --base, check, diff), so each takes the same
+ * files. The parsed data goes to the model through from-json.ts.
  */
 import {readTextFile} from '../fsutil.js'
 import {SeccompGenError} from '../errors.js'
-import {parseJson64, toU64} from './json64.js'
-import {schemaProblems} from './schema.js'
-import {errnoNumber} from '../errno.js'
-import type {DockerProfile, FilterCond, SeccompAction, SeccompArg, SeccompOp, SyscallRule} from './types.js'
+import {profileFromJson} from './from-json.js'
+import {parseJson64} from './json64.js'
+import {fromK8s, isK8sText} from './k8s.js'
+import type {DockerProfile} from './types.js'
 
-type Json = Record<string, unknown>
+export type ProfileFormat = 'docker' | 'oci' | 'bundle-config' | 'k8s'
+
+export interface LoadedProfile {file: string; format: ProfileFormat; profile: DockerProfile}
 
 /** Read, parse and validate a profile file. Errors: SeccompGenError('PROFILE_INVALID' | 'IO'). */
 export function loadProfile(path: string): DockerProfile {
-  const text = readTextFile(path, 'profile')
+  return loadAnyProfile(path).profile
+}
+
+/** loadProfile, and the format the file was in. */
+export function loadAnyProfile(file: string): LoadedProfile {
+  const text = readTextFile(file, 'profile')
+  // YAML (or JSON) of a Kubernetes object: the SeccompProfile reader says what else it is
+  if (isK8sText(text)) return {file, format: 'k8s', profile: fromK8s(text, file)}
   let data: unknown
   try {
-    data = parseJson64(text, path)
+    data = parseJson64(text, file)
   } catch (err) {
-    throw new SeccompGenError('PROFILE_INVALID', (err as Error).message, {file: path, line: (err as SeccompGenError).line})
+    throw new SeccompGenError('PROFILE_INVALID', (err as Error).message, {file, line: (err as SeccompGenError).line})
   }
-  return profileFromJson(data, path)
-}
-
-/** Validate parsed JSON and convert it to the model (u64 values as bigint). */
-export function profileFromJson(data: unknown, source: string): DockerProfile {
-  const problems = schemaProblems(data, 'docker')
-  if (problems.length) {
-    const p = problems[0]
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''
-    throw new SeccompGenError('PROFILE_INVALID', `${p.pointer || '/'}: ${p.message}${more}`, {file: source})
+  if (isK8sText(text, data)) return {file, format: 'k8s', profile: fromK8s(text, file)}
+  const obj = data as Record<string, unknown>
+  if (obj && typeof obj === 'object' && typeof obj.ociVersion === 'string') {
+    const seccomp = (obj.linux as {seccomp?: unknown} | undefined)?.seccomp
+    if (!seccomp) throw new SeccompGenError('PROFILE_INVALID', 'this runtime-spec config.json has no seccomp profile (/linux/seccomp)', {file})
+    return {file, format: 'bundle-config', profile: profileFromJson(seccomp, `${file}#/linux/seccomp`)}
   }
-  const d = data as Json
-  const out: DockerProfile = {defaultAction: d.defaultAction as SeccompAction}
-  const defErrno = d.defaultErrnoRet ?? (typeof d.defaultErrno === 'string' ? errnoFromName(d.defaultErrno, source, '/defaultErrno') : undefined)
-  if (defErrno !== undefined) out.defaultErrnoRet = Number(defErrno)
-  if (Array.isArray(d.architectures)) out.architectures = [...(d.architectures as string[])]
-  if (Array.isArray(d.archMap)) {
-    out.archMap = (d.archMap as Json[]).map((m) => ({
-      architecture: m.architecture as string,
-      ...(Array.isArray(m.subArchitectures) ? {subArchitectures: [...(m.subArchitectures as string[])]} : {}),
-    }))
-  }
-  if (Array.isArray(d.flags)) out.flags = [...(d.flags as string[])]
-  if (typeof d.listenerPath === 'string') out.listenerPath = d.listenerPath
-  if (typeof d.listenerMetadata === 'string') out.listenerMetadata = d.listenerMetadata
-  if (Array.isArray(d.syscalls)) out.syscalls = (d.syscalls as Json[]).map((r, i) => ruleFromJson(r, `${source}#/syscalls/${i}`))
-  return out
-}
-
-function errnoFromName(name: string, source: string, pointer: string): number {
-  const n = errnoNumber(name)
-  if (n === undefined) throw new SeccompGenError('PROFILE_INVALID', `${pointer}: unknown errno name ${name}`, {file: source})
-  return n
-}
-
-function cond(c: unknown): FilterCond | undefined {
-  if (!c || typeof c !== 'object') return undefined
-  const j = c as Json
-  const out: FilterCond = {}
-  if (Array.isArray(j.caps) && j.caps.length) out.caps = [...(j.caps as string[])]
-  if (Array.isArray(j.arches) && j.arches.length) out.arches = [...(j.arches as string[])]
-  if (typeof j.minKernel === 'string' && j.minKernel) out.minKernel = j.minKernel
-  return Object.keys(out).length ? out : undefined
-}
-
-function ruleFromJson(r: Json, where: string): SyscallRule {
-  const names = Array.isArray(r.names) ? [...(r.names as string[])] : [r.name as string]
-  const rule: SyscallRule = {names, action: r.action as SeccompAction}
-  if (r.errnoRet !== undefined) rule.errnoRet = Number(r.errnoRet)
-  else if (typeof r.errno === 'string' && r.errno) rule.errnoRet = errnoFromName(r.errno, where.split('#')[0], `/${where.split('#/')[1]}/errno`)
-  if (Array.isArray(r.args) && r.args.length) {
-    rule.args = (r.args as Json[]).map((a, k): SeccompArg => {
-      const arg: SeccompArg = {index: Number(a.index), value: toU64(a.value, `${where}/args/${k}/value`), op: a.op as SeccompOp}
-      if (a.valueTwo !== undefined) arg.valueTwo = toU64(a.valueTwo, `${where}/args/${k}/valueTwo`)
-      return arg
-    })
-  }
-  if (typeof r.comment === 'string' && r.comment) rule.comment = r.comment
-  const inc = cond(r.includes)
-  if (inc) rule.includes = inc
-  const exc = cond(r.excludes)
-  if (exc) rule.excludes = exc
-  return rule
+  const profile = profileFromJson(obj, file)
+  const mobyOnly = 'archMap' in obj || (profile.syscalls ?? []).some((r) => r.includes || r.excludes || r.comment)
+  return {file, format: mobyOnly ? 'docker' : 'oci', profile}
 }

@@ -15,7 +15,7 @@ import {runCli} from '../helpers/cli.js'
 import {busyboxImageTar, containerdUnavailable, startContainerd, type Containerd} from '../helpers/containerd.js'
 import {fromK8s} from '../../src/profile/k8s.js'
 import {parseJson64} from '../../src/profile/json64.js'
-import {profileFromJson} from '../../src/profile/load.js'
+import {profileFromJson} from '../../src/profile/from-json.js'
 
 const why = containerdUnavailable()
 if (why) console.warn(`[skip] containerd tests: ${why}`)
