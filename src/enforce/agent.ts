@@ -154,13 +154,26 @@ export class Agent {
   private acceptAll(): void {
     const max = this.opts.maxPending ?? MAX_PENDING
     for (let fd = acceptUnix(this.listenFd); fd !== undefined; fd = acceptUnix(this.listenFd)) {
-      if (this.conns.size >= max) {
+      this.conns.set(fd, {chunks: [], bytes: 0, fds: [], since: Date.now()})
+      // a runtime has sent its message by now, as a rule: read it before counting this one as
+      // pending (containers starting at once must not push each other out)
+      this.readOrDrop(fd)
+      if (this.conns.size > max) {
         // the oldest has had the most time to send its message (a Map iterates in insertion order)
         const [oldest] = this.conns.keys()
         this.dropConnection(oldest!)
         this.opts.log(`a client dropped: ${max} connections were still sending their message, it was the oldest`)
       }
-      this.conns.set(fd, {chunks: [], bytes: 0, fds: [], since: Date.now()})
+    }
+  }
+
+  /** readConnection; its failure is one line and the end of that connection, not of the accepting. */
+  private readOrDrop(fd: number): void {
+    try {
+      this.readConnection(fd)
+    } catch (err) {
+      this.opts.log(`a client: ${(err as Error).message}`)
+      this.dropConnection(fd)
     }
   }
 

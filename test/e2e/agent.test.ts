@@ -331,10 +331,11 @@ describe.skipIf(noAgent !== undefined)('agent: clients that never finish their m
   afterAll(() => rmSync(dir, {recursive: true, force: true}))
 
   /** An agent in this process whose status lines a test can wait for. */
-  async function openAgent(name: string, limits: {messageTimeoutMs?: number; maxPending?: number}) {
+  async function openAgent(name: string, limits: {messageTimeoutMs?: number; maxPending?: number}, before?: (socket: string) => Promise<void>) {
     const lines: string[] = []
     let wake = () => {}
     const agent = await Agent.open({socket: join(dir, name), format: 'text', out: {write: () => true}, log: (l) => { lines.push(l); wake() }, ...limits})
+    await before?.(join(dir, name)) // clients waiting in the socket's backlog before the agent looks
     const running = agent.run()
     const waitFor = async (re: RegExp) => {
       while (!lines.some((l) => re.test(l))) await new Promise<void>((resolve) => { wake = resolve })
@@ -369,6 +370,24 @@ describe.skipIf(noAgent !== undefined)('agent: clients that never finish their m
     await first.closed
     expect(a.lines.filter((l) => /dropped/.test(l))).toHaveLength(1)
     for (const o of others) o.end()
+    await a.stop()
+  })
+
+  it('containers connecting at once are not pushed out by the pending bound: each message is read as it is accepted', async () => {
+    const sent: Array<{closed: Promise<void>}> = []
+    // five whole messages queued before the agent's first accept: one batch, more than maxPending
+    const a = await openAgent('burst.sock', {maxPending: 2}, async (socket) => {
+      for (let i = 0; i < 5; i++) {
+        const c = createConnection({path: socket})
+        c.on('error', () => {})
+        c.resume()
+        sent.push({closed: new Promise<void>((resolve) => c.once('close', () => resolve()))})
+        await new Promise<void>((resolve) => c.write(`{"fds":["seccompFd"],"pid":1,"state":{"id":"burst${i}"}}`, () => resolve()))
+      }
+    })
+    for (let i = 0; i < 5; i++) await a.waitFor(new RegExp(`container burst${i}: state without a bundle`))
+    for (const c of sent) await c.closed
+    expect(a.lines.filter((l) => /dropped/.test(l))).toEqual([])
     await a.stop()
   })
 
