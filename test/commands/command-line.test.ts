@@ -94,7 +94,7 @@ describe('missing arguments, bad flags and help', () => {
     const usage = r.stdout.slice(r.stdout.indexOf('USAGE'), r.stdout.indexOf('ARGUMENTS')).replace(/\s+/g, ' ')
     expect(usage).toContain('$ seccomp-gen apply PROFILE [--caps CAP,...]')
     expect(usage).toContain('[--] CMD [ARGS...]')
-    expect(usage).toContain('$ seccomp-gen apply PROFILE --bundle DIR [--dry-run]')
+    expect(usage).toContain('$ seccomp-gen apply PROFILE --bundle DIR [--complain|--explain --listener PATH] [--dry-run]')
     expect(usage).not.toContain('PROFILE...')
     expect(usage).not.toMatch(/\| \]|\[\s*\]/)
   })
