@@ -13,6 +13,9 @@
  * Lines that are not seccomp records are skipped and counted, never fatal; so are records that
  * cannot be read (a field missing, an arch without an ABI here). A record seen twice (same
  * audit(time:serial) stamp: dmesg saved twice, dmesg and audit.log together) counts once.
+ *
+ * A whole host's log holds every filter's records: a ProgramFilter keeps one program's (by
+ * exe=, comm= or pid=) so that an observation widens only that program's profile.
  */
 import {createReadStream, fstatSync, openSync, readFileSync, closeSync} from 'node:fs'
 import {join} from 'node:path'
@@ -92,13 +95,34 @@ export interface InputCounts {
   suppressed: number
   /** --follow: times the socket's buffer overflowed (the kernel dropped records for us) */
   overflows: number
+  /** seccomp records that match none of the --exe/--comm/--pid filters */
+  otherPrograms: number
+  /** distinct exe= among the records reported */
+  programs: number
+}
+
+/** The programs to report (--exe, --comm, --pid): a record is kept when it matches any one. */
+export interface ProgramFilter {
+  exe: string[]
+  comm: string[]
+  pid: number[]
+}
+
+const filterGiven = (f: ProgramFilter | undefined): f is ProgramFilter => f !== undefined && f.exe.length + f.comm.length + f.pid.length > 0
+
+function matches(f: ProgramFilter, r: SeccompRecord): boolean {
+  return (r.exe !== undefined && f.exe.includes(r.exe)) || (r.comm !== undefined && f.comm.includes(r.comm)) || f.pid.includes(r.pid)
 }
 
 export class AuditExplainer {
-  readonly counts: InputCounts = {read: 0, records: 0, skipped: 0, unreadable: {}, repeated: 0, suppressed: 0, overflows: 0}
+  readonly counts: InputCounts = {read: 0, records: 0, skipped: 0, unreadable: {}, repeated: 0, suppressed: 0, overflows: 0, otherPrograms: 0, programs: 0}
   private readonly stamps = new Set<string>()
+  private readonly exes = new Set<string>()
+  private readonly filter: ProgramFilter | undefined
 
-  constructor(readonly report: DenialReport) {}
+  constructor(readonly report: DenialReport, filter?: ProgramFilter) {
+    if (filterGiven(filter)) this.filter = filter
+  }
 
   /** One line of log text. */
   line(text: string): void {
@@ -132,9 +156,16 @@ export class AuditExplainer {
       }
       this.stamps.add(r.stamp)
     }
+    // before denialOf: another program's record is not ours to call unreadable
+    if (this.filter && !matches(this.filter, r)) {
+      this.counts.otherPrograms++
+      return
+    }
     const d = denialOf(r)
     if ('unreadable' in d) return this.unreadable(d.unreadable)
     this.counts.records++
+    if (r.exe !== undefined) this.exes.add(r.exe)
+    this.counts.programs = this.exes.size
     this.report.add(d)
   }
 
@@ -145,16 +176,25 @@ export class AuditExplainer {
     const parts = [
       `${c.records} seccomp record(s)`,
       ...(c.skipped ? [`${c.skipped} other ${follow ? 'audit message(s)' : 'line(s)'} skipped`] : []),
+      ...(c.otherPrograms ? [`${c.otherPrograms} record(s) of other programs skipped`] : []),
       ...(bad ? [`${bad} unreadable record(s) skipped (${Object.entries(c.unreadable).map(([r, n]) => `${n} ${r}`).join(', ')})`] : []),
       ...(c.repeated ? [`${c.repeated} repeated record(s) counted once`] : []),
     ]
     return `${follow ? 'received' : 'read'} ${c.read} ${follow ? 'audit message(s)' : 'line(s)'}: ${parts.join(', ')}`
   }
 
-  /** The warnings the input calls for: records the kernel dropped before they reached us. */
-  warnings(): string[] {
+  /**
+   * The warnings the input calls for: records the kernel dropped before they reached us; and,
+   * when an observation is written (`observing`) without a filter, the calls of several
+   * programs merged into it.
+   */
+  warnings(observing = false): string[] {
     const c = this.counts
     const out: string[] = []
+    if (observing && !this.filter && c.programs > 1) {
+      out.push(`the observation merges the calls of ${c.programs} programs (distinct exe=): a profile built from it would allow each of them the others' calls too; ` +
+        "keep one program's records with --exe PATH (the path in parentheses in the report)")
+    }
     if (c.suppressed) {
       out.push(`the kernel's printk rate limit dropped ${c.suppressed} audit line(s) ("callbacks suppressed"; about 10 get through per 5 s without auditd): calls may be missing here; ` +
         'run auditd and read /var/log/audit/audit.log, or catch every record live with `seccomp-gen explain --follow`')

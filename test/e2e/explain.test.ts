@@ -247,6 +247,76 @@ describe.runIf(onX64 && python)('explain --follow: the audit multicast group', (
   })
 })
 
+describe("explain --exe, --comm, --pid: one program's records out of a whole host's log", () => {
+  // fixtures/audit/dmesg.txt: real lines of this kernel, records of seven programs (exe=)
+  const host = join(repoRoot, 'fixtures', 'audit', 'dmesg.txt')
+  const PYTHON = '/root/.pyenv/versions/3.11.7/bin/python3.11'
+  const rateLimit = expect.stringMatching(/^seccomp-gen: warning: the kernel's printk rate limit dropped 84 /)
+
+  it('--exe: only its calls are reported and observed, the others counted; build allows only them', async () => {
+    const obs = join(tmp(), 'python.obs.json')
+    const r = await runCli(['explain', host, '--exe', PYTHON, '--observe', obs])
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout.split('\n').filter((l) => l.includes('(arguments unknown) by pid'))).toEqual([
+      `seccomp-gen: x86_64 getpriority(arguments unknown) by pid 19128 python3 (${PYTHON}): SCMP_ACT_LOG`,
+      `seccomp-gen: x86_64 setpriority(arguments unknown) by pid 19128 python3 (${PYTHON}): SCMP_ACT_ERRNO`,
+      `seccomp-gen: x86_64 sched_get_priority_max(arguments unknown) by pid 19128 python3 (${PYTHON}): SCMP_ACT_KILL_PROCESS`,
+    ])
+    expect(r.stdout).toContain(`seccomp-gen: read 12 line(s): 3 seccomp record(s), 2 other line(s) skipped, 6 record(s) of other programs skipped; observation written to ${obs}\n`)
+    // a filter given: no warning about programs merged
+    expect(r.stderrLines).toEqual([rateLimit])
+
+    const o = JSON.parse(readFileSync(obs, 'utf8'))
+    expect(Object.keys(o.abis)).toEqual(['x86_64'])
+    expect(Object.keys(o.abis.x86_64.syscalls).sort()).toEqual(['getpriority', 'sched_get_priority_max', 'setpriority'])
+    expect(o.command).toEqual(['seccomp-gen', 'explain', host, '--exe', PYTHON])
+    const built = await runCli(['build', '--default-action', 'log', obs])
+    expect(built.status, built.stderr).toBe(0)
+    const allowed = JSON.parse(built.stdout).syscalls.flatMap((s: {names: string[]}) => s.names)
+    expect(allowed).toEqual(expect.arrayContaining(['getpriority', 'sched_get_priority_max', 'setpriority']))
+    // the other programs' calls stay out: mkdir (killed under /usr/bin/mkdir)
+    expect(allowed).not.toContain('mkdir')
+  })
+
+  it('--comm and --pid, repeatable, keep what matches any; --json carries the counts', async () => {
+    const r = await runCli(['explain', host, '--comm', 'i386-getpid', '--pid', '18150', '--pid', '19512', '--json'])
+    expect(r.status, r.stderr).toBe(0)
+    const out = jsonLines(r.stdout)
+    expect(out.filter((o) => o.type === 'denial').map((d) => [d.pid, d.comm])).toEqual([[31982, 'i386-getpid'], [18150, 'bash'], [19199, 'i386-getpid'], [19512, 'mkdir']])
+    expect(out.at(-1)).toMatchObject({type: 'summary', total: 4, input: {read: 12, records: 4, otherPrograms: 5, programs: 4}})
+  })
+
+  it('--observe without a filter on records of several programs: one warning line naming how many, suggesting --exe', async () => {
+    const obs = join(tmp(), 'merged.obs.json')
+    const merged = `seccomp-gen: warning: the observation merges the calls of 7 programs (distinct exe=): a profile built from it would allow each of them the others' calls too; keep one program's records with --exe PATH (the path in parentheses in the report)`
+    const r = await runCli(['explain', host, '--observe', obs])
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stderrLines).toEqual([merged, rateLimit])
+    expect(existsSync(obs)).toBe(true)
+    const json = await runCli(['explain', host, '--observe', obs, '--json'])
+    expect(jsonLines(json.stdout).at(-1)).toMatchObject({input: {records: 9, otherPrograms: 0, programs: 7}, warnings: [merged.replace('seccomp-gen: warning: ', ''), expect.any(String)]})
+    // nothing observed: nothing merged, no warning
+    expect((await runCli(['explain', host])).stderrLines).toEqual([rateLimit])
+  })
+
+  it('a filter no record can match: one line, exit 2, nothing written', async () => {
+    const obs = join(tmp(), 'never.obs.json')
+    for (const [args, message] of [
+      [['--exe', 'python3.11'], "--exe python3.11: give the absolute path a record's exe= names"],
+      [['--comm', 'a-name-of-16-ch.'], "--comm a-name-of-16-ch.: a record's comm= is 1 to 15 bytes (the kernel cuts longer names)"],
+      [['--pid', 'x'], '--pid: Expected an integer but received: x (see: seccomp-gen explain --help)'],
+      [['--pid', '0'], '--pid: Expected an integer greater than or equal to 1 but received: 0 (see: seccomp-gen explain --help)'],
+    ] as const) {
+      const r = await runCli(['explain', host, ...args, '--observe', obs])
+      expect(r.status).toBe(2)
+      expect(r.stdout).toBe('')
+      expect(cliError(r)).toEqual({message, count: 1})
+      expect(r.stderrLines).toHaveLength(1)
+      expect(existsSync(obs)).toBe(false)
+    }
+  })
+})
+
 describe('explain: bad input', () => {
   it('garbage lines are skipped and counted, never fatal', async () => {
     const r = await runCli(['explain', join(repoRoot, 'fixtures', 'audit', 'garbage.txt')])

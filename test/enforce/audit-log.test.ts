@@ -9,7 +9,7 @@ import {describe, expect, it} from 'vitest'
 import {archOfAudit, archTable} from '../../src/arches.js'
 import {parseAuditLine, untrustedString} from '../../src/enforce/audit-log.js'
 import {DenialReport} from '../../src/enforce/denials.js'
-import {actionOfCode, AuditExplainer, denialOf} from '../../src/enforce/explain.js'
+import {actionOfCode, AuditExplainer, denialOf, type ProgramFilter} from '../../src/enforce/explain.js'
 import {decode} from '../../native/audit-netlink.js'
 import {actionValue, archToken} from '../../native/libseccomp.js'
 import {ACTION_PRECEDENCE} from '../../src/actions.js'
@@ -18,9 +18,9 @@ const dir = join(__dirname, '..', '..', 'fixtures', 'audit')
 const fixture = (name: string) => readFileSync(join(dir, name), 'utf8').split('\n').filter((l, i, all) => l !== '' || i < all.length - 1)
 
 /** Feed lines to an explainer; the report's text lines and its counts. */
-function explain(lines: string[]) {
+function explain(lines: string[], filter?: ProgramFilter) {
   const out: string[] = []
-  const ex = new AuditExplainer(new DenialReport({format: 'text', out: {write: (s: string) => out.push(s)}}))
+  const ex = new AuditExplainer(new DenialReport({format: 'text', out: {write: (s: string) => out.push(s)}}), filter)
   for (const l of lines) ex.line(l)
   return {ex, out, rows: [...ex.report.rows.values()]}
 }
@@ -164,5 +164,57 @@ describe('netlink messages', () => {
     for (const m of got) ex.message(m.type, m.text)
     expect(ex.counts).toMatchObject({read: 2, records: 1, skipped: 1})
     expect([...ex.report.rows.values()][0]!.first).toMatchObject({abi: 'x86_64', syscall: 'getpriority', action: 'SCMP_ACT_LOG'})
+  })
+})
+
+describe("filters: one program's records out of a whole host's log", () => {
+  const PYTHON = '/root/.pyenv/versions/3.11.7/bin/python3.11'
+  const only = (f: Partial<ProgramFilter>) => ({exe: [], comm: [], pid: [], ...f})
+  /** the report's (abi, syscall, action, pid) */
+  const reported = (r: ReturnType<typeof explain>) => r.rows.map((x) => [x.first.abi, x.first.syscall, x.first.action, x.first.pid])
+
+  it('--exe keeps the records whose exe= is that path, exactly; the others are counted apart', () => {
+    const r = explain(fixture('dmesg.txt'), only({exe: [PYTHON]}))
+    expect(reported(r)).toEqual(REAL.filter((x) => x[3] === 19128))
+    expect(r.ex.counts).toMatchObject({records: 3, otherPrograms: 6, programs: 1, skipped: 2})
+    expect(r.ex.inputLine(false)).toBe('read 12 line(s): 3 seccomp record(s), 2 other line(s) skipped, 6 record(s) of other programs skipped')
+    // no prefix, no basename: exactly the path
+    for (const exe of ['/root/.pyenv/versions/3.11.7/bin/python3', '/root/.pyenv/versions/3.11.7/bin/python3.11/']) {
+      expect(explain(fixture('dmesg.txt'), only({exe: [exe]})).ex.counts).toMatchObject({records: 0, otherPrograms: 9})
+    }
+  })
+
+  it('the exe the kernel wrote as hex is matched decoded', () => {
+    const r = explain(fixture('dmesg.txt'), only({exe: ['/tmp/ex/elves/get pid']}))
+    expect(reported(r)).toEqual([['x86', 'getpid', 'SCMP_ACT_LOG', 20906]])
+  })
+
+  it('--comm keeps every exe of that name (two i386-getpid here); --pid one process; several filters keep what matches any', () => {
+    const byComm = explain(fixture('dmesg.txt'), only({comm: ['i386-getpid']}))
+    expect(byComm.rows.map((x) => x.first.pid).sort()).toEqual([19199, 31982])
+    expect(byComm.ex.counts).toMatchObject({records: 2, otherPrograms: 7, programs: 2})
+    expect(reported(explain(fixture('dmesg.txt'), only({pid: [18150]})))).toEqual([['x86_64', 'getpid', 'SCMP_ACT_LOG', 18150]])
+    const any = explain(fixture('dmesg.txt'), only({exe: [PYTHON], comm: ['mkdir'], pid: [18150]}))
+    expect(any.ex.counts).toMatchObject({records: 5, otherPrograms: 4, programs: 3})
+  })
+
+  it('the same in every form a reader gives (audit.log: the ENRICHED fields after 0x1d are not matched)', () => {
+    for (const file of ['journalctl-k.txt', 'journald-audit.txt', 'audit.log']) {
+      const r = explain(fixture(file), only({exe: [PYTHON]}))
+      expect(reported(r), file).toEqual(REAL.filter((x) => x[3] === 19128))
+      expect(r.ex.counts.otherPrograms, file).toBe(6)
+    }
+  })
+
+  it('an observation of several programs without a filter is a warning; with a filter, or of one program, none', () => {
+    const merged = explain(fixture('dmesg.txt'))
+    expect(merged.ex.counts).toMatchObject({programs: 7, otherPrograms: 0})
+    const warned = merged.ex.warnings(true).filter((w) => !w.includes('rate limit'))
+    expect(warned).toEqual([expect.stringMatching(/^the observation merges the calls of 7 programs .*--exe PATH/)])
+    // no observation written: nothing is merged
+    expect(merged.ex.warnings(false).filter((w) => w.includes('merges'))).toEqual([])
+    expect(explain(fixture('dmesg.txt'), only({comm: ['i386-getpid']})).ex.warnings(true).filter((w) => w.includes('merges'))).toEqual([])
+    const onePid = fixture('dmesg.txt').filter((l) => l.includes(' pid=19128 '))
+    expect(explain(onePid).ex.warnings(true)).toEqual([])
   })
 })
