@@ -129,9 +129,13 @@ export class Agent {
   /** Serve until stop(); then answer what is pending, write every observation, clean up. */
   async run(): Promise<void> {
     while (!this.stopping) {
-      const ready = await this.poller.wait([this.listenFd, ...this.conns.keys(), ...this.containers.keys()], this.untilFirstDeadline())
+      const watched = new Map<number, Connection | Container>([...this.conns, ...this.containers])
+      const ready = await this.poller.wait([this.listenFd, ...watched.keys()], this.untilFirstDeadline())
       this.dropStale()
       for (const [fd, revents] of ready) {
+        // an fd closed in this round (dropped, ended) may be in use again already (a connection or
+        // listener accepted since): its revents were another's (a hang-up would end a new container)
+        if (fd !== this.listenFd && (this.conns.get(fd) ?? this.containers.get(fd)) !== watched.get(fd)) continue
         try {
           if (fd === this.listenFd) this.acceptAll()
           else if (this.conns.has(fd)) this.readConnection(fd)
