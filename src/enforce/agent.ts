@@ -142,8 +142,14 @@ export class Agent {
           else if (this.containers.has(fd)) await this.serve(fd, revents)
         } catch (err) {
           // one client's trouble (a failed recvmsg, a listener libseccomp cannot serve) is one line
-          this.opts.log(`${this.containers.get(fd)?.source ?? 'a client'}: ${(err as Error).message}`)
+          const c = this.containers.get(fd)
+          this.opts.log(`${c?.source ?? 'a client'}: ${(err as Error).message}${c ? '; not served any more (its notified calls fail with ENOSYS)' : ''}`)
           this.dropConnection(fd)
+          if (c) {
+            // a listener that failed to serve fails again at every poll: a busy loop of this line
+            this.containers.delete(fd)
+            c.listener.close()
+          }
         }
       }
     }
