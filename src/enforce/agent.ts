@@ -21,7 +21,7 @@
  * Bad clients cost one line each and the agent goes on: garbage, a client that disconnects
  * mid-message, an fd that is not a seccomp listener.
  */
-import {lstatSync, mkdirSync, readFileSync, statSync, unlinkSync, chmodSync} from 'node:fs'
+import {chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {release} from 'node:os'
 import {errnoLabel} from '../errno.js'
@@ -315,11 +315,15 @@ export class Agent {
     this.opts.log(`${c.source}: ${how}: ${calls} call(s) in ${rows.length} distinct kind(s) reported${where}`)
   }
 
-  /** ID.json in the observe dir; ID-2.json, … for a container id seen again in this run. */
+  /**
+   * ID.json in the observe dir; ID-2.json, … for a container id seen again in this run, or whose
+   * file an earlier run left there (an agent restarted on the same DIR: the gaps it kept are the
+   * point of the directory, never overwritten).
+   */
   private observationPath(id: string): string {
     const safe = id.replace(/[^A-Za-z0-9_.-]/g, '_')
     let file = join(this.opts.observeDir!, `${safe}.json`)
-    for (let i = 2; this.written.has(file); i++) file = join(this.opts.observeDir!, `${safe}-${i}.json`)
+    for (let i = 2; this.written.has(file) || existsSync(file); i++) file = join(this.opts.observeDir!, `${safe}-${i}.json`)
     this.written.add(file)
     return file
   }

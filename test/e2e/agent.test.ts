@@ -212,16 +212,21 @@ s.close()`, sock], {encoding: 'utf8'})
       for (const b of many) await agent.waitFor(new RegExp(`container \\S+ \\(bundle ${b.dir}\\): ended: 2 call\\(s\\) in 1 distinct`), mark)
     })
 
-    it('a container id run again is a container of its own: its counts and observation are its own', async (ctx) => {
+    it('a container id run again is a container of its own: its counts and observation are its own; an earlier observation is kept', async (ctx) => {
       if (unavailable('runc')) return ctx.skip()
       expect(cli(['apply', profile, '--bundle', bundle.dir, '--complain', '--listener', sock]).code).toBe(0)
       const state = join(dir, 'runc-state')
       const id = `again-${process.pid}`
+      // an earlier agent's observation of a container of that name: kept
+      writeFileSync(join(obsDir, `${id}.json`), 'an earlier run\n')
       const mark = agent.mark()
       for (let i = 0; i < 2; i++) expect(spawnSync('runc', ['--root', state, 'run', '-b', bundle.dir, id], {encoding: 'utf8'}).stdout).toMatch(/mkdir=0/)
       await agent.waitFor(new RegExp(`container ${id} \\(bundle [^)]*\\): ended: 1 call\\(s\\)`), mark)
-      await agent.waitFor(new RegExp(`container ${id} #2 \\(bundle [^)]*\\): ended: 1 call\\(s\\) in 1 distinct kind\\(s\\) reported; observation in (\\S+)`), mark)
+      const second = await agent.waitFor(new RegExp(`container ${id} #2 \\(bundle [^)]*\\): ended: 1 call\\(s\\) in 1 distinct kind\\(s\\) reported; observation in (\\S+)`), mark)
+      expect(readFileSync(join(obsDir, `${id}.json`), 'utf8')).toBe('an earlier run\n')
       expect(JSON.parse(readFileSync(join(obsDir, `${id}-2.json`), 'utf8')).abis.x86_64.syscalls.mkdir.count).toBe(1)
+      expect(second[1]).toBe(join(obsDir, `${id}-3.json`))
+      expect(JSON.parse(readFileSync(second[1]!, 'utf8')).abis.x86_64.syscalls.mkdir.count).toBe(1)
     })
 
     it('SIGTERM ends it with the summary and removes its socket', async () => {
