@@ -118,6 +118,8 @@ export function acceptUnix(fd: number): number | undefined {
   const e = koffi.errno()
   // EAGAIN: nobody waiting; ECONNABORTED and friends: that client gave up, the next may not
   if (e === EAGAIN || e === EINTR || e === 103 /* ECONNABORTED */ || e === 71 /* EPROTO */) return undefined
+  // out of fds: errnoLabel would need a file opened to name it
+  if (e === 24 || e === 23) throw new SeccompGenError('IO', `accept4 (fd ${fd}) failed: ${e === 24 ? 'EMFILE' : 'ENFILE'} (too many open files)`)
   fail('accept4', `fd ${fd}`)
 }
 

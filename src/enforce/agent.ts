@@ -64,6 +64,8 @@ export const MESSAGE_TIMEOUT_MS = 10_000
 export const MAX_PENDING = 64
 /** fds one message may bring (the runtimes send one: the listener) */
 const MAX_FDS = 16
+/** After accept4 failed (out of fds): the listening socket rests this long (it stays readable: a busy loop) */
+const ACCEPT_PAUSE_MS = 1000
 
 /** No profile in the metadata: every notified call is denied with EPERM (explain) or let through (complain). */
 const NO_PROFILE: OciSeccomp = {defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1}
@@ -104,6 +106,8 @@ export class Agent {
   /** containers served per id and bundle: a later one of the same name is `container ID #2 (…)` */
   private readonly served = new Map<string, number>()
   private stopping = false
+  /** Date.now() before which the listening socket is not polled (ACCEPT_PAUSE_MS) */
+  private acceptAgain = 0
   private socketIno = 0
   containersSeen = 0
 
@@ -130,7 +134,10 @@ export class Agent {
   async run(): Promise<void> {
     while (!this.stopping) {
       const watched = new Map<number, Connection | Container>([...this.conns, ...this.containers])
-      const ready = await this.poller.wait([this.listenFd, ...watched.keys()], this.untilFirstDeadline())
+      const resting = this.acceptAgain - Date.now()
+      const deadline = this.untilFirstDeadline()
+      const timeout = resting > 0 && (deadline < 0 || resting < deadline) ? resting : deadline
+      const ready = await this.poller.wait([...(resting > 0 ? [] : [this.listenFd]), ...watched.keys()], timeout)
       this.dropStale()
       for (const [fd, revents] of ready) {
         // an fd closed in this round (dropped, ended) may be in use again already (a connection or
@@ -142,6 +149,11 @@ export class Agent {
           else if (this.containers.has(fd)) await this.serve(fd, revents)
         } catch (err) {
           // one client's trouble (a failed recvmsg, a listener libseccomp cannot serve) is one line
+          if (fd === this.listenFd) {
+            this.acceptAgain = Date.now() + ACCEPT_PAUSE_MS
+            this.opts.log(`cannot accept a connection: ${(err as Error).message}; trying again in ${ACCEPT_PAUSE_MS} ms`)
+            continue
+          }
           const c = this.containers.get(fd)
           this.opts.log(`${c?.source ?? 'a client'}: ${(err as Error).message}${c ? '; not served any more (its notified calls fail with ENOSYS)' : ''}`)
           this.dropConnection(fd)

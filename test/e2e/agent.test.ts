@@ -44,8 +44,10 @@ class RunningAgent {
   private readonly waiters: Array<() => void> = []
   readonly closed: Promise<number | null>
 
-  constructor(args: string[]) {
-    this.child = spawn(cliPath, ['agent', ...args], {cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe']})
+  /** `prefix`: a command that runs the agent (prlimit …) */
+  constructor(args: string[], prefix: string[] = []) {
+    const argv = [...prefix, cliPath, 'agent', ...args]
+    this.child = spawn(argv[0]!, argv.slice(1), {cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe']})
     const wake = () => { for (const w of this.waiters.splice(0)) w() }
     this.child.stdout!.on('data', (d) => { this.stdout += d; wake() })
     this.child.stderr!.on('data', (d) => { this.stderr += d; wake() })
@@ -317,6 +319,41 @@ describe('agent: the socket path', () => {
     expect(await a.closed).toBe(0)
     expect(a.stdout).toContain('seccomp-gen: no call was reported')
     expect(existsSync(stale)).toBe(false)
+  })
+})
+
+describe('agent: out of fds', () => {
+  const noPrlimit = spawnSync('prlimit', ['--version']).error ? 'prlimit (util-linux) not found' : undefined
+  if (noPrlimit) console.warn(`[skip] agent out of fds: ${noPrlimit}`)
+  it.skipIf(noPrlimit !== undefined)('accept4 failing with EMFILE rests the socket (no busy loop of lines), and serving goes on once fds are free', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sg-agent-fds-')))
+    const clients: Array<ReturnType<typeof createConnection>> = []
+    try {
+      const sock = join(dir, 'agent.sock')
+      // node and the agent hold about 22 fds: 40 runs out after some 18 connections
+      const a = new RunningAgent(['--socket', sock], ['prlimit', '--nofile=40:40'])
+      await a.waitFor(/listening on /)
+      for (let i = 0; i < 30; i++) {
+        const c = createConnection({path: sock})
+        c.on('error', () => {})
+        c.write('{')
+        clients.push(c)
+      }
+      await a.waitFor(/cannot accept a connection: accept4 \(fd \d+\) failed: EMFILE \(too many open files\); trying again in 1000 ms/)
+      // the second try fails too (the clients still hold their connections): one more line, not a
+      // flood (the busy loop this replaced wrote thousands a second)
+      await a.waitFor(/cannot accept[^]*cannot accept/)
+      expect(a.stderr.match(/cannot accept/g)!.length).toBeLessThan(10)
+      for (const c of clients) c.destroy()
+      const mark = a.mark()
+      await sendRaw(sock, 'hello')
+      await a.waitFor(/a client's message ignored: not JSON \(starts "hello"\)/, mark)
+      a.kill('SIGTERM')
+      expect(await a.closed).toBe(0)
+    } finally {
+      for (const c of clients) c.destroy()
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })
 
