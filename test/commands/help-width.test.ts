@@ -1,0 +1,27 @@
+/**
+ * Every command's help reads at 80 columns: no line wider, the summary at the top included
+ * (oclif prints that one unwrapped unless src/help.ts wraps it). A piped stdout is 80 columns
+ * to oclif.
+ */
+import {describe, expect, it} from 'vitest'
+import {runCli} from '../helpers/cli.js'
+
+const COMMANDS = ['agent', 'apply', 'build', 'check', 'diff', 'explain', 'export', 'record', 'validate']
+
+describe('help at 80 columns', () => {
+  it.each(COMMANDS)('%s --help has no line over 80 columns and starts with its summary', async (cmd) => {
+    const r = await runCli([cmd, '--help'], {env: {OCLIF_COLUMNS: undefined}})
+    expect(r.status, r.stderr).toBe(0)
+    const wide = r.stdout.split('\n').filter((line) => [...line].length > 80)
+    expect(wide).toEqual([])
+    // the summary is still there, first, before USAGE
+    expect(r.stdout.indexOf('USAGE')).toBeGreaterThan(20)
+  })
+
+  it('the root help lists every command with its summary', async () => {
+    const r = await runCli(['--help'])
+    expect(r.status, r.stderr).toBe(0)
+    const list = r.stdout.slice(r.stdout.indexOf('COMMANDS'))
+    for (const cmd of COMMANDS) expect(list).toMatch(new RegExp(`\\n  ${cmd} +\\S`))
+  })
+})
