@@ -18,9 +18,10 @@ describe('help at 80 columns', () => {
     expect(r.stdout.indexOf('USAGE')).toBeGreaterThan(20)
   })
 
-  it('the root help lists every command with its summary', async () => {
-    const r = await runCli(['--help'])
+  it('the root help lists every command with its summary, no line over 80 columns', async () => {
+    const r = await runCli(['--help'], {env: {OCLIF_COLUMNS: undefined}})
     expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout.split('\n').filter((line) => [...line].length > 80)).toEqual([])
     const list = r.stdout.slice(r.stdout.indexOf('COMMANDS'))
     for (const cmd of COMMANDS) expect(list).toMatch(new RegExp(`\\n  ${cmd} +\\S`))
   })
