@@ -25,4 +25,21 @@ describe('help at 80 columns', () => {
     const list = r.stdout.slice(r.stdout.indexOf('COMMANDS'))
     for (const cmd of COMMANDS) expect(list).toMatch(new RegExp(`\\n  ${cmd} +\\S`))
   })
+
+  it('only a repeated argument is listed with "..." (apply and check take one PROFILE)', async () => {
+    const section = async (cmd: string) => {
+      const r = await runCli([cmd, '--help'])
+      expect(r.status, r.stderr).toBe(0)
+      return r.stdout.slice(r.stdout.indexOf('ARGUMENTS'), r.stdout.indexOf('FLAGS'))
+    }
+    const apply = await section('apply')
+    expect(apply).toMatch(/\n  PROFILE  /)
+    expect(apply).not.toContain('PROFILE...')
+    const check = await section('check')
+    expect(check).toMatch(/\n  PROFILE +the profile/)
+    expect(check).toContain('INPUT...')
+    expect(check).not.toContain('PROFILE...')
+    expect(await section('explain')).toContain('[FILE...]')
+    expect(await section('validate')).toContain('PROFILE...')
+  })
 })
