@@ -46,6 +46,8 @@ Same inputs give byte-identical output. Output goes to FILE atomically, or to st
     {command: '<%= config.bin %> <%= command.id %> --runtime runc --no-new-privileges --args strict app.obs.json', description: 'Tighter: runc with NNP, exact prctl/ioctl value sets.'},
     {command: '<%= config.bin %> <%= command.id %> --for containerd -o app.json app.obs.json', description: 'For ctr/containerd: plain OCI, capability-gated rules resolved for the default capabilities.'},
     {command: '<%= config.bin %> <%= command.id %> --format k8s --for containerd -o app.yaml --node-json app.json app.obs.json', description: 'Kubernetes on containerd nodes: SeccompProfile "app" for the operator, app.json for /var/lib/kubelet/seccomp/ without it.'},
+    {command: '<%= config.bin %> <%= command.id %> --widen imports -o app.json app.obs.json', description: "Also allow what the recorded programs' libc imports can reach (an input the recording did not try)."},
+    {command: '<%= config.bin %> <%= command.id %> --default-action log -o app-log.json app.obs.json', description: 'Log instead of deny what the recording did not make; seccomp-gen explain reads what the kernel logged.'},
   ]
 
   static strict = false

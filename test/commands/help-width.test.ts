@@ -42,4 +42,11 @@ describe('help at 80 columns', () => {
     expect(await section('explain')).toContain('[FILE...]')
     expect(await section('validate')).toContain('PROFILE...')
   })
+
+  it("build's examples show --widen and the LOG default of the explain loop", async () => {
+    const r = await runCli(['build', '--help'])
+    const examples = r.stdout.slice(r.stdout.indexOf('EXAMPLES'))
+    expect(examples).toContain('$ seccomp-gen build --widen imports -o app.json app.obs.json')
+    expect(examples).toContain('$ seccomp-gen build --default-action log')
+  })
 })
