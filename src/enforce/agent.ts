@@ -21,7 +21,7 @@
  * Bad clients cost one line each and the agent goes on: garbage, a client that disconnects
  * mid-message, an fd that is not a seccomp listener.
  */
-import {chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {release} from 'node:os'
 import {errnoLabel} from '../errno.js'
@@ -124,9 +124,18 @@ export class Agent {
     // after the socket path: a path refused there leaves no new directory behind
     if (opts.observeDir !== undefined) prepareDir(opts.observeDir)
     if (note) opts.log(note)
-    const fd = listenUnix(opts.socket)
-    // root's runtimes connect; nobody else has any business handing us fds
-    chmodSync(opts.socket, 0o600)
+    // root's runtimes connect; nobody else has any business handing us fds. bind creates the
+    // socket with 0777 less the umask: a umask of 0177 makes it 0600 from the start (a chmod
+    // after bind left a window where anyone could connect). The umask is the process's, so it is
+    // restored right after; bind is synchronous on this thread and nothing else creates files
+    // meanwhile (no fs call is in flight on libuv's pool before the agent runs).
+    const umask = process.umask(0o177)
+    let fd: number
+    try {
+      fd = listenUnix(opts.socket)
+    } finally {
+      process.umask(umask)
+    }
     return new Agent(opts, fd)
   }
 

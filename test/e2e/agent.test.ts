@@ -395,6 +395,18 @@ describe.skipIf(noAgent !== undefined)('agent: clients that never finish their m
     return {closed: new Promise<void>((resolve) => c.once('close', () => resolve())), end: () => c.destroy()}
   }
 
+  it('the socket is made mode 0600 (bound under umask 0177, not chmod-ed after: no moment anyone may connect); the umask is restored', async () => {
+    const before = process.umask(0)
+    try {
+      const a = await openAgent('mode.sock', {})
+      expect(lstatSync(a.socket).mode & 0o777).toBe(0o600)
+      expect(process.umask(0)).toBe(0) // what open() found: set back
+      await a.stop()
+    } finally {
+      process.umask(before)
+    }
+  })
+
   it('drops a connection that has not sent a whole message in time', async () => {
     const a = await openAgent('timeout.sock', {messageTimeoutMs: 50})
     const c = halfSend(a.socket, '{"ociVersion":"1.0.2-dev","fds":["seccompFd"],"pid":1,"state":{"id":"slow')
