@@ -294,7 +294,8 @@ export class Agent {
     const nth = (this.served.get(source) ?? 0) + 1
     this.served.set(source, nth)
     if (nth > 1) source = `container ${hello.id} #${nth} (bundle ${hello.bundle})`
-    const supervisor = new NotifySupervisor(listener, {profile, mode, report: this.report, source})
+    const container = {id: hello.id, bundle: hello.bundle, ...(nth > 1 ? {run: nth} : {})}
+    const supervisor = new NotifySupervisor(listener, {profile, mode, report: this.report, source, container})
     this.containers.set(lfd, {hello, source, listener, supervisor, runtime: runtimeOf(hello.pid)})
     this.containersSeen++
     const rules = profile.syscalls?.length ?? 0

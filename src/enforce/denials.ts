@@ -42,8 +42,13 @@ export interface Denial {
   action: string
   /** the rule or default that matched: 'defaultAction SCMP_ACT_ERRNO(EPERM)', 'syscalls[3] …' */
   rule?: string
-  /** where it came from when one report serves several (the agent: container id and bundle) */
+  /** where it came from when one report serves several (the agent: container id and bundle), for the text form */
   source?: string
+  /**
+   * the agent's container, for --json (scripts need not parse `source`): its id and bundle, and
+   * `run` 2, 3, … for a container of the same id and bundle served again (`#2` in source)
+   */
+  container?: {id: string; bundle: string; run?: number}
 }
 
 export interface DenialReportOptions {
@@ -152,6 +157,7 @@ export class DenialReport {
     return {
       type,
       ...(d.source !== undefined ? {source: d.source} : {}),
+      ...(d.container !== undefined ? {container: d.container} : {}),
       abi: d.abi,
       syscall: d.syscall,
       nr: d.nr,

@@ -41,6 +41,8 @@ export interface SuperviseOptions {
   report: DenialReport
   /** names where the report comes from (the agent: a container) */
   source?: string
+  /** the agent's container, for the report's JSON */
+  container?: Denial['container']
   /** notifications that are not CMD's (the exec child's own calls before execve): answered CONTINUE, not reported */
   skip?: (n: Notification, abi: string, name: string) => boolean
 }
@@ -170,7 +172,11 @@ export class NotifySupervisor {
       this.listener.continueCall(n.id)
       return
     }
-    const d: Denial = {abi, syscall: name, nr: n.nr, args: n.args, pid: n.pid, action: '', rule: this.ruleText(verdict, rule), ...(this.opts.source !== undefined ? {source: this.opts.source} : {})}
+    const d: Denial = {
+      abi, syscall: name, nr: n.nr, args: n.args, pid: n.pid, action: '', rule: this.ruleText(verdict, rule),
+      ...(this.opts.source !== undefined ? {source: this.opts.source} : {}),
+      ...(this.opts.container !== undefined ? {container: this.opts.container} : {}),
+    }
     const report = this.opts.report
     const first = !report.has(d)
     let tgid: number | undefined

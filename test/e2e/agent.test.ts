@@ -272,6 +272,48 @@ for (const rt of ['runc', 'crun'] as const) describe.skipIf(why !== undefined ||
   })
 })
 
+describe.skipIf(why !== undefined)('agent --json: the container as fields', () => {
+  it('report lines and summary rows carry container {id, bundle}, also for a container without our metadata', async () => {
+    const rt = unavailable('runc') ? 'crun' : 'runc'
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sg-agent-json-')))
+    const a = new RunningAgent(['--socket', join(dir, 'agent.sock'), '--json'])
+    try {
+      const sock = join(dir, 'agent.sock')
+      await a.waitFor(/listening on /)
+      const profile = profileMissingMkdir(dir)
+      const ours = makeBundle({args: ['sh', '-c', WORK], parent: dir})
+      const foreign = makeBundle({args: ['sh', '-c', WORK], parent: dir})
+      for (const b of [ours, foreign]) expect(cli(['apply', profile, '--bundle', b.dir, '--explain', '--listener', sock]).code).toBe(0)
+      // someone else's agent metadata: the filter notifies, but no profile comes with it
+      const cfgPath = join(foreign.dir, 'config.json')
+      const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'))
+      cfg.linux.seccomp.listenerMetadata = 'not ours'
+      writeFileSync(cfgPath, JSON.stringify(cfg))
+      for (const b of [ours, foreign]) {
+        expect((await runBundle(rt, b.dir)).stdout).toMatch(/mkdir=1/) // EPERM both ways
+        await a.waitFor(new RegExp(`"container \\S+ \\(bundle ${b.dir}\\): ended: 1 call`))
+      }
+      a.kill('SIGTERM')
+      expect(await a.closed).toBe(0)
+      const lines = a.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>)
+      const denials = lines.filter((l) => l.type === 'denial')
+      const rows = lines.find((l) => l.type === 'summary')!.rows as Array<Record<string, any>>
+      expect(denials).toHaveLength(2)
+      expect(rows).toHaveLength(2)
+      for (const [b, o] of [[ours, denials[0]!], [foreign, denials[1]!], [ours, rows.find((r) => r.container.bundle === ours.dir)!], [foreign, rows.find((r) => r.container.bundle === foreign.dir)!]] as const) {
+        expect(o.container).toEqual({id: expect.stringMatching(new RegExp(`^${rt}-`)), bundle: b.dir})
+        expect(o.source).toBe(`container ${o.container.id} (bundle ${b.dir})`)
+        expect(o.syscall).toBe('mkdir')
+      }
+      expect(denials[0]).toMatchObject({action: 'SCMP_ACT_ERRNO(EPERM)', rule: 'defaultAction SCMP_ACT_ERRNO(EPERM)'})
+    } finally {
+      a.kill('SIGKILL')
+      await a.closed
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+})
+
 describe('agent: the socket path', () => {
   let dir: string
   beforeAll(() => { dir = realpathSync(mkdtempSync(join(tmpdir(), 'sg-agent-path-'))) })
