@@ -295,7 +295,8 @@ export class Agent {
     this.served.set(source, nth)
     if (nth > 1) source = `container ${hello.id} #${nth} (bundle ${hello.bundle})`
     const container = {id: hello.id, bundle: hello.bundle, ...(nth > 1 ? {run: nth} : {})}
-    const supervisor = new NotifySupervisor(listener, {profile, mode, report: this.report, source, container})
+    const noProfile = meta ? undefined : `no profile known (listenerMetadata ${why ? 'of seccomp-gen unreadable' : "is not seccomp-gen's"})`
+    const supervisor = new NotifySupervisor(listener, {profile, mode, report: this.report, source, container, noProfile})
     this.containers.set(lfd, {hello, source, listener, supervisor, runtime: runtimeOf(hello.pid)})
     this.containersSeen++
     const rules = profile.syscalls?.length ?? 0

@@ -43,6 +43,12 @@ export interface SuperviseOptions {
   source?: string
   /** the agent's container, for the report's JSON */
   container?: Denial['container']
+  /**
+   * Why no profile is known and `profile` is only the mode's plain answer, EPERM (the agent: a
+   * container whose listenerMetadata is not ours): the report says this and the answer instead of
+   * naming a rule that does not exist
+   */
+  noProfile?: string
   /** notifications that are not CMD's (the exec child's own calls before execve): answered CONTINUE, not reported */
   skip?: (n: Notification, abi: string, name: string) => boolean
 }
@@ -173,7 +179,8 @@ export class NotifySupervisor {
       return
     }
     const d: Denial = {
-      abi, syscall: name, nr: n.nr, args: n.args, pid: n.pid, action: '', rule: this.ruleText(verdict, rule),
+      abi, syscall: name, nr: n.nr, args: n.args, pid: n.pid, action: '',
+      ...(this.opts.noProfile !== undefined ? {} : {rule: this.ruleText(verdict, rule)}),
       ...(this.opts.source !== undefined ? {source: this.opts.source} : {}),
       ...(this.opts.container !== undefined ? {container: this.opts.container} : {}),
     }
@@ -196,7 +203,7 @@ export class NotifySupervisor {
     }
     // the line first, the answer after: what CMD prints about the answer comes after the line
     const answer = this.opts.mode === 'complain' ? {text: 'allowed (complain)', run: () => this.listener.continueCall(n.id)} : this.answer(n, verdict, tgid)
-    d.action = answer.text
+    d.action = this.opts.noProfile !== undefined ? `${this.opts.noProfile}: ${this.opts.mode === 'complain' ? 'let through' : 'answered EPERM'}` : answer.text
     report.add(d)
     answer.run()
   }

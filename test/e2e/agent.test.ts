@@ -272,11 +272,12 @@ for (const rt of ['runc', 'crun'] as const) describe.skipIf(why !== undefined ||
   })
 })
 
-describe.skipIf(why !== undefined)('agent --json: the container as fields', () => {
-  it('report lines and summary rows carry container {id, bundle}, also for a container without our metadata', async () => {
+describe.skipIf(why !== undefined)('agent --json: the container as fields; a container without our metadata', () => {
+  it('report lines and summary rows carry container {id, bundle}; a foreign listenerMetadata is named as no profile, not as a rule', async () => {
     const rt = unavailable('runc') ? 'crun' : 'runc'
     const dir = realpathSync(mkdtempSync(join(tmpdir(), 'sg-agent-json-')))
     const a = new RunningAgent(['--socket', join(dir, 'agent.sock'), '--json'])
+    let complain: RunningAgent | undefined
     try {
       const sock = join(dir, 'agent.sock')
       await a.waitFor(/listening on /)
@@ -306,9 +307,17 @@ describe.skipIf(why !== undefined)('agent --json: the container as fields', () =
         expect(o.syscall).toBe('mkdir')
       }
       expect(denials[0]).toMatchObject({action: 'SCMP_ACT_ERRNO(EPERM)', rule: 'defaultAction SCMP_ACT_ERRNO(EPERM)'})
+      expect(denials[1]!.action).toBe("no profile known (listenerMetadata is not seccomp-gen's): answered EPERM")
+      expect(denials[1]).not.toHaveProperty('rule')
+      // agent --complain: the foreign container's call runs, and the text line says why, naming no rule
+      complain = new RunningAgent(['--socket', sock, '--complain'])
+      await complain.waitFor(/listening on /)
+      expect((await runBundle(rt, foreign.dir)).stdout).toMatch(/mkdir=0/)
+      const line = (await complain.waitFor(/^seccomp-gen: container .*$/m))[0]
+      expect(line).toMatch(new RegExp(`^seccomp-gen: container ${rt}-\\S+ \\(bundle ${foreign.dir}\\): x86_64 mkdir by pid \\d+ .*: no profile known \\(listenerMetadata is not seccomp-gen's\\): let through$`))
     } finally {
-      a.kill('SIGKILL')
-      await a.closed
+      for (const x of [a, complain]) x?.kill('SIGKILL')
+      await Promise.all([a.closed, complain?.closed])
       rmSync(dir, {recursive: true, force: true})
     }
   })
