@@ -93,6 +93,8 @@ export interface InputCounts {
   repeated: number
   /** records the kernel's printk rate limit dropped ("kauditd_printk_skb: N callbacks suppressed") */
   suppressed: number
+  /** the lines that said so: each one of the lines read, as records and skipped lines are */
+  rateLimitNotices: number
   /** --follow: times the socket's buffer overflowed (the kernel dropped records for us) */
   overflows: number
   /** seccomp records that match none of the --exe/--comm/--pid filters */
@@ -115,7 +117,7 @@ function matches(f: ProgramFilter, r: SeccompRecord): boolean {
 }
 
 export class AuditExplainer {
-  readonly counts: InputCounts = {read: 0, records: 0, skipped: 0, unreadable: {}, repeated: 0, suppressed: 0, overflows: 0, otherPrograms: 0, programs: 0}
+  readonly counts: InputCounts = {read: 0, records: 0, skipped: 0, unreadable: {}, repeated: 0, suppressed: 0, rateLimitNotices: 0, overflows: 0, otherPrograms: 0, programs: 0}
   private readonly stamps = new Set<string>()
   private readonly exes = new Set<string>()
   private readonly filter: ProgramFilter | undefined
@@ -129,7 +131,10 @@ export class AuditExplainer {
     this.counts.read++
     const p = parseAuditLine(text)
     if (p.kind === 'other') this.counts.skipped++
-    else if (p.kind === 'suppressed') this.counts.suppressed += p.count
+    else if (p.kind === 'suppressed') {
+      this.counts.rateLimitNotices++
+      this.counts.suppressed += p.count
+    }
     else if (p.kind === 'unreadable') this.unreadable(p.reason)
     else this.record(p.record)
   }
@@ -169,13 +174,17 @@ export class AuditExplainer {
     this.report.add(d)
   }
 
-  /** One line on what was read: "read 523 lines: 12 seccomp records, 509 other lines skipped, …". */
+  /**
+   * One line on what was read: "read 523 lines: 12 seccomp records, 509 other lines skipped, …".
+   * Every line read is in exactly one of the parts, so they add up to it.
+   */
   inputLine(follow: boolean): string {
     const c = this.counts
     const bad = Object.values(c.unreadable).reduce((a, b) => a + b, 0)
     const parts = [
       `${c.records} seccomp record(s)`,
       ...(c.skipped ? [`${c.skipped} other ${follow ? 'audit message(s)' : 'line(s)'} skipped`] : []),
+      ...(c.rateLimitNotices ? [`${c.rateLimitNotices} rate-limit notice(s)`] : []),
       ...(c.otherPrograms ? [`${c.otherPrograms} record(s) of other programs skipped`] : []),
       ...(bad ? [`${bad} unreadable record(s) skipped (${Object.entries(c.unreadable).map(([r, n]) => `${n} ${r}`).join(', ')})`] : []),
       ...(c.repeated ? [`${c.repeated} repeated record(s) counted once`] : []),

@@ -180,7 +180,7 @@ describe.runIf(onX64 && python && dmesgReadable)('explain: records from dmesg', 
     expect(r.status).toBe(0)
     const records = lines.filter((l) => l.includes('type=1326')).length
     const others = lines.length - records - suppressed().length
-    expect(r.stdout).toContain(`seccomp-gen: read ${lines.length} line(s): ${records} seccomp record(s)${others ? `, ${others} other line(s) skipped` : ''}\n`)
+    expect(r.stdout).toContain(`seccomp-gen: read ${lines.length} line(s): ${records} seccomp record(s)${others ? `, ${others} other line(s) skipped` : ''}, ${suppressed().length} rate-limit notice(s)\n`)
     expect(r.stderrLines).toEqual([
       `seccomp-gen: warning: the kernel's printk rate limit dropped ${dropped} audit line(s) ("callbacks suppressed"; about 10 get through per 5 s without auditd): calls may be missing here; run auditd and read /var/log/audit/audit.log, or catch every record live with \`seccomp-gen explain --follow\``,
     ])
@@ -262,7 +262,7 @@ describe("explain --exe, --comm, --pid: one program's records out of a whole hos
       `seccomp-gen: x86_64 setpriority(arguments unknown) by pid 19128 python3 (${PYTHON}): SCMP_ACT_ERRNO`,
       `seccomp-gen: x86_64 sched_get_priority_max(arguments unknown) by pid 19128 python3 (${PYTHON}): SCMP_ACT_KILL_PROCESS`,
     ])
-    expect(r.stdout).toContain(`seccomp-gen: read 12 line(s): 3 seccomp record(s), 2 other line(s) skipped, 6 record(s) of other programs skipped; observation written to ${obs}\n`)
+    expect(r.stdout).toContain(`seccomp-gen: read 12 line(s): 3 seccomp record(s), 2 other line(s) skipped, 1 rate-limit notice(s), 6 record(s) of other programs skipped; observation written to ${obs}\n`)
     // a filter given: no warning about programs merged
     expect(r.stderrLines).toEqual([rateLimit])
 
@@ -283,7 +283,8 @@ describe("explain --exe, --comm, --pid: one program's records out of a whole hos
     expect(r.status, r.stderr).toBe(0)
     const out = jsonLines(r.stdout)
     expect(out.filter((o) => o.type === 'denial').map((d) => [d.pid, d.comm])).toEqual([[31982, 'i386-getpid'], [18150, 'bash'], [19199, 'i386-getpid'], [19512, 'mkdir']])
-    expect(out.at(-1)).toMatchObject({type: 'summary', total: 4, input: {read: 12, records: 4, otherPrograms: 5, programs: 4}})
+    // every line read is counted once: 4 records, 5 of other programs, 2 other lines, 1 rate-limit notice
+    expect(out.at(-1)).toMatchObject({type: 'summary', total: 4, input: {read: 12, records: 4, otherPrograms: 5, skipped: 2, rateLimitNotices: 1, suppressed: 84, unreadable: {}, repeated: 0}})
   })
 
   it('--observe without a filter on records of several programs: one warning line naming how many, suggesting --exe', async () => {

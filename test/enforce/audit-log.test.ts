@@ -77,6 +77,21 @@ describe('the forms a record reaches a reader in', () => {
     expect(ex.warnings()).toEqual([expect.stringMatching(/rate limit dropped 84 audit line\(s\).*auditd.*--follow/)])
   })
 
+  it('the counts of the input line add up to the lines read: a rate-limit notice is one of them', () => {
+    const lines = fixture('dmesg.txt')
+    const notices = lines.filter((l) => l.includes('callbacks suppressed')).length
+    expect(notices).toBe(1)
+    const {ex} = explain(lines)
+    const c = ex.counts
+    expect(c).toMatchObject({read: lines.length, records: 9, skipped: 2, rateLimitNotices: 1, suppressed: 84})
+    const bad = Object.values(c.unreadable).reduce((a, b) => a + b, 0)
+    expect(c.records + c.skipped + c.rateLimitNotices + c.otherPrograms + bad + c.repeated).toBe(c.read)
+    expect(ex.inputLine(false)).toBe('read 12 line(s): 9 seccomp record(s), 2 other line(s) skipped, 1 rate-limit notice(s)')
+    // two notices: both are counted, their numbers summed
+    const twice = explain([...lines, '[15999.000001] kauditd_printk_skb: 16 callbacks suppressed'])
+    expect(twice.ex.counts).toMatchObject({read: 13, rateLimitNotices: 2, suppressed: 100})
+  })
+
   it('the same record twice (dmesg saved twice, or with audit.log) counts once', () => {
     const {ex} = explain([...fixture('dmesg.txt'), ...fixture('audit.log')])
     expect(ex.counts.records).toBe(REAL.length)
@@ -177,7 +192,7 @@ describe("filters: one program's records out of a whole host's log", () => {
     const r = explain(fixture('dmesg.txt'), only({exe: [PYTHON]}))
     expect(reported(r)).toEqual(REAL.filter((x) => x[3] === 19128))
     expect(r.ex.counts).toMatchObject({records: 3, otherPrograms: 6, programs: 1, skipped: 2})
-    expect(r.ex.inputLine(false)).toBe('read 12 line(s): 3 seccomp record(s), 2 other line(s) skipped, 6 record(s) of other programs skipped')
+    expect(r.ex.inputLine(false)).toBe('read 12 line(s): 3 seccomp record(s), 2 other line(s) skipped, 1 rate-limit notice(s), 6 record(s) of other programs skipped')
     // no prefix, no basename: exactly the path
     for (const exe of ['/root/.pyenv/versions/3.11.7/bin/python3', '/root/.pyenv/versions/3.11.7/bin/python3.11/']) {
       expect(explain(fixture('dmesg.txt'), only({exe: [exe]})).ex.counts).toMatchObject({records: 0, otherPrograms: 9})
