@@ -22,6 +22,7 @@ import {schemaProblems} from '../profile/schema.js'
 import type {OciSeccomp} from '../profile/types.js'
 import {evaluate} from '../profile/evaluate.js'
 import {callRuns, type SeccompAction} from '../actions.js'
+import {errnoName} from '../errno.js'
 import {containerNotifyVariant, encodeMetadata} from './bundle-notify.js'
 import type {NotifyMode} from './supervise.js'
 
@@ -190,7 +191,7 @@ interface Shape {
 function shapeOf(s: Json | OciSeccomp | undefined): Shape | undefined {
   if (!s) return undefined
   const j = s as Json
-  const errno = j.defaultErrnoRet !== undefined ? `(${String(j.defaultErrnoRet)})` : ''
+  const errno = j.defaultErrnoRet !== undefined ? `(${errnoName(Number(j.defaultErrnoRet)) ?? String(j.defaultErrnoRet)})` : ''
   const rules = Array.isArray(j.syscalls) ? (j.syscalls as Json[]) : []
   const names = new Set<string>()
   const allowed = new Set<string>()
