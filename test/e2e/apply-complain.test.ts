@@ -16,7 +16,9 @@ import {release} from 'node:os'
 const onX64 = process.arch === 'x64'
 const python = realPython()
 const haveStrace = spawnSync('strace', ['-V']).status === 0
+const haveSetarch = spawnSync('setarch', ['--version']).status === 0
 if (!python) console.warn('apply --complain tests: python3 not found, the tests with python programs are skipped')
+if (!haveSetarch) console.warn('apply --complain tests: setarch (util-linux) not found, the old-kernel case is skipped')
 if (!haveStrace) console.warn('apply --complain tests: strace not found, the record → build loop is skipped')
 afterAll(() => rmSync(tmp(), {recursive: true, force: true}))
 const apply = (args: string[]) => runCli(['apply', ...args], {timeoutMs: 120_000})
@@ -323,5 +325,20 @@ describe('apply --complain / --explain: bad input gives one line, runs nothing, 
     expect(notifySupportProblem('6.1.0', 4)).toMatch(/API level 4 on this kernel \(6\.1\.0\)/)
     expect(notifySupportProblem('5.6.0', 6)).toBeUndefined()
     expect(notifySupportProblem('6.18.44', 6)).toBeUndefined()
+  })
+
+  // setarch's UNAME26 personality makes uname(2) report 2.6.x: the real check on a real "old
+  // kernel" answer, through the CLI, with nothing faked in the code under test
+  it.runIf(haveSetarch)('on a kernel that reports 2.6 (setarch --uname-2.6): one line naming it, exit 4, CMD never runs', () => {
+    const p = writeProfile('old-kernel', {defaultAction: 'SCMP_ACT_ALLOW', rules: [{names: ['mkdir'], action: 'SCMP_ACT_ERRNO'}]})
+    const marker = join(tmp(), 'old-kernel-ran')
+    for (const mode of ['--complain', '--explain']) {
+      const r = spawnSync('setarch', ['x86_64', '--uname-2.6', cliPath, 'apply', p, mode, '--', 'touch', marker], {encoding: 'utf8'})
+      expect(r.status, r.stderr).toBe(4)
+      const lines = r.stderr.trim().split('\n')
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toMatch(/this kernel \(2\.6\.\d+[^)]*\) cannot serve --complain\/--explain: .*Linux 5\.6 or later$/)
+      expect(existsSync(marker)).toBe(false)
+    }
   })
 })
