@@ -14,6 +14,7 @@ import {riskOf} from './data.js'
 import {parseJson64} from './json64.js'
 import {profileFromJson} from './from-json.js'
 import {isK8sText, k8sSpec} from './k8s.js'
+import type {ProfileFormat} from './load.js'
 import {schemaProblems} from './schema.js'
 import {knownSyscall, syscallNumber, tableKernel, type SyscallResolver} from '../syscall-table.js'
 import type {DockerProfile, FilterCond} from './types.js'
@@ -37,8 +38,12 @@ export interface Warning extends Finding {code: WarningCode}
 
 export interface ValidationReport {
   file: string
-  /** 'oci' when the profile is also plain runtime-spec linux.seccomp */
-  format: 'docker' | 'oci' | 'unknown'
+  /**
+   * The input's form, named as load.ts names it for diff and check: 'k8s' (a SeccompProfile),
+   * 'bundle-config' (a runtime-spec config.json); else 'oci' when the profile is also plain
+   * runtime-spec linux.seccomp, 'docker' when it is not, 'unknown' when it is no valid profile
+   */
+  format: ProfileFormat | 'unknown'
   valid: boolean
   errors: Finding[]
   warnings: Warning[]
@@ -76,7 +81,7 @@ export function validateProfileFile(file: string, opts: ValidateOptions): Valida
   if (!k8s) return validateProfileData(data, file, opts)
   const inner = validateProfileData(data, file, opts)
   const fix = <T extends {pointer: string}>(x: T): T => ({...x, pointer: `/spec${x.pointer}`})
-  return {...inner, errors: inner.errors.map(fix), warnings: inner.warnings.map(fix)}
+  return {...inner, format: 'k8s', errors: inner.errors.map(fix), warnings: inner.warnings.map(fix)}
 }
 
 export function validateProfileData(data: unknown, file: string, opts: ValidateOptions): ValidationReport {
@@ -84,11 +89,11 @@ export function validateProfileData(data: unknown, file: string, opts: ValidateO
   const cfg = data as {ociVersion?: unknown; linux?: {seccomp?: unknown}} | null
   if (cfg && typeof cfg === 'object' && typeof cfg.ociVersion === 'string') {
     if (!cfg.linux?.seccomp) {
-      return {file, format: 'unknown', valid: false, errors: [{pointer: '/linux/seccomp', message: 'this runtime-spec config.json has no seccomp profile'}], warnings: []}
+      return {file, format: 'bundle-config', valid: false, errors: [{pointer: '/linux/seccomp', message: 'this runtime-spec config.json has no seccomp profile'}], warnings: []}
     }
     const inner = validateProfileData(cfg.linux.seccomp, file, opts)
     const fix = <T extends {pointer: string}>(x: T): T => ({...x, pointer: `/linux/seccomp${x.pointer}`})
-    return {...inner, errors: inner.errors.map(fix), warnings: inner.warnings.map(fix)}
+    return {...inner, format: 'bundle-config', errors: inner.errors.map(fix), warnings: inner.warnings.map(fix)}
   }
   const report: ValidationReport = {file, format: 'unknown', valid: false, errors: [], warnings: []}
   const problems = schemaProblems(data, 'docker')

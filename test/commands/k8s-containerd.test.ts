@@ -157,7 +157,7 @@ describe('validate --for containerd', () => {
     expect((await runCli(['build', '-q', '--format', 'k8s', '-o', p('v.yaml'), obsFile])).status).toBe(0)
     const ok = await runCli(['validate', '--for', 'containerd', p('v.yaml')])
     expect(ok.status).toBe(0)
-    expect(ok.stdout.trim()).toBe(`${p('v.yaml')}: valid oci profile`)
+    expect(ok.stdout.trim()).toBe(`${p('v.yaml')}: valid k8s profile`)
     writeFileSync(p('bad.yaml'), readFileSync(p('v.yaml'), 'utf8').replace('defaultAction: SCMP_ACT_ERRNO', 'defaultAction: ERRNO'))
     const bad = await runCli(['validate', p('bad.yaml')])
     expect(bad.status).toBe(1)
@@ -173,7 +173,7 @@ describe('validate --for containerd', () => {
     writeFileSync(p('kj.json'), JSON.stringify(parse(readFileSync(p('kj.yaml'), 'utf8')), null, 2))
     const v = await runCli(['validate', p('kj.json')])
     expect(v.stderr).toBe('')
-    expect(v.stdout.trim()).toBe(`${p('kj.json')}: valid oci profile`)
+    expect(v.stdout.trim()).toBe(`${p('kj.json')}: valid k8s profile`)
     const d = await runCli(['diff', p('kj.yaml'), p('kj.json')])
     expect(d.status, d.stderr).toBe(0)
     // mount is recorded and resolved away (no CAP_SYS_ADMIN): the same denial from either form

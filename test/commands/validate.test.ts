@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {runCli} from '../helpers/cli.js'
@@ -60,7 +60,7 @@ describe('validate (library)', () => {
 
   it("checks an OCI bundle's config.json through its linux.seccomp", () => {
     const ok = validateProfileData({ociVersion: '1.0.2', process: {}, linux: {seccomp: base(good)}}, 'config.json', lib)
-    expect(ok).toMatchObject({valid: true, format: 'oci', warnings: []})
+    expect(ok).toMatchObject({valid: true, format: 'bundle-config', warnings: []})
     const bad = validateProfileData({ociVersion: '1.0.2', linux: {seccomp: base([{names: ['read'], action: 'SCMP_ACT_ALLOW'}])}}, 'config.json', lib)
     expect(bad.warnings.map((w) => [w.code, w.pointer])).toContainEqual(['MISSING_EXIT_GROUP', '/linux/seccomp/syscalls'])
     const none = validateProfileData({ociVersion: '1.0.2', linux: {}}, 'config.json', lib)
@@ -121,6 +121,31 @@ describe('seccomp-gen validate', () => {
     expect(r.status).toBe(1)
     const j = JSON.parse(r.stdout) as {profiles: Array<{warnings: Array<{code: string}>}>}
     expect(j.profiles[0].warnings.map((w) => w.code)).toEqual(['ARCH_NOT_RECORDED'])
+  })
+
+  it('names the form of each input as diff and check do: docker, oci, k8s (YAML or JSON), bundle-config', async () => {
+    const o = write('forms.obs.json', serializeObservation(obs({x86_64: {read: 1, write: 2}})))
+    const file = (name: string) => join(tmp, name)
+    expect((await runCli(['build', '-q', '--format', 'oci', '-o', file('forms.json'), o])).status).toBe(0)
+    expect((await runCli(['build', '-q', '--format', 'k8s', '-o', file('forms.yaml'), o])).status).toBe(0)
+    const oci = JSON.parse(readFileSync(file('forms.json'), 'utf8'))
+    write('forms-k8s.json', {apiVersion: 'security-profiles-operator.x-k8s.io/v1beta1', kind: 'SeccompProfile', metadata: {name: 'forms'}, spec: oci})
+    write('config.json', {ociVersion: '1.0.2', process: {args: ['sh']}, root: {path: 'rootfs'}, linux: {seccomp: oci}})
+    const forms = {'forms.json': 'oci', 'forms.yaml': 'k8s', 'forms-k8s.json': 'k8s', 'config.json': 'bundle-config'}
+    const files = Object.keys(forms).map(file)
+    const r = await runCli(['validate', '--json', ...files])
+    expect(r.status, r.stdout).toBe(0)
+    const j = JSON.parse(r.stdout) as {profiles: Array<{file: string; format: string}>}
+    expect(j.profiles.map((x) => x.format)).toEqual(Object.values(forms))
+    // the same names as diff --json gives each file
+    const d = await runCli(['diff', '--json', files[0], files[1]])
+    const d2 = await runCli(['diff', '--json', files[2], files[3]])
+    expect([d, d2].flatMap((x) => { const dj = JSON.parse(x.stdout); return [dj.a.format, dj.b.format] })).toEqual(Object.values(forms))
+    const text = await runCli(['validate', ...files])
+    expect(text.stdout.trim().split('\n')).toEqual(Object.entries(forms).map(([f, form]) => `${file(f)}: valid ${form} profile`))
+    // a Docker-only field still makes the plain JSON docker
+    write('moby.json', {...oci, archMap: [{architecture: 'SCMP_ARCH_X86_64', subArchitectures: []}], architectures: undefined})
+    expect(JSON.parse((await runCli(['validate', '--json', file('moby.json')])).stdout).profiles[0].format).toBe('docker')
   })
 
   it('a profile built by build validates without warnings', async () => {
