@@ -11,6 +11,7 @@
 import koffi from 'koffi'
 import {SeccompGenError} from '../src/errors.js'
 import {errnoLabel} from '../src/errno.js'
+import {openLibrary} from './dl.js'
 
 // <linux/netlink.h>, <linux/audit.h>, <sys/socket.h>, <poll.h> (the same on every Linux arch we run on)
 const AF_NETLINK = 16
@@ -54,12 +55,7 @@ let lib: Lib | undefined
 
 function load(): Lib {
   if (lib) return lib
-  let h: ReturnType<typeof koffi.load>
-  try {
-    h = koffi.load('libc.so.6')
-  } catch (err) {
-    throw new SeccompGenError('IO', `cannot load libc.so.6: ${(err as Error).message}`)
-  }
+  const h = openLibrary('libc.so.6', 'IO')
   lib = {
     socket: h.func('int socket(int domain, int type, int protocol)'),
     bind: h.func('int bind(int fd, const void *addr, unsigned int len)'),

@@ -13,6 +13,7 @@
 import koffi from 'koffi'
 import {SeccompGenError} from '../src/errors.js'
 import {errnoLabel} from '../src/errno.js'
+import {openLibrary} from './dl.js'
 
 interface Lib {
   libbpf_set_print: (fn: unknown) => unknown
@@ -43,15 +44,8 @@ const MAX_MESSAGES = 400
 
 function load(): Lib {
   if (lib) return lib
-  let h: ReturnType<typeof koffi.load>
-  let libc: ReturnType<typeof koffi.load>
-  const name = process.env.SECCOMP_GEN_LIBBPF || 'libbpf.so.1'
-  try {
-    h = koffi.load(name)
-    libc = koffi.load('libc.so.6')
-  } catch (err) {
-    throw new SeccompGenError('BPF_UNAVAILABLE', `cannot load ${name} (${(err as Error).message.split('\n')[0]}); install it (Debian/Ubuntu: apt-get install libbpf1)`)
-  }
+  const h = openLibrary(process.env.SECCOMP_GEN_LIBBPF || 'libbpf.so.1', 'BPF_UNAVAILABLE', 'Debian/Ubuntu: apt-get install libbpf1')
+  const libc = openLibrary('libc.so.6', 'BPF_UNAVAILABLE')
   koffi.opaque('bpf_object_t')
   koffi.opaque('bpf_map_t')
   koffi.opaque('bpf_program_t')

@@ -6,6 +6,7 @@
 import koffi from 'koffi'
 import {SeccompGenError} from '../src/errors.js'
 import {errnoLabel} from '../src/errno.js'
+import {openLibrary} from './dl.js'
 
 // <fcntl.h>, <signal.h>, <sys/prctl.h>, <linux/seccomp.h> (Linux, all arches we run on).
 const F_GETFD = 1
@@ -65,12 +66,7 @@ let libc: Libc | undefined
 
 function load(): Libc {
   if (libc) return libc
-  let h: ReturnType<typeof koffi.load>
-  try {
-    h = koffi.load('libc.so.6')
-  } catch (err) {
-    throw new SeccompGenError('SECCOMP_ERROR', `cannot load libc.so.6: ${(err as Error).message}`)
-  }
+  const h = openLibrary('libc.so.6', 'SECCOMP_ERROR')
   koffi.struct('sock_fprog', {len: 'unsigned short', filter: 'void *'})
   koffi.struct('rlimit', {cur: 'unsigned long', max: 'unsigned long'})
   const f = (sig: string) => h.func(sig)

@@ -10,6 +10,7 @@ import koffi from 'koffi'
 import {SeccompGenError} from '../src/errors.js'
 import {archProfileName, archShortName, archShortNames} from '../src/arches.js'
 import {errnoLabel} from '../src/errno.js'
+import {openLibrary, type Library} from './dl.js'
 import type {SeccompAction, SeccompOp} from '../src/actions.js'
 import type {SyscallLookup, SyscallResolver} from '../src/syscall-table.js'
 
@@ -97,17 +98,14 @@ interface ArgCmpStruct {
 
 let lib: Lib | undefined
 
+/** The libseccomp.so.2 handle (notify.ts binds its notify API from it too). */
+export function openLibseccomp(): Library {
+  return openLibrary('libseccomp.so.2', 'SECCOMP_ERROR', 'Debian/Ubuntu: apt-get install libseccomp2')
+}
+
 function load(): Lib {
   if (lib) return lib
-  let h: ReturnType<typeof koffi.load>
-  try {
-    h = koffi.load('libseccomp.so.2')
-  } catch (err) {
-    throw new SeccompGenError(
-      'SECCOMP_ERROR',
-      `cannot load libseccomp.so.2 (${(err as Error).message}); install it (Debian/Ubuntu: apt-get install libseccomp2)`,
-    )
-  }
+  const h = openLibseccomp()
   // A fresh type name per load keeps koffi from complaining about redefinition.
   koffi.opaque('scmp_filter_ctx_t')
   koffi.struct('scmp_arg_cmp', {arg: 'unsigned int', op: 'int', datum_a: 'uint64_t', datum_b: 'uint64_t'})

@@ -13,7 +13,8 @@ import koffi from 'koffi'
 import {closeSync, readlinkSync} from 'node:fs'
 import {SeccompGenError} from '../src/errors.js'
 import {errnoLabel} from '../src/errno.js'
-import {nativeArchToken, rawSyscallNumber} from './libseccomp.js'
+import {openLibrary} from './dl.js'
+import {nativeArchToken, openLibseccomp, rawSyscallNumber} from './libseccomp.js'
 
 /** SECCOMP_USER_NOTIF_FLAG_CONTINUE: let the call run as if the filter had allowed it (kernel ≥ 5.5). */
 export const NOTIF_FLAG_CONTINUE = 1
@@ -53,14 +54,8 @@ let libc: Libc | undefined
 
 function load(): {lib: Lib; libc: Libc} {
   if (lib && libc) return {lib, libc}
-  let s: ReturnType<typeof koffi.load>
-  let c: ReturnType<typeof koffi.load>
-  try {
-    s = koffi.load('libseccomp.so.2')
-    c = koffi.load('libc.so.6')
-  } catch (err) {
-    throw new SeccompGenError('SECCOMP_ERROR', `cannot load libseccomp.so.2 or libc.so.6: ${(err as Error).message}`)
-  }
+  const s = openLibseccomp()
+  const c = openLibrary('libc.so.6', 'SECCOMP_ERROR')
   lib = {
     seccomp_notify_alloc: s.func('int seccomp_notify_alloc(_Out_ void **req, _Out_ void **resp)'),
     seccomp_notify_free: s.func('void seccomp_notify_free(void *req, void *resp)'),

@@ -11,6 +11,7 @@ import koffi from 'koffi'
 import {closeSync, readSync} from 'node:fs'
 import {SeccompGenError} from '../src/errors.js'
 import {errnoLabel} from '../src/errno.js'
+import {openLibrary} from './dl.js'
 
 // <sys/socket.h>, <poll.h>, <fcntl.h> (Linux; the same on every arch we run on)
 const AF_UNIX = 1
@@ -51,12 +52,7 @@ let libc: Libc | undefined
 
 function load(): Libc {
   if (libc) return libc
-  let h: ReturnType<typeof koffi.load>
-  try {
-    h = koffi.load('libc.so.6')
-  } catch (err) {
-    throw new SeccompGenError('SECCOMP_ERROR', `cannot load libc.so.6: ${(err as Error).message}`)
-  }
+  const h = openLibrary('libc.so.6', 'SECCOMP_ERROR')
   const iovec = koffi.struct('sg_iovec', {base: 'void *', len: 'size_t'})
   koffi.struct('sg_msghdr', {
     name: 'void *', namelen: 'uint32_t', iov: koffi.pointer(iovec), iovlen: 'size_t',
