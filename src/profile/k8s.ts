@@ -8,10 +8,17 @@
  * model but int64 in the CRD: a value >= 2^63 cannot be said there and is refused; every other
  * value is written and read back exactly (YAML integers as bigint, never through a double).
  */
-import {Document, parseAllDocuments} from 'yaml'
+import {createRequire} from 'node:module'
 import {SeccompGenError} from '../errors.js'
 import {profileFromJson} from './from-json.js'
 import type {DockerProfile, OciSeccomp} from './types.js'
+
+/**
+ * The YAML library, loaded on first use: every command reads profiles through load.ts, and
+ * importing yaml costs ~40 ms of start-up that only a Kubernetes file needs.
+ */
+let yamlLib: typeof import('yaml') | undefined
+const yaml = (): typeof import('yaml') => (yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'))
 
 export const SPO_API_VERSION = 'security-profiles-operator.x-k8s.io/v1beta1'
 export const SPO_KIND = 'SeccompProfile'
@@ -92,7 +99,7 @@ export function k8sObject(p: OciSeccomp, o: K8sOptions): Record<string, unknown>
 
 /** The SeccompProfile YAML, led by comments that say how a pod uses it. */
 export function renderK8s(p: OciSeccomp, o: K8sOptions): string {
-  const doc = new Document(k8sObject(p, o))
+  const doc = new (yaml().Document)(k8sObject(p, o))
   const paths = localhostProfiles(o)
   doc.commentBefore = [
     ` SeccompProfile for the security-profiles-operator (kubectl apply -f THIS_FILE). A pod or`,
@@ -137,7 +144,7 @@ export function fromK8s(text: string, source: string): DockerProfile {
  * without the operator-only `state`; not yet checked against the profile schema.
  */
 export function k8sSpec(text: string, source: string): Record<string, unknown> {
-  const docs = parseAllDocuments(text, {intAsBigInt: true})
+  const docs = yaml().parseAllDocuments(text, {intAsBigInt: true})
   const list = Array.isArray(docs) ? docs : [docs]
   for (const d of list) {
     if (d.errors.length) {
