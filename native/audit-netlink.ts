@@ -4,16 +4,17 @@
  * runs, and before printk's rate limit (which lets about 10 records per 5 s reach dmesg).
  * Subscribing needs CAP_AUDIT_READ.
  *
- * Waiting is a poll(2) with a timeout run on koffi's worker threads (`.async`), never on
- * Node's main thread; the datagrams that are then ready are read on the main thread with
+ * Waiting is a poll(2) with a timeout run on libuv's thread pool (native/poll.ts pollAsync),
+ * never on Node's main thread; the datagrams that are then ready are read on the main thread with
  * MSG_DONTWAIT, which never blocks. The timeout lets the caller stop between two waits.
  */
 import koffi from 'koffi'
 import {SeccompGenError} from '../src/errors.js'
 import {errnoLabel} from '../src/errno.js'
 import {openLibrary} from './dl.js'
+import {pollAsync} from './poll.js'
 
-// <linux/netlink.h>, <linux/audit.h>, <sys/socket.h>, <poll.h> (the same on every Linux arch we run on)
+// <linux/netlink.h>, <linux/audit.h>, <sys/socket.h> (the same on every Linux arch we run on)
 const AF_NETLINK = 16
 const SOCK_RAW = 3
 const SOCK_CLOEXEC = 0o2000000
@@ -23,7 +24,6 @@ const SOL_SOCKET = 1
 const SO_RCVBUF = 8
 const SO_RCVBUFFORCE = 33
 const MSG_DONTWAIT = 0x40
-const POLLIN = 1
 const NLMSG_HDRLEN = 16
 const EAGAIN = 11
 const EINTR = 4
@@ -47,7 +47,6 @@ interface Lib {
   bind: (fd: number, addr: Buffer, len: number) => number
   setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number
   recv: (fd: number, buf: Buffer, len: number, flags: number) => number | bigint
-  poll: ((fds: Buffer, n: number, timeout: number) => number) & {async: (fds: Buffer, n: number, timeout: number, cb: (err: unknown, res: number) => void) => void}
   close: (fd: number) => number
 }
 
@@ -61,7 +60,6 @@ function load(): Lib {
     bind: h.func('int bind(int fd, const void *addr, unsigned int len)'),
     setsockopt: h.func('int setsockopt(int fd, int level, int name, const void *value, unsigned int len)'),
     recv: h.func('long recv(int fd, _Out_ void *buf, size_t len, int flags)'),
-    poll: h.func('int poll(void *fds, unsigned long n, int timeout)'),
     close: h.func('int close(int fd)'),
   } as unknown as Lib
   return lib
@@ -71,13 +69,8 @@ export class AuditMulticast {
   private closed = false
   /** recv's buffer, reused: each datagram is decoded before the next is read */
   private readonly buf = Buffer.alloc(DATAGRAM_BYTES)
-  /** struct pollfd {int fd; short events; short revents}, owned by the worker while it waits */
-  private readonly pollfd = Buffer.alloc(8)
 
-  private constructor(private readonly fd: number) {
-    this.pollfd.writeInt32LE(fd, 0)
-    this.pollfd.writeInt16LE(POLLIN, 4)
-  }
+  private constructor(private readonly fd: number) {}
 
   /** Open the socket and join the multicast group; one line on failure (EPERM: no CAP_AUDIT_READ). */
   static open(): AuditMulticast {
@@ -111,12 +104,10 @@ export class AuditMulticast {
   async receive(timeoutMs: number): Promise<{messages: AuditMessage[]; overflowed: boolean}> {
     const l = load()
     if (this.closed) return {messages: [], overflowed: false}
-    const ready = await new Promise<number>((resolve, reject) => {
-      l.poll.async(this.pollfd, 1, timeoutMs, (err, res) => (err ? reject(err) : resolve(res)))
-    })
+    const [ready] = await pollAsync([this.fd], timeoutMs)
     const messages: AuditMessage[] = []
     let overflowed = false
-    if (ready <= 0 || this.closed) return {messages, overflowed}
+    if (!ready || this.closed) return {messages, overflowed}
     for (;;) {
       const n = Number(l.recv(this.fd, this.buf, this.buf.length, MSG_DONTWAIT))
       if (n < 0) {

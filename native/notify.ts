@@ -1,9 +1,9 @@
 /**
  * Seccomp user notification from Node (koffi): libseccomp's notify API (seccomp_notify_alloc,
  * _receive, _respond, _id_valid, _free) on a listener fd, plus the few libc calls a supervisor
- * needs around it: poll(2) run on libuv's thread pool (koffi's async calls), so that waiting for
- * a notification never blocks Node's main thread; a pipe to wake that poll when we stop; and
- * pidfd_open + pidfd_getfd to take the listener fd out of the exec child.
+ * needs around it: pidfd_open + pidfd_getfd to take the listener fd out of the exec child, and
+ * a Poller (native/poll.ts: poll(2) on libuv's thread pool, woken when we stop), so that waiting
+ * for a notification never blocks Node's main thread.
  *
  * Receive and respond run on the main thread, and only after poll said a notification is
  * there: receive then returns at once (a notification whose task died in between gives ENOENT
@@ -14,13 +14,11 @@ import {closeSync, readlinkSync} from 'node:fs'
 import {SeccompGenError} from '../src/errors.js'
 import {errnoLabel} from '../src/errno.js'
 import {openLibrary} from './dl.js'
+import {Poller, pollNow, POLLHUP, POLLIN} from './poll.js'
 import {nativeArchToken, openLibseccomp, rawSyscallNumber} from './libseccomp.js'
 
 /** SECCOMP_USER_NOTIF_FLAG_CONTINUE: let the call run as if the filter had allowed it (kernel ≥ 5.5). */
 export const NOTIF_FLAG_CONTINUE = 1
-const POLLIN = 0x1
-const POLLHUP = 0x10
-const O_CLOEXEC = 0o2000000
 /** what readlink says of a listener fd in /proc */
 export const LISTENER_LINK = 'anon_inode:seccomp notify'
 
@@ -42,9 +40,6 @@ interface Lib {
   seccomp_notify_id_valid: (fd: number, id: bigint) => number
 }
 interface Libc {
-  poll: ((fds: Buffer, n: number, timeout: number) => number) & {async: (...args: unknown[]) => void}
-  pipe2: (fds: Int32Array, flags: number) => number
-  write: (fd: number, buf: Buffer, len: number) => number
   syscall: (nr: number, ...rest: unknown[]) => number | bigint
   prctl: (option: number, ...rest: unknown[]) => number
 }
@@ -64,9 +59,6 @@ function load(): {lib: Lib; libc: Libc} {
     seccomp_notify_id_valid: s.func('int seccomp_notify_id_valid(int fd, uint64_t id)'),
   } as unknown as Lib
   libc = {
-    poll: c.func('int poll(void *fds, unsigned long nfds, int timeout)') as unknown as Libc['poll'],
-    pipe2: c.func('int pipe2(_Out_ int *fds, int flags)') as unknown as Libc['pipe2'],
-    write: c.func('long write(int fd, const void *buf, size_t count)') as unknown as Libc['write'],
     syscall: c.func('long syscall(long number, ...)') as unknown as Libc['syscall'],
     prctl: c.func('int prctl(int option, ...)') as unknown as Libc['prctl'],
   }
@@ -128,13 +120,11 @@ export class Listener {
   private readonly resp: unknown
   private readonly reqView: DataView
   private readonly respView: DataView
-  private readonly wake: [number, number]
-  /** struct pollfd[2]: the listener, the wake pipe (kept alive while a poll runs on the pool) */
-  private readonly pollfds = Buffer.alloc(16)
+  private readonly poller: Poller
   private closed = false
 
   constructor(readonly fd: number) {
-    const {lib: l, libc: c} = load()
+    const {lib: l} = load()
     const req: unknown[] = [null]
     const resp: unknown[] = [null]
     const rc = l.seccomp_notify_alloc(req, resp)
@@ -144,42 +134,23 @@ export class Listener {
     // struct seccomp_notif is 80 bytes, seccomp_notif_resp 24; libseccomp allocates at least that
     this.reqView = new DataView(koffi.view(this.req, 80))
     this.respView = new DataView(koffi.view(this.resp, 24))
-    const fds = new Int32Array(2)
-    if (c.pipe2(fds, O_CLOEXEC) < 0) fail('pipe2', koffi.errno())
-    this.wake = [fds[0]!, fds[1]!]
-    this.pollfds.writeInt32LE(fd, 0)
-    this.pollfds.writeInt16LE(POLLIN, 4)
-    this.pollfds.writeInt32LE(this.wake[0], 8)
-    this.pollfds.writeInt16LE(POLLIN, 12)
+    this.poller = new Poller()
   }
 
   /**
    * Wait on the thread pool until a notification is pending ('notify'), stop() was called
    * ('stop'), or no task uses the filter any more ('hangup', kernel ≥ 5.8).
    */
-  wait(): Promise<'notify' | 'stop' | 'hangup'> {
-    const {libc: c} = load()
-    this.pollfds.writeInt16LE(0, 6)
-    this.pollfds.writeInt16LE(0, 14)
-    return new Promise((resolve, reject) => {
-      c.poll.async(this.pollfds, 2, -1, (err: unknown, rc: number) => {
-        if (err) return reject(err as Error)
-        if (rc < 0) return resolve('stop') // EINTR cannot happen on a pool thread; anything else: give up
-        const rev = this.pollfds.readInt16LE(6)
-        if (rev & POLLIN) resolve('notify')
-        else if (this.pollfds.readInt16LE(14) & POLLIN) resolve('stop')
-        else resolve(rev & POLLHUP ? 'hangup' : 'stop')
-      })
-    })
+  async wait(): Promise<'notify' | 'stop' | 'hangup'> {
+    // nothing for the listener: woken by stop(), or poll failed (give up)
+    const rev = (await this.poller.wait([this.fd])).get(this.fd) ?? 0
+    if (rev & POLLIN) return 'notify'
+    return rev & POLLHUP ? 'hangup' : 'stop'
   }
 
   /** Is a notification pending right now? (poll with no timeout, on the main thread) */
   pending(): boolean {
-    const {libc: c} = load()
-    const one = Buffer.alloc(8)
-    one.writeInt32LE(this.fd, 0)
-    one.writeInt16LE(POLLIN, 4)
-    return c.poll(one, 1, 0) > 0 && (one.readInt16LE(6) & POLLIN) !== 0
+    return (pollNow([this.fd])[0]! & POLLIN) !== 0
   }
 
   /**
@@ -187,15 +158,12 @@ export class Listener {
    * that had the filter exited and was reaped; kernel ≥ 5.8, which says nothing before).
    */
   inUse(): boolean {
-    const one = Buffer.alloc(8)
-    one.writeInt32LE(this.fd, 0)
-    one.writeInt16LE(POLLIN, 4)
-    return !(load().libc.poll(one, 1, 0) > 0 && (one.readInt16LE(6) & POLLHUP) !== 0)
+    return (pollNow([this.fd])[0]! & POLLHUP) === 0
   }
 
-  /** Wake a wait() in progress: it resolves 'stop'. */
+  /** Wake a wait() in progress (or make the next one return at once): it resolves 'stop'. */
   stop(): void {
-    load().libc.write(this.wake[1], Buffer.from('.'), 1)
+    this.poller.wake()
   }
 
   /** Take the pending notification; undefined when its task is gone already (ENOENT). */
@@ -243,11 +211,10 @@ export class Listener {
     if (this.closed) return
     this.closed = true
     load().lib.seccomp_notify_free(this.req, this.resp)
-    for (const fd of [this.fd, ...this.wake]) {
-      try {
-        closeSync(fd)
-      } catch { /* already closed */ }
-    }
+    this.poller.close()
+    try {
+      closeSync(this.fd)
+    } catch { /* already closed */ }
   }
 }
 

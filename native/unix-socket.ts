@@ -3,33 +3,26 @@
  * `seccomp-gen agent` listens on for the container runtimes' seccomp notify fds. Node's net
  * module cannot receive fds (it reads with read(2) and the kernel drops what came along).
  *
- * Every socket is non-blocking and close-on-exec, so accept4 and recvmsg never block; waiting
- * is one poll(2) over all the fds the caller watches, run on libuv's thread pool (koffi's async
- * calls), with a pipe that wakes it. One Poller is one pool thread however many fds it watches.
+ * Every socket is non-blocking and close-on-exec, so accept4 and recvmsg never block; the
+ * caller waits for them with a Poller (native/poll.ts).
  */
 import koffi from 'koffi'
-import {closeSync, readSync} from 'node:fs'
+import {closeSync} from 'node:fs'
 import {SeccompGenError} from '../src/errors.js'
 import {errnoLabel} from '../src/errno.js'
 import {openLibrary} from './dl.js'
 
-// <sys/socket.h>, <poll.h>, <fcntl.h> (Linux; the same on every arch we run on)
+// <sys/socket.h> (Linux; the same on every arch we run on)
 const AF_UNIX = 1
 const SOCK_STREAM = 1
 const SOCK_NONBLOCK = 0o4000
 const SOCK_CLOEXEC = 0o2000000
-const O_CLOEXEC = 0o2000000
-const O_NONBLOCK = 0o4000
 const SOL_SOCKET = 1
 const SCM_RIGHTS = 1
 const MSG_DONTWAIT = 0x40
 const MSG_CMSG_CLOEXEC = 0x40000000
 const EAGAIN = 11
 const EINTR = 4
-export const POLLIN = 0x1
-export const POLLERR = 0x8
-export const POLLHUP = 0x10
-export const POLLNVAL = 0x20
 /** sizeof(struct sockaddr_un): sa_family_t + 108 bytes of path */
 const SUN_PATH_MAX = 108
 /** room for this many fds in one message's control data (the runtimes send one) */
@@ -43,9 +36,6 @@ interface Libc {
   listen: (fd: number, backlog: number) => number
   accept4: (fd: number, addr: null, len: null, flags: number) => number
   recvmsg: (fd: number, msg: Record<string, unknown>, flags: number) => number | bigint
-  poll: ((fds: Buffer, n: number, timeout: number) => number) & {async: (fds: Buffer, n: number, timeout: number, cb: (err: unknown, rc: number) => void) => void}
-  pipe2: (fds: Int32Array, flags: number) => number
-  write: (fd: number, buf: Buffer, len: number) => number | bigint
 }
 
 let libc: Libc | undefined
@@ -64,9 +54,6 @@ function load(): Libc {
     listen: h.func('int listen(int fd, int backlog)'),
     accept4: h.func('int accept4(int fd, void *addr, void *len, int flags)'),
     recvmsg: h.func('long recvmsg(int fd, _Inout_ sg_msghdr *msg, int flags)'),
-    poll: h.func('int poll(void *fds, unsigned long nfds, int timeout)'),
-    pipe2: h.func('int pipe2(_Out_ int *fds, int flags)'),
-    write: h.func('long write(int fd, const void *buf, size_t count)'),
   } as unknown as Libc
   return libc
 }
@@ -155,66 +142,6 @@ export function receiveUnix(fd: number, max = 65536): Received | undefined {
   }
   // more fds than MAX_FDS (MSG_CTRUNC): the kernel closed the rest; the runtimes send one
   return {data: data.subarray(0, n), fds, eof: n === 0}
-}
-
-/**
- * poll(2) over a set of fds on the thread pool, woken early by wake(). wait() resolves with the
- * revents of each fd that has any (empty when woken or timed out). One wait() at a time.
- */
-export class Poller {
-  private readonly pipe: [number, number]
-  private closed = false
-
-  constructor() {
-    const fds = new Int32Array(2)
-    if (load().pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) fail('pipe2', 'poller wake-up')
-    this.pipe = [fds[0]!, fds[1]!]
-  }
-
-  /** `timeoutMs`: resolve (empty) after this long at most; -1 waits until an fd is ready or wake(). */
-  wait(fds: readonly number[], timeoutMs = -1): Promise<Map<number, number>> {
-    const l = load()
-    const all = [...fds, this.pipe[0]]
-    const buf = Buffer.alloc(8 * all.length)
-    all.forEach((fd, i) => {
-      buf.writeInt32LE(fd, 8 * i)
-      buf.writeInt16LE(POLLIN, 8 * i + 4)
-    })
-    return new Promise((resolve, reject) => {
-      l.poll.async(buf, all.length, timeoutMs, (err, rc) => {
-        if (err) return reject(err as Error)
-        const out = new Map<number, number>()
-        if (rc <= 0) return resolve(out) // EINTR cannot reach a pool thread; anything else: the caller looks again
-        all.forEach((fd, i) => {
-          const rev = buf.readInt16LE(8 * i + 6)
-          if (rev && i < fds.length) out.set(fd, rev)
-        })
-        // drain the wake-up pipe (non-blocking) so the next wait blocks again
-        if (buf.readInt16LE(8 * fds.length + 6)) while (receivePipe(this.pipe[0])) { /* drain */ }
-        resolve(out)
-      })
-    })
-  }
-
-  /** End a wait() in progress (or make the next one return at once). */
-  wake(): void {
-    if (!this.closed) load().write(this.pipe[1], Buffer.from('.'), 1)
-  }
-
-  close(): void {
-    if (this.closed) return
-    this.closed = true
-    for (const fd of this.pipe) closeQuietly(fd)
-  }
-}
-
-/** One non-blocking read of the wake-up pipe: false when it is empty (EAGAIN). */
-function receivePipe(fd: number): boolean {
-  try {
-    return readSync(fd, Buffer.alloc(64), 0, 64, null) > 0
-  } catch {
-    return false
-  }
 }
 
 export {closeQuietly as closeFd}

@@ -14,7 +14,7 @@
  * whose metadata is not ours has no profile to answer from: its notified calls are reported and
  * answered EPERM (explain) or let through (complain).
  *
- * Everything waits in one poll(2) on libuv's thread pool (native/unix-socket.ts Poller): the
+ * Everything waits in one poll(2) on libuv's thread pool (native/poll.ts Poller): the
  * listening socket, the connections still sending, and every container's listener. Nothing
  * blocks Node's main thread, and a hundred containers take one pool thread.
  *
@@ -32,7 +32,8 @@ import {serializeObservation} from '../trace/observation-io.js'
 import type {OciSeccomp} from '../profile/types.js'
 import {isListener, Listener} from '../../native/notify.js'
 import {libseccompVersion} from '../../native/libseccomp.js'
-import {acceptUnix, closeFd, listenUnix, Poller, POLLERR, POLLHUP, POLLIN, POLLNVAL, receiveUnix} from '../../native/unix-socket.js'
+import {Poller, POLLERR, POLLHUP, POLLIN, POLLNVAL} from '../../native/poll.js'
+import {acceptUnix, closeFd, listenUnix, receiveUnix} from '../../native/unix-socket.js'
 import {claimSocketPath, MAX_MESSAGE, readHello, type ContainerHello} from './agent-message.js'
 import {notifySupportProblem} from './apply.js'
 import {decodeMetadata} from './bundle-notify.js'
