@@ -8,10 +8,11 @@
 // for a call every profile denies (syscall number 1000: ENOSYS natively, the default action
 // under a filter, so the whole dispatch is walked).
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {compileLoop} from './loop-program.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const cli = join(root, 'bin', 'seccomp-gen') // the command as installed (the launcher, then Node)
@@ -74,38 +75,10 @@ for (const p of [...profiles, docker, dockerOne]) {
 }
 
 // 2. The loop program.
-const src = join(dir, 'loop.c')
-writeFileSync(src, `#define _GNU_SOURCE
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/syscall.h>
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e9 + t.tv_nsec; }
-int main(int argc, char **argv) {
-  long n = atol(argv[1]);
-  long nr = argc > 2 ? atol(argv[2]) : SYS_getppid;
-  for (long i = 0; i < n / 10; i++) syscall(nr);
-  double best = 1e18;
-  for (int b = 0; b < 5; b++) {
-    double t0 = now();
-    for (long i = 0; i < n / 5; i++) syscall(nr);
-    double per = (now() - t0) / (n / 5);
-    if (per < best) best = per;
-  }
-  printf("%.2f\\n", best);
-  return 0;
-}
-`)
-const loop = join(dir, 'loop')
-let cc = spawnSync('cc', ['-O2', '-static', '-o', loop, src], {encoding: 'utf8'})
-let linkage = 'static'
-if (cc.status !== 0) {
-  cc = spawnSync('cc', ['-O2', '-o', loop, src], {encoding: 'utf8'})
-  linkage = 'dynamic'
-}
-const haveLoop = cc.status === 0 && existsSync(loop) && statSync(loop).size > 0
-if (!haveLoop) problems.push(`cannot compile the loop program with cc: ${lastLine(cc.stderr) || cc.error?.message}`)
+const compiled = compileLoop(dir)
+const {path: loop, linkage} = compiled
+const haveLoop = !compiled.error
+if (!haveLoop) problems.push(compiled.error)
 
 function measure(p, nrArgs) {
   const cmd = [loop, String(CALLS), ...nrArgs]

@@ -8,10 +8,11 @@
 // (CONTINUE under --complain, the errno under --explain). The difference to plain apply's
 // denied call is the cost per notified call.
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {compileLoop} from './loop-program.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const cli = join(root, 'bin', 'seccomp-gen') // the command as installed (the launcher, then Node)
@@ -25,34 +26,11 @@ const median = (xs) => {
 }
 const lastLine = (s) => (s ?? '').trim().split('\n').filter(Boolean).pop() ?? ''
 
-const src = join(dir, 'loop.c')
-writeFileSync(src, `#define _GNU_SOURCE
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/syscall.h>
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e9 + t.tv_nsec; }
-int main(int argc, char **argv) {
-  long n = atol(argv[1]);
-  for (long i = 0; i < n / 10; i++) syscall(SYS_getppid);
-  double best = 1e18;
-  for (int b = 0; b < 5; b++) {
-    double t0 = now();
-    for (long i = 0; i < n / 5; i++) syscall(SYS_getppid);
-    double per = (now() - t0) / (n / 5);
-    if (per < best) best = per;
-  }
-  printf("%.2f\\n", best);
-  return 0;
-}
-`)
-const loop = join(dir, 'loop')
-let cc = spawnSync('cc', ['-O2', '-static', '-o', loop, src], {encoding: 'utf8'})
-if (cc.status !== 0) cc = spawnSync('cc', ['-O2', '-o', loop, src], {encoding: 'utf8'})
+const compiled = compileLoop(dir)
+const loop = compiled.path
 const out = ['### apply --complain / --explain: cost per call', '']
-if (cc.status !== 0 || !existsSync(loop) || statSync(loop).size === 0) {
-  out.push(`n/a: cannot compile the loop program with cc: ${lastLine(cc.stderr) || cc.error?.message}`, '')
+if (compiled.error) {
+  out.push(`n/a: ${compiled.error}`, '')
   console.log(out.join('\n'))
   process.exit(0)
 }
