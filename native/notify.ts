@@ -142,9 +142,9 @@ export class Listener {
    * ('stop'), or no task uses the filter any more ('hangup', kernel ≥ 5.8).
    */
   async wait(): Promise<'notify' | 'stop' | 'hangup'> {
-    // nothing for the listener: woken by stop(), or poll failed (give up)
     const rev = (await this.poller.wait([this.fd])).get(this.fd) ?? 0
     if (rev & POLLIN) return 'notify'
+    // nothing for the listener: woken by stop(), or poll failed (give up)
     return rev & POLLHUP ? 'hangup' : 'stop'
   }
 
