@@ -239,6 +239,50 @@ describe.runIf(onX64 && python)('explain --follow: the audit multicast group', (
     expect(o.abis.x32.syscalls.getpid.count).toBeGreaterThanOrEqual(1)
   })
 
+  it("the README's loop on examples/explain/app.py: the LOG profile's records, caught by --follow --exe, make the next build allow what the first denied", async () => {
+    const dir = join(tmp(), 'loop')
+    mkdirSync(dir, {recursive: true})
+    for (const f of ['app.py', 'input.txt']) writeFileSync(join(dir, f), readFileSync(join(repoRoot, 'examples', 'explain', f)))
+    const cli = (args: string[]) => runCli(args, {cwd: dir})
+    const app = [python!, 'app.py', 'input.txt']
+    expect((await cli(['record', '-q', '-o', 'run1.obs.json', '--', ...app])).stdout).toBe('4\n')
+    expect((await cli(['build', '-q', '-o', 'app.json', 'run1.obs.json'])).status).toBe(0)
+    // -o takes fsync and rename, which the first run never called
+    const denied = await cli(['apply', 'app.json', '--', ...app, '-o', 'count.txt'])
+    expect(denied.status).toBe(1)
+    expect(denied.stderr).toMatch(/os\.fsync\(f\.fileno\(\)\)\nPermissionError: \[Errno 1\] Operation not permitted/)
+    expect((await cli(['build', '-q', '--default-action', 'log', '-o', 'app-log.json', 'run1.obs.json'])).status).toBe(0)
+
+    const exe = realpathSync(python!)
+    let child: ChildProcess | undefined
+    let stdout = ''
+    const done = runCli(['explain', '--follow', '--json', '--exe', exe, '--observe', 'missed.obs.json'], {
+      cwd: dir,
+      onSpawn: (c) => {
+        child = c
+        c.stdout!.on('data', (s: Buffer | string) => (stdout += s.toString()))
+      },
+    })
+    await waitFor(() => stdout.includes('{"type":"listening"}'), 20_000, 'explain --follow to subscribe')
+    const logged = await cli(['apply', 'app-log.json', '--', ...app, '-o', 'count.txt'])
+    expect(logged.status, logged.stderr).toBe(0)
+    // rename is the run's last logged call
+    await waitFor(() => stdout.includes('"syscall":"rename"'), 20_000, 'the rename record')
+    child!.kill('SIGINT')
+    const r = await done
+    expect(r.status, r.stderr).toBe(0)
+    // the run's own lines (another test running this python under a LOG filter now would add its own)
+    const denials = jsonLines(r.stdout).filter((o) => o.type === 'denial')
+    const pid = denials.find((d) => d.syscall === 'rename')!.pid
+    expect(denials.filter((d) => d.pid === pid).map((d) => [d.syscall, d.exe, d.action])).toEqual([['fsync', exe, 'SCMP_ACT_LOG'], ['rename', exe, 'SCMP_ACT_LOG']])
+
+    rmSync(join(dir, 'count.txt'))
+    expect((await cli(['build', '-q', '-o', 'app.json', 'run1.obs.json', 'missed.obs.json'])).status).toBe(0)
+    const ok = await cli(['apply', 'app.json', '--', ...app, '-o', 'count.txt'])
+    expect(ok.status, ok.stderr).toBe(0)
+    expect(readFileSync(join(dir, 'count.txt'), 'utf8')).toBe('4\n')
+  })
+
   it('without CAP_AUDIT_READ: one line, exit 1', () => {
     const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', cliPath, 'explain', '--follow'], {encoding: 'utf8'})
     expect(r.status).toBe(1)
