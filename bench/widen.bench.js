@@ -396,7 +396,6 @@ function cell(r, rest) {
   if (more.length) parts.push(`also lacks: ${list(more)}`)
   return parts.join('<br>')
 }
-const probeCell = (k, r) => (!r.probes[k] ? 'n/a' : r.probes[k].length ? `**no**: ${r.probes[k].join(', ')}` : 'yes')
 const shown = (a) => a.replace(`${scripts}/`, 'fixtures/scripts/').replace(`${S}/`, '').replace(S, 'DIR').replace(`${root}/`, '').replace(`:${port}/`, ':PORT/')
 const argv1 = (c) => `\`${c.in1.map(shown).join(' ').slice(0, 70)}\``
 
