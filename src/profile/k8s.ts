@@ -129,7 +129,11 @@ export function isK8sText(text: string, parsed?: unknown): boolean {
  * profile model. Integers are read as bigint, so u64 argument values are exact.
  */
 export function fromK8s(text: string, source: string): DockerProfile {
-  const spec = k8sSpec(text, source)
+  return fromK8sSpec(k8sSpec(text, source), source)
+}
+
+/** A SeccompProfile's spec (k8sSpec) into the profile model; a problem is pointed at under /spec. */
+export function fromK8sSpec(spec: Record<string, unknown>, source: string): DockerProfile {
   try {
     return profileFromJson(spec, source)
   } catch (err) {

@@ -11,10 +11,8 @@ import {archTable, findArch} from '../arches.js'
 import {requireErrno} from '../errno.js'
 import {evaluate} from './evaluate.js'
 import {riskOf} from './data.js'
-import {parseJson64} from './json64.js'
 import {profileFromJson} from './from-json.js'
-import {isK8sText, k8sSpec} from './k8s.js'
-import type {ProfileFormat} from './load.js'
+import {profileData, type ProfileData, type ProfileFormat} from './load.js'
 import {schemaProblems} from './schema.js'
 import {knownSyscall, syscallNumber, tableKernel, type SyscallResolver} from '../syscall-table.js'
 import type {DockerProfile, FilterCond} from './types.js'
@@ -62,24 +60,17 @@ const ENOSYS = requireErrno('ENOSYS')
 
 export function validateProfileFile(file: string, opts: ValidateOptions): ValidationReport {
   const report: ValidationReport = {file, format: 'unknown', valid: false, errors: [], warnings: []}
-  let data: unknown
-  let k8s = false
+  let parsed: ProfileData
   try {
-    const text = readFileSync(file, 'utf8')
-    // YAML or JSON of a Kubernetes object: the spec of its SeccompProfile is the profile
-    k8s = isK8sText(text)
-    data = k8s ? k8sSpec(text, file) : parseJson64(text, file)
-    if (!k8s && isK8sText(text, data)) {
-      k8s = true
-      data = k8sSpec(text, file)
-    }
+    parsed = profileData(readFileSync(file, 'utf8'), file)
   } catch (err) {
     const e = err as NodeJS.ErrnoException & {line?: number}
     report.errors.push({pointer: '', message: e.code && typeof e.code === 'string' && e.code.startsWith('E') ? `cannot read: ${errnoWords(e)}` : `${e.message}${e.line ? ` (line ${e.line})` : ''}`})
     return report
   }
-  if (!k8s) return validateProfileData(data, file, opts)
-  const inner = validateProfileData(data, file, opts)
+  if (!parsed.k8s) return validateProfileData(parsed.data, file, opts)
+  // the spec of a Kubernetes SeccompProfile is the profile
+  const inner = validateProfileData(parsed.data, file, opts)
   const fix = <T extends {pointer: string}>(x: T): T => ({...x, pointer: `/spec${x.pointer}`})
   return {...inner, format: 'k8s', errors: inner.errors.map(fix), warnings: inner.warnings.map(fix)}
 }
