@@ -19,12 +19,11 @@
  * applied, and the agent needs no access to the profile file). The runtime passes the string on
  * unchanged in the container process state it sends the agent.
  */
-import {requireErrno} from '../errno.js'
 import {SeccompGenError} from '../errors.js'
 import {parseJson64, stringifyJson64} from '../profile/json64.js'
-import type {OciSeccomp, SeccompAction, SyscallRule} from '../profile/types.js'
+import type {OciSeccomp, SyscallRule} from '../profile/types.js'
 import {archToken, nativeArchToken, syscallName} from '../../native/libseccomp.js'
-import {notifyVariant} from './compile.js'
+import {notifyVariant, ruleDenies} from './compile.js'
 import type {NotifyMode} from './supervise.js'
 
 /** The tag that marks listenerMetadata as ours. */
@@ -32,7 +31,6 @@ const TAG = 'seccomp-gen'
 /** Syscall numbers below this are tried on each arch when listing names (x86_64 ends near 470). */
 const NR_LIMIT = 1024
 const X32_BIT = 0x40000000
-const DENYING: ReadonlySet<SeccompAction> = new Set(['SCMP_ACT_KILL', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_TRAP', 'SCMP_ACT_ERRNO'])
 
 export interface ContainerMetadata {
   mode: NotifyMode
@@ -72,9 +70,7 @@ export function containerNotifyVariant(seccomp: OciSeccomp): OciSeccomp {
     if (rest.length) rules.push(stripUndefined({...r, names: rest}))
     rules.push(stripUndefined({...orig, names: ['write']}))
   })
-  const enosys = requireErrno('ENOSYS')
-  const defaultDenies = DENYING.has(seccomp.defaultAction) && !(seccomp.defaultAction === 'SCMP_ACT_ERRNO' && seccomp.defaultErrnoRet === enosys)
-  if (defaultDenies) {
+  if (ruleDenies(seccomp.defaultAction, seccomp.defaultErrnoRet)) {
     const named = new Set((seccomp.syscalls ?? []).flatMap((r) => r.names))
     const caught = placeableNames(seccomp).filter((n) => !named.has(n) && n !== 'write')
     if (caught.length) rules.push({names: caught, action: 'SCMP_ACT_NOTIFY'})

@@ -219,6 +219,11 @@ function compileProfile(profile: OciSeccomp, opts: CompileOptions = {}): Compile
 /** Actions that deny the call (a kill, a signal, an error) and so become SCMP_ACT_NOTIFY in notifyVariant(). */
 const DENYING: ReadonlySet<SeccompAction> = new Set(['SCMP_ACT_KILL', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_TRAP', 'SCMP_ACT_ERRNO'])
 
+/** Does a rule with this action deny its call? ERRNO(ENOSYS) answers rather than denies (see notifyVariant). */
+export function ruleDenies(action: SeccompAction, errnoRet?: number): boolean {
+  return DENYING.has(action) && !(action === 'SCMP_ACT_ERRNO' && errnoRet === requireErrno('ENOSYS'))
+}
+
 /**
  * The profile for apply --complain/--explain: every denying action (the default and the rules)
  * becomes SCMP_ACT_NOTIFY, so a supervisor sees the call and answers it. An ERRNO(ENOSYS) rule
@@ -228,9 +233,7 @@ const DENYING: ReadonlySet<SeccompAction> = new Set(['SCMP_ACT_KILL', 'SCMP_ACT_
  * TRACE stays too (without a tracer it fails the call with ENOSYS, an answer as well).
  */
 export function notifyVariant(profile: OciSeccomp): OciSeccomp {
-  const enosys = requireErrno('ENOSYS')
-  const denies = (action: SeccompAction, errnoRet?: number) => DENYING.has(action) && !(action === 'SCMP_ACT_ERRNO' && errnoRet === enosys)
-  const out: OciSeccomp = {...profile, syscalls: (profile.syscalls ?? []).map((r) => (denies(r.action, r.errnoRet) ? {...r, action: 'SCMP_ACT_NOTIFY' as const, errnoRet: undefined} : r))}
+  const out: OciSeccomp = {...profile, syscalls: (profile.syscalls ?? []).map((r) => (ruleDenies(r.action, r.errnoRet) ? {...r, action: 'SCMP_ACT_NOTIFY' as const, errnoRet: undefined} : r))}
   if (DENYING.has(profile.defaultAction)) {
     out.defaultAction = 'SCMP_ACT_NOTIFY'
     delete out.defaultErrnoRet
