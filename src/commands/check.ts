@@ -5,7 +5,7 @@ import {describeError} from '../errors.js'
 import type {FileKind} from '../file-kind.js'
 import {checkRecordings, type CheckReport} from '../build/check.js'
 import {defaultCaps} from '../profile/data.js'
-import {riskyClasses, type Score} from '../profile/diff.js'
+import {riskyClasses, type Score} from '../profile/score.js'
 import {normalizeCap} from '../profile/resolve.js'
 
 export default class Check extends SeccompGenCommand {
