@@ -4,11 +4,12 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {SeccompGenError} from '../../src/errors.js'
 import {profileFromJson} from '../../src/profile/from-json.js'
-import {loadProfile} from '../../src/profile/load.js'
+import {loadAnyProfile, loadProfile} from '../../src/profile/load.js'
 import {parseJson64} from '../../src/profile/json64.js'
 import {renderDocker, renderOci} from '../../src/profile/render.js'
 import {toOci} from '../../src/profile/resolve.js'
 import {anchors} from '../helpers/anchors.js'
+import {repoRoot} from '../helpers/profile.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'sg-load-'))
 const file = (name: string, text: string) => { const p = join(tmp, name); writeFileSync(p, text); return p }
@@ -87,5 +88,30 @@ describe('loadProfile', () => {
     const oci = renderOci(toOci(p, {caps: [], arch: 'x86_64'}))
     expect(oci).toContain('"value": 18446744073709551615')
     expect(loadProfile(file('u64-again.json', out))).toEqual(p)
+  })
+})
+
+describe('loadAnyProfile: what is no profile', () => {
+  it.each([
+    ['an observation', join(repoRoot, 'fixtures', 'tar-gzip.obs.json'), /\/.*must have required property 'defaultAction'|defaultAction/],
+    ['a YAML that is not a SeccompProfile', 'cm.yaml', /not a SeccompProfile: its YAML holds ConfigMap/],
+    ['a config.json without seccomp', 'nosec.json', /config\.json has no seccomp profile/],
+    ['a JSON that is not a profile', 'x.json', /defaultAction/],
+    // not JSON and no apiVersion/kind line: a JSON error, not "not a SeccompProfile"
+    ['an empty file', 'empty', /^invalid JSON: unexpected end of input$/],
+    ['plain text', 'notes.txt', /^invalid JSON: unexpected character/],
+  ])('loadAnyProfile refuses %s with one line', (_what, name, message) => {
+    writeFileSync(join(tmp, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n')
+    writeFileSync(join(tmp, 'nosec.json'), '{"ociVersion": "1.2.0", "linux": {}}')
+    writeFileSync(join(tmp, 'x.json'), '{"hello": 1}')
+    writeFileSync(join(tmp, 'empty'), '')
+    writeFileSync(join(tmp, 'notes.txt'), 'just text\n')
+    const path = name.startsWith('/') ? name : join(tmp, name)
+    let err: unknown
+    try { loadAnyProfile(path) } catch (e) { err = e }
+    expect(err).toBeInstanceOf(SeccompGenError)
+    expect((err as SeccompGenError).code).toBe('PROFILE_INVALID')
+    expect((err as Error).message).toMatch(message)
+    expect((err as Error).message).not.toContain('\n')
   })
 })
