@@ -21,14 +21,13 @@
  * task died meanwhile and its pid may name another process.
  */
 import {readlinkSync} from 'node:fs'
-import {findArch} from '../arches.js'
+import {archOfAudit, archShortName} from '../arches.js'
 import {errnoLabel, requireErrno} from '../errno.js'
 import {readText} from '../fsutil.js'
 import {callRuns} from '../actions.js'
 import {ruledEvaluator} from '../profile/evaluate.js'
 import type {OciSeccomp} from '../profile/types.js'
 import type {Verdict} from '../profile/evaluate.js'
-import {archNameOfToken, archToken} from '../../native/libseccomp.js'
 import {Listener, signalProcess, signalThread, type Notification} from '../../native/notify.js'
 import {syscallName, type Denial, type DenialReport} from './denials.js'
 
@@ -55,7 +54,6 @@ export interface SuperviseOptions {
 
 const SIGKILL = 9
 const SIGSYS = 31
-const X32_BIT = 0x40000000
 const OPS: Record<string, string> = {SCMP_CMP_NE: '!=', SCMP_CMP_LT: '<', SCMP_CMP_LE: '<=', SCMP_CMP_EQ: '==', SCMP_CMP_GE: '>=', SCMP_CMP_GT: '>', SCMP_CMP_MASKED_EQ: '&'}
 const KILLS = new Set(['SCMP_ACT_KILL', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_KILL_PROCESS'])
 
@@ -161,10 +159,10 @@ export class NotifySupervisor {
   }
 
   private handle(n: Notification): void {
-    // x32 calls come with the x86_64 arch and the x32 bit in the number
-    const x86_64 = archToken('x86_64')
-    const libName = n.arch === x86_64 && n.nr & X32_BIT ? 'x32' : archNameOfToken(n.arch) ?? `0x${n.arch.toString(16)}`
-    const arch = findArch(libName)
+    // the arch is an AUDIT_ARCH value, as in an audit record: x32 calls come with x86_64's and
+    // the x32 bit in the number (profiles/arches.json auditNrBit)
+    const arch = archOfAudit(n.arch, n.nr)
+    const libName = arch ? archShortName(arch.token) : `0x${n.arch.toString(16)}`
     const abi = arch?.abi ?? libName
     const name = syscallName(abi, n.nr)
     if (this.opts.skip?.(n, abi, name)) {
