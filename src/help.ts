@@ -21,8 +21,8 @@ class CommandHelp extends OclifCommandHelp {
 
 /**
  * oclif's help with the summary at the top of a command's help wrapped like the rest: oclif
- * prints it as one unwrapped line (the agent's was 130 columns wide), and so the root help's
- * first line. The root help's command list keeps oclif's own summaries, which its table wraps in
+ * prints it as one unwrapped line (the agent's summary alone is 130 columns), and so the root
+ * help's first line. The root help's command list keeps oclif's own summaries, which its table wraps in
  * its column.
  */
 export default class Help extends OclifHelp {
