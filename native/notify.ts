@@ -18,9 +18,9 @@ import {Poller, pollNow, POLLHUP, POLLIN} from './poll.js'
 import {nativeArchToken, openLibseccomp, rawSyscallNumber} from './libseccomp.js'
 
 /** SECCOMP_USER_NOTIF_FLAG_CONTINUE: let the call run as if the filter had allowed it (kernel ≥ 5.5). */
-export const NOTIF_FLAG_CONTINUE = 1
+const NOTIF_FLAG_CONTINUE = 1
 /** what readlink says of a listener fd in /proc */
-export const LISTENER_LINK = 'anon_inode:seccomp notify'
+const LISTENER_LINK = 'anon_inode:seccomp notify'
 
 export interface Notification {
   id: bigint

@@ -10,7 +10,7 @@ import {readHead} from './fsutil.js'
 export type FileKind = 'profile' | 'observation' | 'bundle-config' | 'strace-log' | 'unknown'
 
 /** The kinds in words, for "X is …, not …". */
-export const KIND_WORDS: Record<FileKind, string> = {
+const KIND_WORDS: Record<FileKind, string> = {
   profile: 'a seccomp profile',
   observation: 'an observation file (from seccomp-gen record)',
   'bundle-config': "an OCI bundle's config.json",

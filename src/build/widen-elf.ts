@@ -38,7 +38,7 @@ export interface ElfFile {
 }
 
 /** The ELF identification of `path`: null when it is not a little-endian x86 ELF we know. */
-export function elfAbiOf(path: string): ElfAbi | 'other' | null {
+function elfAbiOf(path: string): ElfAbi | 'other' | null {
   const head = readBytes(path, 20)
   if (!head || head.length < 20 || head.readUInt32BE(0) !== 0x7f454c46) return null
   // EI_CLASS (1: 32-bit, 2: 64-bit), EI_DATA (1: little-endian), e_machine at 18
@@ -50,7 +50,7 @@ export function elfAbiOf(path: string): ElfAbi | 'other' | null {
 }
 
 /** The first `n` bytes of a regular file, or null (missing, unreadable, a FIFO or device: never blocks). */
-export function readBytes(path: string, n: number): Buffer | null {
+function readBytes(path: string, n: number): Buffer | null {
   try {
     return readHead(path, n, 'an exec\'d program')
   } catch {
@@ -137,7 +137,7 @@ const expand = (dir: string, origin: string) => dir.replace(/\$(?:ORIGIN|\{ORIGI
  * (each object's own, unless it has DT_RUNPATH; the program's unless it has DT_RUNPATH), and
  * only when the needing object has no DT_RUNPATH; then that object's DT_RUNPATH.
  */
-export function findLibrary(soname: string, chain: readonly ElfFile[]): string | undefined {
+function findLibrary(soname: string, chain: readonly ElfFile[]): string | undefined {
   const obj = chain[0]!
   const program = chain[chain.length - 1]!
   const abi = program.abi

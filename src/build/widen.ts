@@ -90,7 +90,7 @@ const MUSL = /(^|\/)(ld-musl-|libc\.musl-)[^/]*$/
  * exec'd earlier in the same process and is read under its own path. A relative path is
  * relative to the recorded process's working directory, which the recording does not keep.
  */
-export function notAFile(path: string): string | undefined {
+function notAFile(path: string): string | undefined {
   if (!isAbsolute(path)) return "a relative path (the recorded process's working directory is not known here)"
   if (/^\/(proc|sys)\/|^\/dev\/(fd\/|std(in|out|err)$)/.test(path)) return 'not a file at build time (it named the recorded process\'s own executable or descriptor)'
   return undefined

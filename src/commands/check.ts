@@ -73,7 +73,7 @@ through on the host arch and the risky classes (as validate knows them) each all
 }
 
 /** The report as text: per ABI the denied calls, then the verdict (and the score). */
-export function checkText(r: CheckReport): string {
+function checkText(r: CheckReport): string {
   const out: string[] = []
   let denied = 0
   for (const a of r.abis) {

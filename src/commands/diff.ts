@@ -93,7 +93,7 @@ function archLines(groups: ArchDiff[], indent: string): string[] {
 }
 
 /** The difference as text: a header, then one line per syscall or argument case. */
-export function diffText(d: ProfileDiff, fa: string, fb: string): string {
+function diffText(d: ProfileDiff, fa: string, fb: string): string {
   if (d.equal) return `${fa} and ${fb}: no difference (evaluated for ${d.context.host})\n`
   const out = [`--- ${fa}`, `+++ ${fb}`]
   if (d.defaults) out.push(`default action: ${answerWords(d.defaults.a)} -> ${answerWords(d.defaults.b)}`)

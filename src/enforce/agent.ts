@@ -60,9 +60,9 @@ export interface AgentOptions {
  * A runtime sends its message the moment it connects (a few hundred bytes, one sendmsg): a
  * connection still sending after this long is a stuck or hostile client, not a runtime.
  */
-export const MESSAGE_TIMEOUT_MS = 10_000
+const MESSAGE_TIMEOUT_MS = 10_000
 /** Connections still sending their message; containers starting at once finish theirs at once. */
-export const MAX_PENDING = 64
+const MAX_PENDING = 64
 /** fds one message may bring (the runtimes send one: the listener) */
 const MAX_FDS = 16
 /** After accept4 failed (out of fds): the listening socket rests this long (it stays readable: a busy loop) */

@@ -45,7 +45,7 @@ const RECORD = /(?:\btype=(?:1326|SECCOMP)\s+(?:msg=)?audit\(([0-9.:]+)\)\s*:|\b
 const SUPPRESSED = /\bkauditd_printk_skb: (\d+) callbacks suppressed/
 
 /** The fields of a record: `key=value` with value "quoted" or a bare token. */
-export function splitFields(text: string): Map<string, string> {
+function splitFields(text: string): Map<string, string> {
   const fields = new Map<string, string>()
   const field = /([A-Za-z_][\w-]*)=("[^"]*"|\S*)/g
   for (const m of text.matchAll(field)) if (!fields.has(m[1]!)) fields.set(m[1]!, m[2]!)

@@ -111,7 +111,7 @@ export const argsArray = (c: ArgCase): bigint[] => {
 export const caseWords = (c: ArgCase): string => c.map(({index, value}) => `arg${index}=0x${value.toString(16)}`).join(' ')
 
 /** The arch tokens a profile's filter holds on this host (the host's own when it lists none). */
-export function filterArches(p: DockerProfile, host: string): string[] {
+function filterArches(p: DockerProfile, host: string): string[] {
   const h = findArch(host)
   if (!h) throw new SeccompGenError('USAGE', `unknown architecture ${host}`)
   const oci = toOci({...p, syscalls: []}, {caps: [], arch: h.token, kernel: '0'})
@@ -237,7 +237,7 @@ function group(perArch: Map<string, NameDiff[]>): ArchDiff[] {
 }
 
 /** Every capability a profile's includes/excludes names (normalized, sorted). */
-export function gatingCaps(p: DockerProfile): string[] {
+function gatingCaps(p: DockerProfile): string[] {
   const caps = (p.syscalls ?? []).flatMap((r) => [...(r.includes?.caps ?? []), ...(r.excludes?.caps ?? [])])
   return [...new Set(caps.map(normalizeCap))].sort()
 }

@@ -20,8 +20,8 @@ import type {DockerProfile, OciSeccomp} from './types.js'
 let yamlLib: typeof import('yaml') | undefined
 const yaml = (): typeof import('yaml') => (yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'))
 
-export const SPO_API_VERSION = 'security-profiles-operator.x-k8s.io/v1beta1'
-export const SPO_KIND = 'SeccompProfile'
+const SPO_API_VERSION = 'security-profiles-operator.x-k8s.io/v1beta1'
+const SPO_KIND = 'SeccompProfile'
 /** The kubelet's seccomp root: localhostProfile paths are relative to it. */
 export const KUBELET_SECCOMP_ROOT = '/var/lib/kubelet/seccomp'
 
