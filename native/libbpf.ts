@@ -17,8 +17,6 @@ import {openLibrary} from './dl.js'
 
 interface Lib {
   libbpf_set_print: (fn: unknown) => unknown
-  libbpf_major_version: () => number
-  libbpf_minor_version: () => number
   bpf_object__open_file: (path: string, opts: null) => unknown
   bpf_object__load: (obj: unknown) => number
   bpf_object__close: (obj: unknown) => void
@@ -56,8 +54,6 @@ function load(): Lib {
   const f = (sig: string) => h.func(sig)
   const l: Lib = {
     libbpf_set_print: f('void *libbpf_set_print(void *fn)'),
-    libbpf_major_version: f('uint32_t libbpf_major_version(void)'),
-    libbpf_minor_version: f('uint32_t libbpf_minor_version(void)'),
     bpf_object__open_file: f('bpf_object_t *bpf_object__open_file(const char *path, void *opts)'),
     bpf_object__load: f('int bpf_object__load(bpf_object_t *obj)'),
     bpf_object__close: f('void bpf_object__close(bpf_object_t *obj)'),
@@ -89,12 +85,6 @@ function load(): Lib {
   return lib
 }
 
-/** "1.1" */
-export function libbpfVersion(): string {
-  const l = load()
-  return `${l.libbpf_major_version()}.${l.libbpf_minor_version()}`
-}
-
 /** Whether libbpf.so.1 loads here; the reason when it does not. */
 export function libbpfLoads(): {ok: true} | {ok: false; reason: string} {
   try {
@@ -103,11 +93,6 @@ export function libbpfLoads(): {ok: true} | {ok: false; reason: string} {
   } catch (err) {
     return {ok: false, reason: (err as Error).message}
   }
-}
-
-/** What libbpf said while opening, loading and attaching (the verifier's log among it). */
-export function libbpfMessages(): string[] {
-  return [...messages]
 }
 
 /** A map of a loaded object, by file descriptor. */
