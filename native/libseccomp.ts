@@ -11,23 +11,21 @@ import {SeccompGenError} from '../src/errors.js'
 import {archProfileName, archShortName, archShortNames} from '../src/arches.js'
 import {errnoLabel} from '../src/errno.js'
 import {openLibrary, type Library} from './dl.js'
-import type {SeccompAction, SeccompOp} from '../src/actions.js'
+import {returnActions, type SeccompAction, type SeccompOp} from '../src/actions.js'
 import type {SyscallLookup, SyscallResolver} from '../src/syscall-table.js'
 
 // ---------------------------------------------------------------------------------------------
 // Constants from <seccomp.h> (libseccomp 2.5). Kept as tables, not as code.
 
-/** Action values (SCMP_ACT_*); ERRNO and TRACE carry a 16-bit datum in the low bits. */
-const ACTION_BASE: Record<SeccompAction, number> = {
-  SCMP_ACT_KILL_PROCESS: 0x80000000,
-  SCMP_ACT_KILL_THREAD: 0x00000000,
-  SCMP_ACT_KILL: 0x00000000,
-  SCMP_ACT_TRAP: 0x00030000,
-  SCMP_ACT_ERRNO: 0x00050000,
-  SCMP_ACT_TRACE: 0x7ff00000,
-  SCMP_ACT_LOG: 0x7ffc0000,
-  SCMP_ACT_ALLOW: 0x7fff0000,
-  SCMP_ACT_NOTIFY: 0x7fc00000,
+/**
+ * Action values (SCMP_ACT_*, the kernel's SECCOMP_RET_* values: profiles/seccomp-ret.json);
+ * ERRNO and TRACE carry a 16-bit datum in the low bits. SCMP_ACT_KILL is libseccomp's old name
+ * of SCMP_ACT_KILL_THREAD.
+ */
+function actionBase(action: SeccompAction): number | undefined {
+  const name = action === 'SCMP_ACT_KILL' ? 'SCMP_ACT_KILL_THREAD' : action
+  const row = returnActions().find((r) => r.action === name)
+  return row ? Number(row.value) : undefined
 }
 
 /** enum scmp_compare */
@@ -253,7 +251,7 @@ export function syscallName(nr: number, arch: string | number): string | null {
 
 /** The libseccomp action value for a profile action (errnoRet for ERRNO/TRACE; EPERM if absent). */
 export function actionValue(action: SeccompAction, errnoRet?: number): number {
-  const base = ACTION_BASE[action]
+  const base = actionBase(action)
   if (base === undefined) throw new SeccompGenError('PROFILE_INVALID', `unknown action ${JSON.stringify(action)}`)
   if (action === 'SCMP_ACT_ERRNO' || action === 'SCMP_ACT_TRACE') {
     const datum = errnoRet ?? 1

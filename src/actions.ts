@@ -1,8 +1,13 @@
 /**
  * The seccomp action and comparison vocabulary (libseccomp's SCMP_ACT_* and SCMP_CMP_* names)
  * and the one precedence order among actions. Shared by the profile model, the evaluator, the
- * synthesizer's rule order and the FFI layer, which maps the names to libseccomp's numbers.
+ * synthesizer's rule order and the FFI layer, which maps the names to libseccomp's numbers
+ * (the action values through returnActions, the table `explain` reads records with).
  */
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {profilesDir} from './paths.js'
+
 export type SeccompAction =
   | 'SCMP_ACT_KILL'
   | 'SCMP_ACT_KILL_PROCESS'
@@ -46,4 +51,22 @@ const RUNS: ReadonlySet<SeccompAction> = new Set(['SCMP_ACT_ALLOW', 'SCMP_ACT_LO
  */
 export function callRuns(action: SeccompAction, opts: {listener?: boolean} = {}): boolean {
   return RUNS.has(action) || (action === 'SCMP_ACT_NOTIFY' && opts.listener === true)
+}
+
+/** A row of profiles/seccomp-ret.json: one of the kernel's seccomp return actions (SECCOMP_RET_*). */
+export interface ReturnAction {
+  ret: string
+  /** the action's value, the high 16 bits of a filter's return ("0x7ffc0000") */
+  value: string
+  action: SeccompAction
+  /** what the low 16 bits mean */
+  data: 'none' | 'errno' | 'trace'
+}
+
+let returns: ReturnAction[] | undefined
+
+/** The kernel's seccomp return actions, most restrictive first (profiles/seccomp-ret.json). */
+export function returnActions(): readonly ReturnAction[] {
+  returns ??= (JSON.parse(readFileSync(join(profilesDir(), 'seccomp-ret.json'), 'utf8')) as {actions: ReturnAction[]}).actions
+  return returns
 }

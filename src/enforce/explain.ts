@@ -17,34 +17,19 @@
  * A whole host's log holds every filter's records: a ProgramFilter keeps one program's (by
  * exe=, comm= or pid=) so that an observation widens only that program's profile.
  */
-import {createReadStream, fstatSync, openSync, readFileSync, closeSync} from 'node:fs'
-import {join} from 'node:path'
+import {createReadStream, fstatSync, openSync, closeSync} from 'node:fs'
 import {createInterface} from 'node:readline'
 import type {Readable} from 'node:stream'
+import {returnActions} from '../actions.js'
 import {archOfAudit} from '../arches.js'
 import {errnoName} from '../errno.js'
 import {errnoWords, SeccompGenError} from '../errors.js'
-import {profilesDir} from '../paths.js'
 import {AuditMulticast} from '../../native/audit-netlink.js'
 import {parseAuditLine, type SeccompRecord} from './audit-log.js'
 import {syscallName, type Denial, type DenialReport} from './denials.js'
 
 /** AUDIT_SECCOMP, the record type of a seccomp action the kernel logged */
 export const AUDIT_SECCOMP = 1326
-
-interface RetAction {
-  ret: string
-  value: string
-  action: string
-  data: 'none' | 'errno' | 'trace'
-}
-
-let retTable: RetAction[] | undefined
-
-function retActions(): RetAction[] {
-  retTable ??= (JSON.parse(readFileSync(join(profilesDir(), 'seccomp-ret.json'), 'utf8')) as {actions: RetAction[]}).actions
-  return retTable
-}
 
 /**
  * A filter's return value (a record's code=) as the profile action that gives it:
@@ -56,7 +41,7 @@ function retActions(): RetAction[] {
 export function actionOfCode(code: number): string {
   const base = (code & 0xffff0000) >>> 0
   const data = code & 0xffff
-  const row = retActions().find((r) => Number(r.value) === base)
+  const row = returnActions().find((r) => Number(r.value) === base)
   if (!row) return `unknown action 0x${(code >>> 0).toString(16)}`
   if (row.data === 'errno' && data) return `${row.action}(${errnoName(data) ?? data})`
   if (row.data === 'trace' && data) return `${row.action}(${data})`

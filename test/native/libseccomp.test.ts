@@ -2,7 +2,9 @@
  * native/libseccomp.ts against the real libseccomp.so.2. The kernel's own syscall table
  * (asm/unistd_64.h, when the headers are installed) is the independent oracle for numbers.
  */
-import {existsSync, readFileSync} from 'node:fs'
+import {closeSync, existsSync, mkdtempSync, openSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {SeccompGenError} from '../../src/errors.js'
 import {
@@ -16,6 +18,7 @@ import {
   syscallName,
 } from '../../native/libseccomp.js'
 import {archProfileName, archShortName} from '../../src/arches.js'
+import type {SeccompAction} from '../../src/actions.js'
 
 const UNISTD_64 = '/usr/include/x86_64-linux-gnu/asm/unistd_64.h'
 const onX64 = process.arch === 'x64'
@@ -144,5 +147,26 @@ describe('SeccompFilter', () => {
     expect(actionValue('SCMP_ACT_ERRNO')).toBe(actionValue('SCMP_ACT_ERRNO', 1))
     expect(actionValue('SCMP_ACT_KILL')).toBe(actionValue('SCMP_ACT_KILL_THREAD'))
     expect(actionValue('SCMP_ACT_KILL_PROCESS')).not.toBe(actionValue('SCMP_ACT_KILL_THREAD'))
+  })
+})
+
+describe('action values (profiles/seccomp-ret.json)', () => {
+  // libseccomp names the default action in its pseudo code: the table's values are libseccomp's
+  it.each([
+    ['SCMP_ACT_KILL_PROCESS', 'KILL_PROCESS'], ['SCMP_ACT_KILL_THREAD', 'KILL'], ['SCMP_ACT_KILL', 'KILL'],
+    ['SCMP_ACT_TRAP', 'TRAP'], ['SCMP_ACT_ERRNO', 'ERRNO(1)'], ['SCMP_ACT_TRACE', 'TRACE(1)'],
+    ['SCMP_ACT_LOG', 'LOG'], ['SCMP_ACT_ALLOW', 'ALLOW'],
+    ['SCMP_ACT_NOTIFY', '0x7fc00000'], // libseccomp 2.5's pseudo code has no name for it
+  ])('%s is libseccomp\'s %s', (action, pfc) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sg-pfc-')), 'f.pfc')
+    const fd = openSync(file, 'w+')
+    const f = new SeccompFilter(actionValue(action as SeccompAction))
+    try {
+      f.exportPfcToFd(fd)
+    } finally {
+      f.release()
+      closeSync(fd)
+    }
+    expect(readFileSync(file, 'utf8')).toMatch(new RegExp(`# default action\\n\\s*action ${pfc.replace(/[()]/g, '\\$&')};`))
   })
 })
