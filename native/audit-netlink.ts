@@ -10,7 +10,7 @@
  */
 import koffi from 'koffi'
 import {SeccompGenError} from '../src/errors.js'
-import {errnoLabel} from '../src/errno.js'
+import {errnoLabel, requireErrno} from '../src/errno.js'
 import {openLibrary} from './dl.js'
 import {pollAsync} from './poll.js'
 
@@ -25,10 +25,10 @@ const SO_RCVBUF = 8
 const SO_RCVBUFFORCE = 33
 const MSG_DONTWAIT = 0x40
 const NLMSG_HDRLEN = 16
-const EAGAIN = 11
-const EINTR = 4
-const ENOBUFS = 105
-const EPERM = 1
+const EAGAIN = requireErrno('EAGAIN')
+const EINTR = requireErrno('EINTR')
+const ENOBUFS = requireErrno('ENOBUFS')
+const EPERM = requireErrno('EPERM')
 
 /** A large receive buffer: a burst of records (a dd run under a LOG profile) must not overflow it. */
 const RCVBUF_BYTES = 8 << 20

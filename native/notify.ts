@@ -12,7 +12,7 @@
 import koffi from 'koffi'
 import {closeSync, readlinkSync} from 'node:fs'
 import {SeccompGenError} from '../src/errors.js'
-import {errnoLabel} from '../src/errno.js'
+import {errnoLabel, requireErrno} from '../src/errno.js'
 import {openLibrary} from './dl.js'
 import {Poller, pollNow, POLLHUP, POLLIN} from './poll.js'
 import {nativeArchToken, openLibseccomp, rawSyscallNumber} from './libseccomp.js'
@@ -171,7 +171,7 @@ export class Listener {
     new Uint8Array(this.reqView.buffer).fill(0)
     const rc = load().lib.seccomp_notify_receive(this.fd, this.req)
     if (rc < 0) {
-      if (rc === -2 /* ENOENT */ || rc === -4 /* EINTR */) return undefined
+      if (-rc === requireErrno('ENOENT') || -rc === requireErrno('EINTR')) return undefined
       fail('seccomp_notify_receive', -rc)
     }
     const v = this.reqView

@@ -9,7 +9,7 @@
 import koffi from 'koffi'
 import {closeSync} from 'node:fs'
 import {SeccompGenError} from '../src/errors.js'
-import {errnoLabel} from '../src/errno.js'
+import {errnoLabel, requireErrno} from '../src/errno.js'
 import {openLibrary} from './dl.js'
 
 // <sys/socket.h> (Linux; the same on every arch we run on)
@@ -21,8 +21,8 @@ const SOL_SOCKET = 1
 const SCM_RIGHTS = 1
 const MSG_DONTWAIT = 0x40
 const MSG_CMSG_CLOEXEC = 0x40000000
-const EAGAIN = 11
-const EINTR = 4
+const EAGAIN = requireErrno('EAGAIN')
+const EINTR = requireErrno('EINTR')
 /** sizeof(struct sockaddr_un): sa_family_t + 108 bytes of path */
 const SUN_PATH_MAX = 108
 /** room for this many fds in one message's control data (the runtimes send one) */
@@ -100,7 +100,7 @@ export function acceptUnix(fd: number): number | undefined {
   if (c >= 0) return c
   const e = koffi.errno()
   // EAGAIN: nobody waiting; ECONNABORTED and friends: that client gave up, the next may not
-  if (e === EAGAIN || e === EINTR || e === 103 /* ECONNABORTED */ || e === 71 /* EPROTO */) return undefined
+  if (e === EAGAIN || e === EINTR || e === requireErrno('ECONNABORTED') || e === requireErrno('EPROTO')) return undefined
   // out of fds: errnoLabel would need a file opened to name it
   if (e === 24 || e === 23) throw new SeccompGenError('IO', `accept4 (fd ${fd}) failed: ${e === 24 ? 'EMFILE' : 'ENFILE'} (too many open files)`)
   fail('accept4', `fd ${fd}`)
