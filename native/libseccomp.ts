@@ -9,7 +9,7 @@
 import koffi from 'koffi'
 import {SeccompGenError} from '../src/errors.js'
 import {archProfileName, archShortName, archShortNames} from '../src/arches.js'
-import {errnoLabel} from '../src/errno.js'
+import {errnoLabel, requireErrno} from '../src/errno.js'
 import {openLibrary, type Library} from './dl.js'
 import {returnActions, type SeccompAction, type SeccompOp} from '../src/actions.js'
 import type {SyscallLookup, SyscallResolver} from '../src/syscall-table.js'
@@ -316,7 +316,7 @@ export class SeccompFilter {
 
   addArch(token: number): void {
     const rc = load().seccomp_arch_add(this.c, token >>> 0)
-    if (rc === -17 /* EEXIST */) return
+    if (-rc === requireErrno('EEXIST')) return
     check('seccomp_arch_add', rc, archNameOfToken(token) ?? `0x${token.toString(16)}`)
   }
 

@@ -126,7 +126,7 @@ export function receiveUnix(fd: number, max = 65536): Received | undefined {
   if (n < 0) {
     const e = koffi.errno()
     if (e === EAGAIN || e === EINTR) return undefined
-    if (e === 104 /* ECONNRESET */) return {data: Buffer.alloc(0), fds: [], eof: true}
+    if (e === requireErrno('ECONNRESET')) return {data: Buffer.alloc(0), fds: [], eof: true}
     fail('recvmsg', `fd ${fd}`)
   }
   const fds: number[] = []
