@@ -29,6 +29,7 @@ function oneLine(r: CliResult): string {
 }
 
 const hasScript = spawnSync('script', ['--version']).status === 0
+if (!hasScript) console.warn('[skip] status-line tests on a terminal: script (util-linux) not found')
 
 /** Run `command` (a shell line) on a fresh pseudo-terminal (util-linux script); its transcript. */
 function onTerminal(command: string, opts: {cwd?: string; input?: string} = {}): {status: number | null; out: string} {
