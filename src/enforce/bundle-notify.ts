@@ -23,7 +23,7 @@ import {SeccompGenError} from '../errors.js'
 import {parseJson64, stringifyJson64} from '../profile/json64.js'
 import type {OciSeccomp, SyscallRule} from '../profile/types.js'
 import {archToken, nativeArchToken, syscallName} from '../../native/libseccomp.js'
-import {notifyVariant, ruleDenies} from './compile.js'
+import {defaultDenies, notifyVariant} from './compile.js'
 import type {NotifyMode} from './supervise.js'
 
 /** The tag that marks listenerMetadata as ours. */
@@ -70,7 +70,7 @@ export function containerNotifyVariant(seccomp: OciSeccomp): OciSeccomp {
     if (rest.length) rules.push(stripUndefined({...r, names: rest}))
     rules.push(stripUndefined({...orig, names: ['write']}))
   })
-  if (ruleDenies(seccomp.defaultAction, seccomp.defaultErrnoRet)) {
+  if (defaultDenies(seccomp.defaultAction)) {
     const named = new Set((seccomp.syscalls ?? []).flatMap((r) => r.names))
     const caught = placeableNames(seccomp).filter((n) => !named.has(n) && n !== 'write')
     if (caught.length) rules.push({names: caught, action: 'SCMP_ACT_NOTIFY'})

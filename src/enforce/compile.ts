@@ -225,6 +225,14 @@ export function ruleDenies(action: SeccompAction, errnoRet?: number): boolean {
 }
 
 /**
+ * Does this default action deny? Unlike a rule, a default of ERRNO(ENOSYS) denies too: it is not
+ * a fallback probe of one syscall but the answer to every call no rule names.
+ */
+export function defaultDenies(action: SeccompAction): boolean {
+  return DENYING.has(action)
+}
+
+/**
  * The profile for apply --complain/--explain: every denying action (the default and the rules)
  * becomes SCMP_ACT_NOTIFY, so a supervisor sees the call and answers it. An ERRNO(ENOSYS) rule
  * keeps its answer: it answers rather than denies ("not implemented": the fallback probes of
@@ -234,7 +242,7 @@ export function ruleDenies(action: SeccompAction, errnoRet?: number): boolean {
  */
 export function notifyVariant(profile: OciSeccomp): OciSeccomp {
   const out: OciSeccomp = {...profile, syscalls: (profile.syscalls ?? []).map((r) => (ruleDenies(r.action, r.errnoRet) ? {...r, action: 'SCMP_ACT_NOTIFY' as const, errnoRet: undefined} : r))}
-  if (DENYING.has(profile.defaultAction)) {
+  if (defaultDenies(profile.defaultAction)) {
     out.defaultAction = 'SCMP_ACT_NOTIFY'
     delete out.defaultErrnoRet
   }

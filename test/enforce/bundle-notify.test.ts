@@ -72,6 +72,19 @@ describe.skipIf(process.arch !== 'x64')('the notify form in config.json', () => 
     expect(JSON.stringify(s.syscalls, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))).not.toContain('errnoRet":null')
   })
 
+  it('a default of ERRNO(ENOSYS) denies (every call no rule names), as in apply --complain: its names are notified', async () => {
+    writeFileSync(profile, JSON.stringify({...PROFILE, defaultErrnoRet: 38}))
+    await applyToBundle(profile, bundle, {dryRun: false, notify: {mode: 'complain', listener: join(dir, 'a.sock')}})
+    const s = seccompOf()
+    expect(s.defaultAction).toBe('SCMP_ACT_ERRNO')
+    expect(s.defaultErrnoRet).toBe(38)
+    const caught = new Set(s.syscalls.filter((x: any) => x.action === 'SCMP_ACT_NOTIFY').flatMap((x: any) => x.names))
+    expect(caught.has('mkdir')).toBe(true)
+    // the clone3 rule is a fallback probe: it keeps its answer
+    expect(caught.has('clone3')).toBe(false)
+    expect(s.syscalls).toContainEqual({names: ['clone3'], action: 'SCMP_ACT_ERRNO', errnoRet: 38})
+  })
+
   it('a write rule that denies keeps its answer; the other names of that rule are notified', async () => {
     writeFileSync(profile, JSON.stringify({...PROFILE, defaultAction: 'SCMP_ACT_ALLOW', defaultErrnoRet: undefined, syscalls: [{names: ['write', 'mkdir'], action: 'SCMP_ACT_ERRNO', errnoRet: 13}]}))
     await applyToBundle(profile, bundle, {dryRun: false, notify: {mode: 'complain', listener: join(dir, 'a.sock')}})
