@@ -21,11 +21,11 @@
  * Bad clients cost one line each and the agent goes on: garbage, a client that disconnects
  * mid-message, an fd that is not a seccomp listener.
  */
-import {existsSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync} from 'node:fs'
+import {closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import {release} from 'node:os'
 import {errnoLabel} from '../errno.js'
-import {SeccompGenError} from '../errors.js'
+import {errnoWords, SeccompGenError} from '../errors.js'
 import {readText} from '../fsutil.js'
 import {writeOutput} from '../output.js'
 import {serializeObservation} from '../trace/observation-io.js'
@@ -375,7 +375,17 @@ function prepareDir(dir: string): void {
     if (!statSync(dir).isDirectory()) throw new Error('not a directory')
   } catch (err) {
     const e = err as NodeJS.ErrnoException
-    throw new SeccompGenError('IO', `--observe-dir ${dir}: ${e.code === 'EEXIST' || !e.code ? 'exists and is not a directory' : e.message}`)
+    throw new SeccompGenError('IO', `--observe-dir ${dir}: ${e.code === 'EEXIST' || !e.code ? 'exists and is not a directory' : `cannot create it: ${errnoWords(e)}`}`)
+  }
+  // the observations are written when containers end, maybe hours from now: a directory that
+  // refuses new files (read-only, /sys, /proc) must be refused now, not lose them then
+  const probe = join(dir, `.seccomp-gen-probe-${process.pid}`)
+  try {
+    closeSync(openSync(probe, 'wx', 0o600))
+    unlinkSync(probe)
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    throw new SeccompGenError('IO', `--observe-dir ${dir}: cannot create files in it: ${e.code === 'ENOENT' ? 'its file system does not allow it' : errnoWords(e)}`)
   }
 }
 

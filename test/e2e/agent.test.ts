@@ -356,6 +356,16 @@ describe('agent: the socket path', () => {
     }
   })
 
+  it('refuses an --observe-dir that exists but takes no new files (/sys), before it listens', () => {
+    // else the agent would serve for hours and lose every observation when its containers end
+    const sock = join(dir, 'sys.sock')
+    const r = cli(['agent', '--socket', sock, '--observe-dir', '/sys'])
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toContain('--observe-dir /sys: cannot create files in it: permission denied')
+    expect(existsSync(sock)).toBe(false)
+  })
+
   it('replaces a stale socket (nobody listens on it), and SIGINT ends it cleanly', async (ctx) => {
     const stale = join(dir, 'stale.sock')
     // bound, never listened on, left behind: what an agent killed with -9 leaves
