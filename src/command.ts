@@ -18,9 +18,14 @@ export abstract class SeccompGenCommand extends Command {
     // this.exit(N): the status to leave with, nothing to print (not even with --json).
     if (err instanceof Errors.ExitError) throw err
     const one = this.oneLine(err)
-    // With --json oclif prints the error and returns; the exit code must still be ours.
     process.exitCode = one.oclif.exit
-    if (this.jsonEnabled()) return super.catch(one)
+    // With --json the error is one JSON object on one line of stdout: oclif would print it over
+    // several lines, and agent, explain and apply write JSON lines that a reader takes one
+    // line at a time, where a pretty-printed error would be a dozen broken objects.
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify(this.toErrorJson(one))}\n`)
+      return
+    }
     // One line as oclif words it, but never wrapped: oclif would break it at the terminal's
     // width (80 columns when stderr is a file or a pipe).
     process.stderr.write(` ${one.bang ?? '›'}   Error: ${one.message}\n`)

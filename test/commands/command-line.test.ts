@@ -78,6 +78,18 @@ describe('missing arguments, bad flags and help', () => {
     expect(err).toEqual({code: 'USAGE', message: 'missing INPUT (see: seccomp-gen build --help)', name: 'Error', oclif: {exit: 2}})
   })
 
+  it('--json: an error is one line of JSON, as the JSON lines of agent and explain are read', async () => {
+    const notSocket = p('not-a-socket')
+    writeFileSync(notSocket, 'keep\n')
+    for (const args of [['agent', '--json', '--socket', notSocket], ['explain', '--json', p('no-such.log')], ['build', '--json']]) {
+      const r = await runCli(args)
+      expect(r.status, args.join(' ')).not.toBe(0)
+      const lines = r.stdout.trim().split('\n')
+      expect(lines, args.join(' ')).toHaveLength(1)
+      expect(JSON.parse(lines[0]).error.message).toBeTruthy()
+    }
+  })
+
   it('`help record`, `record -h` and `-h` show help', async () => {
     for (const args of [['help', 'record'], ['record', '-h']]) {
       const r = await runCli(args)
