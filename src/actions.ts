@@ -4,9 +4,7 @@
  * synthesizer's rule order and the FFI layer, which maps the names to libseccomp's numbers
  * (the action values through returnActions, the table `explain` reads records with).
  */
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
-import {profilesDir} from './paths.js'
+import {readTable} from './paths.js'
 
 export type SeccompAction =
   | 'SCMP_ACT_KILL'
@@ -67,6 +65,6 @@ let returns: ReturnAction[] | undefined
 
 /** The kernel's seccomp return actions, most restrictive first (profiles/seccomp-ret.json). */
 export function returnActions(): readonly ReturnAction[] {
-  returns ??= (JSON.parse(readFileSync(join(profilesDir(), 'seccomp-ret.json'), 'utf8')) as {actions: ReturnAction[]}).actions
+  returns ??= readTable<{actions: ReturnAction[]}>('seccomp-ret.json').actions
   return returns
 }

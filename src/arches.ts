@@ -2,9 +2,7 @@
  * Architecture names: libseccomp tokens, observation ABIs, Moby's native names, Node's
  * process.arch and uname -m, from profiles/arches.json.
  */
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
-import {profilesDir} from './paths.js'
+import {readTable} from './paths.js'
 
 export interface ArchDef {
   token: string
@@ -22,7 +20,7 @@ export interface ArchDef {
 let table: ArchDef[] | undefined
 
 export function archTable(): ArchDef[] {
-  if (!table) table = (JSON.parse(readFileSync(join(profilesDir(), 'arches.json'), 'utf8')) as {arches: ArchDef[]}).arches
+  if (!table) table = readTable<{arches: ArchDef[]}>('arches.json').arches
   return table
 }
 

@@ -1,8 +1,6 @@
 /** errno names <-> numbers (generic Linux ABI), from profiles/errno.json. */
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
 import {SeccompGenError} from './errors.js'
-import {profilesDir} from './paths.js'
+import {readTable} from './paths.js'
 
 let byName: Map<string, number> | undefined
 let byNumber: Map<number, string> | undefined
@@ -10,7 +8,7 @@ let internalByNumber: Map<number, string> | undefined
 
 function load(): void {
   if (byName) return
-  const data = JSON.parse(readFileSync(join(profilesDir(), 'errno.json'), 'utf8')) as {errno: Record<string, number>; kernelInternal: Record<string, number | string>}
+  const data = readTable<{errno: Record<string, number>; kernelInternal: Record<string, number | string>}>('errno.json')
   byName = new Map(Object.entries(data.errno))
   byNumber = new Map()
   for (const [k, v] of byName) if (!byNumber.has(v)) byNumber.set(v, k)

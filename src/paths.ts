@@ -32,4 +32,7 @@ export function packageRoot(): string {
 }
 
 export const profilesDir = (): string => join(packageRoot(), 'profiles')
+
+/** A JSON table shipped under profiles/ ('errno.json', 'arches.json', …), parsed. */
+export const readTable = <T>(file: string): T => JSON.parse(readFileSync(join(profilesDir(), file), 'utf8')) as T
 export const schemasDir = (): string => join(packageRoot(), 'schemas')

@@ -7,10 +7,10 @@
  * a risky class, argument rules as for recorded calls). The host work (files, binutils) is done
  * here so the profile layer stays pure.
  */
-import {existsSync, readFileSync, realpathSync} from 'node:fs'
+import {existsSync, realpathSync} from 'node:fs'
 import {basename, isAbsolute, join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
-import {profilesDir} from '../paths.js'
+import {readTable} from '../paths.js'
 import type {WidenCandidate} from '../profile/synthesize.js'
 import {constantTable} from '../trace/constants.js'
 import {type ElfAbi, programImports, shebangOf} from './widen-elf.js'
@@ -33,7 +33,7 @@ let table: LibcTable | undefined
 
 /** profiles/libc-syscalls.json */
 export function libcTable(): LibcTable {
-  return (table ??= JSON.parse(readFileSync(join(profilesDir(), 'libc-syscalls.json'), 'utf8')) as LibcTable)
+  return (table ??= readTable<LibcTable>('libc-syscalls.json'))
 }
 
 export type Libc = 'glibc' | 'musl'

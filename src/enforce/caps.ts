@@ -4,10 +4,8 @@
  * (profiles/capabilities.json defaultCaps), and the rules of a profile that a set leaves closed
  * for want of a capability, so `apply` can say so instead of denying them silently.
  */
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
 import {SeccompGenError} from '../errors.js'
-import {profilesDir} from '../paths.js'
+import {readTable} from '../paths.js'
 import {defaultCaps} from '../profile/data.js'
 import {normalizeCap, ruleApplies, type ResolveOptions} from '../profile/resolve.js'
 import type {DockerProfile} from '../profile/types.js'
@@ -20,7 +18,7 @@ let known: Set<string> | undefined
 
 /** Every Linux capability name (CAP_CHOWN … CAP_CHECKPOINT_RESTORE). */
 function knownCaps(): Set<string> {
-  known ??= new Set(Object.keys((JSON.parse(readFileSync(join(profilesDir(), 'linux-capabilities.json'), 'utf8')) as {capabilities: Record<string, number>}).capabilities))
+  known ??= new Set(Object.keys(readTable<{capabilities: Record<string, number>}>('linux-capabilities.json').capabilities))
   return known
 }
 

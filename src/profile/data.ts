@@ -2,9 +2,7 @@
  * The synthesis rule tables shipped in profiles/: always-allowed, ENOSYS fallbacks,
  * capability gates and argument rules. Loaded once, typed here; the rules live in the data.
  */
-import {readFileSync} from 'node:fs'
-import {join} from 'node:path'
-import {profilesDir} from '../paths.js'
+import {readTable} from '../paths.js'
 
 export type ArgsLevel = 'none' | 'safe' | 'strict'
 export const ARGS_LEVELS: ArgsLevel[] = ['none', 'safe', 'strict']
@@ -32,16 +30,15 @@ export interface RuleData {
 
 let cached: RuleData | undefined
 
-const read = <T>(f: string): T => JSON.parse(readFileSync(join(profilesDir(), f), 'utf8')) as T
 
 export function ruleData(): RuleData {
   if (cached) return cached
   cached = {
-    always: read<{syscalls: AlwaysAllowed[]}>('always-allowed.json').syscalls,
-    enosys: read<RuleData['enosys']>('enosys-fallbacks.json'),
-    caps: read<RuleData['caps']>('capabilities.json'),
-    args: read<RuleData['args']>('arg-rules.json'),
-    classes: read<{classes: Record<string, SyscallClass>}>('syscall-classes.json').classes,
+    always: readTable<{syscalls: AlwaysAllowed[]}>('always-allowed.json').syscalls,
+    enosys: readTable<RuleData['enosys']>('enosys-fallbacks.json'),
+    caps: readTable<RuleData['caps']>('capabilities.json'),
+    args: readTable<RuleData['args']>('arg-rules.json'),
+    classes: readTable<{classes: Record<string, SyscallClass>}>('syscall-classes.json').classes,
   }
   return cached
 }
